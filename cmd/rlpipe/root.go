@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is rlpipe's release version, written into run directories and
+// checkpoints.
+const Version = "0.1.0-dev"
+
+// usageError marks errors that should exit with status 2 (bad usage or
+// configuration) rather than 1 (a failed job).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// Main runs the rlpipe CLI with args (without the program name) and returns
+// the process exit code: 0 done, 1 failed, 2 bad usage or configuration, 130
+// interrupted after a clean checkpoint.
+func Main(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "rlpipe:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	var ie interface{ ExitCode() int }
+	if errors.As(err, &ie) {
+		return ie.ExitCode()
+	}
+	return 1
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "rlpipe",
+		Short:         "RL post-training pipeline for reasoning models",
+		Long:          "rlpipe post-trains reasoning policies with GRPO-family, GDPO and BVPO objectives,\nsampling prompts with Variance-Aware Sampling and scoring with built-in or custom rewards.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newVersionCmd())
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print rlpipe's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "rlpipe %s\n", Version)
+			return err
+		},
+	}
+}
