@@ -1,0 +1,205 @@
+package objective
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Estimator names a sequence log-likelihood estimator for masked diffusion
+// LMs (ALGORITHMS §3).
+type Estimator string
+
+// Estimators.
+const (
+	// EstSDMC is GDPO's semi-deterministic Monte Carlo: quadrature over t,
+	// Draws exact-k masks per node (§3.2). rlpipe default.
+	EstSDMC Estimator = "sdmc"
+	// EstDoubleMC is LLaDA's stratified double Monte Carlo (MCEstimator):
+	// Draws copies with stratified mask counts (§3.2).
+	EstDoubleMC Estimator = "double_mc"
+	// EstOneStep is diffu-GRPO's one-step estimate: every completion token
+	// masked once, the sequence sum of the per-token log-probs (§3.4).
+	EstOneStep Estimator = "one_step"
+)
+
+// ELBOConfig configures the masking plan. The zero value is valid: sdmc,
+// gauss-2, one draw, MaskMin 0 (the GDPO reference's unclamped k).
+// [DefaultELBOConfig] gives rlpipe's §7 choice MaskMin = 1 (NeMo).
+type ELBOConfig struct {
+	// Estimator is sdmc (default), double_mc or one_step.
+	Estimator Estimator `yaml:"estimator"`
+	// Rule is the sdmc quadrature; "" means gauss-2.
+	Rule Rule `yaml:"rule"`
+	// Draws is K: mask draws per node (sdmc) or stratified copies
+	// (double_mc); 0 means 1.
+	Draws int `yaml:"draws"`
+	// MaskMin is the lower clamp of the sdmc mask count: 1 (rlpipe, NeMo)
+	// or 0 (the reference; a node may then mask nothing and contribute 0).
+	MaskMin int `yaml:"mask_min"`
+	// PromptMaskProb is one_step's probability of masking each prompt token
+	// (d1 p_mask_prompt; see [PromptMask]). Ignored by the other estimators.
+	PromptMaskProb float64 `yaml:"prompt_mask_prob"`
+}
+
+// DefaultELBOConfig returns sdmc, gauss-2, one draw, MaskMin 1.
+func DefaultELBOConfig() ELBOConfig {
+	return ELBOConfig{Estimator: EstSDMC, Rule: RuleGauss2, Draws: 1, MaskMin: 1}
+}
+
+// Validate reports unknown names and out-of-range values.
+func (c ELBOConfig) Validate() error {
+	switch c.Estimator {
+	case "", EstSDMC, EstDoubleMC, EstOneStep:
+	default:
+		return fmt.Errorf("%w: elbo.estimator %q: want sdmc, double_mc or one_step", ErrInvalid, c.Estimator)
+	}
+	if _, _, err := Quadrature(c.Rule); err != nil {
+		return fmt.Errorf("elbo.rule: %w", err)
+	}
+	switch {
+	case c.Draws < 0:
+		return fmt.Errorf("%w: elbo.draws %d: want >= 0", ErrInvalid, c.Draws)
+	case c.MaskMin != 0 && c.MaskMin != 1:
+		return fmt.Errorf("%w: elbo.mask_min %d: want 0 or 1", ErrInvalid, c.MaskMin)
+	case !(c.PromptMaskProb >= 0 && c.PromptMaskProb < 1):
+		return fmt.Errorf("%w: elbo.prompt_mask_prob %v: want [0,1)", ErrInvalid, c.PromptMaskProb)
+	}
+	return nil
+}
+
+func (c ELBOConfig) draws() int { return max(c.Draws, 1) }
+
+// Eval is one masked forward pass of a plan: mask K of the L completion
+// positions (chosen by [ELBOConfig.Mask]), score the masked tokens, and let
+// S = Σ_{masked} log p(y_i | y_t, q). The estimate is ELBO = Σ_e Coef_e·S_e,
+// so dELBO/dℓ at a masked position of eval e is Coef_e.
+type Eval struct {
+	Node, Draw int     // mask key components
+	T          float64 // masking time
+	K          int     // masked completion positions (0 possible with MaskMin 0: skip the pass)
+	Coef       float64 // w_n/(t_n·Draws) for sdmc; L/(K·Draws) for double_mc; 1 for one_step
+}
+
+// MaskCount is the exact-k mask count k = clamp(floor(t·L), minK, L) (§3.2;
+// minK 0 is the reference, 1 is NeMo/rlpipe).
+func MaskCount(t float64, l, minK int) int {
+	k := int(math.Floor(t * float64(l)))
+	return max(minK, min(k, l))
+}
+
+// Plan appends the evaluations of one rollout with L completion positions to
+// dst. seed should already mix the run seed and the step; rollout identifies
+// the rollout, so the current, old and reference ELBOs of a rollout, computed
+// with the same (seed, rollout), share every mask (pitfall §3.6.2).
+func (c ELBOConfig) Plan(dst []Eval, l int, seed, rollout uint64) ([]Eval, error) {
+	if err := c.Validate(); err != nil {
+		return dst, err
+	}
+	if l <= 0 {
+		return dst, fmt.Errorf("%w: elbo plan: completion length %d", ErrInvalid, l)
+	}
+	k := c.draws()
+	switch c.Estimator {
+	case EstOneStep:
+		return append(dst, Eval{T: 1, K: l, Coef: 1}), nil
+	case EstDoubleMC:
+		s := NewStream(Key(seed, rollout, purposeStratified))
+		counts := StratifiedCounts(make([]int, k), 1+s.Intn(l), l)
+		for i, x := range counts {
+			dst = append(dst, Eval{Node: i, T: float64(x) / float64(l), K: x,
+				Coef: float64(l) / (float64(x) * float64(k))})
+		}
+		return dst, nil
+	}
+	ts, ws, _ := Quadrature(c.Rule)
+	for n, t := range ts {
+		for d := range k {
+			dst = append(dst, Eval{Node: n, Draw: d, T: t, K: MaskCount(t, l, c.MaskMin),
+				Coef: ws[n] / (t * float64(k))})
+		}
+	}
+	return dst, nil
+}
+
+// StratifiedCounts fills dst (its length b = number of copies) with LLaDA's
+// stratified mask counts for start k0 ∈ [1, L]:
+//
+//	x_i = roundHalfEven(k0 + i·L/b);  x_i = ((x_i − 1) mod L) + 1
+//
+// (torch.linspace then torch.round). It panics if L <= 0.
+func StratifiedCounts(dst []int, k0, l int) []int {
+	if l <= 0 {
+		panic("objective: StratifiedCounts with L <= 0")
+	}
+	b := float64(len(dst))
+	for i := range dst {
+		x := int(math.RoundToEven(float64(k0) + float64(i)*float64(l)/b))
+		dst[i] = (x-1)%l + 1
+	}
+	return dst
+}
+
+// Mask returns the sorted completion positions (0..L−1) that eval e masks
+// for (seed, rollout), reusing dst and scratch (length ≥ L avoids
+// allocation). The draw uses NewStream(Key(seed, rollout, Node, Draw,
+// purpose)); the prompt is never masked here (one_step's prompt masking is
+// [PromptMask]).
+func (c ELBOConfig) Mask(dst, scratch []int, l int, seed, rollout uint64, e Eval) []int {
+	return SelectMask(dst, scratch, l, e.K, Key(seed, rollout, uint64(e.Node), uint64(e.Draw), purposeMask))
+}
+
+// SelectMask returns k distinct positions of [0, L), uniformly chosen by a
+// partial Fisher–Yates shuffle driven by NewStream(key), sorted ascending.
+// k = L returns every position without drawing. It panics if k is not in
+// [0, L].
+func SelectMask(dst, scratch []int, l, k int, key uint64) []int {
+	if k < 0 || k > l {
+		panic(fmt.Sprintf("objective: SelectMask k=%d outside [0,%d]", k, l))
+	}
+	scratch = resizeInts(scratch, l)
+	for i := range scratch {
+		scratch[i] = i
+	}
+	if k < l {
+		s := NewStream(key)
+		for i := range k {
+			j := i + s.Intn(l-i)
+			scratch[i], scratch[j] = scratch[j], scratch[i]
+		}
+	}
+	dst = append(resizeInts(dst, 0), scratch[:k]...)
+	slices.Sort(dst)
+	return dst
+}
+
+// PromptMask sets dst[i] (length n, reused) to true with probability p for
+// each of n prompt positions, from NewStream(Key(seed, rollout, purpose)):
+// d1's one-step estimator masks the prompt this way; the current, old and
+// reference passes must use the same (seed, rollout).
+func PromptMask(dst []bool, n int, p float64, seed, rollout uint64) []bool {
+	if cap(dst) >= n {
+		dst = dst[:n]
+	} else {
+		dst = make([]bool, n)
+	}
+	s := NewStream(Key(seed, rollout, purposePrompt))
+	for i := range dst {
+		dst[i] = s.Float64() < p
+	}
+	return dst
+}
+
+// CombineELBO returns Σ_e plan[e].Coef·sums[e], the ELBO estimate from the
+// per-evaluation masked log-likelihood sums (a sum over tokens, not
+// length-normalised; §3.2). It panics if the lengths differ.
+func CombineELBO(plan []Eval, sums []float64) float64 {
+	if len(plan) != len(sums) {
+		panic("objective: CombineELBO with mismatched lengths")
+	}
+	var elbo float64
+	for e, ev := range plan {
+		elbo += ev.Coef * sums[e]
+	}
+	return elbo
+}

@@ -1,0 +1,190 @@
+package objective
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+)
+
+func TestQuadratureMatchesGoldenValues(t *testing.T) {
+	for _, c := range goldenCases(t, "quad") {
+		t.Run(c.name, func(t *testing.T) {
+			ts, ws, err := Quadrature(Rule(c.name[len("quad "):]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAllClose(t, "t", ts, c.floats(t, "t"))
+			checkAllClose(t, "w", ws, c.floats(t, "w"))
+		})
+	}
+}
+
+func TestGaussRulesIntegratePolynomialsExactly(t *testing.T) {
+	for n := 1; n <= 5; n++ {
+		ts, ws, err := Quadrature(Rule("gauss-" + string(rune('0'+n))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deg := 0; deg <= 2*n-1; deg++ {
+			var got float64
+			for i := range ts {
+				got += ws[i] * math.Pow(ts[i], float64(deg))
+			}
+			if want := 1 / float64(deg+1); !near(got, want, 1e-14, 1e-13) {
+				t.Errorf("gauss-%d ∫t^%d = %v, want %v", n, deg, got, want)
+			}
+		}
+	}
+	for _, bad := range []Rule{"gauss-0", "gauss-6", "trapezoid"} {
+		if _, _, err := Quadrature(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}
+
+// toyELBO runs a plan on the toy model whose per-token log-prob is c
+// everywhere, so each evaluation's masked sum is c·K.
+func toyELBO(t *testing.T, cfg ELBOConfig, l int, c float64) float64 {
+	t.Helper()
+	plan, err := cfg.Plan(nil, l, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := make([]float64, len(plan))
+	for e, ev := range plan {
+		sums[e] = c * float64(len(cfg.Mask(nil, nil, l, 1, 2, ev)))
+	}
+	return CombineELBO(plan, sums)
+}
+
+func TestSDMCToyELBOMatchesGoldenValues(t *testing.T) {
+	for _, c := range goldenCases(t, "elbo") {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := ELBOConfig{Rule: Rule(c.fields["rule"]), MaskMin: int(c.float(t, "maskmin"))}
+			checkClose(t, "elbo", toyELBO(t, cfg, int(c.float(t, "L")), -0.5), c.float(t, "want"))
+		})
+	}
+}
+
+func TestMaskCount(t *testing.T) {
+	for _, tc := range []struct {
+		t            float64
+		l, min, want int
+	}{{0.2113248654, 4, 0, 0}, {0.2113248654, 4, 1, 1}, {0.7886751346, 4, 1, 3}, {1, 7, 1, 7}, {0.5, 10, 0, 5}, {0.999, 1, 0, 0}} {
+		if got := MaskCount(tc.t, tc.l, tc.min); got != tc.want {
+			t.Errorf("MaskCount(%v, %d, %d) = %d, want %d", tc.t, tc.l, tc.min, got, tc.want)
+		}
+	}
+}
+
+func TestStratifiedCountsMatchGoldenValues(t *testing.T) {
+	for _, c := range goldenCases(t, "strat") {
+		t.Run(c.name, func(t *testing.T) {
+			got := StratifiedCounts(make([]int, int(c.float(t, "b"))), int(c.float(t, "k0")), int(c.float(t, "L")))
+			want := c.floats(t, "want")
+			for i := range want {
+				if float64(got[i]) != want[i] {
+					t.Fatalf("got %v, want %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDoubleMCAndOneStepAreExactOnTheToyModel(t *testing.T) {
+	for _, cfg := range []ELBOConfig{{Estimator: EstDoubleMC, Draws: 4}, {Estimator: EstDoubleMC, Draws: 3}, {Estimator: EstOneStep}} {
+		checkClose(t, string(cfg.Estimator), toyELBO(t, cfg, 10, -0.5), -5)
+	}
+	plan, _ := ELBOConfig{Estimator: EstDoubleMC, Draws: 4}.Plan(nil, 8, 1, 2)
+	for _, ev := range plan {
+		if ev.K < 1 || ev.K > 8 || ev.T != float64(ev.K)/8 {
+			t.Errorf("bad stratified eval %+v", ev)
+		}
+	}
+}
+
+func TestSDMCPlanUsesDrawsAndWeights(t *testing.T) {
+	plan, err := ELBOConfig{Rule: RuleGauss3, Draws: 2, MaskMin: 1}.Plan(nil, 16, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 6 {
+		t.Fatalf("plan has %d evals, want 6", len(plan))
+	}
+	checkClose(t, "coef node 1", plan[2].Coef, (4.0/9)/(0.5*2))
+	if plan[2].Node != 1 || plan[3].Draw != 1 || plan[2].K != 8 {
+		t.Errorf("plan[2..3] = %+v %+v", plan[2], plan[3])
+	}
+	if _, err := (ELBOConfig{MaskMin: 2}).Plan(nil, 4, 0, 0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("mask_min 2: err = %v", err)
+	}
+	if _, err := (ELBOConfig{}).Plan(nil, 0, 0, 0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("L 0: err = %v", err)
+	}
+}
+
+func TestMasks(t *testing.T) {
+	cfg := DefaultELBOConfig()
+	ev := Eval{Node: 1, Draw: 0, K: 5}
+	t.Run("are sorted, distinct and in range", func(t *testing.T) {
+		m := cfg.Mask(nil, nil, 12, 7, 3, ev)
+		if len(m) != 5 || !slices.IsSorted(m) || m[0] < 0 || m[4] >= 12 || len(slices.Compact(slices.Clone(m))) != 5 {
+			t.Errorf("mask %v", m)
+		}
+	})
+	t.Run("are shared by every evaluation of the same rollout and differ across keys", func(t *testing.T) {
+		a := cfg.Mask(nil, nil, 64, 7, 3, ev)
+		b := cfg.Mask(nil, make([]int, 64), 64, 7, 3, ev)
+		if !slices.Equal(a, b) {
+			t.Errorf("same key gave %v and %v", a, b)
+		}
+		differ := 0
+		for _, other := range [][]int{cfg.Mask(nil, nil, 64, 8, 3, ev), cfg.Mask(nil, nil, 64, 7, 4, ev),
+			cfg.Mask(nil, nil, 64, 7, 3, Eval{Node: 0, K: 5}), cfg.Mask(nil, nil, 64, 7, 3, Eval{Node: 1, Draw: 1, K: 5})} {
+			if !slices.Equal(a, other) {
+				differ++
+			}
+		}
+		if differ != 4 {
+			t.Errorf("only %d of 4 other keys changed the mask", differ)
+		}
+	})
+	t.Run("cover every position uniformly", func(t *testing.T) {
+		const l, k, n = 8, 3, 4000
+		counts := make([]int, l)
+		dst, scratch := make([]int, 0, k), make([]int, l)
+		for r := range n {
+			for _, p := range SelectMask(dst, scratch, l, k, Key(1, uint64(r))) {
+				counts[p]++
+			}
+		}
+		want := float64(n * k / l) // 1500, sd ≈ 34
+		for p, c := range counts {
+			if math.Abs(float64(c)-want) > 6*34 {
+				t.Errorf("position %d chosen %d times, want about %v", p, c, want)
+			}
+		}
+	})
+	t.Run("do not allocate with caller storage", func(t *testing.T) {
+		dst, scratch := make([]int, 0, 64), make([]int, 64)
+		if a := testing.AllocsPerRun(10, func() { SelectMask(dst, scratch, 64, 20, 5) }); a != 0 {
+			t.Errorf("%v allocations", a)
+		}
+	})
+	t.Run("prompt masks follow the probability and the key", func(t *testing.T) {
+		m := PromptMask(nil, 20000, 0.15, 1, 2)
+		var n int
+		for _, b := range m {
+			if b {
+				n++
+			}
+		}
+		if math.Abs(float64(n)/20000-0.15) > 0.015 {
+			t.Errorf("rate %v", float64(n)/20000)
+		}
+		if !slices.Equal(m, PromptMask(nil, 20000, 0.15, 1, 2)) {
+			t.Error("same key gave a different prompt mask")
+		}
+	})
+}

@@ -1,0 +1,138 @@
+package objective
+
+import (
+	"fmt"
+	"math"
+)
+
+// RatioMode selects GDPO's sequence-level importance ratio (ALGORITHMS §3.3).
+type RatioMode string
+
+// Ratio modes.
+const (
+	// RatioLengthNorm is r = exp((ELBO_θ − ELBO_old)/|y|) (NeMo port, rlpipe default).
+	RatioLengthNorm RatioMode = "length_norm"
+	// RatioELBODiff is r = exp(ELBO_θ − ELBO_old) (the site's ratio read as a likelihood ratio).
+	RatioELBODiff RatioMode = "elbo_diff"
+)
+
+// DefaultGDPOClip is GDPO's symmetric ε.
+const DefaultGDPOClip = 0.2
+
+// GDPOConfig configures [GDPOLoss]. The zero value is rlpipe's default:
+// length-normalised ratio, ε = 0.2 on both sides, no dual clip, no KL.
+// Advantages come from [GroupAdvantages] with Std = StdNone (§3.3, §7).
+type GDPOConfig struct {
+	// Ratio is length_norm (default when "") or elbo_diff.
+	Ratio RatioMode `yaml:"ratio"`
+	// ClipLow and ClipHigh are ε_low, ε_high; 0 means 0.2.
+	ClipLow  float64 `yaml:"clip_low"`
+	ClipHigh float64 `yaml:"clip_high"`
+	// DualClip is verl's c for A < 0; 0 (default) disables it.
+	DualClip float64 `yaml:"dual_clip"`
+	// Beta weighs a sequence-level KL (the source's form is unknown; rlpipe
+	// applies KL on δ = (ELBO_ref − ELBO_θ)/n, n = |y| for length_norm and 1
+	// for elbo_diff). 0 disables it.
+	Beta float64 `yaml:"beta"`
+	// KL is the estimator; "" means k3.
+	KL KLType `yaml:"kl"`
+	// ELBO is the likelihood estimator's masking plan.
+	ELBO ELBOConfig `yaml:"elbo"`
+}
+
+// Validate reports unknown names and out-of-range values.
+func (c GDPOConfig) Validate() error {
+	switch c.Ratio {
+	case "", RatioLengthNorm, RatioELBODiff:
+	default:
+		return fmt.Errorf("%w: gdpo.ratio %q: want length_norm or elbo_diff", ErrInvalid, c.Ratio)
+	}
+	lc := c.lossConfig()
+	if err := lc.Validate(); err != nil {
+		return fmt.Errorf("gdpo: %w", err)
+	}
+	return c.ELBO.Validate()
+}
+
+func (c GDPOConfig) lossConfig() LossConfig {
+	lc := LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, DualClip: c.DualClip, Beta: c.Beta, KL: c.KL}
+	if lc.ClipLow == 0 {
+		lc.ClipLow = DefaultGDPOClip
+	}
+	if lc.ClipHigh == 0 {
+		lc.ClipHigh = DefaultGDPOClip
+	}
+	return lc
+}
+
+// GDPOInput is a batch of N sequences. Only read.
+type GDPOInput struct {
+	// ELBO, OldELBO are the estimates under θ and the behaviour policy,
+	// computed with the same masks; RefELBO is read only when Beta > 0.
+	ELBO, OldELBO, RefELBO []float64
+	// Len is |y| of each sequence (the completion length the ELBO sums over).
+	Len []int
+	// Adv is the per-sequence advantage.
+	Adv []float64
+	// Seqs overrides N in the mean (global count over micro-batches); 0 = local.
+	Seqs float64
+}
+
+// GDPOResult is the output of [GDPOLoss]. Metrics are per-sequence means,
+// with ratio and KL in the ratio's units.
+type GDPOResult struct {
+	Loss    float64
+	DELBO   []float64 // dLoss/dELBO_θ per sequence
+	Metrics LossMetrics
+}
+
+// GDPOLoss computes the sequence-level GDPO objective (§3.3):
+//
+//	r_g = exp(clamp(Δ_g, ±20)), Δ_g = (ELBO_θ − ELBO_old)/n_g  (n_g = |y_g|, or 1 for elbo_diff)
+//	loss = (1/N) Σ_g [ max(−r_g A_g, −clip(r_g, 1−ε_l, 1+ε_h) A_g) (dual-clipped if c > 0) + β·KL_g ]
+//
+// and dLoss/dELBO_θ per sequence into dELBO (reused when long enough). The
+// model spreads dLoss/dELBO over tokens with the plan's coefficients
+// ([Eval.Coef]). Cost O(N).
+func GDPOLoss(dELBO []float64, in *GDPOInput, cfg GDPOConfig) (GDPOResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return GDPOResult{}, err
+	}
+	n := len(in.ELBO)
+	if len(in.OldELBO) != n || len(in.Len) != n || len(in.Adv) != n || (cfg.Beta > 0 && len(in.RefELBO) != n) {
+		return GDPOResult{}, fmt.Errorf("%w: gdpo: ELBO, OldELBO, Len, Adv (and RefELBO when beta > 0) need %d entries", ErrInvalid, n)
+	}
+	lc := cfg.lossConfig()
+	tok := tokenLoss{lo: 1 - lc.ClipLow, hi: 1 + lc.ClipHigh, c: lc.DualClip, beta: lc.Beta, kl: lc.KL}
+	dELBO = resizeFloats(dELBO, n)
+	norm := float64(n)
+	if in.Seqs > 0 {
+		norm = in.Seqs
+	}
+	var res GDPOResult
+	var acc metricAcc
+	for g := range n {
+		scale := 1.0
+		if cfg.Ratio != RatioELBODiff {
+			if in.Len[g] <= 0 {
+				return GDPOResult{}, fmt.Errorf("%w: gdpo: sequence %d has length %d", ErrInvalid, g, in.Len[g])
+			}
+			scale = float64(in.Len[g])
+		}
+		var ref float64
+		if cfg.Beta > 0 {
+			ref = (in.RefELBO[g] - in.OldELBO[g]) / scale
+		}
+		pg, kl, grad := tok.eval((in.ELBO[g]-in.OldELBO[g])/scale, 0, ref, in.Adv[g], 1, &acc)
+		res.Metrics.PGLoss += pg / norm
+		res.Metrics.KLLoss += kl / norm
+		dELBO[g] = grad / (scale * norm)
+	}
+	res.Metrics = acc.finish(res.Metrics)
+	res.Loss = res.Metrics.PGLoss + cfg.Beta*res.Metrics.KLLoss
+	res.DELBO = dELBO
+	if math.IsNaN(res.Loss) {
+		return res, fmt.Errorf("%w: gdpo: loss is NaN (non-finite ELBO input?)", ErrInvalid)
+	}
+	return res, nil
+}
