@@ -1,0 +1,87 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rlpipe/rlpipe/data"
+)
+
+// ErrRequest reports an invalid generation request.
+var ErrRequest = errors.New("rollout: invalid request")
+
+// Model generates completions of token prompts. policy's models satisfy it;
+// implementations must derive every random draw from (seed, PromptID,
+// SampleIdx) so that results do not depend on how requests are batched.
+type Model interface {
+	Generate(ctx context.Context, seed uint64, reqs []data.GenRequest, p data.GenParams) ([]data.GenResult, error)
+}
+
+// Codec converts between text and a model's tokens.
+type Codec interface {
+	Encode(s string) []int32
+	Decode(ids []int32) string
+}
+
+// Renderer turns a dataset prompt into the text a model continues, in trace
+// mode (the model writes its reasoning) or empty-trace mode (the text ends
+// with an empty trace and the model answers directly).
+type Renderer interface {
+	Render(p data.Prompt, mode uint8) string
+}
+
+// Request asks for G completions of each prompt in each of Modes.
+type Request struct {
+	// Prompts are rolled out in order.
+	Prompts []data.Prompt
+	// G is the number of completions per prompt and mode (>= 1).
+	G int
+	// Modes lists the rollout modes; nil means trace mode only.
+	Modes []uint8
+	// Seed, Step and the row's (prompt_id, sample_idx, mode) determine every
+	// random draw.
+	Seed uint64
+	Step int64
+	// PolicyVersion is recorded on every row.
+	PolicyVersion int64
+	// Params are the sampling parameters.
+	Params data.GenParams
+}
+
+// Validate reports a malformed request.
+func (r *Request) Validate() error {
+	if r.G < 1 {
+		return fmt.Errorf("%w: G = %d, want >= 1", ErrRequest, r.G)
+	}
+	for _, m := range r.Modes {
+		if m != data.ModeTrace && m != data.ModeEmpty {
+			return fmt.Errorf("%w: unknown mode %d", ErrRequest, m)
+		}
+	}
+	return r.Params.Validate()
+}
+
+func (r *Request) modes() []uint8 {
+	if len(r.Modes) == 0 {
+		return []uint8{data.ModeTrace}
+	}
+	return r.Modes
+}
+
+// Rows returns how many rollouts the request produces.
+func (r *Request) Rows() int { return len(r.Prompts) * len(r.modes()) * r.G }
+
+// StepSeed derives the generation seed of one (step, mode) from the run
+// seed, so that each step and mode draws fresh yet reproducible samples.
+func StepSeed(seed uint64, step int64, mode uint8) uint64 {
+	return mix(mix(seed^0x726f6c6c6f7574) ^ mix(uint64(step)+1) ^ mix(uint64(mode)+0x9e37))
+}
+
+// mix is SplitMix64's finalizer: a bijective, well-distributed hash of x.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
