@@ -9,6 +9,7 @@ import (
 	_ "github.com/apache/arrow/go/v17/arrow/ipc"
 	_ "github.com/apache/arrow/go/v17/parquet/pqarrow"
 	_ "github.com/klauspost/compress/zstd"
+	_ "github.com/openai/openai-go/v3"
 	_ "github.com/schollz/progressbar/v3"
 	_ "github.com/sourcegraph/conc/pool"
 	_ "github.com/spf13/cobra"
