@@ -4,4 +4,16 @@
 //
 // It knows nothing about models or training; every other package depends on
 // it and never names a column with a string literal of its own.
+//
+// Batches: PromptsSchema, RolloutsSchema, ScoredSchema and TrainSchema with
+// the Col* constants; NewXRecord builds a record from row structs (the
+// caller owns the one reference) and XFromRecord converts back into rows
+// that own their memory. GenParams, GenRequest and GenResult are the
+// generation types shared by rollout and policy.
+//
+// Datasets: OpenSpec resolves "gsm8k:test", "arithmetic", a file path, ...
+// into a PromptReader that streams []Prompt batches (io.EOF at the end), so
+// files of any size read in bounded memory. RecordReader and RecordWriter
+// stream raw Arrow batches from and to Parquet, Arrow IPC and JSONL files;
+// Inspect summarizes any such file. Errors locate the bad row (RowError).
 package data

@@ -1,0 +1,245 @@
+package data
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/ipc"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+)
+
+// Format is an on-disk dataset or batch format.
+type Format int
+
+// Supported formats.
+const (
+	FormatUnknown   Format = iota
+	FormatJSONL            // one JSON object per line (.jsonl, .ndjson)
+	FormatJSON             // .json: a JSON array of objects, or JSONL
+	FormatParquet          // .parquet, .pq
+	FormatIPCFile          // Arrow IPC file (.arrow, .ipc, .feather)
+	FormatIPCStream        // Arrow IPC stream (.arrows)
+)
+
+// String returns the format's name.
+func (f Format) String() string {
+	return [...]string{"unknown", "jsonl", "json", "parquet", "arrow", "arrows"}[f]
+}
+
+// FormatOf picks the format from path's extension.
+func FormatOf(path string) Format {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson":
+		return FormatJSONL
+	case ".json":
+		return FormatJSON
+	case ".parquet", ".pq":
+		return FormatParquet
+	case ".arrow", ".ipc", ".feather":
+		return FormatIPCFile
+	case ".arrows":
+		return FormatIPCStream
+	}
+	return FormatUnknown
+}
+
+// DefaultBatchRows is the number of rows per batch readers return when no
+// batch size is given.
+const DefaultBatchRows = 1024
+
+// RecordReader streams the record batches of a Parquet or Arrow IPC file
+// without loading the whole file. It is not safe for concurrent use.
+type RecordReader struct {
+	name   string
+	schema *arrow.Schema
+	next   func() (arrow.Record, error) // record valid until the next call
+	close  func() error
+}
+
+// OpenRecords opens a Parquet or Arrow IPC (file or stream) file for batch
+// reading with allocator mem (nil means memory.DefaultAllocator). Parquet
+// batches have at most batchRows rows (<= 0 means DefaultBatchRows); IPC
+// batches are returned as written. The caller must Close the reader.
+func OpenRecords(path string, mem memory.Allocator, batchRows int) (*RecordReader, error) {
+	return openRecordsFS(nil, path, mem, batchRows)
+}
+
+// openFile opens name from fsys, or from the OS when fsys is nil.
+func openFile(fsys fs.FS, name string) (fs.File, error) {
+	if fsys == nil {
+		return os.Open(name)
+	}
+	return fsys.Open(name)
+}
+
+type readAtSeeker interface {
+	io.ReaderAt
+	io.ReadSeeker
+}
+
+func openRecordsFS(fsys fs.FS, name string, mem memory.Allocator, batchRows int) (*RecordReader, error) {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	if batchRows <= 0 {
+		batchRows = DefaultBatchRows
+	}
+	f, err := openFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	ras, ok := f.(readAtSeeker)
+	if !ok {
+		f.Close()
+		return nil, fmt.Errorf("data: %s: file does not support random access", name)
+	}
+	var r *RecordReader
+	switch FormatOf(name) {
+	case FormatParquet:
+		r, err = openParquet(name, ras, mem, batchRows)
+	case FormatIPCFile, FormatIPCStream:
+		r, err = openIPC(name, ras, mem)
+	default:
+		err = fmt.Errorf("%w: %s is not Parquet or Arrow IPC", ErrFormat, name)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	inner := r.close
+	r.close = func() error {
+		err := inner()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return r, nil
+}
+
+func openParquet(name string, f readAtSeeker, mem memory.Allocator, batchRows int) (*RecordReader, error) {
+	pr, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(mem)))
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", name, err)
+	}
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, mem)
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", name, err)
+	}
+	schema, err := fr.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", name, err)
+	}
+	// One record reader per row group: pqarrow v17 cannot assemble nested
+	// columns from batches that span row groups (ErrNotImplemented).
+	var rr pqarrow.RecordReader
+	rg := 0
+	release := func() {
+		if rr != nil {
+			rr.Release()
+			rr = nil
+		}
+	}
+	next := func() (arrow.Record, error) {
+		for {
+			if rr == nil {
+				if rg >= pr.NumRowGroups() {
+					return nil, io.EOF
+				}
+				if rr, err = fr.GetRecordReader(context.Background(), nil, []int{rg}); err != nil {
+					return nil, fmt.Errorf("data: %s row group %d: %w", name, rg, err)
+				}
+				rg++
+			}
+			if rr.Next() {
+				return rr.Record(), nil
+			}
+			if err := rr.Err(); err != nil && err != io.EOF {
+				return nil, fmt.Errorf("data: %s: %w", name, err)
+			}
+			release()
+		}
+	}
+	return &RecordReader{name: name, schema: schema, next: next, close: func() error { release(); return nil }}, nil
+}
+
+// openIPC sniffs the "ARROW1" magic: present means the random-access file
+// format, absent the stream format, whatever the extension says. Either
+// way the records are read in order as a stream.
+func openIPC(name string, f readAtSeeker, mem memory.Allocator) (*RecordReader, error) {
+	magic := make([]byte, len(ipc.Magic))
+	n, _ := f.ReadAt(magic, 0)
+	var src io.Reader = f
+	if n == len(magic) && bytes.Equal(magic, ipc.Magic) {
+		// The file format is magic, padding to 8 bytes, the stream format,
+		// then a footer. Reading the embedded stream avoids ipc.FileReader,
+		// which in v17 never releases its dictionaries, and streams.
+		end, err := f.Seek(0, io.SeekEnd)
+		if err != nil {
+			return nil, fmt.Errorf("data: %s: %w", name, err)
+		}
+		var tail [4]byte
+		trailer := int64(len(ipc.Magic) + 4)
+		if end < 8+trailer {
+			return nil, fmt.Errorf("data: %s: truncated Arrow IPC file", name)
+		}
+		if _, err := f.ReadAt(tail[:], end-trailer); err != nil {
+			return nil, fmt.Errorf("data: %s: %w", name, err)
+		}
+		footer := int64(binary.LittleEndian.Uint32(tail[:]))
+		if footer <= 0 || 8+footer+trailer > end {
+			return nil, fmt.Errorf("data: %s: bad Arrow IPC footer length %d", name, footer)
+		}
+		src = io.NewSectionReader(f, 8, end-trailer-footer-8)
+	}
+	sr, err := ipc.NewReader(src, ipc.WithAllocator(mem))
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", name, err)
+	}
+	return &RecordReader{
+		name:   name,
+		schema: sr.Schema(),
+		next: func() (arrow.Record, error) {
+			if sr.Next() {
+				return sr.Record(), nil
+			}
+			if err := sr.Err(); err != nil && err != io.EOF {
+				return nil, fmt.Errorf("data: %s: %w", name, err)
+			}
+			return nil, io.EOF
+		},
+		close: func() error { sr.Release(); return nil },
+	}, nil
+}
+
+// Schema returns the file's Arrow schema.
+func (r *RecordReader) Schema() *arrow.Schema { return r.schema }
+
+// Next returns the next batch, or io.EOF after the last. The caller owns one
+// reference to the returned record and must Release it. Next checks ctx
+// between batches.
+func (r *RecordReader) Next(ctx context.Context) (arrow.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rec, err := r.next()
+	if err != nil {
+		return nil, err
+	}
+	rec.Retain()
+	return rec, nil
+}
+
+// Close releases the reader and closes the file.
+func (r *RecordReader) Close() error { return r.close() }

@@ -1,0 +1,86 @@
+package sampling
+
+import (
+	"math"
+	"testing"
+)
+
+// approx reports |got − want| ≤ atol + rtol·|want| with the house tolerance.
+func approx(got, want float64) bool {
+	return math.Abs(got-want) <= 1e-12+1e-6*math.Abs(want)
+}
+
+func testIDs(n int) []uint64 {
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = mix64(uint64(i) + 12345) // arbitrary, distinct, not 0..n−1
+	}
+	return ids
+}
+
+// world is a deterministic fake environment: prompt i has a true pass rate
+// truth[i]; high-variance prompts answer with diverse tokens, the others
+// repeat one completion.
+type world struct {
+	ids   []uint64
+	truth []float64
+	g     int
+}
+
+func newWorld(n, g int) *world {
+	w := &world{ids: testIDs(n), truth: make([]float64, n), g: g}
+	for i := range w.truth {
+		switch i % 4 {
+		case 0, 1:
+			w.truth[i] = 0.5
+		case 2:
+			w.truth[i] = 0
+		default:
+			w.truth[i] = 1
+		}
+	}
+	return w
+}
+
+func (w *world) outcomes(step int64, picks []int) []GroupOutcome {
+	groups := make([]GroupOutcome, len(picks))
+	for k, i := range picks {
+		s := stream{state: streamKey(999, uint64(step), uint64(k), uint64(i))}
+		g := GroupOutcome{PromptID: w.ids[i]}
+		for j := 0; j < w.g; j++ {
+			ok := s.float64() < w.truth[i]
+			g.Correct = append(g.Correct, ok)
+			r := 0.0
+			if ok {
+				r = 1
+			}
+			g.Rewards = append(g.Rewards, r+0.1*s.float64())
+			toks := []int32{1, 2, 3, 4, 5, 6}
+			if w.truth[i] == 0.5 {
+				for t := range toks {
+					toks[t] = int32(s.intn(50))
+				}
+			}
+			g.Completions = append(g.Completions, toks)
+		}
+		groups[k] = g
+	}
+	return groups
+}
+
+// run drives s for steps [from, to) with batches of b and returns the picks.
+func (w *world) run(t testing.TB, s Sampler, from, to int64, b int) [][]int {
+	t.Helper()
+	var all [][]int
+	for step := from; step < to; step++ {
+		picks, err := s.Next(step, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Observe(step, w.outcomes(step, picks)); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, picks)
+	}
+	return all
+}
