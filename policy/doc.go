@@ -3,4 +3,57 @@
 // optimizer and weight serialization.
 //
 // It knows nothing about datasets or the CLI.
+//
+// # Model
+//
+// Model is a pre-LN transformer (Config: layers, width, heads, MLP width,
+// context, vocabulary, gelu|relu, learned|rotary positions, causal or
+// bidirectional attention) with an untied output head. Its float32 weights
+// live in gorgonia tensors whose backing slices are shared, without copies,
+// by three users:
+//
+//   - training (LogProbs, Accumulate): a gorgonia graph per padded batch
+//     shape (B, T rounded up to a multiple of 16), compiled once and run on
+//     a TapeMachine. The objective lives outside the graph: Accumulate hands
+//     the per-token log-probs to a LossGradFunc and back-propagates the
+//     returned dloss/dlogp (the graph's scalar is Σ dlogp ⊙ logp with dlogp
+//     constant), adding into the gradient buffers.
+//   - the optimizer, through Params (optim.Param values and gradients alias
+//     the model's buffers).
+//   - inference (Generate): a hand-written forward pass with a per-sequence
+//     KV cache; every projection is one gonum blas32 sgemm over all active
+//     sequences.
+//
+// A token's log-probability is everywhere log_softmax(logits/T)[token]
+// over the full vocabulary (rowLogProb), so behaviour log-probs from
+// Generate match LogProbs to float rounding (tested ≤ 1e-4; bit-exact with
+// the pure-Go BLAS in practice) and LogProbs matches what Accumulate sees
+// bit for bit.
+//
+// # Custom gorgonia ops
+//
+// gorgonia v0.9.18's SoftMax/LogSoftMax, LogSumExp, InverseSqrt and 1-D
+// ByIndices are wrong or panic (DESIGN §6), so the graph uses fused ops of
+// its own (op.go adapts them to gorgonia's Op and SDOp): layer norm,
+// bias+activation, token(+position) embedding, multi-head attention with
+// causal and padding masks and optional rotary positions (backward
+// recomputes the probabilities), the tempered log-prob gather, and the
+// loss hook. Stock ops used: Mul, Add, HadamardProd, Sum. Every op, and the
+// whole model in float64, is checked against central finite differences.
+// Gotcha: gorgonia merges unnamed input nodes of equal type and shape, so
+// every input node is named.
+//
+// # BLAS
+//
+// Pure Go (gonum) by default; build with -tags openblas and
+// CGO_LDFLAGS=-lopenblas to route gonum blas32/blas64 and gorgonia's tensor
+// engine to OpenBLAS (BLASName reports which). With OpenBLAS, results may
+// depend on the batch size in the last float bits (it picks kernels by
+// matrix shape); sampled tokens are unaffected in practice.
+//
+// # Concurrency
+//
+// Generate is safe for concurrent use while the weights are not modified.
+// LogProbs and Accumulate serialise on the model's mutex; optimizer steps,
+// ZeroGrad and Load/Save must not overlap Generate or each other.
 package policy

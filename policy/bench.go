@@ -1,0 +1,151 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/rlpipe/rlpipe/data"
+)
+
+// BenchResult is the outcome of a timed benchmark run.
+type BenchResult struct {
+	TokensPerS   float64 // tokens processed (trained on, or generated) per second
+	GFLOPs       float64 // analytic FLOPs per second / 1e9
+	Iterations   int     // timed iterations (steps or Generate calls)
+	MsPerIter    float64 // wall milliseconds per iteration
+	FLOPsPerIter float64 // analytic FLOPs of one iteration
+	BLAS         string  // BLASName
+	Err          error   // non-nil if the run failed (other fields then zero)
+}
+
+// BenchSgemm times n×n×n float32 matrix products through the configured
+// blas32 implementation for about dur and returns GFLOP/s (2n³ per product).
+func BenchSgemm(n int, dur time.Duration) float64 {
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = float32(i%7)*0.1, float32(i%5)*0.1
+	}
+	gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+	iters, start := 0, time.Now()
+	for time.Since(start) < dur || iters == 0 {
+		gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+		iters++
+	}
+	return 2 * float64(n) * float64(n) * float64(n) * float64(iters) / time.Since(start).Seconds() / 1e9
+}
+
+// forwardFLOPsPerToken is 2·(matrix weights) + attention, where attention
+// counts q·kᵀ and p·v over ctx keys per layer (4·ctx·D).
+func forwardFLOPsPerToken(c Config, ctx float64) float64 {
+	d, f := float64(c.DModel), float64(c.DFF)
+	perLayer := 2*(4*d*d+2*d*f) + 4*ctx*d
+	return float64(c.Layers)*perLayer + 2*d*float64(c.Vocab)
+}
+
+// BenchTrain times Accumulate (forward + backward of a mean −log-prob
+// objective) on random sequences of seqLen tokens for about dur. FLOPs are
+// 3× the forward count, attention over the full padded T×T as computed.
+func BenchTrain(cfg Config, batch, seqLen int, dur time.Duration) BenchResult {
+	cfg = cfg.WithDefaults()
+	m, err := NewModel(cfg)
+	if err != nil {
+		return BenchResult{Err: err}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b SeqBatch
+	for range batch {
+		c := make([]int32, seqLen-1)
+		for j := range c {
+			c[j] = int32(8 + rng.IntN(cfg.Vocab-8))
+		}
+		b.Prompts, b.Completions = append(b.Prompts, []int32{1}), append(b.Completions, c)
+	}
+	obj := func(lp [][]float64) (float64, [][]float64, error) {
+		var loss float64
+		d := make([][]float64, len(lp))
+		n := float64(len(lp) * len(lp[0]))
+		for i, row := range lp {
+			d[i] = make([]float64, len(row))
+			for j, v := range row {
+				loss -= v / n
+				d[i][j] = -1 / n
+			}
+		}
+		return loss, d, nil
+	}
+	step := func() error { m.ZeroGrad(); _, err := m.Accumulate(b, 1, obj); return err }
+	if err := step(); err != nil { // compile the graph outside the timing
+		return BenchResult{Err: err}
+	}
+	T := min((seqLen+padMultiple-1)/padMultiple*padMultiple, cfg.Context)
+	flops := 3 * forwardFLOPsPerToken(cfg, float64(T)) * float64(batch*T)
+	return timeLoop(dur, flops, float64(batch*seqLen), step)
+}
+
+// BenchGenerate times Generate on batch requests (groups of 8 samples per
+// distinct random prompt of promptLen tokens, temperature 1, newTokens
+// max) for about dur. Tokens are generated tokens (EOS may end a sequence
+// early and is counted as it happens); prefill is included in the time.
+func BenchGenerate(cfg Config, batch, promptLen, newTokens int, dur time.Duration) BenchResult {
+	cfg = cfg.WithDefaults()
+	cfg.Causal = true
+	m, err := NewModel(cfg)
+	if err != nil {
+		return BenchResult{Err: err}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	reqs := make([]data.GenRequest, batch)
+	var prompt []int32
+	for i := range reqs {
+		if i%8 == 0 {
+			prompt = []int32{1}
+			for len(prompt) < promptLen {
+				prompt = append(prompt, int32(8+rng.IntN(cfg.Vocab-8)))
+			}
+		}
+		reqs[i] = data.GenRequest{PromptID: uint64(i / 8), SampleIdx: int32(i % 8), PromptTokens: prompt}
+	}
+	p := data.GenParams{Temperature: 1, MaxNewTokens: newTokens}
+	var tokens, flops float64
+	seed := uint64(0)
+	call := func() error {
+		seed++
+		res, err := m.Generate(context.Background(), seed, reqs, p)
+		for _, r := range res {
+			n := float64(len(r.Tokens))
+			tokens += n
+			flops += n * forwardFLOPsPerToken(cfg, float64(promptLen)+n/2)
+		}
+		return err
+	}
+	if err := call(); err != nil {
+		return BenchResult{Err: err}
+	}
+	tokens, flops = 0, 0
+	iters, start := 0, time.Now()
+	for time.Since(start) < dur || iters == 0 {
+		if err := call(); err != nil {
+			return BenchResult{Err: err}
+		}
+		iters++
+	}
+	sec := time.Since(start).Seconds()
+	return BenchResult{TokensPerS: tokens / sec, GFLOPs: flops / sec / 1e9, Iterations: iters,
+		MsPerIter: 1000 * sec / float64(iters), FLOPsPerIter: flops / float64(iters), BLAS: BLASName}
+}
+
+// timeLoop runs f until dur has passed (at least once).
+func timeLoop(dur time.Duration, flopsPerIter, tokensPerIter float64, f func() error) BenchResult {
+	iters, start := 0, time.Now()
+	for time.Since(start) < dur || iters == 0 {
+		if err := f(); err != nil {
+			return BenchResult{Err: fmt.Errorf("policy: benchmark: %w", err)}
+		}
+		iters++
+	}
+	sec := time.Since(start).Seconds()
+	return BenchResult{TokensPerS: tokensPerIter * float64(iters) / sec, GFLOPs: flopsPerIter * float64(iters) / sec / 1e9,
+		Iterations: iters, MsPerIter: 1000 * sec / float64(iters), FLOPsPerIter: flopsPerIter, BLAS: BLASName}
+}

@@ -1,0 +1,254 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
+)
+
+// maxGenBatch bounds the sequences decoded together (and so the KV-cache
+// memory of one step); larger requests are processed in chunks, which does
+// not change any result.
+const maxGenBatch = 256
+
+// Generate samples one completion per request, all requests decoded as one
+// batch (every projection is a matrix-matrix product over the active
+// sequences; identical prompts are prefilled once and their KV cache
+// copied).
+//
+// Sampling: logits are divided by p.Temperature, the distribution is cut to
+// the TopK most likely tokens, then to the smallest prefix whose mass
+// reaches TopP, and a token is drawn from the renormalised remainder.
+// Logprobs[i] is the sampled token's log-probability under the full
+// tempered distribution log_softmax(logits/T) BEFORE the top-k/top-p cut:
+// the same quantity LogProbs and Accumulate compute at the same
+// temperature, so importance ratios start at exactly the behaviour policy.
+// With p.Greedy the argmax is taken and log-probs are at temperature 1.
+// Generation stops after EOS or any of p.StopTokens (the stop token is
+// included, FinishReason "stop"), or after MaxNewTokens tokens or when the
+// sequence fills the context (FinishReason "length").
+//
+// Determinism: sequence i draws from its own stream derived from (seed,
+// PromptID, SampleIdx), so its tokens do not depend on the other requests,
+// on chunking or on how callers spread requests over goroutines.
+//
+// Concurrency: Generate only reads the weights and allocates its own
+// scratch and caches; any number of goroutines may call it at once, but
+// the weights must not change during a call. Causal models only.
+func (m *Model) Generate(ctx context.Context, seed uint64, reqs []data.GenRequest, p data.GenParams) ([]data.GenResult, error) {
+	if !m.cfg.Causal {
+		return nil, fmt.Errorf("%w: Generate needs a causal model", ErrInput)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	p = p.Resolved()
+	for i, r := range reqs {
+		if len(r.PromptTokens) == 0 || len(r.PromptTokens) >= m.cfg.Context {
+			return nil, fmt.Errorf("%w: request %d (prompt %d sample %d): prompt has %d tokens, want 1..%d",
+				ErrInput, i, r.PromptID, r.SampleIdx, len(r.PromptTokens), m.cfg.Context-1)
+		}
+		for j, t := range r.PromptTokens {
+			if t < 0 || int(t) >= m.cfg.Vocab {
+				return nil, fmt.Errorf("%w: request %d position %d: token %d outside [0, %d)", ErrInput, i, j, t, m.cfg.Vocab)
+			}
+		}
+	}
+	out := make([]data.GenResult, len(reqs))
+	for lo := 0; lo < len(reqs); lo += maxGenBatch {
+		hi := min(lo+maxGenBatch, len(reqs))
+		if err := m.generateChunk(ctx, seed, reqs[lo:hi], p, out[lo:hi]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// genSeq is one sequence being decoded.
+type genSeq struct {
+	prompt int
+	res    *data.GenResult
+	kv     *kvCache
+	rng    *rand.Rand
+	last   int
+	done   bool
+}
+
+// seqRNG returns the random stream of one sample: PCG seeded by SplitMix64
+// hashes of (seed, promptID) and (seed, sampleIdx).
+func seqRNG(seed, promptID uint64, sampleIdx int32) *rand.Rand {
+	a := splitMix(seed ^ splitMix(promptID^0x5eed))
+	b := splitMix(seed + splitMix(uint64(uint32(sampleIdx))+0x9e3779b97f4a7c15))
+	return rand.New(rand.NewPCG(a, b))
+}
+
+// splitMix is the SplitMix64 finaliser.
+func splitMix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenRequest, p data.GenParams, out []data.GenResult) error {
+	e := newEngine(m)
+	v := m.cfg.Vocab
+	stop := map[int]bool{int(tokenizer.EOS): true}
+	for _, t := range p.StopTokens {
+		stop[int(t)] = true
+	}
+	seqs := make([]*genSeq, len(reqs))
+	leaderOf := map[string]int{} // prompt → index of the sequence that prefills it
+	var rows []row
+	var leaders []int
+	for i, r := range reqs {
+		maxLen := min(m.cfg.Context, len(r.PromptTokens)+p.MaxNewTokens)
+		s := &genSeq{prompt: len(r.PromptTokens), res: &out[i], kv: e.newCache(maxLen), rng: seqRNG(seed, r.PromptID, r.SampleIdx)}
+		s.res.Tokens, s.res.Logprobs = []int32{}, []float32{}
+		seqs[i] = s
+		key := promptKey(r.PromptTokens)
+		if _, ok := leaderOf[key]; ok {
+			continue
+		}
+		leaderOf[key] = i
+		leaders = append(leaders, i)
+		for pos, t := range r.PromptTokens {
+			rows = append(rows, row{kv: s.kv, pos: pos, tok: int(t), want: pos == len(r.PromptTokens)-1})
+		}
+	}
+	logits := e.forward(rows)
+	first := make(map[int][]float32, len(leaders))
+	for k, i := range leaders {
+		first[i] = slices.Clone(logits[k*v : (k+1)*v])
+	}
+	sp := newSampler(v)
+	for i, s := range seqs {
+		li := leaderOf[promptKey(reqs[i].PromptTokens)]
+		if li != i {
+			s.kv.copyFrom(seqs[li].kv, e.d)
+		}
+		tok, lp := sp.sample(first[li], p, s.rng)
+		s.push(tok, lp, p, stop, m.cfg.Context)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rows = rows[:0]
+		var act []*genSeq
+		for _, s := range seqs {
+			if !s.done {
+				act = append(act, s)
+				rows = append(rows, row{kv: s.kv, pos: s.kv.n, tok: s.last, want: true})
+			}
+		}
+		if len(act) == 0 {
+			return nil
+		}
+		logits := e.forward(rows)
+		for k, s := range act {
+			tok, lp := sp.sample(logits[k*v:(k+1)*v], p, s.rng)
+			s.push(tok, lp, p, stop, m.cfg.Context)
+		}
+	}
+}
+
+// promptKey turns a prompt into a map key.
+func promptKey(t []int32) string {
+	b := make([]byte, 0, 4*len(t))
+	for _, x := range t {
+		b = append(b, byte(x), byte(x>>8), byte(x>>16), byte(x>>24))
+	}
+	return string(b)
+}
+
+// push appends a sampled token and decides whether the sequence is done.
+func (s *genSeq) push(tok int, lp float32, p data.GenParams, stop map[int]bool, context int) {
+	s.res.Tokens = append(s.res.Tokens, int32(tok))
+	s.res.Logprobs = append(s.res.Logprobs, lp)
+	s.last = tok
+	n := len(s.res.Tokens)
+	switch {
+	case stop[tok]:
+		s.done, s.res.FinishReason = true, data.FinishStop
+	case n >= p.MaxNewTokens || s.prompt+n >= context:
+		s.done, s.res.FinishReason = true, data.FinishLength
+	}
+}
+
+// sampler holds per-call sampling scratch.
+type sampler struct {
+	probs []float64
+	idx   []int
+}
+
+func newSampler(v int) *sampler { return &sampler{probs: make([]float64, v), idx: make([]int, v)} }
+
+// sample draws a token from one logits row (see Generate for the rules)
+// and returns it with its log-probability under the full tempered
+// distribution.
+func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int, float32) {
+	if p.Greedy {
+		tok := 0
+		for j, x := range row {
+			if x > row[tok] {
+				tok = j
+			}
+		}
+		lp, _ := rowLogProb(row, 1, tok)
+		return tok, float32(lp)
+	}
+	invT := 1 / p.Temperature
+	lse := rowLSE(row, invT)
+	for j, x := range row {
+		sp.probs[j] = math.Exp(float64(x)*invT - lse)
+	}
+	order := sp.idx[:0]
+	for j := range row {
+		order = append(order, j)
+	}
+	keep := len(row)
+	if (p.TopK > 0 && p.TopK < len(row)) || p.TopP < 1 {
+		slices.SortStableFunc(order, func(a, b int) int {
+			switch {
+			case sp.probs[a] > sp.probs[b]:
+				return -1
+			case sp.probs[a] < sp.probs[b]:
+				return 1
+			}
+			return 0
+		})
+		if p.TopK > 0 {
+			keep = min(keep, p.TopK)
+		}
+		if p.TopP < 1 {
+			var cum float64
+			for i := 0; i < keep; i++ {
+				if cum += sp.probs[order[i]]; cum >= p.TopP {
+					keep = i + 1
+					break
+				}
+			}
+		}
+	}
+	var mass float64
+	for _, j := range order[:keep] {
+		mass += sp.probs[j]
+	}
+	u := rng.Float64() * mass
+	tok := order[0]
+	for _, j := range order[:keep] {
+		if sp.probs[j] > 0 {
+			tok = j
+		}
+		if u -= sp.probs[j]; u < 0 {
+			break
+		}
+	}
+	return tok, float32(float64(row[tok])*invT - lse)
+}

@@ -1,0 +1,173 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+type tol struct {
+	Atol float64 `json:"atol"`
+	Rtol float64 `json:"rtol"`
+	H    float64 `json:"h"`
+}
+
+func (tl tol) ok(got, want float64) bool {
+	return math.Abs(got-want) <= tl.Atol+tl.Rtol*math.Abs(want)
+}
+
+// loadTol reads a named tolerance from testdata/tolerances.json.
+func loadTol(t testing.TB, name string) tol {
+	t.Helper()
+	b, err := os.ReadFile("testdata/tolerances.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var tl tol
+	if err := json.Unmarshal(m[name], &tl); err != nil {
+		t.Fatalf("tolerance %q: %v", name, err)
+	}
+	return tl
+}
+
+func randDense(rng *rand.Rand, scale float64, shape ...int) *tensor.Dense {
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = scale * rng.NormFloat64()
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x))
+}
+
+func intDense(x ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(len(x)), tensor.WithBacking(x))
+}
+
+// checkOpGrad builds out = build(inputs) on float64, the scalar
+// Σ out ⊙ R for a fixed random R, and compares gorgonia's symbolic
+// gradient for every float input with central finite differences.
+// Inputs listed in fixed (e.g. attention masks) are held constant. Every
+// input node is named: gorgonia merges unnamed inputs of equal shape.
+func checkOpGrad(t *testing.T, in []*tensor.Dense, fixed []int, build func(n []*G.Node) (*G.Node, error)) {
+	t.Helper()
+	tl := loadTol(t, "op_grad")
+	g := G.NewGraph()
+	nodes := make([]*G.Node, len(in))
+	var wrt []*G.Node
+	var wrtIdx []int
+	for i, d := range in {
+		nodes[i] = G.NodeFromAny(g, d, G.WithName(fmt.Sprintf("in%d", i)))
+		if d.Dtype() == tensor.Float64 && !slices.Contains(fixed, i) {
+			wrt = append(wrt, nodes[i])
+			wrtIdx = append(wrtIdx, i)
+		}
+	}
+	out, err := build(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	r := G.NodeFromAny(g, randDense(rng, 1, out.Shape()...), G.WithName("r"))
+	prod, err := G.HadamardProd(out, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost, err := G.Sum(prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := G.Grad(cost, wrt...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	run := func() float64 {
+		vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return cost.Value().Data().(float64)
+	}
+	run()
+	analytic := make([][]float64, len(grads))
+	for i, gn := range grads {
+		analytic[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
+	}
+	bad := 0
+	for k, i := range wrtIdx {
+		x := in[i].Data().([]float64)
+		for j := range x {
+			x0 := x[j]
+			x[j] = x0 + tl.H
+			up := run()
+			x[j] = x0 - tl.H
+			down := run()
+			x[j] = x0
+			fd := (up - down) / (2 * tl.H)
+			if !tl.ok(analytic[k][j], fd) && bad < 5 {
+				bad++
+				t.Errorf("input %d element %d: analytic %.9g, finite difference %.9g", i, j, analytic[k][j], fd)
+			}
+		}
+	}
+}
+
+func TestOpGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	mask := func(v ...float64) *tensor.Dense { return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)) }
+	cases := []struct {
+		name  string
+		fixed []int
+		in    []*tensor.Dense
+		build func(n []*G.Node) (*G.Node, error)
+	}{
+		{"stock matrix multiply", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 4, 5)},
+			func(n []*G.Node) (*G.Node, error) { return G.Mul(n[0], n[1]) }},
+		{"stock add", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 3, 4)},
+			func(n []*G.Node) (*G.Node, error) { return G.Add(n[0], n[1]) }},
+		{"stock hadamard product", nil, []*tensor.Dense{randDense(rng, 1, 6), randDense(rng, 1, 6)},
+			func(n []*G.Node) (*G.Node, error) { return G.HadamardProd(n[0], n[1]) }},
+		{"layer norm", nil, []*tensor.Dense{randDense(rng, 2, 4, 5), randDense(rng, 1, 5), randDense(rng, 1, 5)},
+			func(n []*G.Node) (*G.Node, error) { return apply(layerNormOp{}, n...) }},
+		{"bias without activation", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 4)},
+			func(n []*G.Node) (*G.Node, error) { return apply(biasActOp{act: actNone}, n...) }},
+		{"bias with gelu", nil, []*tensor.Dense{randDense(rng, 1.5, 3, 4), randDense(rng, 1, 4)},
+			func(n []*G.Node) (*G.Node, error) { return apply(biasActOp{act: actGELU}, n...) }},
+		{"bias with relu", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 4)},
+			func(n []*G.Node) (*G.Node, error) { return apply(biasActOp{act: actReLU}, n...) }},
+		{"token and learned position embedding", nil, []*tensor.Dense{randDense(rng, 1, 6, 3), randDense(rng, 1, 5, 3), intDense(1, 4, 4, 0, 5, 1, 2, 2)},
+			func(n []*G.Node) (*G.Node, error) { return apply(embedOp{T: 4, pos: true}, n...) }},
+		{"token embedding only", nil, []*tensor.Dense{randDense(rng, 1, 6, 3), intDense(1, 4, 4, 0, 5, 1)},
+			func(n []*G.Node) (*G.Node, error) { return apply(embedOp{T: 3}, n...) }},
+		{"causal attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 1, 0, 1, 1, 1, 1)},
+			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(4, 2, 2, true, false), n...) }},
+		{"bidirectional attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 0, 0, 1, 1, 1, 1)},
+			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(4, 2, 2, false, false), n...) }},
+		{"causal rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), mask(1, 1, 1, 1, 1, 0)},
+			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(3, 1, 4, true, true), n...) }},
+		{"bidirectional rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), mask(1, 1, 1, 1, 0, 1)},
+			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(3, 2, 2, false, true), n...) }},
+		{"log-prob gather at temperature 1", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, -1, 0, 6)},
+			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1}, n...) }},
+		{"log-prob gather at temperature 0.7", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, 2, -1, 6)},
+			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1 / 0.7}, n...) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, c.fixed, c.build) })
+	}
+}

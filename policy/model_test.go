@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// tinyConfigs are the model variants gradient-checked end to end.
+var tinyConfigs = []struct {
+	name string
+	cfg  Config
+}{
+	{"causal with learned positions and gelu", Config{Layers: 2, DModel: 8, Heads: 2, DFF: 12, Context: 8, Vocab: 11, Causal: true, InitSeed: 3}},
+	{"causal with rotary positions and relu", Config{Layers: 1, DModel: 8, Heads: 2, DFF: 8, Context: 8, Vocab: 11, Causal: true, Positions: "rotary", Activation: "relu", InitSeed: 4}},
+	{"bidirectional with learned positions", Config{Layers: 1, DModel: 8, Heads: 1, DFF: 8, Context: 8, Vocab: 11, InitSeed: 5}},
+}
+
+// tinyModel returns a model whose weights are scaled up from the default
+// init so that every gradient is well above finite-difference noise.
+func tinyModel(t testing.TB, cfg Config) *Model {
+	t.Helper()
+	m, err := NewModel(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(cfg.InitSeed, 99))
+	for i, name := range m.names {
+		x := m.w[i].Data().([]float32)
+		for j := range x {
+			x[j] = float32(0.4 * rng.NormFloat64())
+			if strings.HasSuffix(name, ".g") {
+				x[j] += 1
+			}
+		}
+	}
+	return m
+}
+
+var tinyBatch = SeqBatch{
+	Prompts:     [][]int32{{1, 5, 6}, {1, 9}},
+	Completions: [][]int32{{7, 2}, {3, 4, 10, 2}},
+}
+
+// fixedObjective is loss = Σ c⊙logp for constant c drawn from seed.
+func fixedObjective(seed uint64) LossGradFunc {
+	return func(lp [][]float64) (float64, [][]float64, error) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		var loss float64
+		d := make([][]float64, len(lp))
+		for i, row := range lp {
+			d[i] = make([]float64, len(row))
+			for j, v := range row {
+				d[i][j] = rng.NormFloat64()
+				loss += d[i][j] * v
+			}
+		}
+		return loss, d, nil
+	}
+}
+
+// float64Grads runs the float64 graph of m's weights on b and returns the
+// analytic gradient per tensor plus a function evaluating the loss after
+// perturbing weight (i, j) by delta.
+func float64Grads(t *testing.T, m *Model, b SeqBatch, temperature float64) ([][]float64, func(i, j int, delta float64) float64) {
+	t.Helper()
+	w := make([]*tensor.Dense, len(m.w))
+	for i, d := range m.w {
+		src := d.Data().([]float32)
+		x := make([]float64, len(src))
+		for j, v := range src {
+			x[j] = float64(v)
+		}
+		w[i] = tensor.New(tensor.WithShape(m.shapes[i]...), tensor.WithBacking(x))
+	}
+	lay, err := m.layout(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng, err := buildNet(m.cfg, w, graphKey{B: lay.B, T: lay.T, invT: 1 / temperature, train: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := fixedObjective(11)
+	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return lay.callObjective(flat, obj) }
+	mask := make([]float64, len(lay.mask))
+	for i, v := range lay.mask {
+		mask[i] = float64(v)
+	}
+	run := func() float64 {
+		if err := ng.run(lay.tokens, lay.targets, mask); err != nil {
+			t.Fatal(err)
+		}
+		return ng.hook.loss
+	}
+	run()
+	grads := make([][]float64, len(ng.grads))
+	for i, gn := range ng.grads {
+		grads[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
+	}
+	eval := func(i, j int, delta float64) float64 {
+		x := w[i].Data().([]float64)
+		x0 := x[j]
+		x[j] += delta
+		l := run()
+		x[j] = x0
+		return l
+	}
+	return grads, eval
+}
+
+func TestModelGradientMatchesFiniteDifferencesInFloat64(t *testing.T) {
+	tl := loadTol(t, "model_grad_f64")
+	for _, c := range tinyConfigs {
+		t.Run(c.name, func(t *testing.T) {
+			m := tinyModel(t, c.cfg)
+			grads, eval := float64Grads(t, m, tinyBatch, 0.8)
+			rng := rand.New(rand.NewPCG(5, 5))
+			for i, g := range grads {
+				for k := 0; k < 4; k++ {
+					j := rng.IntN(len(g))
+					fd := (eval(i, j, tl.H) - eval(i, j, -tl.H)) / (2 * tl.H)
+					if !tl.ok(g[j], fd) {
+						t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g", m.names[i], j, g[j], fd)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFloat32AccumulateMatchesFloat64Gradient(t *testing.T) {
+	tl := loadTol(t, "model_grad_f32_vs_f64")
+	for _, c := range tinyConfigs {
+		t.Run(c.name, func(t *testing.T) {
+			m := tinyModel(t, c.cfg)
+			want, _ := float64Grads(t, m, tinyBatch, 0.8)
+			before := append([]float32(nil), m.weight("wte")...)
+			for range 2 { // twice: gradients must add up
+				if _, err := m.Accumulate(tinyBatch, 0.8, fixedObjective(11)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, g := range m.grad {
+				for j, v := range g {
+					if !tl.ok(float64(v), 2*want[i][j]) {
+						t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", m.names[i], j, v, 2*want[i][j])
+					}
+				}
+			}
+			for j, v := range m.weight("wte") {
+				if v != before[j] {
+					t.Fatalf("Accumulate changed weight wte[%d]", j)
+				}
+			}
+		})
+	}
+}

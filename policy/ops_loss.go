@@ -1,0 +1,154 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// logProbOp gathers per-position token log-probabilities
+// logp[n] = log_softmax(logits[n]·invT)[target[n]] from logits (N, V) and
+// int targets (N); a negative target yields 0 (and no gradient). It fuses
+// the row max, log-sum-exp and the gather, avoiding gorgonia's SoftMax
+// (wrong row max) and one-hot products over V.
+type logProbOp struct{ invT float64 }
+
+func (o logProbOp) name() string { return fmt.Sprintf("policy.LogProb{invT=%g}", o.invT) }
+func (logProbOp) inputs() []int  { return []int{2, 0} }
+func (logProbOp) outDims() int   { return 1 }
+func (logProbOp) shape(in []tensor.Shape) (tensor.Shape, error) {
+	if err := wantShape("log-prob logits", in[0], -1, -1); err != nil {
+		return nil, err
+	}
+	return tensor.Shape{in[0][0]}, wantShape("log-prob targets", in[1], in[0][0])
+}
+
+func (o logProbOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+	v := in[0].Shape()[1]
+	tg := ints(in[1])
+	for n, t := range tg {
+		if t >= v {
+			return fmt.Errorf("target %d at row %d outside vocabulary [0, %d)", t, n, v)
+		}
+	}
+	return dispatch(out, func() error {
+		gatherLogProbs(floats[float32](out), floats[float32](in[0]), tg, v, o.invT)
+		return nil
+	}, func() error {
+		gatherLogProbs(floats[float64](out), floats[float64](in[0]), tg, v, o.invT)
+		return nil
+	})
+}
+
+func gatherLogProbs[T float](out, logits []T, tg []int, v int, invT float64) {
+	for n, t := range tg {
+		if t < 0 {
+			out[n] = 0
+			continue
+		}
+		lp, _ := rowLogProb(logits[n*v:(n+1)*v], invT, t)
+		out[n] = T(lp)
+	}
+}
+
+func (o logProbOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	d, err := apply(logProbGradOp{invT: o.invT}, in[0], in[1], grad)
+	return G.Nodes{d, nil}, err
+}
+
+func (logProbOp) nonDiff(i int) bool { return i == 1 }
+
+// logProbGradOp: dlogits[n, j] = g[n]·invT·(1[j = target[n]] − p[n, j]).
+type logProbGradOp struct {
+	backOp
+	invT float64
+}
+
+func (o logProbGradOp) name() string                                { return fmt.Sprintf("policy.LogProbGrad{invT=%g}", o.invT) }
+func (logProbGradOp) inputs() []int                                 { return []int{2, 0, 1} }
+func (logProbGradOp) outDims() int                                  { return 2 }
+func (logProbGradOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0], nil }
+
+func (o logProbGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+	v := in[0].Shape()[1]
+	return dispatch(out, func() error {
+		logProbGrad(floats[float32](out), floats[float32](in[0]), ints(in[1]), floats[float32](in[2]), v, o.invT)
+		return nil
+	}, func() error {
+		logProbGrad(floats[float64](out), floats[float64](in[0]), ints(in[1]), floats[float64](in[2]), v, o.invT)
+		return nil
+	})
+}
+
+func logProbGrad[T float](dl, logits []T, tg []int, g []T, v int, invT float64) {
+	for n, t := range tg {
+		drow := dl[n*v : (n+1)*v]
+		if t < 0 || g[n] == 0 {
+			clear(drow)
+			continue
+		}
+		row := logits[n*v : (n+1)*v]
+		lse := rowLSE(row, invT)
+		s := float64(g[n]) * invT
+		for j, x := range row {
+			drow[j] = T(-s * math.Exp(float64(x)*invT-lse))
+		}
+		drow[t] += T(s)
+	}
+}
+
+// lossHook carries the caller's objective into the graph: when the forward
+// pass reaches it, fn receives the flat per-position log-probs and returns
+// the loss and its gradient, which becomes the constant upstream gradient.
+// One hook belongs to one cached graph and is only used under its mutex.
+type lossHook struct {
+	fn   func(logp []float64) (loss float64, dlogp []float64, err error)
+	loss float64
+}
+
+// hookOp outputs dlogp = hook.fn(logp) (N); it is not differentiable, so
+// the graph's scalar Σ logp ⊙ dlogp back-propagates exactly dlogp.
+type hookOp struct{ h *lossHook }
+
+func (o hookOp) name() string                                { return fmt.Sprintf("policy.LossHook{%p}", o.h) }
+func (hookOp) inputs() []int                                 { return []int{1} }
+func (hookOp) outDims() int                                  { return 1 }
+func (hookOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0], nil }
+func (hookOp) nonDiff(int) bool                              { return true }
+
+func (hookOp) diff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) { return G.Nodes{nil}, nil }
+
+func (o hookOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+	if o.h.fn == nil {
+		return fmt.Errorf("no objective installed")
+	}
+	var lp []float64
+	switch x := in[0].Data().(type) {
+	case []float32:
+		lp = make([]float64, len(x))
+		for i, v := range x {
+			lp[i] = float64(v)
+		}
+	case []float64:
+		lp = append([]float64(nil), x...)
+	}
+	loss, d, err := o.h.fn(lp)
+	if err != nil {
+		return err
+	}
+	if len(d) != len(lp) {
+		return fmt.Errorf("objective returned %d gradients for %d log-probs", len(d), len(lp))
+	}
+	o.h.loss = loss
+	return dispatch(out, func() error {
+		for i, v := range d {
+			floats[float32](out)[i] = float32(v)
+		}
+		return nil
+	}, func() error {
+		copy(floats[float64](out), d)
+		return nil
+	})
+}

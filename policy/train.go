@@ -1,0 +1,201 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+)
+
+// SeqBatch is a batch of sequences to score: sequence i is Prompts[i]
+// followed by Completions[i]; only completion tokens are scored. Every
+// prompt needs at least one token (normally BOS) and every sequence must
+// fit the model's context.
+type SeqBatch struct {
+	Prompts, Completions [][]int32
+}
+
+// padMultiple is the granularity of the padded sequence length: graphs are
+// compiled and cached per (batch size, padded length).
+const padMultiple = 16
+
+// batchLayout is a SeqBatch flattened into a right-padded (B, T) grid.
+type batchLayout struct {
+	B, T    int
+	tokens  []int     // (B·T) ids, pad 0
+	targets []int     // (B·T) id predicted at each position, −1 if unscored
+	mask    []float32 // (B·T) 1 real, 0 pad
+	start   []int     // flat index of the position predicting completion token 0
+	count   []int     // completion lengths
+}
+
+// layout validates b and flattens it.
+func (m *Model) layout(b SeqBatch) (*batchLayout, error) {
+	if len(b.Prompts) != len(b.Completions) {
+		return nil, fmt.Errorf("%w: %d prompts but %d completions", ErrInput, len(b.Prompts), len(b.Completions))
+	}
+	if len(b.Prompts) == 0 {
+		return nil, fmt.Errorf("%w: empty batch", ErrInput)
+	}
+	maxL := 0
+	for i, p := range b.Prompts {
+		l := len(p) + len(b.Completions[i])
+		if len(p) == 0 {
+			return nil, fmt.Errorf("%w: sequence %d has an empty prompt", ErrInput, i)
+		}
+		if l > m.cfg.Context {
+			return nil, fmt.Errorf("%w: sequence %d has %d tokens, context is %d", ErrInput, i, l, m.cfg.Context)
+		}
+		maxL = max(maxL, l)
+	}
+	T := min((maxL+padMultiple-1)/padMultiple*padMultiple, m.cfg.Context)
+	B := len(b.Prompts)
+	lay := &batchLayout{B: B, T: T, tokens: make([]int, B*T), targets: make([]int, B*T),
+		mask: make([]float32, B*T), start: make([]int, B), count: make([]int, B)}
+	for i := range lay.targets {
+		lay.targets[i] = -1
+	}
+	for i, p := range b.Prompts {
+		c := b.Completions[i]
+		row := i * T
+		for j, t := range append(append([]int32(nil), p...), c...) {
+			if t < 0 || int(t) >= m.cfg.Vocab {
+				return nil, fmt.Errorf("%w: sequence %d position %d: token %d outside [0, %d)", ErrInput, i, j, t, m.cfg.Vocab)
+			}
+			lay.tokens[row+j] = int(t)
+			lay.mask[row+j] = 1
+		}
+		lay.start[i], lay.count[i] = row+len(p)-1, len(c)
+		for j, t := range c {
+			lay.targets[row+len(p)-1+j] = int(t)
+		}
+	}
+	return lay, nil
+}
+
+// checkTemperature validates a scoring temperature.
+func checkTemperature(temperature float64) error {
+	if !(temperature > 0) || math.IsInf(temperature, 0) {
+		return fmt.Errorf("%w: temperature %v must be positive and finite", ErrInput, temperature)
+	}
+	return nil
+}
+
+// graphFor returns the cached graph for key, building it on first use.
+// Callers hold m.mu.
+func (m *Model) graphFor(key graphKey) (*netGraph, error) {
+	if ng, ok := m.graphs[key]; ok {
+		return ng, nil
+	}
+	ng, err := buildNet(m.cfg, m.w, key)
+	if err != nil {
+		return nil, err
+	}
+	m.graphs[key] = ng
+	return ng, nil
+}
+
+// LogProbs returns, for every completion token, its log-probability
+// log_softmax(logits/temperature)[token] and the entropy of that tempered
+// next-token distribution, under the current weights, without gradients.
+// Results are bit-identical to the log-probs Accumulate hands its objective.
+// Cost: one forward pass over the padded batch; the first call per padded
+// shape compiles a graph (cached). Serialises with Accumulate.
+func (m *Model) LogProbs(b SeqBatch, temperature float64) (logp, entropy [][]float32, err error) {
+	if err := checkTemperature(temperature); err != nil {
+		return nil, nil, err
+	}
+	lay, err := m.layout(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
+		return nil, nil, fmt.Errorf("policy: forward pass: %w", err)
+	}
+	logits := ng.logits.Value().Data().([]float32)
+	v, invT := m.cfg.Vocab, 1/temperature
+	logp, entropy = make([][]float32, lay.B), make([][]float32, lay.B)
+	for i := range logp {
+		logp[i], entropy[i] = make([]float32, lay.count[i]), make([]float32, lay.count[i])
+		for j := range logp[i] {
+			n := lay.start[i] + j
+			row := logits[n*v : (n+1)*v]
+			lp, lse := rowLogProb(row, invT, lay.targets[n])
+			logp[i][j], entropy[i][j] = float32(lp), float32(rowEntropy(row, invT, lse))
+		}
+	}
+	return logp, entropy, nil
+}
+
+// LossGradFunc is an objective evaluated outside the graph: given the
+// per-token log-probs of each completion (logp[i][j] for completion i, token
+// j, as float64 of the float32 forward) it returns the loss and dloss/dlogp
+// with the same shape.
+type LossGradFunc func(logp [][]float64) (loss float64, dlogp [][]float64, err error)
+
+// Accumulate runs the forward pass, hands the completion log-probs (at the
+// given temperature) to lossGrad, back-propagates the returned dlogp through
+// the network (the graph's scalar is Σ dlogp ⊙ logp with dlogp constant) and
+// ADDS the weight gradients into the gradient buffers (see Params; call
+// ZeroGrad between optimizer steps). It returns lossGrad's loss.
+// Cost: one forward and one backward pass; graphs are cached per padded
+// shape. Serialises with LogProbs.
+func (m *Model) Accumulate(b SeqBatch, temperature float64, lossGrad LossGradFunc) (float64, error) {
+	if err := checkTemperature(temperature); err != nil {
+		return 0, err
+	}
+	lay, err := m.layout(b)
+	if err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T, invT: 1 / temperature, train: true})
+	if err != nil {
+		return 0, err
+	}
+	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return lay.callObjective(flat, lossGrad) }
+	defer func() { ng.hook.fn = nil }()
+	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
+		return 0, fmt.Errorf("policy: forward/backward pass: %w", err)
+	}
+	for i, gn := range ng.grads {
+		gv, ok := gn.Value().Data().([]float32)
+		if !ok || len(gv) != len(m.grad[i]) {
+			return 0, fmt.Errorf("policy: gradient of %s has unexpected type or size", m.names[i])
+		}
+		dst := m.grad[i]
+		for j, v := range gv {
+			dst[j] += v
+		}
+	}
+	return ng.hook.loss, nil
+}
+
+// callObjective splits the flat per-position log-probs into completions,
+// calls f and scatters its gradient back (zero at unscored positions).
+func (lay *batchLayout) callObjective(flat []float64, f LossGradFunc) (float64, []float64, error) {
+	lp := make([][]float64, lay.B)
+	for i := range lp {
+		lp[i] = flat[lay.start[i] : lay.start[i]+lay.count[i]]
+	}
+	loss, d, err := f(lp)
+	if err != nil {
+		return 0, nil, fmt.Errorf("objective: %w", err)
+	}
+	if len(d) != lay.B {
+		return 0, nil, fmt.Errorf("objective returned %d gradient rows for %d sequences", len(d), lay.B)
+	}
+	out := make([]float64, len(flat))
+	for i, row := range d {
+		if len(row) != lay.count[i] {
+			return 0, nil, fmt.Errorf("objective returned %d gradients for sequence %d with %d tokens", len(row), i, lay.count[i])
+		}
+		copy(out[lay.start[i]:], row)
+	}
+	return loss, out, nil
+}
