@@ -3,4 +3,32 @@
 // (subprocess JSON lines, HTTP, Go registration).
 //
 // It never touches model weights.
+//
+// # Scoring
+//
+// A Func scores a batch of Rows into Results; per-row failures are recorded
+// in Result.Err with an ErrorKind, and a returned error means the whole
+// batch failed. A Scorer, built from a Config (a spec such as
+// "0.9*math+0.1*format" or explicit Parts), runs every part under the
+// per-row timeout, turns NaN and ±Inf into errors, records each part's
+// value before weighting in Result.Parts (reward_parts) and the weighted sum
+// in Result.Reward, and applies the on_error policy (fail, drop_group or
+// zero) and max_error_rate in ScoreGroups, returning Counts for metrics.
+//
+// # Built-ins
+//
+//   - math: MathEqual between ExtractAnswer(completion) and the answer
+//     (Hendrycks-style normalization plus an expression engine: exact
+//     rationals, roots, π, tuples, intervals, sets, algebraic expressions).
+//   - gsm8k: the number after "####" (or in <answer>, \boxed).
+//   - countdown: an <answer> equation using each number once (TinyZero
+//     scoring 0 / 0.1 / 1).
+//   - format, length (DAPO overlong shaping), exact, regex.
+//
+// # Custom rewards
+//
+// Register a Go reward with Register(name, Static(RowFunc(fn))) before
+// building a Scorer; run any-language verifiers with the subprocess kind or
+// call a service with the http kind (wire format in PROTOCOL.md). The
+// rewardtest package checks any Func for conformance.
 package reward

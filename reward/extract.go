@@ -1,0 +1,138 @@
+package reward
+
+import (
+	"regexp"
+	"strings"
+)
+
+// lastBoxed returns the content of the last \boxed{…} in s (nested braces
+// balanced), falling back to the last \fbox{…}; `\boxed 5` (no braces)
+// yields the text up to the next '$' or end of line.
+func lastBoxed(s string) (string, bool) {
+	for _, cmd := range []string{`\boxed`, `\fbox`} {
+		i := strings.LastIndex(s, cmd)
+		for i >= 0 {
+			if v, ok := boxedAt(s[i+len(cmd):]); ok {
+				return v, true
+			}
+			i = strings.LastIndex(s[:i], cmd)
+		}
+	}
+	return "", false
+}
+
+// boxedAt parses the argument following a \boxed command.
+func boxedAt(s string) (string, bool) {
+	if strings.HasPrefix(s, " ") {
+		t := strings.TrimLeft(s, " ")
+		end := strings.IndexAny(t, "$\n")
+		if end < 0 {
+			end = len(t)
+		}
+		v := strings.TrimSpace(t[:end])
+		return v, v != ""
+	}
+	if !strings.HasPrefix(s, "{") {
+		return "", false
+	}
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++ // skip escaped char, e.g. \{ inside a set
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return strings.TrimSpace(s[1:i]), true
+			}
+		}
+	}
+	return "", false
+}
+
+var (
+	reAnswerTag = regexp.MustCompile(`(?s)<answer>(.*?)</answer>`)
+	reAnswerIs  = regexp.MustCompile(`(?i)(?:final answer|the answer|answer)\s*(?:is|:)\s*:?\s*`)
+	reHashes    = regexp.MustCompile(`####\s*([^\n]*)`)
+)
+
+// ExtractAnswer returns the final answer in a completion, trying in order:
+// the last <answer>…</answer> (and a \boxed inside it), the last \boxed{…}
+// (\fbox fallback), the last "the answer is …" / "Answer: …", and the last
+// "#### …". It returns false when none is present.
+func ExtractAnswer(text string) (string, bool) {
+	if m := reAnswerTag.FindAllStringSubmatch(text, -1); m != nil {
+		inner := m[len(m)-1][1]
+		if b, ok := lastBoxed(inner); ok {
+			return b, true
+		}
+		if v, ok := answerIs(inner); ok {
+			return v, true
+		}
+		return trimAnswer(inner), strings.TrimSpace(inner) != ""
+	}
+	if b, ok := lastBoxed(text); ok {
+		return b, true
+	}
+	if v, ok := answerIs(text); ok {
+		return v, true
+	}
+	if m := reHashes.FindAllStringSubmatch(text, -1); m != nil {
+		v := trimAnswer(m[len(m)-1][1])
+		return v, v != ""
+	}
+	return "", false
+}
+
+func answerIs(text string) (string, bool) {
+	locs := reAnswerIs.FindAllStringIndex(text, -1)
+	if locs == nil {
+		return "", false
+	}
+	rest := text[locs[len(locs)-1][1]:]
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	}
+	v := trimAnswer(rest)
+	return v, v != ""
+}
+
+// trimAnswer strips markdown emphasis, math delimiters and sentence
+// punctuation around an answer.
+func trimAnswer(s string) string {
+	s = strings.TrimSpace(s)
+	for {
+		t := strings.TrimSpace(strings.Trim(s, "*_"))
+		t = strings.TrimSuffix(t, ".")
+		if strings.HasPrefix(t, "$") && strings.HasSuffix(t, "$") && len(t) >= 2 {
+			t = strings.Trim(t, "$")
+		}
+		t = stripDelims(strings.TrimSpace(t))
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+var reChoice = regexp.MustCompile(`^(?:\(([A-Ea-e])\)|([A-E]))[.:]?$`)
+
+// choiceLetter returns the upper-case letter of a multiple-choice answer
+// written as A, (A), A., \text{(A)} or \textbf{(A)}.
+func choiceLetter(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for {
+		m := reWrapText.FindStringSubmatch(s)
+		if m == nil {
+			break
+		}
+		s = strings.TrimSpace(m[1])
+	}
+	m := reChoice.FindStringSubmatch(s)
+	if m == nil {
+		return "", false
+	}
+	return strings.ToUpper(m[1] + m[2]), true
+}

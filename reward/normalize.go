@@ -1,0 +1,155 @@
+package reward
+
+import (
+	"regexp"
+	"strings"
+)
+
+// cleaned is an answer with presentation removed but spacing kept (the
+// parser needs spaces to split \pi x), and the percent/degree marks noted.
+type cleaned struct {
+	s       string
+	percent bool
+	degree  bool
+}
+
+var unicodeMath = strings.NewReplacer(
+	"\u2212", "-", "\u2013", "-", "\u00d7", `\times `, "\u00b7", `\cdot `, "\u00f7", `\div `,
+	"\u03c0", `\pi `, "\u221e", `\infty `, "\u221a", `\sqrt`, "\u2264", `\le `, "\u2265", `\ge `,
+	"\u2260", `\ne `, "\u00b0", `^\circ`, "\u222a", `\cup `, "\u00bd", `\frac{1}{2}`,
+	"\u2009", " ", "\u00a0", " ",
+)
+
+var spacing = strings.NewReplacer(
+	`\\`, `\\`, `\left`, "", `\right`, "", `\!`, "", `\,`, "", `\;`, " ", `\:`, " ", `\ `, " ", "~", " ",
+	`\displaystyle`, "", `\dfrac`, `\frac`, `\tfrac`, `\frac`, `\cfrac`, `\frac`,
+	`\dbinom`, `\binom`, `\tbinom`, `\binom`, `\$`, "", "$", "", `{,}`, ",",
+	`\textstyle`, "", `\bigl`, "", `\bigr`, "", `\Bigl`, "", `\Bigr`, "",
+)
+
+var (
+	reDegree    = regexp.MustCompile(`\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|\^\{\\text\{o\}\}`)
+	rePercent   = regexp.MustCompile(`\\%|%|\s*\\text\{\s*percent\s*\}|\s+percent$`)
+	reTextUnit  = regexp.MustCompile(`^(.*[^\s])\s*\\(?:text|mbox|textnormal|mathrm)\{\s*[A-Za-z][A-Za-z\s.]*\}(\s*\^\s*\{?[23]\}?)?$`)
+	reWordUnit  = regexp.MustCompile(`^(.*[0-9}.)])\s*(?:units?|square|sq\.?|cubic|cm|mm|km|meters?|metres?|inch(?:es)?|feet|foot|ft|yards?|miles?|mph|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?|months?|years?|dollars?|cents?|degrees?|grams?|kg|pounds?|lbs?|ounces?|oz|liters?|litres?|ml|people|students|cups?|pages?|points?|ways?)(?:\s*\^\s*\{?[23]\}?|\s*(?:units?|feet|inches|meters|cm))?\.?$`)
+	reSciE      = regexp.MustCompile(`(\d)[eE]([+-]?\d+)\b`)
+	reThousands = regexp.MustCompile(`^-?\d{1,3}(,\d{3})+(\.\d+)?$`)
+	reInPrefix  = regexp.MustCompile(`^[A-Za-z]\s*\\in\s*`)
+	reWrapText  = regexp.MustCompile(`^\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{(.*)\}$`)
+	reAnd       = regexp.MustCompile(`\s+(?:and|or)\s+|\\text\{\s*(?:and|or)\s*\}`)
+)
+
+// clean removes presentation from an answer: math delimiters, \boxed,
+// sizing and spacing commands, dollar signs, units, degree and percent
+// marks, thousands separators and a trailing period.
+func clean(s string) cleaned {
+	s = strings.TrimSpace(s)
+	if b, ok := lastBoxed(s); ok {
+		s = b
+	}
+	s = unicodeMath.Replace(s)
+	s = stripDelims(s)
+	s = spacing.Replace(s)
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "**", "^")
+	s = reSciE.ReplaceAllString(s, `$1\times 10^{$2}`)
+	for i := 0; i < 3 && rePlainFunc.MatchString(s); i++ {
+		s = rePlainFunc.ReplaceAllString(s, `$1\$2 $3`)
+	}
+	s = fixShortArgs(s)
+	var c cleaned
+	if reDegree.MatchString(s) {
+		c.degree = true
+		s = reDegree.ReplaceAllString(s, "")
+	}
+	if rePercent.MatchString(s) {
+		c.percent = true
+		s = rePercent.ReplaceAllString(s, "")
+	}
+	s = strings.TrimSpace(s)
+	for i := 0; i < 3; i++ {
+		t := strings.TrimSpace(strings.TrimRight(s, ".,;"))
+		t = strings.TrimSuffix(t, `\text{.}`)
+		if m := reTextUnit.FindStringSubmatch(t); m != nil && !reWrapText.MatchString(t) {
+			t = m[1]
+		}
+		if m := reWordUnit.FindStringSubmatch(t); m != nil {
+			t = m[1]
+		}
+		t = strings.TrimSpace(t)
+		if t == s {
+			break
+		}
+		s = t
+	}
+	s = reInPrefix.ReplaceAllString(s, "")
+	s = reAnd.ReplaceAllString(s, ", ")
+	if reThousands.MatchString(s) {
+		s = strings.ReplaceAll(s, ",", "")
+	}
+	c.s = strings.TrimSpace(s)
+	return c
+}
+
+// stripDelims removes one layer of $…$, \(…\) or \[…\] around s.
+func stripDelims(s string) string {
+	for _, d := range [][2]string{{`\(`, `\)`}, {`\[`, `\]`}} {
+		if strings.HasPrefix(s, d[0]) && strings.HasSuffix(s, d[1]) && len(s) >= 4 {
+			s = s[2 : len(s)-2]
+		}
+	}
+	return strings.TrimSpace(s)
+}
+
+var (
+	reFracShort = regexp.MustCompile(`\\frac\s*(\d)\s*(\d)`)
+	reFracHalf1 = regexp.MustCompile(`\\frac\s*(\d)\s*\{`)
+	reFracHalf2 = regexp.MustCompile(`\\frac\{([^{}]*)\}\s*(\d)`)
+	reSqrtShort = regexp.MustCompile(`\\sqrt\s*(\d|[a-z])`)
+	rePlainFunc = regexp.MustCompile(`(^|[^\\A-Za-z])(sqrt|pi|infty|sin|cos|tan|ln|log)([^A-Za-z]|$)`)
+	reIntSlash  = regexp.MustCompile(`^(-?\d+)/(\d+)$`)
+	reTrailZero = regexp.MustCompile(`^(-?\d+)\.0*$|^(-?\d+\.\d*?[1-9])0+$`)
+	reLeadZero  = regexp.MustCompile(`^(-?)0+(\d)`)
+	reEqPrefix  = regexp.MustCompile(`^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*`)
+)
+
+// NormalizeAnswer returns the canonical string form of a math answer in the
+// style of Hendrycks et al.'s MATH normalization, extended: delimiters,
+// \boxed, \left/\right, spacing, \text units, percent and degree marks,
+// dfrac/tfrac, thousands separators and a single-variable `x =` prefix are
+// removed; \frac12 becomes \frac{1}{2}, a/b becomes \frac{a}{b}, 0.5 becomes
+// \frac{1}{2}, trailing zeros after a decimal point and leading zeros are
+// dropped, and spaces are removed. Two answers with equal normal forms are
+// equal; the converse needs MathEqual.
+func NormalizeAnswer(s string) string {
+	return canonical(clean(s).s)
+}
+
+// fixShortArgs braces single-character arguments: \frac12 → \frac{1}{2},
+// \sqrt3 → \sqrt{3}.
+func fixShortArgs(s string) string {
+	s = reFracShort.ReplaceAllString(s, `\frac{$1}{$2}`)
+	s = reFracHalf1.ReplaceAllString(s, `\frac{$1}{`)
+	s = reFracHalf2.ReplaceAllString(s, `\frac{$1}{$2}`)
+	return reSqrtShort.ReplaceAllString(s, `\sqrt{$1}`)
+}
+
+func canonical(s string) string {
+	if m := reWrapText.FindStringSubmatch(s); m != nil {
+		s = m[1]
+	}
+	s = reEqPrefix.ReplaceAllString(s, "")
+	s = strings.Join(strings.Fields(s), "")
+	s = fixShortArgs(s)
+	if m := reIntSlash.FindStringSubmatch(s); m != nil {
+		s = `\frac{` + m[1] + `}{` + m[2] + `}`
+	}
+	if m := reTrailZero.FindStringSubmatch(s); m != nil {
+		s = m[1] + m[2]
+	}
+	s = reLeadZero.ReplaceAllString(s, "$1$2")
+	if s == "0.5" || s == ".5" {
+		s = `\frac{1}{2}`
+	}
+	return s
+}

@@ -1,0 +1,272 @@
+package reward_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rlpipe/rlpipe/reward"
+	"github.com/rlpipe/rlpipe/reward/rewardtest"
+)
+
+func testWorker(t testing.TB, mode string, mod func(*reward.SubprocessConfig)) *reward.Subprocess {
+	t.Helper()
+	cfg := reward.SubprocessConfig{
+		Command:    []string{os.Args[0]},
+		Env:        []string{workerEnv + "=" + mode},
+		Workers:    2,
+		Batch:      8,
+		Timeout:    2 * time.Second,
+		BackoffMin: time.Millisecond,
+		BackoffMax: 10 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := reward.NewSubprocess(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestSubprocessConformance(t *testing.T) {
+	rewardtest.Run(t, func() reward.Func { return testWorker(t, "1", nil) })
+}
+
+func TestSubprocessMisbehavingWorkers(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "marker")
+	s := testWorker(t, "1", func(c *reward.SubprocessConfig) {
+		c.Timeout = 300 * time.Millisecond
+		c.StartTimeout = 300 * time.Millisecond
+		c.Env = append(c.Env, "RLPIPE_MARKER="+marker)
+	})
+	rows := []reward.Row{
+		{Completion: "a", Answer: "a"},
+		{Completion: "CRASH"},
+		{Completion: "b", Answer: "c"},
+		{Completion: "HANG"},
+		{Completion: "GARBAGE"},
+		{Completion: "NAN"},
+		{Completion: "ERROR"},
+		{Completion: "BADREWARD"},
+		{Completion: "CRASHONCE", Answer: "CRASHONCE"},
+		{Completion: "d", Answer: "d"},
+	}
+	want := []struct {
+		reward float64
+		kind   reward.ErrorKind
+		errHas string
+	}{
+		{1, "", ""},
+		{0, reward.KindCrash, "boom on request"},
+		{0, "", ""},
+		{0, reward.KindTimeout, "no reply within"},
+		{0, reward.KindMalformed, "this is not json"},
+		{0, reward.KindNaN, "NaN"},
+		{0, reward.KindError, "bad row"},
+		{0, reward.KindMalformed, "not a number"},
+		{1, "", ""},
+		{1, "", ""},
+	}
+	out := make([]reward.Result, len(rows))
+	if err := s.Score(context.Background(), rows, out); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range want {
+		r := out[i]
+		if r.Kind != w.kind || !strings.Contains(r.Err, w.errHas) || r.Err == "" && r.Reward != w.reward {
+			t.Errorf("row %d (%s): got reward=%v kind=%q err=%q; want reward=%v kind=%q err containing %q",
+				i, rows[i].Completion, r.Reward, r.Kind, r.Err, w.reward, w.kind, w.errHas)
+		}
+	}
+	if out[0].Parts["len"] != 1 {
+		t.Errorf("row 0 parts = %v, want len=1", out[0].Parts)
+	}
+	// The pool recovers: a clean batch afterwards scores normally.
+	clean := []reward.Row{{Completion: "x", Answer: "x"}, {Completion: "y", Answer: "z"}}
+	out = out[:2]
+	if err := s.Score(context.Background(), clean, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err != "" || out[0].Reward != 1 || out[1].Err != "" || out[1].Reward != 0 {
+		t.Errorf("after failures: got %+v", out)
+	}
+}
+
+func TestSubprocessSlowStartIsNotATimeout(t *testing.T) {
+	s := testWorker(t, "slow:400ms", func(c *reward.SubprocessConfig) {
+		c.Timeout = 200 * time.Millisecond
+		c.StartTimeout = 2 * time.Second
+		c.Workers = 1
+	})
+	out := make([]reward.Result, 3)
+	rows := []reward.Row{{Completion: "a", Answer: "a"}, {Completion: "b", Answer: "a"}, {Completion: "c", Answer: "c"}}
+	if err := s.Score(context.Background(), rows, out); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range out {
+		if r.Err != "" {
+			t.Errorf("row %d: %s", i, r.Err)
+		}
+	}
+}
+
+func TestSubprocessMissingProgramFailsRows(t *testing.T) {
+	s, err := reward.NewSubprocess(reward.SubprocessConfig{Command: []string{"/nonexistent/verifier"}, BackoffMin: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out := make([]reward.Result, 2)
+	if err := s.Score(context.Background(), make([]reward.Row, 2), out); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range out {
+		if r.Kind != reward.KindCrash || !strings.Contains(r.Err, "cannot start") {
+			t.Errorf("row %d: got %+v, want a start error", i, r)
+		}
+	}
+}
+
+func TestSubprocessScoreAfterCloseFails(t *testing.T) {
+	s := testWorker(t, "1", nil)
+	s.Close()
+	if err := s.Score(context.Background(), make([]reward.Row, 1), make([]reward.Result, 1)); err == nil {
+		t.Fatal("Score after Close succeeded")
+	}
+}
+
+func TestPythonExampleVerifier(t *testing.T) {
+	py, err := lookPython()
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	s, err := reward.NewSubprocess(reward.SubprocessConfig{Command: []string{py, "../examples/python_verifier/verifier.py"}, Workers: 1, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows := []reward.Row{
+		{Completion: `so \boxed{18}`, Answer: "18"},
+		{Completion: `so \boxed{17}`, Answer: "18"},
+		{Completion: "#### 1,000", Answer: "1000"},
+	}
+	out := make([]reward.Result, len(rows))
+	if err := s.Score(context.Background(), rows, out); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{1, 0, 1} {
+		if out[i].Err != "" || out[i].Reward != want {
+			t.Errorf("row %d: got %+v, want reward %v", i, out[i], want)
+		}
+	}
+}
+
+// httpVerifier is a loopback reward server: reward 1 when completion ==
+// answer. It fails the first `flaky` requests with 503.
+func httpVerifier(t *testing.T, flaky int32) (*httptest.Server, *atomic.Int32) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if n <= flaky {
+			http.Error(w, "warming up", http.StatusServiceUnavailable)
+			return
+		}
+		var req struct {
+			Rows []struct {
+				ID         uint64 `json:"id"`
+				Completion string `json:"completion"`
+				Answer     string `json:"answer"`
+			} `json:"rows"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var res []string
+		for _, row := range req.Rows {
+			switch row.Completion {
+			case "ERROR":
+				res = append(res, fmt.Sprintf(`{"id":%d,"error":"server says no"}`, row.ID))
+			case "SKIP":
+			case "SLOW":
+				time.Sleep(500 * time.Millisecond)
+				res = append(res, fmt.Sprintf(`{"id":%d,"reward":0}`, row.ID))
+			default:
+				v := 0
+				if row.Completion == row.Answer {
+					v = 1
+				}
+				res = append(res, fmt.Sprintf(`{"id":%d,"reward":%d}`, row.ID, v))
+			}
+		}
+		io.WriteString(w, `{"results":[`+strings.Join(res, ",")+`]}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+func TestHTTPConformance(t *testing.T) {
+	srv, _ := httpVerifier(t, 0)
+	rewardtest.Run(t, func() reward.Func {
+		h, err := reward.NewHTTP(reward.HTTPConfig{URL: srv.URL, Batch: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	})
+}
+
+func TestHTTPRetriesAndRowErrors(t *testing.T) {
+	srv, calls := httpVerifier(t, 2)
+	h, err := reward.NewHTTP(reward.HTTPConfig{URL: srv.URL, BackoffMin: time.Millisecond, Batch: 10, MaxBytes: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []reward.Row{
+		{Completion: "a", Answer: "a"}, {Completion: "ERROR"}, {Completion: "SKIP"},
+		{Completion: strings.Repeat("x", 500)}, {Completion: "b", Answer: "c"},
+	}
+	out := make([]reward.Result, len(rows))
+	if err := h.Score(context.Background(), rows, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err != "" || out[0].Reward != 1 || out[4].Err != "" || out[4].Reward != 0 {
+		t.Errorf("good rows: got %+v and %+v", out[0], out[4])
+	}
+	if !strings.Contains(out[1].Err, "server says no") || out[2].Kind != reward.KindMalformed || !strings.Contains(out[3].Err, "max_bytes") {
+		t.Errorf("bad rows: got %+v / %+v / %+v", out[1], out[2], out[3])
+	}
+	if calls.Load() < 3 {
+		t.Errorf("server saw %d calls; want the 503s retried", calls.Load())
+	}
+}
+
+func TestHTTPTimeoutAndDeadServer(t *testing.T) {
+	srv, _ := httpVerifier(t, 0)
+	h, _ := reward.NewHTTP(reward.HTTPConfig{URL: srv.URL, Timeout: 100 * time.Millisecond, Retries: -1})
+	out := make([]reward.Result, 1)
+	h.Score(context.Background(), []reward.Row{{Completion: "SLOW"}}, out)
+	if out[0].Kind != reward.KindTimeout {
+		t.Errorf("slow server: got %+v, want a timeout", out[0])
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL
+	dead.Close()
+	h, _ = reward.NewHTTP(reward.HTTPConfig{URL: url, Retries: 2, BackoffMin: time.Millisecond})
+	h.Score(context.Background(), []reward.Row{{Completion: "a"}}, out)
+	if out[0].Kind != reward.KindCrash || !strings.Contains(out[0].Err, "after 3 attempts") {
+		t.Errorf("dead server: got %+v", out[0])
+	}
+}

@@ -1,0 +1,5 @@
+package reward_test
+
+import "os/exec"
+
+func lookPython() (string, error) { return exec.LookPath("python3") }
