@@ -43,6 +43,9 @@ type Request struct {
 	// random draw.
 	Seed uint64
 	Step int64
+	// Round distinguishes repeated generations within one step (DAPO
+	// refill rounds); 0 for the first.
+	Round int
 	// PolicyVersion is recorded on every row.
 	PolicyVersion int64
 	// Params are the sampling parameters.
@@ -72,10 +75,11 @@ func (r *Request) modes() []uint8 {
 // Rows returns how many rollouts the request produces.
 func (r *Request) Rows() int { return len(r.Prompts) * len(r.modes()) * r.G }
 
-// StepSeed derives the generation seed of one (step, mode) from the run
-// seed, so that each step and mode draws fresh yet reproducible samples.
-func StepSeed(seed uint64, step int64, mode uint8) uint64 {
-	return mix(mix(seed^0x726f6c6c6f7574) ^ mix(uint64(step)+1) ^ mix(uint64(mode)+0x9e37))
+// StepSeed derives the generation seed of one (step, round, mode) from the
+// run seed, so that each step, refill round and mode draws fresh yet
+// reproducible samples.
+func StepSeed(seed uint64, step int64, round int, mode uint8) uint64 {
+	return mix(mix(seed^0x726f6c6c6f7574) ^ mix(uint64(step)+1) ^ mix(uint64(mode)+0x9e37) ^ mix(uint64(round)+0x7f4a))
 }
 
 // mix is SplitMix64's finalizer: a bijective, well-distributed hash of x.

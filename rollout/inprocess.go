@@ -30,7 +30,7 @@ func (g *InProcess) Generate(ctx context.Context, req Request) ([]data.Rollout, 
 	for _, mode := range modes {
 		// One seed per (step, mode); the model keys each sequence's stream
 		// by (prompt_id, sample_idx) under it.
-		seed := StepSeed(req.Seed, req.Step, mode)
+		seed := StepSeed(req.Seed, req.Step, req.Round, mode)
 		reqs := make([]data.GenRequest, 0, len(req.Prompts)*req.G)
 		rows := make([]data.Rollout, 0, len(req.Prompts)*req.G)
 		for _, p := range req.Prompts {

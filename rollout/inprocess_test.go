@@ -117,16 +117,18 @@ func TestInProcessIsIndependentOfBatching(t *testing.T) {
 	}
 }
 
-func TestStepSeedSeparatesStepsAndModes(t *testing.T) {
+func TestStepSeedSeparatesStepsRoundsAndModes(t *testing.T) {
 	seen := map[uint64]string{}
 	for step := int64(0); step < 50; step++ {
-		for _, mode := range []uint8{0, 1} {
-			s := StepSeed(3, step, mode)
-			key := fmt.Sprintf("step %d mode %d", step, mode)
-			if prev, ok := seen[s]; ok {
-				t.Fatalf("%s and %s share seed %d", prev, key, s)
+		for round := 0; round < 3; round++ {
+			for _, mode := range []uint8{0, 1} {
+				s := StepSeed(3, step, round, mode)
+				key := fmt.Sprintf("step %d round %d mode %d", step, round, mode)
+				if prev, ok := seen[s]; ok {
+					t.Fatalf("%s and %s share seed %d", prev, key, s)
+				}
+				seen[s] = key
 			}
-			seen[s] = key
 		}
 	}
 }

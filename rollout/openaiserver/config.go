@@ -1,0 +1,134 @@
+package openaiserver
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rlpipe/rlpipe/data"
+)
+
+// ErrConfig reports an invalid server configuration.
+var ErrConfig = errors.New("openaiserver: invalid config")
+
+// Defaults of Config's zero fields.
+const (
+	DefaultModelName    = "rlpipe"
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultTimeout      = 120 * time.Second
+	DefaultConcurrency  = 2
+	DefaultQueueDepth   = 64
+	DefaultMaxN         = 128
+	DefaultMaxTokens    = 4096
+	DefaultShutdown     = 10 * time.Second
+)
+
+// Config configures a Server. The zero value is usable; every zero field
+// takes the documented default.
+type Config struct {
+	// ModelName is the id listed by /v1/models and the only model name
+	// requests may ask for (default "rlpipe").
+	ModelName string `yaml:"model_name"`
+	// MaxBodyBytes caps a request body (default 1 MiB); larger bodies get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Timeout bounds one request from admission to answer, queueing
+	// included (default 120s); expiry answers 504.
+	Timeout time.Duration `yaml:"timeout"`
+	// Concurrency is how many model calls run at once (default 2).
+	Concurrency int `yaml:"concurrency"`
+	// QueueDepth is how many requests may wait for a model slot (default
+	// 64); a request beyond it is refused with 429 immediately.
+	QueueDepth int `yaml:"queue_depth"`
+	// MaxN caps n times the number of prompts of one request (default 128).
+	MaxN int `yaml:"max_n"`
+	// MaxTokens caps max_tokens (default 4096); DefaultNewTokens is used
+	// when a request omits it (default data.DefaultMaxNewTokens).
+	MaxTokens        int `yaml:"max_tokens"`
+	DefaultNewTokens int `yaml:"default_new_tokens"`
+	// Seed seeds the per-request seeds of requests without a seed.
+	Seed uint64 `yaml:"seed"`
+	// ShutdownGrace bounds how long ListenAndServe waits for in-flight
+	// requests after its context ends (default 10s).
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// RenderChat flattens chat messages into the prompt text the model
+	// continues (default FlattenChat, the flattening data.Template's chat
+	// kind produces).
+	RenderChat func([]data.ChatMessage) string `yaml:"-"`
+}
+
+// withDefaults returns c with zero fields replaced by their defaults.
+func (c Config) withDefaults() Config {
+	if c.ModelName == "" {
+		c.ModelName = DefaultModelName
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.QueueDepth == 0 {
+		c.QueueDepth = DefaultQueueDepth
+	}
+	if c.MaxN == 0 {
+		c.MaxN = DefaultMaxN
+	}
+	if c.MaxTokens == 0 {
+		c.MaxTokens = DefaultMaxTokens
+	}
+	if c.DefaultNewTokens == 0 {
+		c.DefaultNewTokens = min(data.DefaultMaxNewTokens, c.MaxTokens)
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = DefaultShutdown
+	}
+	if c.RenderChat == nil {
+		c.RenderChat = FlattenChat
+	}
+	return c
+}
+
+// Validate reports negative limits or a default token budget above the cap.
+func (c Config) Validate() error {
+	d := c.withDefaults()
+	switch {
+	case strings.TrimSpace(d.ModelName) != d.ModelName:
+		return fmt.Errorf("%w: model_name %q has surrounding spaces", ErrConfig, d.ModelName)
+	case d.MaxBodyBytes < 0 || d.Timeout < 0 || d.ShutdownGrace < 0:
+		return fmt.Errorf("%w: max_body_bytes, timeout and shutdown_grace must be >= 0", ErrConfig)
+	case d.Concurrency < 0 || d.QueueDepth < 0:
+		return fmt.Errorf("%w: concurrency %d and queue_depth %d must be >= 0", ErrConfig, d.Concurrency, d.QueueDepth)
+	case d.MaxN < 0 || d.MaxTokens < 0 || d.DefaultNewTokens < 0:
+		return fmt.Errorf("%w: max_n, max_tokens and default_new_tokens must be >= 0", ErrConfig)
+	case d.DefaultNewTokens > d.MaxTokens:
+		return fmt.Errorf("%w: default_new_tokens %d > max_tokens %d", ErrConfig, d.DefaultNewTokens, d.MaxTokens)
+	}
+	return nil
+}
+
+// FlattenChat renders messages as "role: content" lines, the text form of
+// data.Template's chat kind: a final assistant message is continued (a
+// prefill), otherwise an "assistant: " turn is opened. For the chat
+// template's messages it returns exactly the template's Text.
+func FlattenChat(msgs []data.ChatMessage) string {
+	var b strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(m.Role)
+		b.WriteString(": ")
+		b.WriteString(m.Content)
+	}
+	if len(msgs) == 0 || msgs[len(msgs)-1].Role != "assistant" {
+		if len(msgs) > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("assistant: ")
+	}
+	return b.String()
+}
