@@ -4,8 +4,12 @@
 // the embedded default job.
 package main
 
-import "os"
+import (
+	"os"
+
+	"github.com/rlpipe/rlpipe/cmd/rlpipe/app"
+)
 
 func main() {
-	os.Exit(Main(os.Args[1:]))
+	os.Exit(app.Main(os.Args[1:]))
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -6,11 +6,13 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rlpipe/rlpipe/pipeline"
 )
 
 // Version is rlpipe's release version, written into run directories and
 // checkpoints.
-const Version = "0.1.0-dev"
+const Version = pipeline.Version
 
 // usageError marks errors that should exit with status 2 (bad usage or
 // configuration) rather than 1 (a failed job).
@@ -54,7 +56,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd())
+	root.AddCommand(newVersionCmd(), newRunCmd(), newSFTCmd(), newEvalCmd(), newInspectCmd(), newDataCmd(),
+		newConfigCmd(), newBenchCmd(), newScoreCmd(), newReportCmd())
 	return root
 }
 

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline"
+)
+
+func newEvalCmd() *cobra.Command {
+	var (
+		opts   pipeline.EvalOptions
+		modes  []string
+		asJSON bool
+	)
+	opts.Config = pipeline.DefaultEvalConfig()
+	cmd := &cobra.Command{
+		Use:   "eval --checkpoint DIR [--dataset SPEC] [--samples K] [--json]",
+		Short: "Held-out pass@1 (greedy and sampled) and pass@K with standard errors",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Checkpoint == "" {
+				return usageErrorf("--checkpoint is required")
+			}
+			for _, m := range modes {
+				switch m {
+				case "trace":
+					opts.Modes = append(opts.Modes, data.ModeTrace)
+				case "empty":
+					opts.Modes = append(opts.Modes, data.ModeEmpty)
+				default:
+					return usageErrorf("--mode %q: want trace or empty", m)
+				}
+			}
+			if err := opts.Config.Validate(); err != nil {
+				return usageError{err}
+			}
+			res, err := pipeline.EvaluateCheckpoint(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			return printEval(cmd, res, asJSON)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Checkpoint, "checkpoint", "", "policy checkpoint or run directory")
+	f.StringVar(&opts.Dataset, "dataset", "arithmetic:test", "held-out dataset spec")
+	f.IntVar(&opts.Difficulty, "difficulty", 0, "difficulty of generated tasks (0: the task's default)")
+	f.IntVar(&opts.Config.N, "n", opts.Config.N, "number of problems")
+	f.IntVar(&opts.Config.Samples, "samples", 0, "K samples per problem for sampled pass@1 and pass@K (0: greedy only)")
+	f.Float64Var(&opts.Config.Temperature, "temperature", 1, "sampling temperature for --samples")
+	f.StringVar(&opts.Config.Verifier, "verifier", opts.Config.Verifier, "reward deciding correctness")
+	f.IntVar(&opts.MaxNewTokens, "max-new-tokens", 96, "completion budget")
+	f.Uint64Var(&opts.Seed, "seed", 1, "seed for sampled evaluation and generated datasets")
+	f.StringSliceVar(&modes, "mode", []string{"trace"}, "rollout modes: trace, empty")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// printEval prints one line per mode, or with asJSON one object (a single
+// mode) or an array of objects.
+func printEval(cmd *cobra.Command, res []pipeline.EvalResult, asJSON bool) error {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(out)
+		if len(res) == 1 {
+			return enc.Encode(res[0])
+		}
+		return enc.Encode(res)
+	}
+	for _, r := range res {
+		fmt.Fprintf(out, "%s: greedy pass@1 %.1f%% ± %.1f (n=%d, mean length %.1f tokens)\n",
+			r.Mode, 100*r.Accuracy, 100*r.Stderr, r.N, r.MeanLength)
+		if r.SampledAccuracy != nil {
+			fmt.Fprintf(out, "%s: sampled pass@1 %.1f%% ± %.1f, pass@%d %.1f%%\n",
+				r.Mode, 100**r.SampledAccuracy, 100**r.SampledStderr, r.K, 100**r.PassAtK)
+		}
+	}
+	return nil
+}

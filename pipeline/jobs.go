@@ -1,0 +1,109 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/rlpipe/rlpipe/reward"
+)
+
+// RunSFT runs `rlpipe sft`: supervised training of a fresh policy on
+// cfg.Data.Train's worked solutions, saved as opts.OutDir/model.safetensors,
+// then a greedy held-out evaluation in every configured mode (also written
+// to opts.OutDir/eval.jsonl).
+func RunSFT(ctx context.Context, cfg RunConfig, opts RunOptions) ([]EvalResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, opts: opts, mem: memory.NewGoAllocator(), log: opts.Stderr}
+	if r.log == nil {
+		r.log = io.Discard
+	}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	r.modes, _ = cfg.modes()
+	if err := r.loadData(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.buildRewards(); err != nil {
+		return nil, err
+	}
+	defer r.close()
+	pol, err := r.sft(ctx, opts.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	r.pol = pol
+	os.Remove(filepath.Join(opts.OutDir, evalFile))
+	if r.evals, err = openJSONL(filepath.Join(opts.OutDir, evalFile)); err != nil {
+		return nil, err
+	}
+	return r.evaluate(ctx, 0)
+}
+
+// EvalOptions configure EvaluateCheckpoint.
+type EvalOptions struct {
+	// Checkpoint is a policy checkpoint or run directory.
+	Checkpoint string
+	// Dataset is the held-out dataset spec (default "arithmetic:test").
+	Dataset    string
+	Difficulty int
+	Seed       uint64
+	// Modes are the rollout modes to evaluate (default trace).
+	Modes  []uint8
+	Config EvalConfig
+	// MaxNewTokens bounds completions (default 96).
+	MaxNewTokens int
+}
+
+// EvaluateCheckpoint loads a policy and evaluates it on a held-out dataset:
+// greedy pass@1 and, with Config.Samples = K > 0, sampled pass@1 and pass@K,
+// each with standard errors over problems.
+func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error) {
+	if o.Dataset == "" {
+		o.Dataset = "arithmetic:test"
+	}
+	if o.MaxNewTokens == 0 {
+		o.MaxNewTokens = 96
+	}
+	if len(o.Modes) == 0 {
+		o.Modes = []uint8{0}
+	}
+	if err := o.Config.Validate(); err != nil {
+		return nil, err
+	}
+	pol, err := LoadPolicy(o.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Config.N, o.Seed, o.Difficulty)...)
+	if err != nil {
+		return nil, err
+	}
+	if len(prompts) > o.Config.N {
+		prompts = prompts[:o.Config.N]
+	}
+	verifier, err := reward.NewScorer(reward.Config{Spec: o.Config.Verifier, OnError: reward.OnErrorZero, MaxErrorRate: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer verifier.Close()
+	r := &runner{cfg: DefaultRunConfig(), pol: pol}
+	ev := &Evaluator{Generator: r.generator(pol.Model), Verifier: verifier, Prompts: prompts, Config: o.Config,
+		MaxTokens: o.MaxNewTokens, Seed: o.Seed}
+	var out []EvalResult
+	for _, mode := range o.Modes {
+		res, err := ev.Run(ctx, 0, mode)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}

@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/optim"
+)
+
+// learner applies GRPO-family updates to the policy. It is driven by one
+// goroutine.
+type learner struct {
+	pol         *Policy
+	ref         *policy.Model // frozen reference; nil when β = 0
+	opt         *optim.AdamW
+	sched       *optim.Schedule
+	algo        AlgorithmConfig
+	temperature float64
+	clipNorm    float64
+	seed        uint64
+}
+
+// updateStats are the learner's per-step metrics.
+type updateStats struct {
+	Loss, GradNorm, LR                 float64
+	Entropy                            float64
+	Metrics                            objective.LossMetrics
+	AdvMean, AdvStd, AdvAbsMax         float64
+	ZeroStdGroups, TrainRows, Groups   int
+	ResponseLenMean, ResponseLenMax    float64
+	TruncationRate, TokensTrained      float64
+	BinaryAccuracy, RewardMean, Reward float64
+}
+
+// computeAdvantages fills the train rows' advantage columns from the
+// groups' rewards. rows are ordered by group (group ids in groups).
+func computeAdvantages(rows []data.TrainRow, groups []int, cfg objective.AdvantageConfig) (zeroStd int, err error) {
+	rewards := make([]float64, len(rows))
+	for i := range rows {
+		rewards[i] = rows[i].Reward
+	}
+	var adv objective.Advantages
+	if err := objective.GroupAdvantages(&adv, rewards, groups, cfg); err != nil {
+		return 0, err
+	}
+	seen := map[int]bool{}
+	for i := range rows {
+		rows[i].Advantage = float32(adv.Adv[i])
+		rows[i].GroupMean = float32(adv.Mean[i])
+		rows[i].GroupStd = float32(adv.Std[i])
+		if !seen[groups[i]] {
+			seen[groups[i]] = true
+			if groupRewardsEqual(rewards, groups, groups[i]) {
+				zeroStd++
+			}
+		}
+	}
+	return zeroStd, nil
+}
+
+func groupRewardsEqual(rewards []float64, groups []int, g int) bool {
+	first, have := 0.0, false
+	for i, gi := range groups {
+		if gi != g {
+			continue
+		}
+		if !have {
+			first, have = rewards[i], true
+		} else if rewards[i] != first {
+			return false
+		}
+	}
+	return true
+}
+
+// update runs the configured epochs and mini-batches of the clipped
+// surrogate over the kept rows and steps the optimizer once per mini-batch.
+func (l *learner) update(rows []data.TrainRow, step int) (updateStats, error) {
+	var st updateStats
+	kept := make([]int, 0, len(rows))
+	for i := range rows {
+		if rows[i].Keep && len(rows[i].CompletionTokens) > 0 {
+			kept = append(kept, i)
+		}
+	}
+	st.TrainRows = len(kept)
+	if len(kept) == 0 {
+		st.LR = l.sched.LR(step)
+		return st, nil
+	}
+	params := l.pol.Model.Params()
+	lr := l.sched.LR(step)
+	st.LR = lr
+	var err error
+	mbs := objective.MiniBatches(len(kept), (len(kept)+l.algo.MiniBatches-1)/l.algo.MiniBatches, 0, false, l.seed, 0)
+	for epoch := 0; epoch < l.algo.Epochs; epoch++ {
+		for _, mb := range mbs {
+			idx := make([]int, len(mb))
+			for j, k := range mb {
+				idx[j] = kept[k]
+			}
+			if epoch == 0 && st.Entropy == 0 {
+				if st.Entropy, err = l.entropy(rows, idx); err != nil {
+					return st, fmt.Errorf("pipeline: learner step %d: %w", step, err)
+				}
+			}
+			loss, m, err := l.accumulate(rows, idx)
+			if err != nil {
+				return st, fmt.Errorf("pipeline: learner step %d: %w", step, err)
+			}
+			st.Loss, st.Metrics = loss, m
+			st.GradNorm = optim.ClipGradNorm(params, l.clipNorm)
+			l.opt.Step(params, lr)
+		}
+	}
+	return st, nil
+}
+
+// accumulate computes the loss of rows[idx] and its gradient into the
+// model's gradient buffers (zeroed first).
+func (l *learner) accumulate(rows []data.TrainRow, idx []int) (float64, objective.LossMetrics, error) {
+	batch := policy.SeqBatch{Prompts: make([][]int32, len(idx)), Completions: make([][]int32, len(idx))}
+	in := &objective.LossInput{OldLogp: make([][]float64, len(idx)), Mask: make([][]float64, len(idx)), Adv: make([]float64, len(idx))}
+	for j, i := range idx {
+		r := &rows[i]
+		batch.Prompts[j], batch.Completions[j] = r.PromptTokens, r.CompletionTokens
+		in.OldLogp[j] = widen(r.Logprobs)
+		in.Mask[j] = ones(len(r.CompletionTokens))
+		in.Adv[j] = float64(r.Advantage)
+	}
+	if l.algo.Loss.Beta > 0 {
+		ref, _, err := l.ref.LogProbs(batch, l.temperature)
+		if err != nil {
+			return 0, objective.LossMetrics{}, err
+		}
+		in.RefLogp = make([][]float64, len(ref))
+		for j := range ref {
+			in.RefLogp[j] = widen(ref[j])
+		}
+	}
+	var metrics objective.LossMetrics
+	l.pol.Model.ZeroGrad()
+	loss, err := l.pol.Model.Accumulate(batch, l.temperature, func(logp [][]float64) (float64, [][]float64, error) {
+		in.Logp = logp
+		res, err := objective.PolicyLoss(nil, in, l.algo.Loss)
+		if err != nil {
+			return 0, nil, err
+		}
+		metrics = res.Metrics
+		return res.Loss, res.DLogp, nil
+	})
+	return loss, metrics, err
+}
+
+// entropy is the mean per-token entropy of the current policy (at the
+// sampling temperature) on rows[idx], a diagnostic that costs one forward
+// pass.
+func (l *learner) entropy(rows []data.TrainRow, idx []int) (float64, error) {
+	batch := policy.SeqBatch{Prompts: make([][]int32, len(idx)), Completions: make([][]int32, len(idx))}
+	for j, i := range idx {
+		batch.Prompts[j], batch.Completions[j] = rows[i].PromptTokens, rows[i].CompletionTokens
+	}
+	_, ent, err := l.pol.Model.LogProbs(batch, l.temperature)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	n := 0
+	for _, row := range ent {
+		for _, h := range row {
+			sum += float64(h)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return sum / float64(n), nil
+}
+
+func widen(xs []float32) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+func ones(n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 1
+	}
+	return out
+}

@@ -1,0 +1,239 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/sourcegraph/conc/iter"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/reward"
+	"github.com/rlpipe/rlpipe/rollout"
+)
+
+// stepPrompts are the prompts picked for one RL step.
+type stepPrompts struct {
+	Step    int64
+	Prompts []data.Prompt
+}
+
+// stepRecord carries one step's batch between stages. The receiver owns
+// Record's reference and must release it.
+type stepRecord struct {
+	Step    int64
+	Version int64
+	Record  arrow.Record
+	// Dropped counts rows lost upstream (failed rollouts).
+	Dropped int
+	// RolloutBusy and RewardBusy are the stages' busy times for this step;
+	// Tokens counts generated tokens.
+	RolloutBusy, RewardBusy time.Duration
+	Tokens                  int
+}
+
+// versionStore holds weight snapshots by policy version, so that the
+// rollouts of step s use version s−staleness exactly, whatever the timing.
+type versionStore struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	versions map[int64]*policy.Model
+	closed   bool
+}
+
+func newVersionStore() *versionStore {
+	v := &versionStore{versions: map[int64]*policy.Model{}}
+	v.cond = sync.NewCond(&v.mu)
+	return v
+}
+
+func (v *versionStore) publish(version int64, m *policy.Model) {
+	v.mu.Lock()
+	v.versions[version] = m
+	v.mu.Unlock()
+	v.cond.Broadcast()
+}
+
+// drop forgets versions older than keepFrom.
+func (v *versionStore) drop(keepFrom int64) {
+	v.mu.Lock()
+	for k := range v.versions {
+		if k < keepFrom {
+			delete(v.versions, k)
+		}
+	}
+	v.mu.Unlock()
+}
+
+func (v *versionStore) close() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	v.cond.Broadcast()
+}
+
+// wait blocks until version is published or the store is closed.
+func (v *versionStore) wait(version int64) (*policy.Model, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for {
+		if m, ok := v.versions[version]; ok {
+			return m, true
+		}
+		if v.closed {
+			return nil, false
+		}
+		v.cond.Wait()
+	}
+}
+
+// rolloutStage generates each step's rollouts with the weights of version
+// step−staleness, splitting the prompts over workers and keeping prompt
+// order. It sends one rollouts record per step (the receiver releases it).
+func rolloutStage(mem memory.Allocator, gen func(*policy.Model) *rollout.InProcess, versions *versionStore,
+	staleness int64, workers int, base rollout.Request) func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
+	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
+		defer close(out)
+		for {
+			var sp stepPrompts
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case sp, ok = <-in:
+			}
+			if !ok {
+				return nil
+			}
+			version := max(sp.Step-staleness, 0)
+			model, ok := versions.wait(version)
+			if !ok {
+				return ctx.Err()
+			}
+			start := time.Now()
+			rows, err := generateParallel(ctx, gen(model), base, sp, version, workers)
+			if err != nil {
+				return fmt.Errorf("step %d: %w", sp.Step, err)
+			}
+			rec := data.NewRolloutsRecord(mem, rows)
+			tokens := 0
+			for i := range rows {
+				tokens += len(rows[i].CompletionTokens)
+			}
+			select {
+			case <-ctx.Done():
+				rec.Release()
+				return ctx.Err()
+			case out <- stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens}:
+			}
+		}
+	}
+}
+
+// generateParallel splits the step's prompts into contiguous chunks, one per
+// worker, and concatenates the results in prompt order.
+func generateParallel(ctx context.Context, g *rollout.InProcess, base rollout.Request, sp stepPrompts, version int64, workers int) ([]data.Rollout, error) {
+	chunks := splitChunks(sp.Prompts, workers)
+	results, err := iter.MapErr(chunks, func(chunk *[]data.Prompt) ([]data.Rollout, error) {
+		req := base
+		req.Prompts, req.Step, req.PolicyVersion = *chunk, sp.Step, version
+		return g.Generate(ctx, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var rows []data.Rollout
+	for _, r := range results {
+		rows = append(rows, r...)
+	}
+	return rows, nil
+}
+
+func splitChunks(ps []data.Prompt, n int) [][]data.Prompt {
+	n = max(1, min(n, len(ps)))
+	out := make([][]data.Prompt, 0, n)
+	for i := 0; i < n; i++ {
+		lo, hi := i*len(ps)/n, (i+1)*len(ps)/n
+		out = append(out, ps[lo:hi])
+	}
+	return out
+}
+
+// rewardStage scores each step's rollouts and sends the scored record; it
+// releases the rollouts record it received.
+func rewardStage(mem memory.Allocator, scorer *reward.Scorer) func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
+	return func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
+		defer close(out)
+		for {
+			var sr stepRecord
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case sr, ok = <-in:
+			}
+			if !ok {
+				return nil
+			}
+			start := time.Now()
+			rows, err := data.RolloutsFromRecord(sr.Record)
+			sr.Record.Release()
+			if err != nil {
+				return fmt.Errorf("step %d: %w", sr.Step, err)
+			}
+			scored, err := scoreRollouts(ctx, scorer, rows)
+			if err != nil {
+				return fmt.Errorf("step %d: %w", sr.Step, err)
+			}
+			sr.Record = data.NewScoredRecord(mem, scored)
+			sr.RewardBusy = time.Since(start)
+			select {
+			case <-ctx.Done():
+				sr.Record.Release()
+				return ctx.Err()
+			case out <- sr:
+			}
+		}
+	}
+}
+
+// scoreRollouts scores rows grouped by (prompt, mode) and applies the
+// reward's on_error policy; rows of a dropped group keep their error text.
+func scoreRollouts(ctx context.Context, scorer *reward.Scorer, rows []data.Rollout) ([]data.Scored, error) {
+	in := make([]reward.Row, len(rows))
+	for i, r := range rows {
+		in[i] = reward.Row{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta, CompletionTokens: len(r.CompletionTokens)}
+	}
+	groups := groupIDs(len(rows), func(i int) (uint64, uint8) { return rows[i].PromptID, rows[i].Mode })
+	out := make([]reward.Result, len(rows))
+	if _, err := scorer.ScoreGroups(ctx, in, groups, out); err != nil {
+		return nil, err
+	}
+	scored := make([]data.Scored, len(rows))
+	for i := range rows {
+		scored[i] = data.Scored{Rollout: rows[i], Reward: out[i].Reward, RewardParts: out[i].Parts, RewardError: out[i].Err}
+		if out[i].Dropped && scored[i].RewardError == "" {
+			scored[i].RewardError = "dropped: another row of the group failed"
+		}
+	}
+	return scored, nil
+}
+
+// groupIDs numbers groups by runs of equal (prompt_id, mode) in row order.
+func groupIDs(n int, key func(int) (uint64, uint8)) []int {
+	out := make([]int, n)
+	g := 0
+	for i := 1; i < n; i++ {
+		p0, m0 := key(i - 1)
+		p1, m1 := key(i)
+		if p0 != p1 || m0 != m1 {
+			g++
+		}
+		out[i] = g
+	}
+	return out
+}

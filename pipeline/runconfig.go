@@ -1,0 +1,229 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/reward"
+	"github.com/rlpipe/rlpipe/sampling"
+)
+
+// RunConfig is the whole configuration of `rlpipe run` (and of `rlpipe sft`,
+// which reads its data, policy and sft sections). Every section has usable
+// defaults from DefaultRunConfig; YAML files and --set overrides are applied
+// on top by cmd/rlpipe.
+type RunConfig struct {
+	// Seed keys every random draw of the run.
+	Seed      uint64          `yaml:"seed"`
+	Data      DataConfig      `yaml:"data"`
+	Policy    PolicyConfig    `yaml:"policy"`
+	SFT       SFTConfig       `yaml:"sft"`
+	Rollout   RolloutConfig   `yaml:"rollout"`
+	Reward    reward.Config   `yaml:"reward"`
+	Sampling  sampling.Config `yaml:"sampling"`
+	Algorithm AlgorithmConfig `yaml:"algorithm"`
+	Train     TrainConfig     `yaml:"train"`
+	Check     CheckConfig     `yaml:"checkpoint"`
+	Eval      EvalConfig      `yaml:"eval"`
+	Log       LogConfig       `yaml:"log"`
+}
+
+// DataConfig selects the training and held-out prompts.
+type DataConfig struct {
+	// Train is a dataset spec (data.OpenSpec): a built-in name such as
+	// "arithmetic", "gsm8k:train", "countdown", or a file path.
+	Train string `yaml:"train"`
+	// Eval is the held-out spec; "" means Train's held-out split.
+	Eval string `yaml:"eval"`
+	// TrainSize caps the number of training prompts (generated tasks draw
+	// this many). Default 2000.
+	TrainSize int `yaml:"train_size"`
+	// Difficulty is the generated tasks' difficulty knob. Default 1.
+	Difficulty int `yaml:"difficulty"`
+	// Template is "plain" (in-process policy) or "chat" (remote chat model).
+	Template string `yaml:"template"`
+	// Fields maps dataset columns for file specs.
+	Fields data.FieldMap `yaml:"fields"`
+}
+
+// PolicyConfig selects and shapes the policy.
+type PolicyConfig struct {
+	// Kind is "ar" (causal transformer).
+	Kind string `yaml:"kind"`
+	// Init is a checkpoint directory to start from; "" warm-starts with SFT.
+	Init  string        `yaml:"init"`
+	Model policy.Config `yaml:"model"`
+}
+
+// RolloutConfig configures generation.
+type RolloutConfig struct {
+	// G is the number of completions per prompt. Default 8.
+	G int `yaml:"g"`
+	// Temperature is the sampling temperature; the training forward uses the
+	// same one. Default 1.
+	Temperature float64 `yaml:"temperature"`
+	TopP        float64 `yaml:"top_p"`
+	TopK        int     `yaml:"top_k"`
+	// MaxNewTokens bounds completions. Default 96.
+	MaxNewTokens int `yaml:"max_new_tokens"`
+	// Workers is the number of parallel rollout workers. Default 2.
+	Workers int `yaml:"workers"`
+	// Modes lists "trace" and/or "empty". Default [trace].
+	Modes []string `yaml:"modes"`
+}
+
+// AlgorithmConfig selects the objective. Name picks a preset (grpo, dr_grpo,
+// dapo, or rlpipe's own defaults "rlpipe"); the advantage and loss sections
+// then override single fields.
+type AlgorithmConfig struct {
+	Name      string                    `yaml:"name"`
+	Advantage objective.AdvantageConfig `yaml:"advantage"`
+	Loss      objective.LossConfig      `yaml:"loss"`
+	// Epochs is the number of inner passes over each step's batch. Default 1.
+	Epochs int `yaml:"epochs"`
+	// MiniBatches splits each step's batch (by whole groups). Default 1.
+	MiniBatches int `yaml:"mini_batches"`
+}
+
+// TrainConfig configures the RL optimisation.
+type TrainConfig struct {
+	// Steps is the number of RL steps. Default 60.
+	Steps int `yaml:"steps"`
+	// PromptsPerStep is B, the number of groups per step. Default 16.
+	PromptsPerStep int `yaml:"prompts_per_step"`
+	// LR is AdamW's learning rate. Default 5e-4.
+	LR          float64 `yaml:"lr"`
+	WeightDecay float64 `yaml:"weight_decay"`
+	ClipNorm    float64 `yaml:"clip_norm"`
+	WarmupSteps int     `yaml:"warmup_steps"`
+	// MaxStaleness 0 is strictly on-policy; 1 overlaps the rollouts of step
+	// n+1 with the update of step n.
+	MaxStaleness int `yaml:"max_staleness"`
+}
+
+// CheckConfig configures checkpoints.
+type CheckConfig struct {
+	// Every writes a checkpoint every this many steps (0: only at the end).
+	Every int `yaml:"every"`
+	// KeepLast prunes to this many checkpoints (0 keeps all). Default 3.
+	KeepLast int `yaml:"keep_last"`
+}
+
+// LogConfig configures progress output and dumps.
+type LogConfig struct {
+	// Progress shows a live progress bar on stderr. Default true.
+	Progress bool `yaml:"progress"`
+	// DumpRollouts writes each step's scored batch under rollouts/.
+	DumpRollouts bool `yaml:"dump_rollouts"`
+	// StageTimeout fails a stage that makes no progress for this long.
+	StageTimeout time.Duration `yaml:"stage_timeout"`
+}
+
+// DefaultRunConfig returns the embedded default: SFT warm start on the
+// built-in arithmetic task, then GRPO with Variance-Aware Sampling.
+func DefaultRunConfig() RunConfig {
+	preset, err := objective.Preset("rlpipe")
+	if err != nil {
+		panic("pipeline: " + err.Error())
+	}
+	return RunConfig{
+		Seed:   1,
+		Data:   DataConfig{Train: "arithmetic", TrainSize: 2000, Difficulty: 1, Template: data.TemplatePlain},
+		Policy: PolicyConfig{Kind: "ar", Model: policy.DefaultConfig()},
+		SFT:    DefaultSFTConfig(),
+		Rollout: RolloutConfig{G: 8, Temperature: 1, TopP: 1, MaxNewTokens: 96, Workers: 2,
+			Modes: []string{"trace"}},
+		Reward:   reward.Config{Spec: "math", OnError: reward.OnErrorDropGroup, Timeout: 10 * time.Second},
+		Sampling: sampling.DefaultConfig(),
+		Algorithm: AlgorithmConfig{Name: "rlpipe", Advantage: preset.Advantage, Loss: preset.Loss,
+			Epochs: 1, MiniBatches: 1},
+		Train: TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 5e-4, WeightDecay: 0, ClipNorm: 1},
+		Check: CheckConfig{Every: 10, KeepLast: 3},
+		Eval:  DefaultEvalConfig(),
+		Log:   LogConfig{Progress: true, StageTimeout: 5 * time.Minute},
+	}
+}
+
+// ApplyPreset replaces the advantage and loss sections with the preset
+// named by Algorithm.Name; cmd/rlpipe calls it before applying the user's
+// overrides a second time, so that explicit fields win over the preset.
+func (c *RunConfig) ApplyPreset() error {
+	p, err := objective.Preset(c.Algorithm.Name)
+	if err != nil {
+		return fmt.Errorf("%w: algorithm.name: %v", ErrConfig, err)
+	}
+	c.Algorithm.Advantage, c.Algorithm.Loss = p.Advantage, p.Loss
+	return nil
+}
+
+// Validate reports the first invalid field, naming its path.
+func (c RunConfig) Validate() error {
+	checks := []struct {
+		path string
+		err  error
+	}{
+		{"sft", c.SFT.Validate()},
+		{"policy.model", c.Policy.Model.WithDefaults().Validate()},
+		{"reward", c.Reward.Validate()},
+		{"sampling", c.Sampling.Validate()},
+		{"algorithm", (objective.GRPOConfig{Advantage: c.Algorithm.Advantage, Loss: c.Algorithm.Loss}).Validate()},
+		{"eval", c.Eval.Validate()},
+	}
+	for _, ch := range checks {
+		if ch.err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrConfig, ch.path, ch.err)
+		}
+	}
+	switch {
+	case c.Data.Train == "":
+		return fmt.Errorf("%w: data.train is empty", ErrConfig)
+	case c.Data.TrainSize < 1:
+		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
+	case c.Policy.Kind != "ar":
+		return fmt.Errorf("%w: policy.kind %q (supported: ar)", ErrConfig, c.Policy.Kind)
+	case c.Rollout.G < 1:
+		return fmt.Errorf("%w: rollout.g %d < 1", ErrConfig, c.Rollout.G)
+	case c.Rollout.Workers < 1:
+		return fmt.Errorf("%w: rollout.workers %d < 1", ErrConfig, c.Rollout.Workers)
+	case c.Rollout.MaxNewTokens < 1:
+		return fmt.Errorf("%w: rollout.max_new_tokens %d < 1", ErrConfig, c.Rollout.MaxNewTokens)
+	case c.Algorithm.Epochs < 1 || c.Algorithm.MiniBatches < 1:
+		return fmt.Errorf("%w: algorithm.epochs and algorithm.mini_batches must be >= 1", ErrConfig)
+	case c.Train.Steps < 0 || c.Train.PromptsPerStep < 1:
+		return fmt.Errorf("%w: train.steps must be >= 0 and train.prompts_per_step >= 1", ErrConfig)
+	case !(c.Train.LR > 0):
+		return fmt.Errorf("%w: train.lr %v must be > 0", ErrConfig, c.Train.LR)
+	case c.Train.MaxStaleness < 0 || c.Train.MaxStaleness > 1:
+		return fmt.Errorf("%w: train.max_staleness %d (supported: 0 or 1)", ErrConfig, c.Train.MaxStaleness)
+	case c.Check.Every < 0 || c.Check.KeepLast < 0:
+		return fmt.Errorf("%w: checkpoint.every and checkpoint.keep_last must be >= 0", ErrConfig)
+	}
+	if _, err := c.modes(); err != nil {
+		return err
+	}
+	if _, err := data.TemplateByName(c.Data.Template); err != nil {
+		return fmt.Errorf("%w: data.template: %v", ErrConfig, err)
+	}
+	return nil
+}
+
+func (c RunConfig) modes() ([]uint8, error) {
+	if len(c.Rollout.Modes) == 0 {
+		return []uint8{data.ModeTrace}, nil
+	}
+	var out []uint8
+	for _, m := range c.Rollout.Modes {
+		switch m {
+		case "trace":
+			out = append(out, data.ModeTrace)
+		case "empty":
+			out = append(out, data.ModeEmpty)
+		default:
+			return nil, fmt.Errorf("%w: rollout.modes: unknown mode %q (want trace or empty)", ErrConfig, m)
+		}
+	}
+	return out, nil
+}

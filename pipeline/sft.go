@@ -1,0 +1,228 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
+)
+
+// ErrConfig marks an invalid pipeline configuration.
+var ErrConfig = errors.New("pipeline: invalid configuration")
+
+// SFTConfig configures the supervised warm start: teacher-forced training on
+// a task's worked solutions with the loss on completion tokens only.
+type SFTConfig struct {
+	// Steps is the number of optimizer steps. Default 1500.
+	Steps int `yaml:"steps"`
+	// BatchSize is the number of sequences per step. Default 32.
+	BatchSize int `yaml:"batch_size"`
+	// LR is the peak learning rate (cosine decay to 10%). Default 2e-3.
+	LR float64 `yaml:"lr"`
+	// WarmupSteps is the linear warmup length. Default 50.
+	WarmupSteps int `yaml:"warmup_steps"`
+	// WeightDecay is AdamW's decoupled decay. Default 0.01.
+	WeightDecay float64 `yaml:"weight_decay"`
+	// ClipNorm is the global gradient-norm bound (0 disables). Default 1.
+	ClipNorm float64 `yaml:"clip_norm"`
+	// EmptyTraceShare is the fraction of examples taught in empty-trace form
+	// ("<think></think><answer>…</answer>" after an empty-trace prompt), so
+	// that the policy can answer in both rollout modes. Default 0.25.
+	EmptyTraceShare float64 `yaml:"empty_trace_share"`
+	// Examples is how many training examples are generated. Default 20000.
+	Examples int `yaml:"examples"`
+	// EvalEvery runs a greedy held-out evaluation every this many steps
+	// (0: only at the end).
+	EvalEvery int `yaml:"eval_every"`
+}
+
+// DefaultSFTConfig returns the documented defaults.
+func DefaultSFTConfig() SFTConfig {
+	return SFTConfig{Steps: 1500, BatchSize: 32, LR: 2e-3, WarmupSteps: 50, WeightDecay: 0.01,
+		ClipNorm: 1, EmptyTraceShare: 0.25, Examples: 20000}
+}
+
+// Validate reports the first invalid field.
+func (c SFTConfig) Validate() error {
+	switch {
+	case c.Steps < 0:
+		return fmt.Errorf("%w: sft.steps %d < 0", ErrConfig, c.Steps)
+	case c.BatchSize < 1:
+		return fmt.Errorf("%w: sft.batch_size %d < 1", ErrConfig, c.BatchSize)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("%w: sft.lr %v must be > 0", ErrConfig, c.LR)
+	case c.WarmupSteps < 0:
+		return fmt.Errorf("%w: sft.warmup_steps %d < 0", ErrConfig, c.WarmupSteps)
+	case c.EmptyTraceShare < 0 || c.EmptyTraceShare > 1:
+		return fmt.Errorf("%w: sft.empty_trace_share %v not in [0,1]", ErrConfig, c.EmptyTraceShare)
+	case c.Examples < 1:
+		return fmt.Errorf("%w: sft.examples %d < 1", ErrConfig, c.Examples)
+	case c.EvalEvery < 0:
+		return fmt.Errorf("%w: sft.eval_every %d < 0", ErrConfig, c.EvalEvery)
+	}
+	return nil
+}
+
+// SFTProgress is reported after every SFT step.
+type SFTProgress struct {
+	Step, Steps  int
+	Loss         float64
+	LR           float64
+	GradNorm     float64
+	TokensPerSec float64
+}
+
+// sftSeq is one teacher-forced training sequence.
+type sftSeq struct{ prompt, completion []int32 }
+
+// sftSequences renders examples into token sequences: a deterministic share
+// of them (by prompt id) in empty-trace form.
+func sftSequences(examples []data.Example, tok *tokenizer.Tokenizer, tmpl data.Template, emptyShare float64) []sftSeq {
+	out := make([]sftSeq, len(examples))
+	for i, e := range examples {
+		mode, completion := data.ModeTrace, e.Completion()
+		if float64(mix64(e.ID^0x5f7)>>11)/(1<<53) < emptyShare {
+			mode, completion = data.ModeEmpty, data.AnswerOpen+e.Solution+data.AnswerClose
+		}
+		c := append(tok.Encode(completion), tokenizer.EOS)
+		out[i] = sftSeq{prompt: tok.Encode(tmpl.Render(e.Prompt.Prompt, mode).Text), completion: c}
+	}
+	return out
+}
+
+// SFT trains pol on examples by teacher forcing (mean negative log-likelihood
+// of the completion tokens at temperature 1) and returns the last step's
+// loss. Batches are drawn by per-epoch shuffles derived from seed, so the
+// result is reproducible. onStep may be nil.
+func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, onStep func(SFTProgress)) (float64, error) {
+	if err := cfg.Validate(); err != nil {
+		return 0, err
+	}
+	if len(examples) == 0 {
+		return 0, fmt.Errorf("%w: no SFT examples", ErrConfig)
+	}
+	seqs := sftSequences(examples, pol.Tokenizer, tmpl, cfg.EmptyTraceShare)
+	params := pol.Model.Params()
+	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: cfg.LR, WeightDecay: weightDecay(cfg.WeightDecay)})
+	if err != nil {
+		return 0, err
+	}
+	sched, err := optim.NewSchedule(optim.ScheduleConfig{Kind: optim.ScheduleCosine, WarmupSteps: cfg.WarmupSteps,
+		TotalSteps: max(cfg.Steps, cfg.WarmupSteps+1), MinLRRatio: 0.1}, cfg.LR)
+	if err != nil {
+		return 0, err
+	}
+	order := newEpochOrder(len(seqs), seed)
+	var loss float64
+	for step := 0; step < cfg.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return loss, err
+		}
+		start := time.Now()
+		batch := policy.SeqBatch{}
+		tokens := 0
+		for range min(cfg.BatchSize, len(seqs)) {
+			s := seqs[order.next()]
+			batch.Prompts = append(batch.Prompts, s.prompt)
+			batch.Completions = append(batch.Completions, s.completion)
+			tokens += len(s.prompt) + len(s.completion)
+		}
+		pol.Model.ZeroGrad()
+		loss, err = pol.Model.Accumulate(batch, 1, meanNLL)
+		if err != nil {
+			return loss, fmt.Errorf("pipeline: sft step %d: %w", step, err)
+		}
+		norm := optim.ClipGradNorm(params, cfg.ClipNorm)
+		lr := sched.LR(step)
+		opt.Step(params, lr)
+		if onStep != nil {
+			onStep(SFTProgress{Step: step + 1, Steps: cfg.Steps, Loss: loss, LR: lr, GradNorm: norm,
+				TokensPerSec: float64(tokens) / time.Since(start).Seconds()})
+		}
+	}
+	return loss, nil
+}
+
+// meanNLL is the token-mean negative log-likelihood and its gradient.
+func meanNLL(logp [][]float64) (float64, [][]float64, error) {
+	n := 0
+	for _, row := range logp {
+		n += len(row)
+	}
+	if n == 0 {
+		return 0, nil, errors.New("pipeline: empty SFT batch")
+	}
+	inv := 1 / float64(n)
+	var loss float64
+	grad := make([][]float64, len(logp))
+	for i, row := range logp {
+		grad[i] = make([]float64, len(row))
+		for t, v := range row {
+			loss -= v * inv
+			grad[i][t] = -inv
+		}
+	}
+	return loss, grad, nil
+}
+
+// epochOrder yields indices 0..n-1 in a fresh deterministic shuffle per
+// epoch.
+type epochOrder struct {
+	n, pos int
+	epoch  uint64
+	seed   uint64
+	perm   []int
+}
+
+func newEpochOrder(n int, seed uint64) *epochOrder {
+	o := &epochOrder{n: n, seed: seed}
+	o.shuffle()
+	return o
+}
+
+func (o *epochOrder) shuffle() {
+	o.perm = make([]int, o.n)
+	for i := range o.perm {
+		o.perm[i] = i
+	}
+	s := mix64(o.seed ^ mix64(o.epoch+0x51f7))
+	for i := o.n - 1; i > 0; i-- {
+		s = mix64(s)
+		j := int(s % uint64(i+1))
+		o.perm[i], o.perm[j] = o.perm[j], o.perm[i]
+	}
+	o.pos = 0
+}
+
+func (o *epochOrder) next() int {
+	if o.pos == o.n {
+		o.epoch++
+		o.shuffle()
+	}
+	i := o.perm[o.pos]
+	o.pos++
+	return i
+}
+
+// mix64 is SplitMix64's finalizer.
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// weightDecay maps rlpipe's "0 means none" to optim's convention, where a
+// zero field takes optim's default.
+func weightDecay(wd float64) float64 {
+	if wd == 0 {
+		return optim.NoWeightDecay
+	}
+	return wd
+}

@@ -1,0 +1,327 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// counter returns a Source of 0, 1, 2, ... up to n (n < 0: forever).
+func counter(n int) Source[int] {
+	i := 0
+	return FromFunc(func(context.Context) (int, bool, error) {
+		if n >= 0 && i >= n {
+			return 0, false, nil
+		}
+		i++
+		return i - 1, true, nil
+	})
+}
+
+func double(_ context.Context, v int) (int, error) { return 2 * v, nil }
+
+func TestGraphRunsAChainInOrder(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	for _, capacity := range []int{0, 1, 8} {
+		t.Run(fmt.Sprintf("with channel capacity %d", capacity), func(t *testing.T) {
+			g := NewGraph(WithCapacity(capacity))
+			src := AddSource(g, "source", counter(100))
+			d := AddStage(g, "double", src, Map(double))
+			inc := AddStage(g, "inc", d, Map(func(_ context.Context, v int) (string, error) { return fmt.Sprint(v + 1), nil }))
+			var got []string
+			AddSink(g, "sink", inc, Collect(&got))
+			if err := g.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 100 {
+				t.Fatalf("got %d items, want 100", len(got))
+			}
+			for i, s := range got {
+				if s != fmt.Sprint(2*i+1) {
+					t.Fatalf("item %d = %q, want %d", i, s, 2*i+1)
+				}
+			}
+			for _, s := range g.Stats() {
+				if s.Running || s.Elapsed <= 0 {
+					t.Errorf("stage %q: running=%v elapsed=%v after Run", s.Name, s.Running, s.Elapsed)
+				}
+			}
+		})
+	}
+}
+
+func TestGraphFailures(t *testing.T) {
+	errBoom := errors.New("boom")
+	tests := []struct {
+		name      string
+		middle    Stage[int, int]
+		wantIs    error
+		wantInMsg []string
+	}{
+		{
+			name: "a failing stage fails the run with its name and cancels an endless source",
+			middle: Map(func(_ context.Context, v int) (int, error) {
+				if v == 10 {
+					return 0, errBoom
+				}
+				return v, nil
+			}),
+			wantIs:    errBoom,
+			wantInMsg: []string{`pipeline: stage "reward": boom`},
+		},
+		{
+			name: "a panicking stage fails the run with its name and stack",
+			middle: Map(func(_ context.Context, v int) (int, error) {
+				if v == 3 {
+					panic("kaboom")
+				}
+				return v, nil
+			}),
+			wantInMsg: []string{`pipeline: stage "reward": panic: kaboom`, "goroutine", "stage_test.go"},
+		},
+		{
+			name: "a panicking pool worker fails the run with its name",
+			middle: Ordered(func(_ context.Context, v int) (int, error) {
+				if v == 5 {
+					panic(fmt.Sprintf("bad item %d", v))
+				}
+				return v, nil
+			}, PoolConfig{Workers: 3, OnError: DropFailed}),
+			wantInMsg: []string{`pipeline: stage "reward": item 5: panic: bad item 5`},
+		},
+		{
+			name: "a stage that returns before its input is closed fails the run",
+			middle: func(ctx context.Context, in <-chan int, out chan<- int) error {
+				defer close(out)
+				v, _, err := Recv(ctx, in)
+				if err != nil {
+					return err
+				}
+				return Send(ctx, out, v)
+			},
+			wantInMsg: []string{`pipeline: stage "reward": returned before its input was closed`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			g := NewGraph()
+			src := AddSource(g, "source", counter(-1))
+			mid := AddStage(g, "reward", src, tc.middle)
+			AddSink(g, "sink", mid, ForEach(func(context.Context, int) error { return nil }))
+			err := g.Run(context.Background())
+			if err == nil {
+				t.Fatal("Run succeeded, want an error")
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tc.wantIs)
+			}
+			var se *StageError
+			if !errors.As(err, &se) || se.Stage != "reward" {
+				t.Errorf("error %v is not a *StageError of stage reward", err)
+			}
+			for _, s := range tc.wantInMsg {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not contain %q", err.Error(), s)
+				}
+			}
+			if errors.Is(err, ErrCanceled) {
+				t.Errorf("a stage failure must not be reported as ErrCanceled: %v", err)
+			}
+		})
+	}
+}
+
+func TestGraphCancelMidStreamLeavesNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seen atomic.Int64
+	g := NewGraph(WithCapacity(4))
+	src := AddSource(g, "source", counter(-1))
+	a := AddStage(g, "pool", src, Ordered(double, PoolConfig{Workers: 4}))
+	b := AddStage(g, "map", a, Map(double))
+	AddSink(g, "sink", b, ForEach(func(context.Context, int) error {
+		if seen.Add(1) == 50 {
+			cancel()
+		}
+		return nil
+	}))
+	err := g.Run(ctx)
+	if !errors.Is(err, ErrCanceled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run() = %v, want ErrCanceled wrapping context.Canceled", err)
+	}
+}
+
+func TestGraphFirstErrorCancelsOtherStages(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	errFirst := errors.New("first")
+	var stopped atomic.Bool
+	g := NewGraph()
+	// A side stage that would run forever unless canceled.
+	AddFunc(g, "waiter", func(ctx context.Context) error {
+		<-ctx.Done()
+		stopped.Store(true)
+		return ctx.Err()
+	})
+	src := AddSource(g, "source", counter(-1))
+	AddSink(g, "learner", src, ForEach(func(_ context.Context, v int) error {
+		if v == 20 {
+			return errFirst
+		}
+		return nil
+	}))
+	err := g.Run(context.Background())
+	if !errors.Is(err, errFirst) || !strings.Contains(err.Error(), `stage "learner"`) {
+		t.Fatalf("Run() = %v, want the learner's error", err)
+	}
+	if !stopped.Load() {
+		t.Error("the waiting stage was not canceled")
+	}
+}
+
+func TestGraphBackpressureBoundsItemsInFlight(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	const capacity, window = 2, 4
+	var produced, consumed, worst atomic.Int64
+	g := NewGraph(WithCapacity(capacity))
+	src := AddSource(g, "source", FromFunc(func(context.Context) (int, bool, error) {
+		n := produced.Add(1)
+		return int(n), n <= 200, nil
+	}))
+	p := AddStage(g, "pool", src, Ordered(double, PoolConfig{Workers: 2, Window: window}))
+	m := AddStage(g, "map", p, Map(double))
+	AddSink(g, "slow", m, ForEach(func(context.Context, int) error {
+		c := consumed.Add(1)
+		if d := produced.Load() - c; d > worst.Load() {
+			worst.Store(d)
+		}
+		if c%10 == 0 {
+			_ = g.Stats() // snapshots are safe while the graph runs
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	}))
+	if err := g.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Items between production and consumption: three channels, the pool's
+	// window, one held by the map stage and one by the source while sending.
+	bound := int64(3*capacity + window + 2)
+	if worst.Load() > bound {
+		t.Errorf("up to %d items in flight, want <= %d", worst.Load(), bound)
+	}
+	var stats StageStats
+	for _, s := range g.Stats() {
+		if s.Name == "source" {
+			stats = s
+		}
+	}
+	if stats.Out != 200 || stats.BlockedOut <= 0 {
+		t.Errorf("source stats %+v: want 200 items out and some time blocked on output", stats)
+	}
+}
+
+func TestGraphClosesAnOutputTheStageForgot(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	g := NewGraph()
+	src := AddSource(g, "source", counter(5))
+	mid := AddStage(g, "forgetful", src, func(ctx context.Context, in <-chan int, out chan<- int) error {
+		for {
+			v, ok, err := Recv(ctx, in)
+			if err != nil || !ok {
+				return err // out is left open on purpose
+			}
+			if err := Send(ctx, out, v); err != nil {
+				return err
+			}
+		}
+	})
+	var got []int
+	AddSink(g, "sink", mid, Collect(&got))
+	if err := g.Run(context.Background()); err != nil || len(got) != 5 {
+		t.Fatalf("Run() = %v with %d items, want nil with 5", err, len(got))
+	}
+}
+
+func TestGraphBuildErrors(t *testing.T) {
+	t.Run("an unconsumed output is reported before starting", func(t *testing.T) {
+		g := NewGraph()
+		AddSource(g, "lonely", counter(1))
+		err := g.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), `"lonely" is not consumed`) {
+			t.Fatalf("Run() = %v", err)
+		}
+	})
+	panics := []struct {
+		name  string
+		build func()
+	}{
+		{"a duplicate stage name panics", func() {
+			g := NewGraph()
+			AddSink(g, "x", AddSource(g, "x", counter(1)), Collect(new([]int)))
+		}},
+		{"consuming a port twice panics", func() {
+			g := NewGraph()
+			p := AddSource(g, "x", counter(1))
+			AddSink(g, "a", p, Collect(new([]int)))
+			AddSink(g, "b", p, Collect(new([]int)))
+		}},
+		{"running twice panics", func() {
+			g := NewGraph()
+			AddSink(g, "b", AddSource(g, "a", counter(1)), Collect(new([]int)))
+			_ = g.Run(context.Background())
+			_ = g.Run(context.Background())
+		}},
+	}
+	for _, tc := range panics {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.HasPrefix(fmt.Sprint(r), "pipeline: ") {
+					t.Fatalf("recovered %v, want a pipeline: panic", r)
+				}
+			}()
+			tc.build()
+		})
+	}
+}
+
+func TestGraphWithInletAndOutlet(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	g := NewGraph()
+	feed := make(chan int)
+	in := Inlet(g, "feed", feed)
+	out := Outlet(AddStage(g, "double", in, Map(double)))
+	var sum atomic.Int64
+	AddFunc(g, "outside", func(ctx context.Context) error {
+		for {
+			v, ok, err := Recv(ctx, out)
+			if err != nil || !ok {
+				return err
+			}
+			sum.Add(int64(v))
+		}
+	})
+	AddFunc(g, "feeder", func(ctx context.Context) error {
+		defer close(feed)
+		for i := 1; i <= 10; i++ {
+			if err := Send(ctx, feed, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := g.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Load() != 110 {
+		t.Errorf("sum = %d, want 110", sum.Load())
+	}
+}
