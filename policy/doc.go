@@ -30,6 +30,19 @@
 // the pure-Go BLAS in practice) and LogProbs matches what Accumulate sees
 // bit for bit.
 //
+// # Diffusion model
+//
+// DiffusionModel (diffusion*.go) is a LLaDA-style masked diffusion LM on
+// the same weights and graphs with bidirectional attention: position i of
+// the canvas prompt ⧺ completion predicts token i, hidden positions read
+// MaskToken. It trains with AccumulateMaskedLM (SFT) and AccumulateELBO
+// (GDPO / diffu-GRPO through objective.ELBOConfig's masking plans, shared
+// by current, old and reference evaluations), scores with ELBO, samples
+// with Generate (iterative low-confidence unmasking in blocks, no KV
+// cache, no behaviour log-probs), and is measured by BenchELBO. Its files
+// carry MetaModelKind "diffusion"; Load and LoadDiffusion refuse each
+// other's files.
+//
 // # Custom gorgonia ops
 //
 // gorgonia v0.9.18's SoftMax/LogSoftMax, LogSumExp, InverseSqrt and 1-D

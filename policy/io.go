@@ -38,11 +38,38 @@ func (m *Model) Save(path string, meta map[string]string) error {
 	return nil
 }
 
+// MetaModelKind is the safetensors metadata key naming the kind of model a
+// file holds: absent or "autoregressive" for Model, ModelKindDiffusion for
+// DiffusionModel. Load and LoadDiffusion refuse each other's files.
+const MetaModelKind = "rlpipe.model_kind"
+
+// Model kinds stored under MetaModelKind.
+const (
+	ModelKindAutoregressive = "autoregressive"
+	ModelKindDiffusion      = "diffusion"
+)
+
 // Load reads a model written by Save. The Config comes from the
 // MetaModelConfig metadata; every tensor the config implies must be present
 // with exactly its shape, and no other tensor may be. It returns the full
-// metadata (including MetaModelConfig).
+// metadata (including MetaModelConfig). A file whose MetaModelKind is set
+// to anything but "autoregressive" (e.g. a DiffusionModel's) is refused
+// with ErrConfig.
 func Load(path string) (*Model, map[string]string, error) {
+	m, meta, err := loadWeights(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k, ok := meta[MetaModelKind]; ok && k != ModelKindAutoregressive {
+		return nil, nil, fmt.Errorf("%w: load %s: model kind %q is not %q (use LoadDiffusion for diffusion models)",
+			ErrConfig, path, k, ModelKindAutoregressive)
+	}
+	return m, meta, nil
+}
+
+// loadWeights reads the Config and weights of a file written by Save,
+// whatever its model kind.
+func loadWeights(path string) (*Model, map[string]string, error) {
 	ts, meta, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("policy: load %s: %w", path, err)

@@ -1,0 +1,196 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/rlpipe/rlpipe/policy/objective"
+)
+
+// Defaults of BenchELBO.
+const (
+	DefaultBenchELBORefPasses = 256  // passes of the double-MC reference
+	DefaultBenchELBORepeats   = 32   // independent seeds per estimator and budget
+	benchELBOBootstrap        = 400  // bootstrap resamples for the intervals
+	benchOneStepPromptMask    = 0.15 // d1 train.yaml p_mask_prompt
+)
+
+// ELBOEstimatorStats is one row of BenchELBO: an estimator at a budget of
+// Passes forward passes per sequence.
+type ELBOEstimatorStats struct {
+	// Name is the estimator: "sdmc", "double_mc" or "one_step".
+	Name string
+	// Config is the plan of one estimate (for one_step, of each copy).
+	Config objective.ELBOConfig
+	// Copies is the number of independent estimates averaged to fill the
+	// budget (one_step: Passes copies with different prompt masks; else 1).
+	Copies int
+	// Passes is the forward passes per sequence.
+	Passes int
+	// Repeats is the number of seeds the statistics are taken over.
+	Repeats int
+	// Variance is the mean over sequences of the sample variance (N−1) of
+	// the estimate across Repeats seeds.
+	Variance float64
+	// Bias is the mean over sequences of (mean estimate − reference), the
+	// reference being a RefPasses-pass double-MC estimate.
+	Bias float64
+	// VarianceCI and BiasCI are 95% percentile-bootstrap intervals
+	// (repeats resampled within each sequence).
+	VarianceCI, BiasCI [2]float64
+}
+
+// benchSpec is an estimator at a budget.
+type benchSpec struct {
+	name   string
+	cfg    objective.ELBOConfig
+	copies int
+}
+
+// benchSpecs returns the estimators compared at p passes: sdmc with the
+// largest Gauss rule n ≤ 5 dividing p and p/n draws per node (gauss-1 at 1,
+// gauss-2 at 2, gauss-4 at 4, gauss-4×2 at 8), MaskMin 1; double_mc with p
+// stratified copies; one_step averaged over p prompt masks (p = 0.15).
+func benchSpecs(p int) []benchSpec {
+	n := 1
+	for k := 5; k >= 1; k-- {
+		if p%k == 0 {
+			n = k
+			break
+		}
+	}
+	return []benchSpec{
+		{"sdmc", objective.ELBOConfig{Estimator: objective.EstSDMC, Rule: objective.Rule(fmt.Sprintf("gauss-%d", n)), Draws: p / n, MaskMin: 1}, 1},
+		{"double_mc", objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: p}, 1},
+		{"one_step", objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: benchOneStepPromptMask}, p},
+	}
+}
+
+// BenchELBO measures the ELBO estimators of ALGORITHMS §3.2–3.4 on model m
+// and batch b at equal forward-pass budgets: for each budget in passes (e.g.
+// 1, 2, 4, 8) it rows sdmc, double_mc and one_step (see ELBOEstimatorStats
+// and benchSpecs for the exact plans), each evaluated with
+// DefaultBenchELBORepeats seeds derived from seed. The bias reference is a
+// refPasses-pass double-MC estimate (0 means 256). Results are
+// deterministic in (m, b, passes, refPasses, seed).
+// Cost: Repeats·Σ passes·3 + refPasses forward passes per sequence.
+// Serialises with the model's other scoring calls.
+func BenchELBO(m *DiffusionModel, b SeqBatch, passes []int, refPasses int, seed uint64) ([]ELBOEstimatorStats, error) {
+	return benchELBO(m, b, passes, refPasses, seed, DefaultBenchELBORepeats)
+}
+
+func benchELBO(m *DiffusionModel, b SeqBatch, passes []int, refPasses int, seed uint64, repeats int) ([]ELBOEstimatorStats, error) {
+	if refPasses == 0 {
+		refPasses = DefaultBenchELBORefPasses
+	}
+	if refPasses < 0 || repeats < 2 || len(passes) == 0 {
+		return nil, fmt.Errorf("%w: bench elbo: need passes, refPasses >= 0 and >= 2 repeats", ErrInput)
+	}
+	keys := make([]uint64, len(b.Prompts))
+	for i := range keys {
+		keys[i] = objective.Key(seed, purposeBench, uint64(i))
+	}
+	ref, err := m.ELBO(b, objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: refPasses},
+		objective.Key(seed, purposeBench, 0x726566), keys)
+	if err != nil {
+		return nil, fmt.Errorf("bench elbo: reference: %w", err)
+	}
+	var out []ELBOEstimatorStats
+	for _, p := range passes {
+		if p < 1 {
+			return nil, fmt.Errorf("%w: bench elbo: budget %d passes", ErrInput, p)
+		}
+		for si, s := range benchSpecs(p) {
+			est := make([][]float64, repeats) // [repeat][sequence]
+			for r := range est {
+				est[r] = make([]float64, len(keys))
+				for c := range s.copies {
+					e, err := m.ELBO(b, s.cfg, objective.Key(seed, purposeBench, uint64(p), uint64(si), uint64(r), uint64(c)), keys)
+					if err != nil {
+						return nil, fmt.Errorf("bench elbo: %s at %d passes: %w", s.name, p, err)
+					}
+					for i, v := range e {
+						est[r][i] += v / float64(s.copies)
+					}
+				}
+			}
+			row := ELBOEstimatorStats{Name: s.name, Config: s.cfg, Copies: s.copies, Passes: p, Repeats: repeats}
+			row.Variance, row.Bias = varianceBias(est, ref, nil)
+			row.VarianceCI, row.BiasCI = bootstrapCI(est, ref, objective.Key(seed, purposeBench, 0x626f6f74, uint64(p), uint64(si)))
+			out = append(out, row)
+		}
+	}
+	return out, nil
+}
+
+// varianceBias returns the mean over sequences of the sample variance of
+// est[idx[r]][i] across r, and of its mean minus ref[i]. A nil idx uses
+// every repeat once.
+func varianceBias(est [][]float64, ref []float64, idx []int) (variance, bias float64) {
+	if idx == nil {
+		idx = make([]int, len(est))
+		for r := range idx {
+			idx[r] = r
+		}
+	}
+	n := float64(len(idx))
+	for i := range ref {
+		var mean float64
+		for _, r := range idx {
+			mean += est[r][i]
+		}
+		mean /= n
+		var ss float64
+		for _, r := range idx {
+			ss += (est[r][i] - mean) * (est[r][i] - mean)
+		}
+		variance += ss / (n - 1)
+		bias += mean - ref[i]
+	}
+	return variance / float64(len(ref)), bias / float64(len(ref))
+}
+
+// bootstrapCI returns 95% percentile intervals of varianceBias over
+// resamples of the repeats (the same resample for every sequence).
+func bootstrapCI(est [][]float64, ref []float64, key uint64) (vci, bci [2]float64) {
+	s := objective.NewStream(key)
+	vs, bs := make([]float64, benchELBOBootstrap), make([]float64, benchELBOBootstrap)
+	idx := make([]int, len(est))
+	for k := range vs {
+		for r := range idx {
+			idx[r] = s.Intn(len(est))
+		}
+		vs[k], bs[k] = varianceBias(est, ref, idx)
+	}
+	return percentiles(vs), percentiles(bs)
+}
+
+// percentiles returns the 2.5% and 97.5% order statistics of x (sorted in
+// place).
+func percentiles(x []float64) [2]float64 {
+	slices.Sort(x)
+	at := func(q float64) float64 { return x[min(len(x)-1, int(math.Floor(q*float64(len(x)))))] }
+	return [2]float64{at(0.025), at(0.975)}
+}
+
+// VarianceRatio returns Variance(num)/Variance(den) of the rows of stats
+// named num and den at the given budget, e.g. VarianceRatio(stats, "sdmc",
+// "double_mc", 2) for the GDPO acceptance check (target ≤ 0.5). It fails if
+// either row is missing or the denominator is 0.
+func VarianceRatio(stats []ELBOEstimatorStats, num, den string, passes int) (float64, error) {
+	find := func(name string) (float64, bool) {
+		for _, s := range stats {
+			if s.Name == name && s.Passes == passes {
+				return s.Variance, true
+			}
+		}
+		return 0, false
+	}
+	a, okA := find(num)
+	b, okB := find(den)
+	if !okA || !okB || b == 0 {
+		return 0, fmt.Errorf("%w: variance ratio %s/%s at %d passes: rows missing or zero denominator", ErrInput, num, den, passes)
+	}
+	return a / b, nil
+}

@@ -1,0 +1,199 @@
+package policy
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/rlpipe/rlpipe/policy/objective"
+)
+
+// tinyDiffusionConfigs are the diffusion variants gradient-checked end to
+// end (Vocab 11 > MaskToken 7).
+var tinyDiffusionConfigs = []struct {
+	name string
+	cfg  Config
+}{
+	{"learned positions and gelu", Config{Layers: 2, DModel: 8, Heads: 2, DFF: 12, Context: 12, Vocab: 11, InitSeed: 3}},
+	{"rotary positions and relu", Config{Layers: 1, DModel: 8, Heads: 2, DFF: 8, Context: 12, Vocab: 11, Positions: "rotary", Activation: "relu", InitSeed: 4}},
+}
+
+// tinyDiffusion wraps tinyModel's scaled-up weights (Causal forced off).
+func tinyDiffusion(t testing.TB, cfg Config) *DiffusionModel {
+	t.Helper()
+	cfg.Causal = false
+	return &DiffusionModel{net: tinyModel(t, cfg)}
+}
+
+var tinyDiffusionBatch = SeqBatch{
+	Prompts:     [][]int32{{1, 5, 6}, {1, 9}, {1, 3, 3, 8}},
+	Completions: [][]int32{{10, 2, 4, 9}, {3, 4, 10, 2, 6}, {5, 2}},
+}
+
+// float64GridGrads runs the float64 training graph of m's weights on grid g
+// with objective fn and returns the analytic gradient per tensor plus a
+// function evaluating the loss after perturbing weight (i, j) by delta.
+func float64GridGrads(t *testing.T, m *DiffusionModel, g *canvasGrid, fn func([]float64) (float64, []float64, error)) ([][]float64, func(i, j int, delta float64) float64) {
+	t.Helper()
+	w := make([]*tensor.Dense, len(m.net.w))
+	for i, d := range m.net.w {
+		src := d.Data().([]float32)
+		x := make([]float64, len(src))
+		for j, v := range src {
+			x[j] = float64(v)
+		}
+		w[i] = tensor.New(tensor.WithShape(m.net.shapes[i]...), tensor.WithBacking(x))
+	}
+	ng, err := buildNet(m.net.cfg, w, graphKey{B: g.R, T: g.T, invT: 1, train: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng.hook.fn = fn
+	mask := make([]float64, len(g.mask))
+	for i, v := range g.mask {
+		mask[i] = float64(v)
+	}
+	run := func() float64 {
+		if err := ng.run(g.tokens, g.targets, mask); err != nil {
+			t.Fatal(err)
+		}
+		return ng.hook.loss
+	}
+	run()
+	grads := make([][]float64, len(ng.grads))
+	for i, gn := range ng.grads {
+		grads[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
+	}
+	return grads, func(i, j int, delta float64) float64 {
+		x := w[i].Data().([]float64)
+		x0 := x[j]
+		x[j] += delta
+		l := run()
+		x[j] = x0
+		return l
+	}
+}
+
+// checkFiniteDifferences compares 4 random entries of every tensor's
+// analytic gradient with central differences.
+func checkFiniteDifferences(t *testing.T, m *DiffusionModel, grads [][]float64, eval func(i, j int, delta float64) float64) {
+	t.Helper()
+	tl := loadTol(t, "model_grad_f64")
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i, g := range grads {
+		for range 4 {
+			j := rng.IntN(len(g))
+			fd := (eval(i, j, tl.H) - eval(i, j, -tl.H)) / (2 * tl.H)
+			if !tl.ok(g[j], fd) {
+				t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g", m.net.names[i], j, g[j], fd)
+			}
+		}
+	}
+}
+
+// checkAccumulated compares the float32 gradient buffers with want·scale.
+func checkAccumulated(t *testing.T, m *DiffusionModel, want [][]float64, scale float64) {
+	t.Helper()
+	tl := loadTol(t, "model_grad_f32_vs_f64")
+	for i, g := range m.net.grad {
+		for j, v := range g {
+			if !tl.ok(float64(v), scale*want[i][j]) {
+				t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", m.net.names[i], j, v, scale*want[i][j])
+			}
+		}
+	}
+}
+
+func TestDiffusionMaskedLMGradientMatchesFiniteDifferences(t *testing.T) {
+	for _, c := range tinyDiffusionConfigs {
+		t.Run(c.name, func(t *testing.T) {
+			m := tinyDiffusion(t, c.cfg)
+			b := tinyDiffusionBatch
+			width, err := m.checkBatch(b.Prompts, b.Completions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, weight := m.maskedLMGrid(b.Prompts, b.Completions, 17, 0, width)
+			grads, eval := float64GridGrads(t, m, g, maskedLMObjective(g, weight, len(b.Prompts)))
+			checkFiniteDifferences(t, m, grads, eval)
+			for _, chunk := range []int{0, 2} { // whole batch, then in chunks: gradients add up
+				m.chunkRows = chunk
+				if _, err := m.AccumulateMaskedLM(b.Prompts, b.Completions, 17); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkAccumulated(t, m, grads, 2)
+		})
+	}
+}
+
+// gdpoLikeLoss is a nonlinear sequence objective: loss = Σ_i a_i·exp(ELBO_i/8).
+func gdpoLikeLoss(elbo []float64) (float64, []float64, error) {
+	var loss float64
+	d := make([]float64, len(elbo))
+	for i, e := range elbo {
+		a := float64(i) - 0.7
+		loss += a * math.Exp(e/8)
+		d[i] = a * math.Exp(e/8) / 8
+	}
+	return loss, d, nil
+}
+
+func TestDiffusionAccumulateELBOGradientMatchesFiniteDifferences(t *testing.T) {
+	keys := []uint64{11, 12, 13}
+	ests := []struct {
+		name string
+		cfg  objective.ELBOConfig
+	}{
+		{"sdmc gauss-2 with two draws", objective.ELBOConfig{Rule: objective.RuleGauss2, Draws: 2, MaskMin: 1}},
+		{"double_mc with three copies", objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: 3}},
+		{"one_step with prompt masking", objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.5}},
+	}
+	for _, c := range tinyDiffusionConfigs {
+		for _, e := range ests {
+			t.Run(c.name+" and "+e.name, func(t *testing.T) {
+				m := tinyDiffusion(t, c.cfg)
+				p, err := m.planELBO(tinyDiffusionBatch, e.cfg, 5, keys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := p.grid(0, len(p.seq))
+				grads, eval := float64GridGrads(t, m, g, p.objective(g, p.checked(gdpoLikeLoss)))
+				checkFiniteDifferences(t, m, grads, eval)
+				// Single-graph path, then the chunked two-phase path: both add
+				// the same gradient.
+				if _, err := m.AccumulateELBO(tinyDiffusionBatch, e.cfg, 5, keys, gdpoLikeLoss); err != nil {
+					t.Fatal(err)
+				}
+				m.chunkRows = 2
+				if _, err := m.AccumulateELBO(tinyDiffusionBatch, e.cfg, 5, keys, gdpoLikeLoss); err != nil {
+					t.Fatal(err)
+				}
+				checkAccumulated(t, m, grads, 2)
+			})
+		}
+	}
+}
+
+func TestMaskedLMDrawMasksAtLeastOneTokenDeterministically(t *testing.T) {
+	total, tokens := 0, 0
+	for row := range 200 {
+		tt, masked := maskedLMDraw(3, row, 1+row%9)
+		if tt < maskedLMEps || tt >= 1 || len(masked) == 0 {
+			t.Fatalf("row %d: t=%v with %d masked", row, tt, len(masked))
+		}
+		t2, again := maskedLMDraw(3, row, 1+row%9)
+		if t2 != tt || !slices.Equal(again, masked) {
+			t.Fatalf("row %d: draw is not deterministic", row)
+		}
+		total += len(masked)
+		tokens += 1 + row%9
+	}
+	// E[t] ≈ 0.5, plus the at-least-one rule on short rows.
+	if f := float64(total) / float64(tokens); f < 0.4 || f > 0.7 {
+		t.Errorf("masked fraction %.3f, want about 0.5", f)
+	}
+}
