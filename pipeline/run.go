@@ -50,6 +50,9 @@ type RunOptions struct {
 	Interrupt <-chan struct{}
 	// Allocator backs every Arrow record of the run (nil: Go allocator).
 	Allocator memory.Allocator
+	// WriteConfig, when set, is called with OutDir once the configuration
+	// has been accepted (after a resume's checks), to record it.
+	WriteConfig func(dir string) error
 }
 
 // RunResult summarises a finished run.
@@ -153,6 +156,12 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 	if err := r.openLogs(); err != nil {
 		r.close()
 		return nil, err
+	}
+	if opts.WriteConfig != nil {
+		if err := opts.WriteConfig(opts.OutDir); err != nil {
+			r.close()
+			return nil, err
+		}
 	}
 	return r, nil
 }

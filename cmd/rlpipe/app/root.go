@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -31,13 +32,19 @@ func usageErrorf(format string, args ...any) error {
 func Main(args []string) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	return execute(root, os.Stderr)
+}
+
+// execute runs root and maps its error to an exit code, printing it to
+// stderr.
+func execute(root *cobra.Command, stderr io.Writer) int {
 	err := root.Execute()
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "rlpipe:", err)
+	fmt.Fprintln(stderr, "rlpipe:", err)
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || errors.Is(err, pipeline.ErrConfig) {
 		return 2
 	}
 	var ie interface{ ExitCode() int }

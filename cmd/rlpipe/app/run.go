@@ -49,14 +49,11 @@ func newRunCmd() *cobra.Command {
 					return usageErrorf("%s already holds a run's checkpoints: pass --resume to continue it, or choose another --out", out)
 				}
 			}
-			if err := writeResolved(out, cfg); err != nil {
-				return err
-			}
 			ctx, interrupt, stop := interruptible(cmd.Context())
 			defer stop()
 			fmt.Fprintf(cmd.ErrOrStderr(), "rlpipe run: writing to %s\n", out)
 			res, err := pipeline.Run(ctx, cfg, pipeline.RunOptions{OutDir: out, Resume: doResume, PreviousGood: previousGood,
-				Stderr: cmd.ErrOrStderr(), Interrupt: interrupt})
+				Stderr: cmd.ErrOrStderr(), Interrupt: interrupt, WriteConfig: func(dir string) error { return writeResolved(dir, cfg) }})
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,289 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestMain lets the test binary act as the rlpipe CLI when re-executed with
+// RLPIPE_TEST_AS_CLI=1, so that tests can run, signal and kill real rlpipe
+// processes without building a separate binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("RLPIPE_TEST_AS_CLI") == "1" {
+		os.Exit(Main(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// cli runs rlpipe in-process and returns stdout, stderr and the exit code.
+func cli(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	root := newRootCmd()
+	root.SetArgs(args)
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	code := execute(root, &errb)
+	return out.String(), errb.String(), code
+}
+
+// cliProcess starts rlpipe as a child process.
+func cliProcess(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "RLPIPE_TEST_AS_CLI=1")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	cmd.Stdout = &errb
+	return cmd
+}
+
+func TestConfigDefaultMatchesGolden(t *testing.T) {
+	out, stderr, code := cli(t, "config", "default")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	golden := filepath.Join("testdata", "default_config.yaml")
+	if *update {
+		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Fatalf("rlpipe config default drifted from %s (rerun with -update if intended):\n%s", golden, out)
+	}
+}
+
+func TestBadConfigExitsWithUsageStatus(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"an unknown key names its path", []string{"config", "default", "--set", "rollout.temprature=1"}, `rollout.temprature`},
+		{"an invalid value names its field", []string{"config", "default", "--set", "rollout.g=0"}, "rollout.g"},
+		{"an unknown preset is refused", []string{"config", "default", "--set", "algorithm.name=ppo2"}, "algorithm.name"},
+		{"a missing flag value is a usage error", []string{"data", "export", "--task", "arithmetic"}, "--out"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := cli(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
+			}
+		})
+	}
+}
+
+func TestInspectShippedDatasets(t *testing.T) {
+	cases := []struct {
+		path string
+		rows string
+	}{
+		{"../../../data/datasets/gsm8k/test.jsonl", "1319"},
+		{"../../../data/datasets/math500/test.jsonl", "500"},
+		{"../../../data/datasets/svamp/SVAMP.json", "1000"},
+		{"../../../data/datasets/countdown/countdown_cd3_test.jsonl", "256"},
+		{"../../../data/datasets/verl-format/gsm8k_test.parquet", "1319"},
+	}
+	for _, tc := range cases {
+		t.Run(filepath.Base(tc.path), func(t *testing.T) {
+			out, stderr, code := cli(t, "inspect", tc.path)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !regexp.MustCompile(`rows:\s+` + tc.rows + `\n`).MatchString(out) {
+				t.Fatalf("inspect did not report %s rows:\n%s", tc.rows, out)
+			}
+		})
+	}
+}
+
+func TestDataExportThenInspect(t *testing.T) {
+	dir := t.TempDir()
+	for _, ext := range []string{".jsonl", ".parquet", ".arrow", ".arrows"} {
+		t.Run(ext, func(t *testing.T) {
+			path := filepath.Join(dir, "arith"+ext)
+			if _, stderr, code := cli(t, "data", "export", "--task", "arithmetic", "--n", "37", "--seed", "3", "--out", path); code != 0 {
+				t.Fatalf("export exit %d: %s", code, stderr)
+			}
+			out, stderr, code := cli(t, "inspect", path)
+			if code != 0 || !regexp.MustCompile(`rows:\s+37\n`).MatchString(out) {
+				t.Fatalf("inspect exit %d (%s):\n%s", code, stderr, out)
+			}
+		})
+	}
+}
+
+// smallRun is a configuration that trains a tiny policy in seconds.
+const smallRun = `
+seed: 7
+data: {train: arithmetic, train_size: 6, difficulty: 1}
+policy:
+  model: {layers: 1, d_model: 32, heads: 2, d_ff: 64, context: 64}
+sft: {steps: 20, batch_size: 8, examples: 200}
+rollout: {g: 4, max_new_tokens: 24}
+train: {steps: 6, prompts_per_step: 4, lr: 0.001}
+checkpoint: {every: 1, keep_last: 0}
+eval: {n: 8}
+log: {progress: false}
+`
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestKilledRunResumesBitIdentical runs the same small job twice: once
+// uninterrupted, once killed with SIGKILL after a checkpoint (the 6-prompt
+// dataset with 4 prompts per step crosses an epoch boundary inside steps 2
+// and 3) and resumed. Weights, optimizer, sampler state and metrics must be
+// identical.
+func TestKilledRunResumesBitIdentical(t *testing.T) {
+	for _, staleness := range []string{"0", "1"} {
+		t.Run("max_staleness "+staleness, func(t *testing.T) {
+			cfg := writeConfig(t, smallRun)
+			full, killed := t.TempDir(), t.TempDir()
+			set := "train.max_staleness=" + staleness
+			if out, stderr, code := cli(t, "run", "--config", cfg, "--set", set, "--out", full); code != 0 {
+				t.Fatalf("uninterrupted run: exit %d\n%s\n%s", code, out, stderr)
+			}
+			proc := cliProcess(t, "run", "--config", cfg, "--set", set, "--out", killed)
+			if err := proc.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitForFile(t, filepath.Join(killed, "checkpoints", "step-000002", "MANIFEST"), proc)
+			proc.Process.Signal(syscall.SIGKILL)
+			proc.Wait()
+			if _, err := os.Stat(filepath.Join(killed, "checkpoints", "step-000006")); err == nil {
+				t.Fatal("the run finished before it was killed; the test proves nothing")
+			}
+			if _, err := os.Stat(filepath.Join(killed, "metrics.jsonl")); err != nil {
+				t.Fatal(err)
+			}
+			if out, stderr, code := cli(t, "run", "--config", cfg, "--set", set, "--out", killed, "--resume"); code != 0 {
+				t.Fatalf("resumed run: exit %d\n%s\n%s", code, out, stderr)
+			}
+			for _, f := range []string{"model.safetensors", "optimizer.bin.zst", "sampler.arrow"} {
+				a, errA := os.ReadFile(filepath.Join(full, "checkpoints", "step-000006", f))
+				b, errB := os.ReadFile(filepath.Join(killed, "checkpoints", "step-000006", f))
+				if errA != nil || errB != nil || !bytes.Equal(a, b) {
+					t.Errorf("%s differs after kill and resume (%v, %v)", f, errA, errB)
+				}
+			}
+			if a, b := stableMetrics(t, full), stableMetrics(t, killed); a != b {
+				t.Errorf("metrics differ after kill and resume:\n%s\nvs\n%s", a, b)
+			}
+		})
+	}
+}
+
+func waitForFile(t *testing.T, path string, proc *exec.Cmd) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	proc.Process.Kill()
+	t.Fatalf("%s did not appear", path)
+}
+
+// stableMetrics returns metrics.jsonl without the wall-clock fields.
+func stableMetrics(t *testing.T, dir string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "timing")
+		enc, _ := json.Marshal(m)
+		b.Write(enc)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func TestCorruptCheckpointIsRefusedUnlessPreviousGood(t *testing.T) {
+	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 3,", 1))
+	dir := t.TempDir()
+	if out, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	model := filepath.Join(dir, "checkpoints", "step-000003", "model.safetensors")
+	b, _ := os.ReadFile(model)
+	b[len(b)-1] ^= 0xff
+	os.WriteFile(model, b, 0o644)
+	_, stderr, code := cli(t, "run", "--config", cfg, "--set", "train.steps=4", "--out", dir, "--resume")
+	if code == 0 || !strings.Contains(stderr, "model.safetensors") || !strings.Contains(stderr, "previous-good") {
+		t.Fatalf("corrupt checkpoint: exit %d, stderr %q", code, stderr)
+	}
+	out, stderr, code := cli(t, "run", "--config", cfg, "--set", "train.steps=4", "--out", dir, "--resume=previous-good")
+	if code != 0 || !strings.Contains(stderr, "continuing after step 2") {
+		t.Fatalf("previous-good: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+func TestResumeRefusesChangedConfig(t *testing.T) {
+	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 2,", 1))
+	dir := t.TempDir()
+	if _, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	_, stderr, code := cli(t, "run", "--config", cfg, "--set", "rollout.g=5", "--out", dir, "--resume")
+	if code != 2 || !strings.Contains(stderr, "configuration differs") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 2 || !strings.Contains(stderr, "--resume") {
+		t.Fatalf("rerun into a used --out: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestSFTThenEval(t *testing.T) {
+	cfg := writeConfig(t, smallRun)
+	dir := t.TempDir()
+	out, stderr, code := cli(t, "sft", "--config", cfg, "--out", dir)
+	if code != 0 || !strings.Contains(out, "held-out accuracy") {
+		t.Fatalf("sft: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code = cli(t, "eval", "--checkpoint", dir, "--n", "10", "--samples", "2", "--max-new-tokens", "24", "--json")
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Accuracy *float64 `json:"accuracy"`
+		Stderr   *float64 `json:"stderr"`
+		N        int      `json:"n"`
+		PassAtK  *float64 `json:"pass_at_k"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Accuracy == nil || res.Stderr == nil || res.N != 10 || res.PassAtK == nil {
+		t.Fatalf("eval --json = %s (%v)", out, err)
+	}
+}
