@@ -27,7 +27,7 @@ type EvalConfig struct {
 
 // DefaultEvalConfig returns the documented defaults.
 func DefaultEvalConfig() EvalConfig {
-	return EvalConfig{N: 200, Temperature: 1, Verifier: "math"}
+	return EvalConfig{N: 400, Temperature: 1, Verifier: "math"}
 }
 
 // Validate reports the first invalid field.

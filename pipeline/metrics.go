@@ -62,6 +62,17 @@ type StepTiming struct {
 	RewardS      float64 `json:"reward_busy_s"`
 	LearnerS     float64 `json:"learner_busy_s"`
 	TokensPerSec float64 `json:"tokens_per_s"`
+	// Stages holds each stage's busy and blocked time during this step.
+	Stages map[string]StageTimes `json:"stages,omitempty"`
+	// WallS is the wall time of the step, from the previous step's end.
+	WallS float64 `json:"wall_s"`
+}
+
+// StageTimes are one stage's seconds of work and of waiting in one step.
+type StageTimes struct {
+	BusyS       float64 `json:"busy_s"`
+	BlockedInS  float64 `json:"blocked_in_s"`
+	BlockedOutS float64 `json:"blocked_out_s"`
 }
 
 func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool, zeroStd int, st updateStats) *StepMetrics {

@@ -36,6 +36,14 @@ type stepRecord struct {
 	Tokens                  int
 }
 
+// Release releases the batch's record (if any); the Graph calls it for
+// batches left in channels when a run stops.
+func (sr stepRecord) Release() {
+	if sr.Record != nil {
+		sr.Record.Release()
+	}
+}
+
 // versionStore holds weight snapshots by policy version, so that the
 // rollouts of step s use version s−staleness exactly, whatever the timing.
 type versionStore struct {
@@ -99,15 +107,9 @@ func rolloutStage(mem memory.Allocator, gen func(*policy.Model) *rollout.InProce
 	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 		defer close(out)
 		for {
-			var sp stepPrompts
-			var ok bool
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case sp, ok = <-in:
-			}
-			if !ok {
-				return nil
+			sp, ok, err := Recv(ctx, in)
+			if err != nil || !ok {
+				return err
 			}
 			version := max(sp.Step-staleness, 0)
 			model, ok := versions.wait(version)
@@ -119,16 +121,13 @@ func rolloutStage(mem memory.Allocator, gen func(*policy.Model) *rollout.InProce
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sp.Step, err)
 			}
-			rec := data.NewRolloutsRecord(mem, rows)
 			tokens := 0
 			for i := range rows {
 				tokens += len(rows[i].CompletionTokens)
 			}
-			select {
-			case <-ctx.Done():
-				rec.Release()
-				return ctx.Err()
-			case out <- stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens}:
+			rec := data.NewRolloutsRecord(mem, rows)
+			if err := Send(ctx, out, stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens}); err != nil {
+				return err
 			}
 		}
 	}
@@ -169,19 +168,13 @@ func rewardStage(mem memory.Allocator, scorer *reward.Scorer) func(ctx context.C
 	return func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
 		defer close(out)
 		for {
-			var sr stepRecord
-			var ok bool
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case sr, ok = <-in:
-			}
-			if !ok {
-				return nil
+			sr, ok, err := Recv(ctx, in)
+			if err != nil || !ok {
+				return err
 			}
 			start := time.Now()
 			rows, err := data.RolloutsFromRecord(sr.Record)
-			sr.Record.Release()
+			sr.Release()
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sr.Step, err)
 			}
@@ -191,11 +184,8 @@ func rewardStage(mem memory.Allocator, scorer *reward.Scorer) func(ctx context.C
 			}
 			sr.Record = data.NewScoredRecord(mem, scored)
 			sr.RewardBusy = time.Since(start)
-			select {
-			case <-ctx.Done():
-				sr.Record.Release()
-				return ctx.Err()
-			case out <- sr:
+			if err := Send(ctx, out, sr); err != nil {
+				return err
 			}
 		}
 	}

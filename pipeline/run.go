@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/sourcegraph/conc/pool"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
@@ -64,26 +62,29 @@ type RunResult struct {
 
 // runner holds the state of one run.
 type runner struct {
-	cfg        RunConfig
-	opts       RunOptions
-	mem        memory.Allocator
-	log        io.Writer
-	pol        *Policy
-	ref        *policy.Model
-	learn      *learner
-	sampler    sampling.Sampler
-	scorer     *reward.Scorer
-	verifier   reward.Func
-	train      []data.Prompt
-	modes      []uint8
-	evaluator  *Evaluator
-	metrics    *jsonlFile
-	evals      *jsonlFile
-	start      int64
-	pending    map[int64]pendingPick // picks sent to rollout but not yet learned, by step
-	behaviour  *policy.Model         // version start−1 weights when resuming with staleness 1
-	configHash string
-	progress   *progress
+	cfg         RunConfig
+	opts        RunOptions
+	mem         memory.Allocator
+	log         io.Writer
+	pol         *Policy
+	ref         *policy.Model
+	learn       *learner
+	sampler     sampling.Sampler
+	scorer      *reward.Scorer
+	verifier    reward.Func
+	train       []data.Prompt
+	modes       []uint8
+	evaluator   *Evaluator
+	metrics     *jsonlFile
+	evals       *jsonlFile
+	start       int64
+	pending     map[int64]pendingPick // picks sent to rollout but not yet learned, by step
+	behaviour   *policy.Model         // version start−1 weights when resuming with staleness 1
+	configHash  string
+	progress    *progress
+	graph       *Graph       // the running stage graph, for per-stage statistics
+	lastStats   []StageStats // stage statistics at the end of the previous step
+	lastStepEnd time.Time
 }
 
 // Run executes the RL job described by cfg in opts.OutDir: warm start (SFT
@@ -407,63 +408,21 @@ func (r *runner) loop(ctx context.Context) error {
 		}
 		picks <- sp
 	}
-	rolled := make(chan stepRecord, 1)
-	scored := make(chan stepRecord, 1)
 	base := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Params: r.genParams()}
-	stageCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	p := pool.New().WithContext(stageCtx).WithCancelOnError().WithFirstError()
-	p.Go(namedStage("rollout", func(ctx context.Context) error {
-		return rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base)(ctx, picks, rolled)
-	}))
-	p.Go(namedStage("reward", func(ctx context.Context) error {
-		return rewardStage(r.mem, r.scorer)(ctx, rolled, scored)
-	}))
-	p.Go(namedStage("learner", func(ctx context.Context) error {
+	g := NewGraph(WithCapacity(1))
+	r.graph = g
+	r.lastStepEnd = time.Now()
+	rolled := AddStage(g, "rollout", Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
+	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.scorer))
+	AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
 		defer versions.close()
-		return r.learnStage(ctx, scored, picks, versions)
-	}))
-	err := p.Wait()
-	for _, ch := range []chan stepRecord{rolled, scored} {
-		drainRecords(ch)
-	}
+		return r.learnStage(ctx, in, picks, versions)
+	})
+	err := g.Run(ctx)
 	if errors.Is(err, ErrInterrupted) {
 		return ErrInterrupted
 	}
 	return err
-}
-
-func drainRecords(ch chan stepRecord) {
-	for {
-		select {
-		case sr, ok := <-ch:
-			if !ok {
-				return
-			}
-			if sr.Record != nil {
-				sr.Record.Release()
-			}
-		default:
-			return
-		}
-	}
-}
-
-// namedStage runs fn, recovering a panic into an error, and prefixes any
-// error (other than an interruption) with the stage's name.
-func namedStage(name string, fn func(ctx context.Context) error) func(ctx context.Context) error {
-	return func(ctx context.Context) (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("pipeline: stage %q panicked: %v\n%s", name, p, stack())
-			}
-		}()
-		err = fn(ctx)
-		if err != nil && !errors.Is(err, ErrInterrupted) && !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("pipeline: stage %q: %w", name, err)
-		}
-		return err
-	}
 }
 
 // pendingPick is a step's picked prompts and the sampler's statistics right
@@ -510,19 +469,13 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 	steps := int64(r.cfg.Train.Steps)
 	st := int64(r.cfg.Train.MaxStaleness)
 	for {
-		var sr stepRecord
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case sr, ok = <-in:
-		}
-		if !ok {
-			return nil
+		sr, ok, err := Recv(ctx, in)
+		if err != nil || !ok {
+			return err
 		}
 		start := time.Now()
 		rows, err := data.ScoredFromRecord(sr.Record)
-		sr.Record.Release()
+		sr.Release()
 		if err != nil {
 			return err
 		}
@@ -541,10 +494,8 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 			return err
 		}
 		if sp.Step < steps {
-			select {
-			case picks <- sp:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := Send(ctx, picks, sp); err != nil {
+				return err
 			}
 		}
 		m.Timing.LearnerS = time.Since(start).Seconds()
@@ -565,10 +516,18 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 // finishStep writes metrics, evaluates and checkpoints when due, and honours
 // an interrupt request.
 func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versions *versionStore) error {
+	m.Timing.Stages = r.stageDeltas()
+	now := time.Now()
+	m.Timing.WallS = now.Sub(r.lastStepEnd).Seconds()
+	r.lastStepEnd = now
 	if err := r.metrics.Write(m); err != nil {
 		return err
 	}
 	r.progress.set(s+1, fmt.Sprintf("step %d reward %.3f acc %.3f", s+1, m.RewardMean, m.Accuracy))
+	if r.progress.bar == nil {
+		fmt.Fprintf(r.log, "step %d/%d: reward %.3f, accuracy %.3f, length %.1f, kl %.2g, clip %.3f, %.1fs\n",
+			s+1, r.cfg.Train.Steps, m.RewardMean, m.Accuracy, m.LenMean, m.ApproxKL, m.ClipLow+m.ClipHigh, m.Timing.WallS)
+	}
 	done := s + 1
 	last := done == int64(r.cfg.Train.Steps)
 	if e := int64(r.cfg.Eval.Every); e > 0 && done%e == 0 && !last {
@@ -595,6 +554,28 @@ func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versio
 		return ErrInterrupted
 	}
 	return nil
+}
+
+// stageDeltas returns each stage's busy and blocked seconds since the
+// previous call.
+func (r *runner) stageDeltas() map[string]StageTimes {
+	if r.graph == nil {
+		return nil
+	}
+	now := r.graph.Stats()
+	out := make(map[string]StageTimes, len(now))
+	for i, st := range now {
+		d := StageTimes{BusyS: st.Busy.Seconds(), BlockedInS: st.BlockedIn.Seconds(), BlockedOutS: st.BlockedOut.Seconds()}
+		if i < len(r.lastStats) {
+			prev := r.lastStats[i]
+			d.BusyS -= prev.Busy.Seconds()
+			d.BlockedInS -= prev.BlockedIn.Seconds()
+			d.BlockedOutS -= prev.BlockedOut.Seconds()
+		}
+		out[st.Name] = d
+	}
+	r.lastStats = now
+	return out
 }
 
 // learnStep turns one step's scored rows into train rows and updates.
@@ -748,5 +729,3 @@ func outcomes(rows []data.Scored, groups []int, correct []bool) []sampling.Group
 	}
 	return out
 }
-
-func stack() []byte { return debug.Stack() }
