@@ -13,7 +13,7 @@ import (
 // goroutine.
 type learner struct {
 	pol         *Policy
-	ref         *policy.Model // frozen reference; nil when β = 0
+	ref         Model // frozen reference (the starting policy); nil when unused
 	opt         *optim.AdamW
 	sched       *optim.Schedule
 	algo        AlgorithmConfig
@@ -131,7 +131,7 @@ func (l *learner) accumulate(rows []data.TrainRow, idx []int) (float64, objectiv
 		in.Adv[j] = float64(r.Advantage)
 	}
 	if l.algo.Loss.Beta > 0 {
-		ref, _, err := l.ref.LogProbs(batch, l.temperature)
+		ref, _, err := l.ref.(*policy.Model).LogProbs(batch, l.temperature)
 		if err != nil {
 			return 0, objective.LossMetrics{}, err
 		}
@@ -141,8 +141,9 @@ func (l *learner) accumulate(rows []data.TrainRow, idx []int) (float64, objectiv
 		}
 	}
 	var metrics objective.LossMetrics
-	l.pol.Model.ZeroGrad()
-	loss, err := l.pol.Model.Accumulate(batch, l.temperature, func(logp [][]float64) (float64, [][]float64, error) {
+	model := l.pol.Model.(*policy.Model)
+	model.ZeroGrad()
+	loss, err := model.Accumulate(batch, l.temperature, func(logp [][]float64) (float64, [][]float64, error) {
 		in.Logp = logp
 		res, err := objective.PolicyLoss(nil, in, l.algo.Loss)
 		if err != nil {
@@ -162,7 +163,7 @@ func (l *learner) entropy(rows []data.TrainRow, idx []int) (float64, error) {
 	for j, i := range idx {
 		batch.Prompts[j], batch.Completions[j] = rows[i].PromptTokens, rows[i].CompletionTokens
 	}
-	_, ent, err := l.pol.Model.LogProbs(batch, l.temperature)
+	_, ent, err := l.pol.Model.(*policy.Model).LogProbs(batch, l.temperature)
 	if err != nil {
 		return 0, err
 	}

@@ -7,7 +7,10 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/safetensors"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
+	"github.com/rlpipe/rlpipe/rollout"
 )
 
 // Files of a policy checkpoint directory.
@@ -22,25 +25,89 @@ const (
 // Version is the rlpipe release written into checkpoints and run directories.
 const Version = "0.1.0-dev"
 
+// Policy kinds (policy.kind).
+const (
+	// KindAR is the causal transformer trained with GRPO-family or BVPO
+	// objectives.
+	KindAR = "ar"
+	// KindDiffusion is the masked diffusion LM trained with GDPO.
+	KindDiffusion = "diffusion"
+)
+
+// Model is what the pipeline needs of any in-process policy model:
+// generation (rollout.Model), its parameters for the optimizer, and saving.
+// *policy.Model and *policy.DiffusionModel satisfy it.
+type Model interface {
+	rollout.Model
+	Params() []optim.Param
+	ZeroGrad()
+	Save(path string, meta map[string]string) error
+}
+
 // Policy is an in-process policy: the model and the tokenizer saved with it.
 type Policy struct {
-	Model     *policy.Model
+	Model     Model
 	Tokenizer *tokenizer.Tokenizer
 }
 
-// NewPolicy builds a freshly initialised policy of cfg with the byte-level
-// tokenizer; cfg.Vocab must match it.
-func NewPolicy(cfg policy.Config) (*Policy, error) {
+// Kind returns KindAR or KindDiffusion.
+func (p *Policy) Kind() string { return modelKind(p.Model) }
+
+func modelKind(m Model) string {
+	if _, ok := m.(*policy.DiffusionModel); ok {
+		return KindDiffusion
+	}
+	return KindAR
+}
+
+// cloneModel deep-copies a model (a frozen snapshot for rollouts or the KL
+// reference).
+func cloneModel(m Model) Model {
+	switch m := m.(type) {
+	case *policy.Model:
+		return m.Clone()
+	case *policy.DiffusionModel:
+		return m.Clone()
+	}
+	panic(fmt.Sprintf("pipeline: cannot clone %T", m))
+}
+
+// NewPolicy builds a freshly initialised policy of the given kind and cfg
+// with the byte-level tokenizer; cfg.Vocab must match it.
+func NewPolicy(kind string, cfg policy.Config) (*Policy, error) {
 	tok := tokenizer.New()
 	cfg = cfg.WithDefaults()
 	if cfg.Vocab != tok.VocabSize() {
 		return nil, fmt.Errorf("pipeline: policy.vocab = %d, but the tokenizer has %d tokens", cfg.Vocab, tok.VocabSize())
 	}
-	m, err := policy.NewModel(cfg)
-	if err != nil {
-		return nil, err
+	switch kind {
+	case KindAR, "":
+		m, err := policy.NewModel(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &Policy{Model: m, Tokenizer: tok}, nil
+	case KindDiffusion:
+		m, err := policy.NewDiffusionModel(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &Policy{Model: m, Tokenizer: tok}, nil
 	}
-	return &Policy{Model: m, Tokenizer: tok}, nil
+	return nil, fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, kind, KindAR, KindDiffusion)
+}
+
+// loadModel reads a model file of either kind, dispatching on its
+// metadata.
+func loadModel(path string) (Model, map[string]string, error) {
+	_, meta, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if meta[policy.MetaModelKind] == policy.ModelKindDiffusion {
+		return policy.LoadDiffusion(path)
+	}
+	return policy.Load(path)
 }
 
 // Save writes the policy's weights, model config and tokenizer into
@@ -60,7 +127,7 @@ func LoadPolicy(dir string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, meta, err := policy.Load(path)
+	m, meta, err := loadModel(path)
 	if err != nil {
 		return nil, err
 	}

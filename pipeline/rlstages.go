@@ -11,7 +11,6 @@ import (
 	"github.com/sourcegraph/conc/iter"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -49,17 +48,17 @@ func (sr stepRecord) Release() {
 type versionStore struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
-	versions map[int64]*policy.Model
+	versions map[int64]Model
 	closed   bool
 }
 
 func newVersionStore() *versionStore {
-	v := &versionStore{versions: map[int64]*policy.Model{}}
+	v := &versionStore{versions: map[int64]Model{}}
 	v.cond = sync.NewCond(&v.mu)
 	return v
 }
 
-func (v *versionStore) publish(version int64, m *policy.Model) {
+func (v *versionStore) publish(version int64, m Model) {
 	v.mu.Lock()
 	v.versions[version] = m
 	v.mu.Unlock()
@@ -85,7 +84,7 @@ func (v *versionStore) close() {
 }
 
 // wait blocks until version is published or the store is closed.
-func (v *versionStore) wait(version int64) (*policy.Model, bool) {
+func (v *versionStore) wait(version int64) (Model, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for {
@@ -102,7 +101,7 @@ func (v *versionStore) wait(version int64) (*policy.Model, bool) {
 // rolloutStage generates each step's rollouts with the weights of version
 // step−staleness, splitting the prompts over workers and keeping prompt
 // order. It sends one rollouts record per step (the receiver releases it).
-func rolloutStage(mem memory.Allocator, gen func(*policy.Model) *rollout.InProcess, versions *versionStore,
+func rolloutStage(mem memory.Allocator, gen func(Model) *rollout.InProcess, versions *versionStore,
 	staleness int64, workers int, base rollout.Request) func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 		defer close(out)

@@ -12,7 +12,6 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -67,7 +66,7 @@ type runner struct {
 	mem         memory.Allocator
 	log         io.Writer
 	pol         *Policy
-	ref         *policy.Model
+	ref         Model
 	learn       *learner
 	sampler     sampling.Sampler
 	scorer      *reward.Scorer
@@ -79,7 +78,7 @@ type runner struct {
 	evals       *jsonlFile
 	start       int64
 	pending     map[int64]pendingPick // picks sent to rollout but not yet learned, by step
-	behaviour   *policy.Model         // version start−1 weights when resuming with staleness 1
+	behaviour   Model                 // version start−1 weights when resuming with staleness 1
 	configHash  string
 	progress    *progress
 	graph       *Graph       // the running stage graph, for per-stage statistics
@@ -298,7 +297,7 @@ func (r *runner) initialPolicy(ctx context.Context) (*Policy, error) {
 // sft trains a fresh policy on the task's worked solutions and saves it in
 // dir.
 func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
-	pol, err := NewPolicy(r.cfg.Policy.Model)
+	pol, err := NewPolicy(r.cfg.Policy.Kind, r.cfg.Policy.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +347,7 @@ func (r *runner) buildLearner() error {
 		return err
 	}
 	if r.cfg.Algorithm.Loss.Beta > 0 {
-		r.ref = r.pol.Model.Clone()
+		r.ref = cloneModel(r.pol.Model)
 	}
 	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: r.cfg.Algorithm,
 		temperature: r.cfg.Rollout.Temperature, clipNorm: tc.ClipNorm, seed: r.cfg.Seed}
@@ -356,7 +355,7 @@ func (r *runner) buildLearner() error {
 }
 
 // generator returns an in-process generator over model.
-func (r *runner) generator(model *policy.Model) *rollout.InProcess {
+func (r *runner) generator(model Model) *rollout.InProcess {
 	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
 	return &rollout.InProcess{Model: model, Codec: r.pol.Tokenizer, Renderer: promptRenderer{tmpl}}
 }
@@ -393,7 +392,7 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 	st := int64(r.cfg.Train.MaxStaleness)
 	versions := newVersionStore()
-	versions.publish(r.start, r.pol.Model.Clone())
+	versions.publish(r.start, cloneModel(r.pol.Model))
 	if st > 0 && r.start > 0 {
 		if r.behaviour == nil {
 			return fmt.Errorf("pipeline: resuming with max_staleness %d needs the checkpoint's %s", st, behaviourFile)
@@ -484,7 +483,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 		if err != nil {
 			return err
 		}
-		versions.publish(s+1, r.pol.Model.Clone())
+		versions.publish(s+1, cloneModel(r.pol.Model))
 		versions.drop(s + 1 - st)
 		delete(r.pending, s)
 		// Pick ahead even past the step budget, so that a run extended later
@@ -542,7 +541,7 @@ func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versio
 	default:
 	}
 	if c := int64(r.cfg.Check.Every); last || interrupted || (c > 0 && done%c == 0) {
-		var behaviour *policy.Model
+		var behaviour Model
 		if st := int64(r.cfg.Train.MaxStaleness); st > 0 {
 			behaviour, _ = versions.wait(done - st)
 		}

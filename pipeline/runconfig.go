@@ -51,7 +51,8 @@ type DataConfig struct {
 
 // PolicyConfig selects and shapes the policy.
 type PolicyConfig struct {
-	// Kind is "ar" (causal transformer).
+	// Kind is "ar" (causal transformer) or "diffusion" (masked diffusion LM,
+	// trained with algorithm gdpo or diffu_grpo).
 	Kind string `yaml:"kind"`
 	// Init is a checkpoint directory to start from; "" warm-starts with SFT.
 	Init  string        `yaml:"init"`
@@ -184,8 +185,8 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.train is empty", ErrConfig)
 	case c.Data.TrainSize < 1:
 		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
-	case c.Policy.Kind != "ar":
-		return fmt.Errorf("%w: policy.kind %q (supported: ar)", ErrConfig, c.Policy.Kind)
+	case c.Policy.Kind != KindAR && c.Policy.Kind != KindDiffusion:
+		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, KindAR, KindDiffusion)
 	case c.Rollout.G < 1:
 		return fmt.Errorf("%w: rollout.g %d < 1", ErrConfig, c.Rollout.G)
 	case c.Rollout.Workers < 1:

@@ -134,7 +134,16 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 			tokens += len(s.prompt) + len(s.completion)
 		}
 		pol.Model.ZeroGrad()
-		loss, err = pol.Model.Accumulate(batch, 1, meanNLL)
+		switch m := pol.Model.(type) {
+		case *policy.Model:
+			loss, err = m.Accumulate(batch, 1, meanNLL)
+		case *policy.DiffusionModel:
+			// Masks are keyed by (seed, step) so that every step draws new
+			// masking times and positions.
+			loss, err = m.AccumulateMaskedLM(batch.Prompts, batch.Completions, mix64(seed^mix64(uint64(step)+0xd1f)))
+		default:
+			err = fmt.Errorf("pipeline: SFT of %T is not supported", m)
+		}
 		if err != nil {
 			return loss, fmt.Errorf("pipeline: sft step %d: %w", step, err)
 		}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/checkpoint"
-	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
@@ -44,7 +43,7 @@ func (r *runner) checkpointsDir() string { return filepath.Join(r.opts.OutDir, "
 
 // checkpoint writes the state after done completed steps atomically and
 // prunes old checkpoints.
-func (r *runner) checkpoint(done int64, behaviour *policy.Model) error {
+func (r *runner) checkpoint(done int64, behaviour Model) error {
 	w, err := checkpoint.NewWriter(r.checkpointsDir(), done)
 	if err != nil {
 		return err
@@ -145,7 +144,7 @@ func (r *runner) restore() error {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(info.Dir, behaviourFile)); err == nil {
-		m, _, err := policy.Load(filepath.Join(info.Dir, behaviourFile))
+		m, _, err := loadModel(filepath.Join(info.Dir, behaviourFile))
 		if err != nil {
 			return err
 		}
