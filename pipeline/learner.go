@@ -9,6 +9,12 @@ import (
 	"github.com/rlpipe/rlpipe/policy/optim"
 )
 
+// updater applies one step's update to the policy from its train rows
+// (rows of dropped groups have Keep false).
+type updater interface {
+	update(rows []data.TrainRow, step int) (updateStats, error)
+}
+
 // learner applies GRPO-family updates to the policy. It is driven by one
 // goroutine.
 type learner struct {
@@ -32,6 +38,8 @@ type updateStats struct {
 	ResponseLenMean, ResponseLenMax    float64
 	TruncationRate, TokensTrained      float64
 	BinaryAccuracy, RewardMean, Reward float64
+	// Algo holds algorithm-specific figures (e.g. bvpo/alpha).
+	Algo map[string]float64
 }
 
 // computeAdvantages fills the train rows' advantage columns from the

@@ -53,6 +53,7 @@ type StepMetrics struct {
 	Entropy       float64            `json:"entropy"`
 	Sampler       map[string]float64 `json:"sampler"`
 	Filter        map[string]float64 `json:"filter,omitempty"`
+	Algo          map[string]float64 `json:"algo,omitempty"`
 	Timing        StepTiming         `json:"timing"`
 }
 

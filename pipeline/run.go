@@ -68,6 +68,7 @@ type runner struct {
 	pol         *Policy
 	ref         Model
 	learn       *learner
+	updater     updater // the algorithm's update (learn itself for the GRPO family)
 	sampler     sampling.Sampler
 	scorer      *reward.Scorer
 	verifier    reward.Func
@@ -346,11 +347,18 @@ func (r *runner) buildLearner() error {
 	if err != nil {
 		return err
 	}
-	if r.cfg.Algorithm.Loss.Beta > 0 {
+	algo := r.cfg.Algorithm
+	if algo.Loss.Beta > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) {
 		r.ref = cloneModel(r.pol.Model)
 	}
-	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: r.cfg.Algorithm,
+	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: algo,
 		temperature: r.cfg.Rollout.Temperature, clipNorm: tc.ClipNorm, seed: r.cfg.Seed}
+	switch algo.Name {
+	case AlgoBVPO:
+		r.updater = newBVPOLearner(r.learn, algo.BVPO)
+	default:
+		r.updater = r.learn
+	}
 	return nil
 }
 
@@ -608,12 +616,13 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 	if err != nil {
 		return nil, err
 	}
-	stats, err := r.learn.update(train, int(s))
+	stats, err := r.updater.update(train, int(s))
 	if err != nil {
 		return nil, err
 	}
 	m := newStepMetrics(s, train, groups, correct, zeroStd, stats)
 	m.Entropy = stats.Entropy
+	m.Algo = stats.Algo
 	m.Sampler = r.pending[s].Stats.Metrics()
 	if filter != nil {
 		m.Filter = filter.Metrics()

@@ -87,7 +87,17 @@ type AlgorithmConfig struct {
 	Epochs int `yaml:"epochs"`
 	// MiniBatches splits each step's batch (by whole groups). Default 1.
 	MiniBatches int `yaml:"mini_batches"`
+	// BVPO configures algorithm bvpo (which rolls out both trace and
+	// empty-trace modes).
+	BVPO BVPOConfig `yaml:"bvpo"`
 }
+
+// Algorithm names beyond objective's presets.
+const (
+	AlgoBVPO      = "bvpo"
+	AlgoGDPO      = "gdpo"
+	AlgoDiffuGRPO = "diffu_grpo"
+)
 
 // TrainConfig configures the RL optimisation.
 type TrainConfig struct {
@@ -142,7 +152,7 @@ func DefaultRunConfig() RunConfig {
 		Reward:   reward.Config{Spec: "math", OnError: reward.OnErrorDropGroup, MaxErrorRate: 0.1, Timeout: 10 * time.Second},
 		Sampling: sampling.DefaultConfig(),
 		Algorithm: AlgorithmConfig{Name: "rlpipe", Advantage: preset.Advantage, Loss: preset.Loss,
-			Epochs: 1, MiniBatches: 1},
+			Epochs: 1, MiniBatches: 1, BVPO: DefaultBVPOConfig()},
 		Train: TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 1e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
 		Check: CheckConfig{Every: 10, KeepLast: 3},
 		Eval:  DefaultEvalConfig(),
@@ -154,11 +164,20 @@ func DefaultRunConfig() RunConfig {
 // named by Algorithm.Name; cmd/rlpipe calls it before applying the user's
 // overrides a second time, so that explicit fields win over the preset.
 func (c *RunConfig) ApplyPreset() error {
-	p, err := objective.Preset(c.Algorithm.Name)
+	name := c.Algorithm.Name
+	switch name {
+	case AlgoBVPO, AlgoGDPO, AlgoDiffuGRPO:
+		name = "rlpipe"
+	}
+	p, err := objective.Preset(name)
 	if err != nil {
 		return fmt.Errorf("%w: algorithm.name: %v", ErrConfig, err)
 	}
 	c.Algorithm.Advantage, c.Algorithm.Loss = p.Advantage, p.Loss
+	if c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO {
+		// GDPO and d1 use advantages without std normalisation (ALGORITHMS §3.3, §3.4).
+		c.Algorithm.Advantage.Std = objective.StdNone
+	}
 	return nil
 }
 
@@ -173,6 +192,7 @@ func (c RunConfig) Validate() error {
 		{"reward", c.Reward.Validate()},
 		{"sampling", c.Sampling.Validate()},
 		{"algorithm", (objective.GRPOConfig{Advantage: c.Algorithm.Advantage, Loss: c.Algorithm.Loss}).Validate()},
+		{"algorithm.bvpo", c.Algorithm.BVPO.Validate()},
 		{"eval", c.Eval.Validate()},
 	}
 	for _, ch := range checks {
@@ -185,6 +205,10 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.train is empty", ErrConfig)
 	case c.Data.TrainSize < 1:
 		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
+	case c.Policy.Kind == KindDiffusion && c.Algorithm.Name != AlgoGDPO && c.Algorithm.Name != AlgoDiffuGRPO:
+		return fmt.Errorf("%w: policy.kind diffusion trains with algorithm.name gdpo or diffu_grpo, not %q", ErrConfig, c.Algorithm.Name)
+	case c.Policy.Kind == KindAR && (c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO):
+		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
 	case c.Policy.Kind != KindAR && c.Policy.Kind != KindDiffusion:
 		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, KindAR, KindDiffusion)
 	case c.Rollout.G < 1:
@@ -214,6 +238,10 @@ func (c RunConfig) Validate() error {
 }
 
 func (c RunConfig) modes() ([]uint8, error) {
+	if c.Algorithm.Name == AlgoBVPO {
+		// BVPO mixes the two modes' losses: it always rolls out both.
+		return []uint8{data.ModeTrace, data.ModeEmpty}, nil
+	}
 	if len(c.Rollout.Modes) == 0 {
 		return []uint8{data.ModeTrace}, nil
 	}

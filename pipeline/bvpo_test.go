@@ -1,0 +1,165 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/config"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/optim"
+)
+
+// bvpoFixture is a tiny policy and one step's rows: 3 prompts × 2 modes ×
+// 3 samples with distinct rewards, so every group yields a DPO pair.
+func bvpoFixture(t *testing.T) (*bvpoLearner, []data.TrainRow) {
+	t.Helper()
+	cfg := policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3}
+	pol, err := NewPolicy(KindAR, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := optim.NewAdamW(optim.AdamWConfig{LR: 1e-3})
+	sched, _ := optim.NewSchedule(optim.ScheduleConfig{}, 1e-3)
+	l := &learner{pol: pol, ref: cloneModel(pol.Model), opt: opt, sched: sched, algo: DefaultRunConfig().Algorithm, temperature: 1, clipNorm: 0}
+	var rows []data.TrainRow
+	for p := 0; p < 3; p++ {
+		for _, mode := range []uint8{data.ModeTrace, data.ModeEmpty} {
+			for s := 0; s < 3; s++ {
+				completion := []int32{int32(10 + p + s), int32(20 + s), int32(30 + int(mode))}
+				rows = append(rows, data.TrainRow{Keep: true, Scored: data.Scored{
+					Rollout: data.Rollout{PromptID: uint64(100 + p), Mode: mode, SampleIdx: int32(s),
+						PromptTokens: []int32{8, int32(40 + p)}, CompletionTokens: completion, Logprobs: make([]float32, len(completion))},
+					Reward: float64(s) / 2}})
+			}
+		}
+	}
+	return newBVPOLearner(l, DefaultBVPOConfig()), rows
+}
+
+// singleModeDPOGrad computes the gradient of the plain DPO loss on one
+// mode's rows, independently of bvpoLearner.
+func singleModeDPOGrad(t *testing.T, b *bvpoLearner, rows []data.TrainRow, mode uint8) []float64 {
+	t.Helper()
+	idx := modeRows(rows, mode)
+	batch := policy.SeqBatch{}
+	var rewards []float64
+	var groups []int
+	for _, i := range idx {
+		batch.Prompts = append(batch.Prompts, rows[i].PromptTokens)
+		batch.Completions = append(batch.Completions, rows[i].CompletionTokens)
+		rewards = append(rewards, rows[i].Reward)
+		groups = append(groups, int(rows[i].PromptID))
+	}
+	refLogp, _, err := b.ref.(*policy.Model).LogProbs(batch, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refSeq := make([]float64, len(idx))
+	mask := make([][]float64, len(idx))
+	for j := range idx {
+		for _, v := range refLogp[j] {
+			refSeq[j] += float64(v)
+		}
+		mask[j] = ones(len(batch.Completions[j]))
+	}
+	pairs := objective.GroupPairs(nil, rewards, groups)
+	model := b.pol.Model.(*policy.Model)
+	model.ZeroGrad()
+	if _, err := model.Accumulate(batch, 1, func(logp [][]float64) (float64, [][]float64, error) {
+		loss, g, _, err := objective.DPOLoss(nil, &objective.DPOInput{Logp: logp, Mask: mask, RefSeq: refSeq, Pairs: pairs}, objective.DefaultDPOBeta)
+		return loss, g, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return flattenGrads(model.Params())
+}
+
+func TestBVPOEndpointsReproduceSingleModeGradientsExactly(t *testing.T) {
+	cases := []struct {
+		name  string
+		alpha float64
+		mode  uint8
+	}{
+		{"alpha 1 is the trace-only DPO gradient", 1, data.ModeTrace},
+		{"alpha 0 is the empty-only DPO gradient", 0, data.ModeEmpty},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, rows := bvpoFixture(t)
+			want := singleModeDPOGrad(t, b, rows, tc.mode)
+			b.pol.Model.ZeroGrad()
+			st := updateStats{Algo: map[string]float64{}}
+			if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), modeRows(rows, data.ModeEmpty), tc.alpha, &st); err != nil {
+				t.Fatal(err)
+			}
+			got := flattenGrads(b.pol.Model.Params())
+			if !slices.Equal(got, want) {
+				t.Fatal("mixed gradient differs from the single-mode gradient")
+			}
+			nonzero := slices.ContainsFunc(got, func(v float64) bool { return v != 0 })
+			if !nonzero {
+				t.Fatal("gradient is all zero; the test proves nothing")
+			}
+		})
+	}
+}
+
+func TestBVPOHalfMixIsTheAverageOfTheModes(t *testing.T) {
+	b, rows := bvpoFixture(t)
+	gt := singleModeDPOGrad(t, b, rows, data.ModeTrace)
+	ge := singleModeDPOGrad(t, b, rows, data.ModeEmpty)
+	b.pol.Model.ZeroGrad()
+	st := updateStats{Algo: map[string]float64{}}
+	if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), modeRows(rows, data.ModeEmpty), 0.5, &st); err != nil {
+		t.Fatal(err)
+	}
+	got := flattenGrads(b.pol.Model.Params())
+	for i := range got {
+		want := 0.5*gt[i] + 0.5*ge[i]
+		if math.Abs(got[i]-want) > 1e-6+1e-4*math.Abs(want) {
+			t.Fatalf("grad[%d] = %g, want %g", i, got[i], want)
+		}
+	}
+}
+
+func TestBVPORunLogsBothModes(t *testing.T) {
+	for _, alpha := range []config.FloatOrAuto{config.Fixed(0.5), config.AutoValue[float64]()} {
+		name := "alpha 0.5"
+		if alpha.IsAuto {
+			name = "alpha auto"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := smallRunConfig()
+			cfg.Algorithm.Name = AlgoBVPO
+			cfg.Algorithm.BVPO.Alpha = alpha
+			cfg.Algorithm.BVPO.MicroBatches = 4
+			cfg.Train.PromptsPerStep = 4
+			out := t.TempDir()
+			res, err := Run(context.Background(), cfg, RunOptions{OutDir: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Before) != 2 || len(res.After) != 2 || res.After[1].Mode != "empty" {
+				t.Fatalf("evaluations = %+v, want trace and empty", res.After)
+			}
+			for _, line := range readLines(t, filepath.Join(out, metricsFile)) {
+				var m struct {
+					Algo map[string]float64 `json:"algo"`
+				}
+				if err := json.Unmarshal(line, &m); err != nil {
+					t.Fatal(err)
+				}
+				a, ok := m.Algo["bvpo/alpha"]
+				if !ok || a < 0 || a > 1 {
+					t.Fatalf("bvpo/alpha = %v (present %v)", a, ok)
+				}
+			}
+		})
+	}
+}
