@@ -163,3 +163,55 @@ func TestBVPORunLogsBothModes(t *testing.T) {
 		})
 	}
 }
+
+func TestDiffusionRunsWithGDPOAndDiffuGRPO(t *testing.T) {
+	for _, algo := range []string{AlgoGDPO, AlgoDiffuGRPO} {
+		t.Run(algo, func(t *testing.T) {
+			cfg := smallRunConfig()
+			cfg.Policy.Kind = KindDiffusion
+			cfg.Algorithm.Name = algo
+			if err := cfg.ApplyPreset(); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Policy.Diffusion.Canvas = 16
+			cfg.Policy.Diffusion.Gen.Steps, cfg.Policy.Diffusion.Gen.BlockLen = 4, 16
+			cfg.Train.Steps = 2
+			out := t.TempDir()
+			res, err := Run(context.Background(), cfg, RunOptions{OutDir: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.After) != 1 || res.After[0].N != cfg.Eval.N {
+				t.Fatalf("after = %+v", res.After)
+			}
+			lines := readLines(t, filepath.Join(out, metricsFile))
+			var m struct {
+				Algo      map[string]float64 `json:"algo"`
+				TrainRows int                `json:"train_rows"`
+			}
+			if err := json.Unmarshal(lines[len(lines)-1], &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.TrainRows == 0 || m.Algo["gdpo/passes_per_seq"] < 1 {
+				t.Fatalf("last step metrics = %+v", m)
+			}
+			pol, err := LoadPolicy(out)
+			if err != nil || pol.Kind() != KindDiffusion {
+				t.Fatalf("checkpoint kind = %v, %v", pol, err)
+			}
+		})
+	}
+}
+
+func TestAlgorithmMustSuitPolicyKind(t *testing.T) {
+	cfg := smallRunConfig()
+	cfg.Algorithm.Name = AlgoGDPO
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: t.TempDir()}); err == nil {
+		t.Fatal("gdpo on a causal policy was accepted")
+	}
+	cfg = smallRunConfig()
+	cfg.Policy.Kind = KindDiffusion
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: t.TempDir()}); err == nil {
+		t.Fatal("grpo on a diffusion policy was accepted")
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/reward"
 )
 
@@ -69,6 +70,19 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 	if o.Dataset == "" {
 		o.Dataset = "arithmetic:test"
 	}
+	pol, err := LoadPolicy(o.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
+		d := DefaultDiffusionConfig()
+		if err := m.SetGenConfig(d.Gen); err != nil {
+			return nil, err
+		}
+		if o.MaxNewTokens == 0 {
+			o.MaxNewTokens = d.Canvas
+		}
+	}
 	if o.MaxNewTokens == 0 {
 		o.MaxNewTokens = 96
 	}
@@ -76,10 +90,6 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 		o.Modes = []uint8{0}
 	}
 	if err := o.Config.Validate(); err != nil {
-		return nil, err
-	}
-	pol, err := LoadPolicy(o.Checkpoint)
-	if err != nil {
 		return nil, err
 	}
 	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Config.N, o.Seed, o.Difficulty)...)

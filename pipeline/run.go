@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -92,6 +93,9 @@ type runner struct {
 // checkpoints, and the final evaluation.
 func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.validateAlgorithm(); err != nil {
 		return nil, err
 	}
 	r, err := newRunner(ctx, cfg, opts)
@@ -205,7 +209,7 @@ func (r *runner) loadData(ctx context.Context) error {
 		held = held[:r.cfg.Eval.N]
 	}
 	r.train = train
-	r.evaluator = &Evaluator{Prompts: held, Config: r.cfg.Eval, MaxTokens: r.cfg.Rollout.MaxNewTokens, Seed: r.cfg.Seed}
+	r.evaluator = &Evaluator{Prompts: held, Config: r.cfg.Eval, MaxTokens: r.cfg.maxNewTokens(), Seed: r.cfg.Seed}
 	return nil
 }
 
@@ -268,6 +272,9 @@ func (r *runner) freshStart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.configurePolicy(pol); err != nil {
+		return err
+	}
 	r.pol = pol
 	if err := r.buildLearner(); err != nil {
 		return err
@@ -302,6 +309,9 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.configurePolicy(pol); err != nil {
+		return nil, err
+	}
 	task, _, _ := cutSpec(r.cfg.Data.Train)
 	examples, err := data.GenerateExamples(task, data.SplitTrain, data.WithN(r.cfg.SFT.Examples),
 		data.WithSeed(r.cfg.Seed), data.WithDifficulty(r.cfg.Data.Difficulty))
@@ -311,7 +321,7 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
 	fmt.Fprintf(r.log, "sft: %d steps on %d %s examples\n", r.cfg.SFT.Steps, len(examples), task)
 	bar := newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.SFT.Steps), "sft")
-	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, func(p SFTProgress) {
+	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p SFTProgress) {
 		bar.set(int64(p.Step), fmt.Sprintf("sft loss %.3f  %.0f tok/s", p.Loss, p.TokensPerSec))
 		if bar.bar == nil && (p.Step%100 == 0 || p.Step == p.Steps) {
 			fmt.Fprintf(r.log, "sft step %d/%d: loss %.4f, lr %.2g, %.0f tokens/s\n", p.Step, p.Steps, p.Loss, p.LR, p.TokensPerSec)
@@ -356,8 +366,22 @@ func (r *runner) buildLearner() error {
 	switch algo.Name {
 	case AlgoBVPO:
 		r.updater = newBVPOLearner(r.learn, algo.BVPO)
+	case AlgoGDPO, AlgoDiffuGRPO:
+		r.updater = &gdpoLearner{learner: r.learn, cfg: algo.GDPO}
 	default:
 		r.updater = r.learn
+	}
+	return nil
+}
+
+// configurePolicy checks that pol is of the configured kind and applies the
+// diffusion generation settings.
+func (r *runner) configurePolicy(pol *Policy) error {
+	if pol.Kind() != r.cfg.Policy.Kind {
+		return fmt.Errorf("%w: policy.kind is %q but the policy loaded is %q", ErrConfig, r.cfg.Policy.Kind, pol.Kind())
+	}
+	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
+		return m.SetGenConfig(r.cfg.Policy.Diffusion.Gen)
 	}
 	return nil
 }
@@ -370,7 +394,7 @@ func (r *runner) generator(model Model) *rollout.InProcess {
 
 func (r *runner) genParams() data.GenParams {
 	rc := r.cfg.Rollout
-	return data.GenParams{Temperature: rc.Temperature, TopP: rc.TopP, TopK: rc.TopK, MaxNewTokens: rc.MaxNewTokens}
+	return data.GenParams{Temperature: rc.Temperature, TopP: rc.TopP, TopK: rc.TopK, MaxNewTokens: r.cfg.maxNewTokens()}
 }
 
 // evaluate runs the held-out evaluation in every rollout mode and appends

@@ -57,6 +57,8 @@ type PolicyConfig struct {
 	// Init is a checkpoint directory to start from; "" warm-starts with SFT.
 	Init  string        `yaml:"init"`
 	Model policy.Config `yaml:"model"`
+	// Diffusion configures generation of policy.kind diffusion.
+	Diffusion DiffusionConfig `yaml:"diffusion"`
 }
 
 // RolloutConfig configures generation.
@@ -90,6 +92,9 @@ type AlgorithmConfig struct {
 	// BVPO configures algorithm bvpo (which rolls out both trace and
 	// empty-trace modes).
 	BVPO BVPOConfig `yaml:"bvpo"`
+	// GDPO configures algorithms gdpo and diffu_grpo (the ELBO estimator,
+	// ratio form, clipping and KL).
+	GDPO objective.GDPOConfig `yaml:"gdpo"`
 }
 
 // Algorithm names beyond objective's presets.
@@ -145,14 +150,15 @@ func DefaultRunConfig() RunConfig {
 	return RunConfig{
 		Seed:   1,
 		Data:   DataConfig{Train: "arithmetic", TrainSize: 2000, Difficulty: 1, Template: data.TemplatePlain},
-		Policy: PolicyConfig{Kind: "ar", Model: policy.DefaultConfig()},
+		Policy: PolicyConfig{Kind: KindAR, Model: policy.DefaultConfig(), Diffusion: DefaultDiffusionConfig()},
 		SFT:    sft,
 		Rollout: RolloutConfig{G: 8, Temperature: 1, TopP: 1, MaxNewTokens: 96, Workers: 2,
 			Modes: []string{"trace"}},
 		Reward:   reward.Config{Spec: "math", OnError: reward.OnErrorDropGroup, MaxErrorRate: 0.1, Timeout: 10 * time.Second},
 		Sampling: sampling.DefaultConfig(),
 		Algorithm: AlgorithmConfig{Name: "rlpipe", Advantage: preset.Advantage, Loss: preset.Loss,
-			Epochs: 1, MiniBatches: 1, BVPO: DefaultBVPOConfig()},
+			Epochs: 1, MiniBatches: 1, BVPO: DefaultBVPOConfig(),
+			GDPO: objective.GDPOConfig{ELBO: objective.DefaultELBOConfig()}},
 		Train: TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 1e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
 		Check: CheckConfig{Every: 10, KeepLast: 3},
 		Eval:  DefaultEvalConfig(),
@@ -174,9 +180,17 @@ func (c *RunConfig) ApplyPreset() error {
 		return fmt.Errorf("%w: algorithm.name: %v", ErrConfig, err)
 	}
 	c.Algorithm.Advantage, c.Algorithm.Loss = p.Advantage, p.Loss
-	if c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO {
-		// GDPO and d1 use advantages without std normalisation (ALGORITHMS §3.3, §3.4).
+	switch c.Algorithm.Name {
+	case AlgoGDPO:
+		// GDPO uses advantages without std normalisation (ALGORITHMS §3.3).
 		c.Algorithm.Advantage.Std = objective.StdNone
+		c.Algorithm.GDPO = objective.GDPOConfig{ELBO: objective.DefaultELBOConfig()}
+	case AlgoDiffuGRPO:
+		// d1: one-step estimator with prompt masking 0.15, ε = 0.5, no std
+		// (ALGORITHMS §3.4), applied to the sequence (mean-field) log-prob.
+		c.Algorithm.Advantage.Std = objective.StdNone
+		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioELBODiff, ClipLow: 0.5, ClipHigh: 0.5,
+			ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
 	}
 	return nil
 }
@@ -193,6 +207,8 @@ func (c RunConfig) Validate() error {
 		{"sampling", c.Sampling.Validate()},
 		{"algorithm", (objective.GRPOConfig{Advantage: c.Algorithm.Advantage, Loss: c.Algorithm.Loss}).Validate()},
 		{"algorithm.bvpo", c.Algorithm.BVPO.Validate()},
+		{"algorithm.gdpo", c.Algorithm.GDPO.Validate()},
+		{"policy.diffusion", c.Policy.Diffusion.Validate()},
 		{"eval", c.Eval.Validate()},
 	}
 	for _, ch := range checks {
@@ -205,10 +221,6 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.train is empty", ErrConfig)
 	case c.Data.TrainSize < 1:
 		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
-	case c.Policy.Kind == KindDiffusion && c.Algorithm.Name != AlgoGDPO && c.Algorithm.Name != AlgoDiffuGRPO:
-		return fmt.Errorf("%w: policy.kind diffusion trains with algorithm.name gdpo or diffu_grpo, not %q", ErrConfig, c.Algorithm.Name)
-	case c.Policy.Kind == KindAR && (c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO):
-		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
 	case c.Policy.Kind != KindAR && c.Policy.Kind != KindDiffusion:
 		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, KindAR, KindDiffusion)
 	case c.Rollout.G < 1:
@@ -235,6 +247,28 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.template: %v", ErrConfig, err)
 	}
 	return nil
+}
+
+// validateAlgorithm checks that the algorithm suits the policy kind (RL
+// only; SFT trains either kind).
+func (c RunConfig) validateAlgorithm() error {
+	diffusionAlgo := c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO
+	switch {
+	case c.Policy.Kind == KindDiffusion && !diffusionAlgo:
+		return fmt.Errorf("%w: policy.kind diffusion trains with algorithm.name gdpo or diffu_grpo, not %q", ErrConfig, c.Algorithm.Name)
+	case c.Policy.Kind == KindAR && diffusionAlgo:
+		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
+	}
+	return nil
+}
+
+// maxNewTokens is the generation budget: rollout.max_new_tokens, or the
+// diffusion canvas for diffusion policies.
+func (c RunConfig) maxNewTokens() int {
+	if c.Policy.Kind == KindDiffusion {
+		return c.Policy.Diffusion.Canvas
+	}
+	return c.Rollout.MaxNewTokens
 }
 
 func (c RunConfig) modes() ([]uint8, error) {

@@ -100,7 +100,12 @@ func sftSequences(examples []data.Example, tok *tokenizer.Tokenizer, tmpl data.T
 // of the completion tokens at temperature 1) and returns the last step's
 // loss. Batches are drawn by per-epoch shuffles derived from seed, so the
 // result is reproducible. onStep may be nil.
-func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, onStep func(SFTProgress)) (float64, error) {
+//
+// For a diffusion policy every completion is padded with <eos> to the
+// generation canvas of canvas tokens (as LLaDA's SFT does), so that the
+// model learns to fill the canvas after its answer; examples longer than the
+// canvas are skipped. canvas is ignored for causal policies.
+func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(SFTProgress)) (float64, error) {
 	if err := cfg.Validate(); err != nil {
 		return 0, err
 	}
@@ -108,6 +113,11 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 		return 0, fmt.Errorf("%w: no SFT examples", ErrConfig)
 	}
 	seqs := sftSequences(examples, pol.Tokenizer, tmpl, cfg.EmptyTraceShare)
+	if pol.Kind() == KindDiffusion {
+		if seqs = padToCanvas(seqs, canvas); len(seqs) == 0 {
+			return 0, fmt.Errorf("%w: no SFT example fits the diffusion canvas of %d tokens", ErrConfig, canvas)
+		}
+	}
 	params := pol.Model.Params()
 	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: cfg.LR, WeightDecay: weightDecay(cfg.WeightDecay)})
 	if err != nil {
@@ -156,6 +166,25 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 		}
 	}
 	return loss, nil
+}
+
+// padToCanvas pads completions with EOS to canvas tokens, dropping those
+// that do not fit.
+func padToCanvas(seqs []sftSeq, canvas int) []sftSeq {
+	out := seqs[:0]
+	for _, s := range seqs {
+		if len(s.completion) > canvas {
+			continue
+		}
+		c := make([]int32, canvas)
+		copy(c, s.completion)
+		for i := len(s.completion); i < canvas; i++ {
+			c[i] = tokenizer.EOS
+		}
+		s.completion = c
+		out = append(out, s)
+	}
+	return out
 }
 
 // meanNLL is the token-mean negative log-likelihood and its gradient.

@@ -113,6 +113,9 @@ func (r *runner) restore() error {
 	if err != nil {
 		return err
 	}
+	if err := r.configurePolicy(pol); err != nil {
+		return err
+	}
 	r.pol = pol
 	if err := r.buildLearner(); err != nil {
 		return err
@@ -122,6 +125,9 @@ func (r *runner) restore() error {
 		// checkpoint, never the resumed weights.
 		start, err := r.startingPolicy()
 		if err != nil {
+			return err
+		}
+		if err := r.configurePolicy(start); err != nil {
 			return err
 		}
 		r.ref, r.learn.ref = start.Model, start.Model
@@ -146,6 +152,9 @@ func (r *runner) restore() error {
 	if _, err := os.Stat(filepath.Join(info.Dir, behaviourFile)); err == nil {
 		m, _, err := loadModel(filepath.Join(info.Dir, behaviourFile))
 		if err != nil {
+			return err
+		}
+		if err := r.configurePolicy(&Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
 			return err
 		}
 		r.behaviour = m

@@ -53,7 +53,7 @@ func newEvalCmd() *cobra.Command {
 	f.IntVar(&opts.Config.Samples, "samples", 0, "K samples per problem for sampled pass@1 and pass@K (0: greedy only)")
 	f.Float64Var(&opts.Config.Temperature, "temperature", 1, "sampling temperature for --samples")
 	f.StringVar(&opts.Config.Verifier, "verifier", opts.Config.Verifier, "reward deciding correctness")
-	f.IntVar(&opts.MaxNewTokens, "max-new-tokens", 96, "completion budget")
+	f.IntVar(&opts.MaxNewTokens, "max-new-tokens", 0, "completion budget (0: 96 tokens, or the 32-token canvas of a diffusion policy)")
 	f.Uint64Var(&opts.Seed, "seed", 1, "seed for sampled evaluation and generated datasets")
 	f.StringSliceVar(&modes, "mode", []string{"trace"}, "rollout modes: trace, empty")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
