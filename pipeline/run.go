@@ -652,7 +652,12 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 		m.Filter = filter.Metrics()
 	}
 	if r.cfg.Log.DumpRollouts {
-		if err := r.dumpTrain(s, train); err != nil {
+		if err := r.dumpTrain(filepath.Join(r.opts.OutDir, "rollouts"), fmt.Sprintf("step-%06d.arrow", s+1), train); err != nil {
+			return nil, err
+		}
+	}
+	if dir := r.cfg.Export.TrainBatches; dir != "" {
+		if err := r.dumpTrain(dir, fmt.Sprintf("step-%06d.parquet", s+1), train); err != nil {
 			return nil, err
 		}
 	}

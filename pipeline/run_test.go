@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/rlpipe/rlpipe/data"
 )
 
 // smallRunConfig is a run that finishes in seconds: a tiny model, a short
@@ -106,4 +109,34 @@ func deterministicMetrics(t *testing.T, dir string) string {
 		buf.WriteByte('\n')
 	}
 	return buf.String()
+}
+
+func TestExportTrainBatchesWritesParquetPerStep(t *testing.T) {
+	cfg := smallRunConfig()
+	cfg.Train.Steps = 2
+	cfg.Export.TrainBatches = filepath.Join(t.TempDir(), "export")
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 2; step++ {
+		path := filepath.Join(cfg.Export.TrainBatches, fmt.Sprintf("step-%06d.parquet", step))
+		rr, err := data.OpenRecords(path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := rr.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := data.TrainFromRecord(rec)
+		rec.Release()
+		rr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cfg.Train.PromptsPerStep * cfg.Rollout.G
+		if len(rows) != want || len(rows[0].CompletionTokens) == 0 || len(rows[0].Logprobs) != len(rows[0].CompletionTokens) {
+			t.Fatalf("step %d: %d rows (want %d), first %+v", step, len(rows), want, rows[0])
+		}
+	}
 }

@@ -29,6 +29,15 @@ type RunConfig struct {
 	Check     CheckConfig     `yaml:"checkpoint"`
 	Eval      EvalConfig      `yaml:"eval"`
 	Log       LogConfig       `yaml:"log"`
+	Export    ExportConfig    `yaml:"export"`
+}
+
+// ExportConfig writes training data for external trainers.
+type ExportConfig struct {
+	// TrainBatches, when set, is a directory that receives each step's train
+	// batch (tokens, behaviour log-probs, rewards, advantages, keep flags) as
+	// Parquet: step-000001.parquet, ...
+	TrainBatches string `yaml:"train_batches"`
 }
 
 // DataConfig selects the training and held-out prompts.

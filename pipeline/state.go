@@ -263,19 +263,25 @@ func (r *runner) summary(res *RunResult) {
 	}
 }
 
-// dumpTrain writes a step's train batch as Arrow IPC under rollouts/.
-func (r *runner) dumpTrain(s int64, rows []data.TrainRow) error {
-	dir := filepath.Join(r.opts.OutDir, "rollouts")
+// dumpTrain writes a step's train batch into dir/name (Arrow IPC or
+// Parquet by extension), atomically.
+func (r *runner) dumpTrain(dir, name string, rows []data.TrainRow) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
-	w, err := data.CreateRecords(filepath.Join(dir, fmt.Sprintf("step-%06d.arrow", s+1)), data.TrainSchema(), r.mem)
+	tmp := filepath.Join(dir, ".tmp-"+name)
+	w, err := data.CreateRecords(tmp, data.TrainSchema(), r.mem)
 	if err != nil {
 		return err
 	}
 	if err := w.WriteTrain(rows); err != nil {
 		w.Close()
+		os.Remove(tmp)
 		return err
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
 }
