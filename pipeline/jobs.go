@@ -105,7 +105,7 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 	}
 	defer verifier.Close()
 	r := &runner{cfg: DefaultRunConfig(), pol: pol}
-	ev := &Evaluator{Generator: r.generator(pol.Model), Verifier: verifier, Prompts: prompts, Config: o.Config,
+	ev := &Evaluator{Generator: r.inProcess(pol.Model), Verifier: verifier, Prompts: prompts, Config: o.Config,
 		MaxTokens: o.MaxNewTokens, Seed: o.Seed}
 	var out []EvalResult
 	for _, mode := range o.Modes {

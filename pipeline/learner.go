@@ -153,6 +153,13 @@ func (l *learner) accumulate(rows []data.TrainRow, idx []int) (float64, objectiv
 	model.ZeroGrad()
 	loss, err := model.Accumulate(batch, l.temperature, func(logp [][]float64) (float64, [][]float64, error) {
 		in.Logp = logp
+		for j := range in.OldLogp {
+			if len(in.OldLogp[j]) != len(logp[j]) {
+				// No behaviour log-probs (a server that returns none):
+				// treat the rollout as on-policy, ratio 1.
+				in.OldLogp[j] = append([]float64(nil), logp[j]...)
+			}
+		}
 		res, err := objective.PolicyLoss(nil, in, l.algo.Loss)
 		if err != nil {
 			return 0, nil, err

@@ -48,6 +48,8 @@ type StepMetrics struct {
 	LenMax        float64            `json:"response_length_max"`
 	Truncation    float64            `json:"truncation_rate"`
 	DroppedGroups int                `json:"dropped_groups"`
+	// DroppedRollouts counts samples lost by a remote generator this step.
+	DroppedRollouts int `json:"dropped_rollouts"`
 	RewardErrors  int                `json:"reward_errors"`
 	TrainRows     int                `json:"train_rows"`
 	Entropy       float64            `json:"entropy"`

@@ -15,6 +15,13 @@ import (
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
+// generator produces a request's rollouts: rollout.InProcess over a weights
+// snapshot, or rollout.OpenAI against an inference server. A remote
+// generator may return fewer rows than asked (lost requests are dropped).
+type generator interface {
+	Generate(ctx context.Context, req rollout.Request) ([]data.Rollout, error)
+}
+
 // stepPrompts are the prompts picked for one RL step.
 type stepPrompts struct {
 	Step    int64
@@ -101,7 +108,7 @@ func (v *versionStore) wait(version int64) (Model, bool) {
 // rolloutStage generates each step's rollouts with the weights of version
 // step−staleness, splitting the prompts over workers and keeping prompt
 // order. It sends one rollouts record per step (the receiver releases it).
-func rolloutStage(mem memory.Allocator, gen func(Model) *rollout.InProcess, versions *versionStore,
+func rolloutStage(mem memory.Allocator, gen func(Model) generator, versions *versionStore,
 	staleness int64, workers int, base rollout.Request) func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 		defer close(out)
@@ -120,12 +127,15 @@ func rolloutStage(mem memory.Allocator, gen func(Model) *rollout.InProcess, vers
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sp.Step, err)
 			}
+			req := base
+			req.Prompts = sp.Prompts
+			dropped := req.Rows() - len(rows)
 			tokens := 0
 			for i := range rows {
 				tokens += len(rows[i].CompletionTokens)
 			}
 			rec := data.NewRolloutsRecord(mem, rows)
-			if err := Send(ctx, out, stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens}); err != nil {
+			if err := Send(ctx, out, stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens, Dropped: dropped}); err != nil {
 				return err
 			}
 		}
@@ -134,7 +144,7 @@ func rolloutStage(mem memory.Allocator, gen func(Model) *rollout.InProcess, vers
 
 // generateParallel splits the step's prompts into contiguous chunks, one per
 // worker, and concatenates the results in prompt order.
-func generateParallel(ctx context.Context, g *rollout.InProcess, base rollout.Request, sp stepPrompts, version int64, workers int) ([]data.Rollout, error) {
+func generateParallel(ctx context.Context, g generator, base rollout.Request, sp stepPrompts, version int64, workers int) ([]data.Rollout, error) {
 	chunks := splitChunks(sp.Prompts, workers)
 	results, err := iter.MapErr(chunks, func(chunk *[]data.Prompt) ([]data.Rollout, error) {
 		req := base

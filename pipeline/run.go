@@ -13,6 +13,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -70,6 +71,7 @@ type runner struct {
 	ref         Model
 	learn       *learner
 	updater     updater // the algorithm's update (learn itself for the GRPO family)
+	remote      *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
 	sampler     sampling.Sampler
 	scorer      *reward.Scorer
 	verifier    reward.Func
@@ -149,6 +151,14 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 	if err := r.buildRewards(); err != nil {
 		return nil, err
 	}
+	if cfg.Rollout.Kind == RolloutOpenAI {
+		remote, err := rollout.NewOpenAI(cfg.Rollout.OpenAI, tokenizer.New())
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.remote = remote
+	}
 	if opts.Resume {
 		if err := r.restore(); err != nil {
 			r.close()
@@ -172,6 +182,9 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 }
 
 func (r *runner) close() {
+	if r.remote != nil {
+		r.remote.Close()
+	}
 	if r.scorer != nil {
 		r.scorer.Close()
 	}
@@ -386,8 +399,17 @@ func (r *runner) configurePolicy(pol *Policy) error {
 	return nil
 }
 
-// generator returns an in-process generator over model.
-func (r *runner) generator(model Model) *rollout.InProcess {
+// generator returns the rollout generator for a weights snapshot: the
+// remote one when rollout.kind is openai, else an in-process one over model.
+func (r *runner) generator(model Model) generator {
+	if r.remote != nil {
+		return r.remote
+	}
+	return r.inProcess(model)
+}
+
+// inProcess returns an in-process generator over model.
+func (r *runner) inProcess(model Model) *rollout.InProcess {
 	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
 	return &rollout.InProcess{Model: model, Codec: r.pol.Tokenizer, Renderer: promptRenderer{tmpl}}
 }
@@ -400,7 +422,7 @@ func (r *runner) genParams() data.GenParams {
 // evaluate runs the held-out evaluation in every rollout mode and appends
 // the rows to eval.jsonl.
 func (r *runner) evaluate(ctx context.Context, step int64) ([]EvalResult, error) {
-	r.evaluator.Generator = r.generator(r.pol.Model)
+	r.evaluator.Generator = r.inProcess(r.pol.Model)
 	var out []EvalResult
 	for _, mode := range r.modes {
 		res, err := r.evaluator.Run(ctx, step, mode)
@@ -530,6 +552,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 			}
 		}
 		m.Timing.LearnerS = time.Since(start).Seconds()
+		m.DroppedRollouts = sr.Dropped
 		m.Timing.RewardS = sr.RewardBusy.Seconds()
 		m.Timing.RolloutS = sr.RolloutBusy.Seconds()
 		if sr.RolloutBusy > 0 {

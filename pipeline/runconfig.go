@@ -8,6 +8,7 @@ import (
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/reward"
+	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
@@ -70,8 +71,24 @@ type PolicyConfig struct {
 	Diffusion DiffusionConfig `yaml:"diffusion"`
 }
 
+// Rollout kinds (rollout.kind).
+const (
+	// RolloutInProcess generates with the policy being trained.
+	RolloutInProcess = "inprocess"
+	// RolloutOpenAI generates through an OpenAI-compatible server (vLLM,
+	// SGLang, llama.cpp, rlpipe serve); the in-process policy still learns
+	// from those rollouts, and export.train_batches hands them to an
+	// external trainer.
+	RolloutOpenAI = "openai"
+)
+
 // RolloutConfig configures generation.
 type RolloutConfig struct {
+	// Kind is "inprocess" (default) or "openai".
+	Kind string `yaml:"kind"`
+	// OpenAI configures the remote generator of kind openai (base_url,
+	// model, api_key_env, api, concurrency, timeout, max_retries, ...).
+	OpenAI rollout.OpenAIConfig `yaml:"openai"`
 	// G is the number of completions per prompt. Default 8.
 	G int `yaml:"g"`
 	// Temperature is the sampling temperature; the training forward uses the
@@ -161,7 +178,7 @@ func DefaultRunConfig() RunConfig {
 		Data:   DataConfig{Train: "arithmetic", TrainSize: 2000, Difficulty: 1, Template: data.TemplatePlain},
 		Policy: PolicyConfig{Kind: KindAR, Model: policy.DefaultConfig(), Diffusion: DefaultDiffusionConfig()},
 		SFT:    sft,
-		Rollout: RolloutConfig{G: 8, Temperature: 1, TopP: 1, MaxNewTokens: 96, Workers: 2,
+		Rollout: RolloutConfig{Kind: RolloutInProcess, OpenAI: defaultOpenAI(), G: 8, Temperature: 1, TopP: 1, MaxNewTokens: 96, Workers: 2,
 			Modes: []string{"trace"}},
 		Reward:   reward.Config{Spec: "math", OnError: reward.OnErrorDropGroup, MaxErrorRate: 0.1, Timeout: 10 * time.Second},
 		Sampling: sampling.DefaultConfig(),
@@ -173,6 +190,15 @@ func DefaultRunConfig() RunConfig {
 		Eval:  DefaultEvalConfig(),
 		Log:   LogConfig{Progress: true},
 	}
+}
+
+// defaultOpenAI is the remote generator's configuration with every default
+// written out, so that `rlpipe config default` shows them.
+func defaultOpenAI() rollout.OpenAIConfig {
+	return rollout.OpenAIConfig{BaseURL: rollout.DefaultOpenAIBaseURL, APIKeyEnv: rollout.DefaultOpenAIAPIKeyEnv,
+		API: rollout.APICompletions, Concurrency: rollout.DefaultOpenAIConcurrency, Timeout: rollout.DefaultOpenAITimeout,
+		MaxRetries: rollout.DefaultOpenAIMaxRetries, BackoffBase: rollout.DefaultOpenAIBackoffBase,
+		BackoffMax: rollout.DefaultOpenAIBackoffMax, ReturnTokenIDs: true}
 }
 
 // ApplyPreset replaces the advantage and loss sections with the preset
@@ -232,6 +258,10 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
 	case c.Policy.Kind != KindAR && c.Policy.Kind != KindDiffusion:
 		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, KindAR, KindDiffusion)
+	case c.Rollout.Kind != RolloutInProcess && c.Rollout.Kind != RolloutOpenAI:
+		return fmt.Errorf("%w: rollout.kind %q (want %s or %s)", ErrConfig, c.Rollout.Kind, RolloutInProcess, RolloutOpenAI)
+	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != KindAR:
+		return fmt.Errorf("%w: rollout.kind openai needs policy.kind ar", ErrConfig)
 	case c.Rollout.G < 1:
 		return fmt.Errorf("%w: rollout.g %d < 1", ErrConfig, c.Rollout.G)
 	case c.Rollout.Workers < 1:
