@@ -49,14 +49,14 @@ type StepMetrics struct {
 	Truncation    float64            `json:"truncation_rate"`
 	DroppedGroups int                `json:"dropped_groups"`
 	// DroppedRollouts counts samples lost by a remote generator this step.
-	DroppedRollouts int `json:"dropped_rollouts"`
-	RewardErrors  int                `json:"reward_errors"`
-	TrainRows     int                `json:"train_rows"`
-	Entropy       float64            `json:"entropy"`
-	Sampler       map[string]float64 `json:"sampler"`
-	Filter        map[string]float64 `json:"filter,omitempty"`
-	Algo          map[string]float64 `json:"algo,omitempty"`
-	Timing        StepTiming         `json:"timing"`
+	DroppedRollouts int                `json:"dropped_rollouts"`
+	RewardErrors    int                `json:"reward_errors"`
+	TrainRows       int                `json:"train_rows"`
+	Entropy         float64            `json:"entropy"`
+	Sampler         map[string]float64 `json:"sampler"`
+	Filter          map[string]float64 `json:"filter,omitempty"`
+	Algo            map[string]float64 `json:"algo,omitempty"`
+	Timing          StepTiming         `json:"timing"`
 }
 
 // StepTiming holds the wall-clock figures of a step (not reproducible).

@@ -16,7 +16,7 @@ import (
 // textCodec decodes without control tokens, as a server's text output has.
 type textCodec struct{ *Policy }
 
-func (c textCodec) Encode(s string) []int32    { return c.Tokenizer.Encode(s) }
+func (c textCodec) Encode(s string) []int32   { return c.Tokenizer.Encode(s) }
 func (c textCodec) Decode(ids []int32) string { return c.Tokenizer.DecodeText(ids) }
 
 // serveSFTPolicy trains the small run's SFT policy and serves it over the

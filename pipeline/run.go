@@ -13,8 +13,8 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
-	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
@@ -70,7 +70,7 @@ type runner struct {
 	pol         *Policy
 	ref         Model
 	learn       *learner
-	updater     updater // the algorithm's update (learn itself for the GRPO family)
+	updater     updater         // the algorithm's update (learn itself for the GRPO family)
 	remote      *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
 	sampler     sampling.Sampler
 	scorer      *reward.Scorer
