@@ -3,7 +3,9 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -285,5 +287,33 @@ func TestSFTThenEval(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Accuracy == nil || res.Stderr == nil || res.N != 10 || res.PassAtK == nil {
 		t.Fatalf("eval --json = %s (%v)", out, err)
+	}
+}
+
+func TestInterruptCheckpointsAndExits130(t *testing.T) {
+	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 500,", 1))
+	dir := t.TempDir()
+	proc := cliProcess(t, "run", "--config", cfg, "--set", "checkpoint.every=1000", "--out", dir)
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForFile(t, filepath.Join(dir, "metrics.jsonl"), proc)
+	proc.Process.Signal(syscall.SIGINT)
+	err := proc.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("exit = %v, want status 130", err)
+	}
+	latest, err := os.ReadFile(filepath.Join(dir, "checkpoints", "latest"))
+	if err != nil {
+		t.Fatalf("no checkpoint after the interrupt: %v", err)
+	}
+	var step int
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(latest)), "step-%d", &step); err != nil || step < 1 || step >= 500 {
+		t.Fatalf("latest = %q (%v)", latest, err)
+	}
+	// checkpoint.every=1000: the only checkpoint is the one the interrupt wrote.
+	if out, stderr, code := cli(t, "run", "--config", cfg, "--set", "checkpoint.every=1000", "--set", fmt.Sprintf("train.steps=%d", step+1), "--out", dir, "--resume"); code != 0 {
+		t.Fatalf("resume after interrupt: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
