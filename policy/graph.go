@@ -30,6 +30,7 @@ type netGraph struct {
 	grads   G.Nodes   // d cost / d w, train graphs only
 	hook    *lossHook
 	vm      G.VM
+	lastUse uint64 // Model.useTick at the last use, for the LRU cache
 }
 
 // buildNet builds the network over weights w (float32 or float64, in the

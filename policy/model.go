@@ -36,8 +36,9 @@ type Model struct {
 	grad   [][]float32
 	index  map[string]int
 
-	mu     sync.Mutex
-	graphs map[graphKey]*netGraph
+	mu      sync.Mutex
+	graphs  map[graphKey]*netGraph
+	useTick uint64 // counts graph uses, for the LRU cache
 }
 
 // paramSpec is one weight tensor and its initialisation: std > 0 draws

@@ -81,17 +81,40 @@ func checkTemperature(temperature float64) error {
 
 // graphFor returns the cached graph for key, building it on first use.
 // Callers hold m.mu.
+//
+// At most maxCachedGraphs graphs are kept: each holds activation buffers of
+// its (B, T) shape, and an RL run sees many batch sizes, so an unbounded
+// cache grows by gigabytes. The least recently used graph is dropped.
 func (m *Model) graphFor(key graphKey) (*netGraph, error) {
+	m.useTick++
 	if ng, ok := m.graphs[key]; ok {
+		ng.lastUse = m.useTick
 		return ng, nil
+	}
+	if len(m.graphs) >= maxCachedGraphs {
+		var oldest graphKey
+		first := true
+		for k, g := range m.graphs {
+			if first || g.lastUse < m.graphs[oldest].lastUse {
+				oldest, first = k, false
+			}
+		}
+		if vm := m.graphs[oldest].vm; vm != nil {
+			vm.Close()
+		}
+		delete(m.graphs, oldest)
 	}
 	ng, err := buildNet(m.cfg, m.w, key)
 	if err != nil {
 		return nil, err
 	}
+	ng.lastUse = m.useTick
 	m.graphs[key] = ng
 	return ng, nil
 }
+
+// maxCachedGraphs bounds Model's compiled-graph cache.
+const maxCachedGraphs = 6
 
 // LogProbs returns, for every completion token, its log-probability
 // log_softmax(logits/temperature)[token] and the entropy of that tempered
