@@ -63,8 +63,10 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	bench := newBenchCmd()
+	bench.AddCommand(newBenchBVPOCmd())
 	root.AddCommand(newVersionCmd(), newRunCmd(), newSFTCmd(), newEvalCmd(), newInspectCmd(), newDataCmd(),
-		newConfigCmd(), newBenchCmd(), newScoreCmd(), newReportCmd())
+		newConfigCmd(), bench, newScoreCmd(), newReportCmd(), newServeCmd(), newCurateCmd())
 	return root
 }
 
