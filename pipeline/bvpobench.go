@@ -30,6 +30,8 @@ type BVPOBenchOptions struct {
 	Seed                uint64
 	MaxNewTokens        int
 	Temperature         float64
+	// Reward is the reward spec that ranks the pairs (default "math").
+	Reward string
 }
 
 // BVPOMSE is one estimator's mean squared error against the reference
@@ -73,7 +75,7 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 		return nil, err
 	}
 	prompts = prompts[:min(len(prompts), o.Prompts)]
-	scorer, err := reward.NewScorer(reward.Config{Spec: "math", OnError: reward.OnErrorZero, MaxErrorRate: 1})
+	scorer, err := reward.NewScorer(reward.Config{Spec: o.Reward, OnError: reward.OnErrorZero, MaxErrorRate: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +119,9 @@ func (o BVPOBenchOptions) withDefaults() BVPOBenchOptions {
 	}
 	if o.Temperature == 0 {
 		o.Temperature = 1
+	}
+	if o.Reward == "" {
+		o.Reward = "math"
 	}
 	return o
 }

@@ -59,6 +59,7 @@ func newBenchBVPOCmd() *cobra.Command {
 	f.IntVar(&o.RefRepeats, "ref-repeats", 32, "trace estimates averaged into the reference")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed")
 	f.IntVar(&o.MaxNewTokens, "max-new-tokens", 96, "completion budget")
+	f.StringVar(&o.Reward, "reward", "math", "reward spec that ranks each group's DPO pair")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
