@@ -108,7 +108,7 @@ func (v *versionStore) wait(version int64) (Model, bool) {
 // rolloutStage generates each step's rollouts with the weights of version
 // step−staleness, splitting the prompts over workers and keeping prompt
 // order. It sends one rollouts record per step (the receiver releases it).
-func rolloutStage(mem memory.Allocator, gen func(Model) generator, versions *versionStore,
+func rolloutStage(mem memory.Allocator, gen func(Model, int64) generator, versions *versionStore,
 	staleness int64, workers int, base rollout.Request) func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 		defer close(out)
@@ -123,7 +123,7 @@ func rolloutStage(mem memory.Allocator, gen func(Model) generator, versions *ver
 				return ctx.Err()
 			}
 			start := time.Now()
-			rows, err := generateParallel(ctx, gen(model), base, sp, version, workers)
+			rows, err := generateParallel(ctx, gen(model, version), base, sp, version, workers)
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sp.Step, err)
 			}
@@ -173,7 +173,7 @@ func splitChunks(ps []data.Prompt, n int) [][]data.Prompt {
 
 // rewardStage scores each step's rollouts and sends the scored record; it
 // releases the rollouts record it received.
-func rewardStage(mem memory.Allocator, scorer *reward.Scorer) func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
+func rewardStage(mem memory.Allocator, score scoreFunc) func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
 	return func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
 		defer close(out)
 		for {
@@ -187,7 +187,7 @@ func rewardStage(mem memory.Allocator, scorer *reward.Scorer) func(ctx context.C
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sr.Step, err)
 			}
-			scored, err := scoreRollouts(ctx, scorer, rows)
+			scored, err := score(ctx, rows)
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sr.Step, err)
 			}
@@ -199,6 +199,10 @@ func rewardStage(mem memory.Allocator, scorer *reward.Scorer) func(ctx context.C
 		}
 	}
 }
+
+// scoreFunc scores a step's rollouts: locally with the reward Scorer or on
+// remote reward workers.
+type scoreFunc func(ctx context.Context, rows []data.Rollout) ([]data.Scored, error)
 
 // scoreRollouts scores rows grouped by (prompt, mode) and applies the
 // reward's on_error policy; rows of a dropped group keep their error text.

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
@@ -63,31 +65,36 @@ type RunResult struct {
 
 // runner holds the state of one run.
 type runner struct {
-	cfg         RunConfig
-	opts        RunOptions
-	mem         memory.Allocator
-	log         io.Writer
-	pol         *Policy
-	ref         Model
-	learn       *learner
-	updater     updater         // the algorithm's update (learn itself for the GRPO family)
-	remote      *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
-	sampler     sampling.Sampler
-	scorer      *reward.Scorer
-	verifier    reward.Func
-	train       []data.Prompt
-	modes       []uint8
-	evaluator   *Evaluator
-	metrics     *jsonlFile
-	evals       *jsonlFile
-	start       int64
-	pending     map[int64]pendingPick // picks sent to rollout but not yet learned, by step
-	behaviour   Model                 // version start−1 weights when resuming with staleness 1
-	configHash  string
-	progress    *progress
-	graph       *Graph       // the running stage graph, for per-stage statistics
-	lastStats   []StageStats // stage statistics at the end of the previous step
-	lastStepEnd time.Time
+	cfg     RunConfig
+	opts    RunOptions
+	mem     memory.Allocator
+	log     io.Writer
+	pol     *Policy
+	ref     Model
+	learn   *learner
+	updater updater         // the algorithm's update (learn itself for the GRPO family)
+	remote  *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
+	// Flight workers (distributed.*) and the rollout generators per version.
+	flightRollouts *flight.RolloutPool
+	flightRewards  *flight.RewardPool
+	flightGens     map[int64]*flight.Generator
+	flightMu       sync.Mutex
+	sampler        sampling.Sampler
+	scorer         *reward.Scorer
+	verifier       reward.Func
+	train          []data.Prompt
+	modes          []uint8
+	evaluator      *Evaluator
+	metrics        *jsonlFile
+	evals          *jsonlFile
+	start          int64
+	pending        map[int64]pendingPick // picks sent to rollout but not yet learned, by step
+	behaviour      Model                 // version start−1 weights when resuming with staleness 1
+	configHash     string
+	progress       *progress
+	graph          *Graph       // the running stage graph, for per-stage statistics
+	lastStats      []StageStats // stage statistics at the end of the previous step
+	lastStepEnd    time.Time
 }
 
 // Run executes the RL job described by cfg in opts.OutDir: warm start (SFT
@@ -159,6 +166,10 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 		}
 		r.remote = remote
 	}
+	if err := r.connectWorkers(); err != nil {
+		r.close()
+		return nil, err
+	}
 	if opts.Resume {
 		if err := r.restore(); err != nil {
 			r.close()
@@ -184,6 +195,12 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 func (r *runner) close() {
 	if r.remote != nil {
 		r.remote.Close()
+	}
+	if r.flightRollouts != nil {
+		r.flightRollouts.Close()
+	}
+	if r.flightRewards != nil {
+		r.flightRewards.Close()
 	}
 	if r.scorer != nil {
 		r.scorer.Close()
@@ -387,6 +404,30 @@ func (r *runner) buildLearner() error {
 	return nil
 }
 
+// connectWorkers opens the Flight pools of distributed.rollout_workers and
+// distributed.reward_workers.
+func (r *runner) connectWorkers() error {
+	d := r.cfg.Distributed
+	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
+	opts := []flight.Option{flight.WithAllocator(r.mem), flight.WithTemplate(tmpl), flight.WithDiffusion(r.cfg.Policy.Diffusion.Gen)}
+	if d.RequestTimeout > 0 {
+		opts = append(opts, flight.WithRequestTimeout(d.RequestTimeout))
+	}
+	var err error
+	if len(d.RolloutWorkers) > 0 {
+		if r.flightRollouts, err = flight.NewRolloutPool(d.RolloutWorkers, opts...); err != nil {
+			return err
+		}
+		r.flightGens = map[int64]*flight.Generator{}
+	}
+	if len(d.RewardWorkers) > 0 {
+		if r.flightRewards, err = flight.NewRewardPool(d.RewardWorkers, opts...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // configurePolicy checks that pol is of the configured kind and applies the
 // diffusion generation settings.
 func (r *runner) configurePolicy(pol *Policy) error {
@@ -399,13 +440,40 @@ func (r *runner) configurePolicy(pol *Policy) error {
 	return nil
 }
 
-// generator returns the rollout generator for a weights snapshot: the
-// remote one when rollout.kind is openai, else an in-process one over model.
-func (r *runner) generator(model Model) generator {
-	if r.remote != nil {
+// generator returns the rollout generator for the weights snapshot of a
+// policy version: the OpenAI-compatible server when rollout.kind is openai,
+// the Flight rollout workers when distributed.rollout_workers is set (they
+// receive the snapshot once per version), else an in-process generator.
+func (r *runner) generator(model Model, version int64) generator {
+	switch {
+	case r.remote != nil:
 		return r.remote
+	case r.flightRollouts != nil:
+		r.flightMu.Lock()
+		defer r.flightMu.Unlock()
+		if g, ok := r.flightGens[version]; ok {
+			return g
+		}
+		for v := range r.flightGens {
+			if v < version-1 {
+				delete(r.flightGens, v)
+			}
+		}
+		meta := map[string]string{flight.MetaTokenizer: r.pol.Tokenizer.Spec()}
+		g := r.flightRollouts.Generator(version, flight.WeightsFunc(model, meta))
+		r.flightGens[version] = g
+		return g
 	}
 	return r.inProcess(model)
+}
+
+// score scores rollouts on the Flight reward workers when configured, else
+// with the local Scorer.
+func (r *runner) score(ctx context.Context, rows []data.Rollout) ([]data.Scored, error) {
+	if r.flightRewards != nil {
+		return r.flightRewards.Score(ctx, rows)
+	}
+	return scoreRollouts(ctx, r.scorer, rows)
 }
 
 // inProcess returns an in-process generator over model.
@@ -466,7 +534,7 @@ func (r *runner) loop(ctx context.Context) error {
 	r.graph = g
 	r.lastStepEnd = time.Now()
 	rolled := AddStage(g, "rollout", Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
-	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.scorer))
+	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.score))
 	AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
 		defer versions.close()
 		return r.learnStage(ctx, in, picks, versions)
@@ -711,11 +779,11 @@ func (r *runner) dynamicSampling(ctx context.Context, s int64, rows *[]data.Scor
 			return sampling.FilterResult{}, ctx.Err()
 		}
 		req := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Round: refill, Params: r.genParams()}
-		generated, err := generateParallel(ctx, r.generator(model), req, sp, version, r.cfg.Rollout.Workers)
+		generated, err := generateParallel(ctx, r.generator(model, version), req, sp, version, r.cfg.Rollout.Workers)
 		if err != nil {
 			return sampling.FilterResult{}, err
 		}
-		scored, err := scoreRollouts(ctx, r.scorer, generated)
+		scored, err := r.score(ctx, generated)
 		if err != nil {
 			return sampling.FilterResult{}, err
 		}

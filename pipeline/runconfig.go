@@ -31,6 +31,20 @@ type RunConfig struct {
 	Eval      EvalConfig      `yaml:"eval"`
 	Log       LogConfig       `yaml:"log"`
 	Export    ExportConfig    `yaml:"export"`
+	// Distributed moves rollout and reward stages onto Arrow Flight workers
+	// (`rlpipe worker --role rollout|reward`).
+	Distributed DistributedConfig `yaml:"distributed"`
+}
+
+// DistributedConfig lists remote stage workers. Rollout workers receive the
+// weights of every policy version they generate with, so a distributed run
+// gives the same results as an in-process one; a worker that dies has its
+// work retried on the others.
+type DistributedConfig struct {
+	RolloutWorkers []string `yaml:"rollout_workers"`
+	RewardWorkers  []string `yaml:"reward_workers"`
+	// RequestTimeout bounds one request to one worker (default 10m).
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
 // ExportConfig writes training data for external trainers.

@@ -1,0 +1,237 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// tinyRun trains a tiny policy in about a second; its 1024-token context
+// holds GSM8K prompts.
+const tinyRun = `
+seed: 5
+data: {train: arithmetic, train_size: 6, difficulty: 1}
+policy:
+  model: {layers: 1, d_model: 32, heads: 2, d_ff: 64, context: 1024}
+sft: {steps: 20, batch_size: 8, examples: 200}
+eval: {n: 4}
+log: {progress: false}
+`
+
+// tinyCheckpoint writes a tiny policy checkpoint with rlpipe sft.
+func tinyCheckpoint(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, stderr, code := cli(t, "sft", "--config", writeConfig(t, tinyRun), "--out", dir); code != 0 {
+		t.Fatalf("sft: exit %d\n%s\n%s", code, out, stderr)
+	}
+	return dir
+}
+
+// lockedBuffer collects a child's output while tests read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) add(s string) {
+	l.mu.Lock()
+	l.b.WriteString(s)
+	l.mu.Unlock()
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serveProcess is a running `rlpipe serve` child.
+type serveProcess struct {
+	cmd    *exec.Cmd
+	base   string // http://127.0.0.1:PORT/v1
+	stderr *lockedBuffer
+	done   chan struct{}
+}
+
+var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+/v1)`)
+
+// startServe starts rlpipe serve on a free loopback port and waits until it
+// listens. The child is killed at the end of the test if still running.
+func startServe(t *testing.T, args ...string) *serveProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "RLPIPE_TEST_AS_CLI=1")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sp := &serveProcess{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		defer close(sp.done)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			sp.stderr.add(sc.Text() + "\n")
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	select {
+	case sp.base = <-addr:
+	case <-sp.done:
+		cmd.Wait()
+		t.Fatalf("serve exited before listening: %v\n%s", cmd.ProcessState, sp.stderr)
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("serve did not report its address:\n%s", sp.stderr)
+	}
+	return sp
+}
+
+// stop sends sig and returns the exit code.
+func (sp *serveProcess) stop(t *testing.T, sig os.Signal) int {
+	t.Helper()
+	if err := sp.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	<-sp.done
+	sp.cmd.Wait()
+	return sp.cmd.ProcessState.ExitCode()
+}
+
+func openAIClient(base string) openai.Client {
+	return openai.NewClient(option.WithBaseURL(base+"/"), option.WithAPIKey("unused"), option.WithMaxRetries(0),
+		option.WithRequestTimeout(time.Minute))
+}
+
+func TestServeAnswersTheOfficialClientAndStopsOnSIGTERM(t *testing.T) {
+	ckpt := tinyCheckpoint(t)
+	sp := startServe(t, "--checkpoint", ckpt, "--model-name", "tiny", "--concurrency", "2", "--timeout", "30s")
+	client := openAIClient(sp.base)
+	ctx := context.Background()
+
+	page, err := client.Models.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Data) != 1 || page.Data[0].ID != "tiny" {
+		t.Fatalf("/v1/models = %+v, want one model \"tiny\"", page.Data)
+	}
+
+	resp, err := client.Completions.New(ctx, openai.CompletionNewParams{
+		Model:  openai.CompletionNewParamsModel("tiny"),
+		Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("12+7=")},
+		N:      openai.Int(2), Logprobs: openai.Int(1), MaxTokens: openai.Int(12), Seed: openai.Int(3),
+		Temperature: openai.Float(1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Choices) != 2 || resp.Model != "tiny" {
+		t.Fatalf("got %d choices from model %q, want 2 from tiny", len(resp.Choices), resp.Model)
+	}
+	seen := map[int64]bool{}
+	for _, ch := range resp.Choices {
+		seen[ch.Index] = true
+		lp := ch.Logprobs
+		if len(lp.Tokens) == 0 || len(lp.TokenLogprobs) != len(lp.Tokens) || len(lp.TextOffset) != len(lp.Tokens) {
+			t.Fatalf("choice %d: %d tokens, %d log-probs, %d offsets", ch.Index, len(lp.Tokens), len(lp.TokenLogprobs), len(lp.TextOffset))
+		}
+		for _, v := range lp.TokenLogprobs {
+			if !(v <= 0) {
+				t.Fatalf("choice %d: log-prob %v > 0", ch.Index, v)
+			}
+		}
+		if strings.Contains(ch.Text, "<eos>") || strings.Contains(ch.Text, "<pad>") || strings.Contains(ch.Text, "<bos>") {
+			t.Fatalf("choice %d text %q carries control tokens", ch.Index, ch.Text)
+		}
+		if ch.FinishReason != "stop" && ch.FinishReason != "length" {
+			t.Fatalf("choice %d finish reason %q", ch.Index, ch.FinishReason)
+		}
+	}
+	if !seen[0] || !seen[1] {
+		t.Fatalf("choice indices %v, want 0 and 1", seen)
+	}
+	if resp.Usage.CompletionTokens < 2 || resp.Usage.PromptTokens == 0 {
+		t.Fatalf("usage %+v", resp.Usage)
+	}
+
+	// A long request in flight when SIGTERM arrives is still answered.
+	type answer struct {
+		choices int
+		took    time.Duration
+		err     error
+	}
+	inflight := make(chan answer, 1)
+	go func() {
+		start := time.Now()
+		r, err := client.Completions.New(ctx, openai.CompletionNewParams{
+			Model:  openai.CompletionNewParamsModel("tiny"),
+			Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("3+4=")},
+			N:      openai.Int(128), MaxTokens: openai.Int(1000), Temperature: openai.Float(2), Seed: openai.Int(1),
+		})
+		a := answer{took: time.Since(start), err: err}
+		if err == nil {
+			a.choices = len(r.Choices)
+		}
+		inflight <- a
+	}()
+	time.Sleep(150 * time.Millisecond)
+	if code := sp.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("serve exited %d after SIGTERM:\n%s", code, sp.stderr)
+	}
+	if !strings.Contains(sp.stderr.String(), "stopped") {
+		t.Fatalf("serve did not report a clean stop:\n%s", sp.stderr)
+	}
+	a := <-inflight
+	if a.err != nil || a.choices != 128 {
+		t.Fatalf("the request in flight at SIGTERM got %d choices, error %v", a.choices, a.err)
+	}
+	if a.took < 150*time.Millisecond {
+		t.Logf("the in-flight request finished in %v, before the signal; shutdown was not exercised", a.took)
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"a missing checkpoint flag", []string{"serve"}, "--checkpoint"},
+		{"a directory without a model", []string{"serve", "--checkpoint", filepath.Join(t.TempDir(), "none")}, "model.safetensors"},
+		{"a negative concurrency", []string{"serve", "--checkpoint", "x", "--concurrency", "-1"}, "concurrency"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := cli(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
+			}
+		})
+	}
+}
