@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,17 +18,29 @@ func newBenchCmd() *cobra.Command {
 		size     int
 	)
 	cmd := &cobra.Command{
-		Use:   "bench [sgemm|train|generate]",
+		Use:   "bench [sgemm|train|generate|pipeline|elbo]",
 		Short: "Speed figures with ratios against the sgemm peak measured in the same run",
 		Long: "bench measures this machine: sgemm GFLOP/s (the peak), a training step and batched\n" +
 			"generation of the default policy (d=128, 4 layers, T=128), each as tokens/s, achieved\n" +
-			"GFLOP/s and the ratio to the measured peak.",
+			"GFLOP/s and the ratio to the measured peak. bench pipeline (step time of a short RL job\n" +
+			"against its slowest stage) and bench elbo (ELBO estimators of a diffusion checkpoint) are\n" +
+			"subcommands with their own flags.",
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: []string{"sgemm", "train", "generate"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			what := "all"
 			if len(args) == 1 {
 				what = args[0]
+			}
+			switch what {
+			case "all", "sgemm", "train", "generate":
+			default:
+				// Refused before the peak measurement, which takes --duration.
+				want := []string{"sgemm", "train", "generate"}
+				for _, sub := range cmd.Commands() {
+					want = append(want, sub.Name())
+				}
+				return usageErrorf("unknown benchmark %q (want one of %s)", what, strings.Join(want, ", "))
 			}
 			cfg := policy.DefaultConfig()
 			peak := policy.BenchSgemm(size, duration)
@@ -59,8 +72,6 @@ func newBenchCmd() *cobra.Command {
 				if err := add("generate", policy.BenchGenerate(cfg, 128, 32, 64, duration)); err != nil {
 					return err
 				}
-			default:
-				return usageErrorf("unknown benchmark %q (want sgemm, train or generate)", what)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -81,6 +92,7 @@ func newBenchCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.AddCommand(newBenchPipelineCmd(), newBenchELBOCmd())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per benchmark")
 	cmd.Flags().DurationVar(&duration, "duration", 3*time.Second, "measuring time per benchmark")
 	cmd.Flags().IntVar(&size, "n", 512, "sgemm matrix size")

@@ -1,0 +1,239 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/rollout"
+)
+
+// benchELBOOptions are the flags of bench elbo.
+type benchELBOOptions struct {
+	checkpoint   string
+	dataset      string
+	difficulty   int
+	n            int
+	passes       []int
+	refPasses    int
+	seed         uint64
+	maxNewTokens int
+	temperature  float64
+	asJSON       bool
+}
+
+// elboRow is one estimator at one budget, as printed by bench elbo --json.
+type elboRow struct {
+	Name       string     `json:"name"`
+	Passes     int        `json:"passes"`
+	Copies     int        `json:"copies"`
+	Repeats    int        `json:"repeats"`
+	Variance   float64    `json:"variance"`
+	VarianceCI [2]float64 `json:"variance_ci"`
+	Bias       float64    `json:"bias"`
+	BiasCI     [2]float64 `json:"bias_ci"`
+}
+
+// elboBench is the result of bench elbo.
+type elboBench struct {
+	Checkpoint     string    `json:"checkpoint"`
+	Dataset        string    `json:"dataset"`
+	Sequences      int       `json:"sequences"`
+	MeanCompletion float64   `json:"mean_completion_tokens"`
+	RefPasses      int       `json:"ref_passes"`
+	Seed           uint64    `json:"seed"`
+	Estimators     []elboRow `json:"estimators"`
+	// RatioAt2 is Variance(sdmc)/Variance(double_mc) at 2 passes (GDPO's
+	// acceptance check, target ≤ 0.5); nil when 2 is not among --passes.
+	RatioAt2 *float64 `json:"variance_ratio_sdmc_vs_double_mc"`
+	// RatioByPasses is the same ratio at every budget.
+	RatioByPasses map[string]float64 `json:"variance_ratio_sdmc_vs_double_mc_by_passes"`
+}
+
+func newBenchELBOCmd() *cobra.Command {
+	var o benchELBOOptions
+	cmd := &cobra.Command{
+		Use:   "elbo --checkpoint DIR [--json] [--n SEQS] [--passes 1,2,4,8] [--ref-passes 256] [--seed S]",
+		Short: "Variance and bias of a diffusion policy's ELBO estimators at equal forward-pass budgets",
+		Long: "bench elbo loads a diffusion checkpoint, samples one completion for each of --n held-out\n" +
+			"prompts with the model itself, and measures the ELBO estimators (sdmc, double_mc, one_step)\n" +
+			"on those rollouts at each budget of --passes forward passes per sequence: the variance across\n" +
+			"independent seeds and the bias against a --ref-passes double-MC reference, each with a 95%\n" +
+			"bootstrap interval, and the variance ratio sdmc/double_mc at 2 passes.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			res, err := benchELBO(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return printELBOBench(cmd.OutOrStdout(), res, o.asJSON)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.checkpoint, "checkpoint", "", "diffusion policy checkpoint or run directory")
+	f.StringVar(&o.dataset, "dataset", "arithmetic:test", "held-out prompts to roll out")
+	f.IntVar(&o.difficulty, "difficulty", 0, "difficulty of generated tasks (0: the task's default)")
+	f.IntVar(&o.n, "n", 16, "number of sequences (one rollout per prompt)")
+	f.IntSliceVar(&o.passes, "passes", []int{1, 2, 4, 8}, "forward-pass budgets per sequence")
+	f.IntVar(&o.refPasses, "ref-passes", policy.DefaultBenchELBORefPasses, "passes of the double-MC bias reference")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the rollouts, masks and bootstrap")
+	f.IntVar(&o.maxNewTokens, "max-new-tokens", 96, "completion budget of the rollouts")
+	f.Float64Var(&o.temperature, "temperature", 1, "sampling temperature of the rollouts")
+	f.BoolVar(&o.asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func (o benchELBOOptions) validate() error {
+	switch {
+	case o.checkpoint == "":
+		return usageErrorf("--checkpoint is required")
+	case o.n < 1:
+		return usageErrorf("--n %d: need at least 1 sequence", o.n)
+	case len(o.passes) == 0:
+		return usageErrorf("--passes is empty")
+	case o.refPasses < 1:
+		return usageErrorf("--ref-passes %d: need at least 1", o.refPasses)
+	case o.maxNewTokens < 1:
+		return usageErrorf("--max-new-tokens %d: need at least 1", o.maxNewTokens)
+	case !(o.temperature >= 0):
+		return usageErrorf("--temperature %v: need >= 0", o.temperature)
+	}
+	for _, p := range o.passes {
+		if p < 1 {
+			return usageErrorf("--passes: budget %d < 1", p)
+		}
+	}
+	return nil
+}
+
+// benchELBO loads the checkpoint, rolls out o.n prompts and runs
+// policy.BenchELBO on the rollouts.
+func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
+	pol, err := pipeline.LoadPolicy(o.checkpoint)
+	if err != nil {
+		return elboBench{}, err
+	}
+	dm, ok := pol.Model.(*policy.DiffusionModel)
+	if !ok {
+		return elboBench{}, usageErrorf("--checkpoint %s holds a policy of kind %q; bench elbo needs a diffusion policy (policy.kind %s)",
+			o.checkpoint, pol.Kind(), pipeline.KindDiffusion)
+	}
+	batch, err := elboRollouts(ctx, pol, dm, o)
+	if err != nil {
+		return elboBench{}, err
+	}
+	stats, err := policy.BenchELBO(dm, batch, o.passes, o.refPasses, o.seed)
+	if err != nil {
+		return elboBench{}, err
+	}
+	res := elboBench{Checkpoint: o.checkpoint, Dataset: o.dataset, Sequences: len(batch.Prompts), RefPasses: o.refPasses,
+		Seed: o.seed, RatioByPasses: map[string]float64{}}
+	for _, c := range batch.Completions {
+		res.MeanCompletion += float64(len(c)) / float64(len(batch.Completions))
+	}
+	for _, s := range stats {
+		res.Estimators = append(res.Estimators, elboRow{Name: s.Name, Passes: s.Passes, Copies: s.Copies, Repeats: s.Repeats,
+			Variance: s.Variance, VarianceCI: s.VarianceCI, Bias: s.Bias, BiasCI: s.BiasCI})
+	}
+	for _, p := range o.passes {
+		// A zero double-MC variance (a degenerate batch) leaves the ratio
+		// undefined; it is omitted rather than reported as a number.
+		if r, err := policy.VarianceRatio(stats, "sdmc", "double_mc", p); err == nil {
+			res.RatioByPasses[fmt.Sprint(p)] = r
+			if p == 2 {
+				res.RatioAt2 = &r
+			}
+		}
+	}
+	return res, nil
+}
+
+// elboRollouts samples one completion per held-out prompt with the model
+// itself (plain template, trace mode), skipping prompts that leave no room
+// for a completion in the model's context.
+func elboRollouts(ctx context.Context, pol *pipeline.Policy, dm *policy.DiffusionModel, o benchELBOOptions) (policy.SeqBatch, error) {
+	opts := []data.Option{data.WithN(4 * o.n), data.WithSeed(o.seed)}
+	if o.difficulty > 0 {
+		opts = append(opts, data.WithDifficulty(o.difficulty))
+	}
+	rd, err := data.OpenSpec(o.dataset, opts...)
+	if err != nil {
+		return policy.SeqBatch{}, err
+	}
+	all, err := rd.ReadAll(ctx)
+	rd.Close()
+	if err != nil {
+		return policy.SeqBatch{}, err
+	}
+	tmpl, err := data.TemplateByName(data.TemplatePlain)
+	if err != nil {
+		return policy.SeqBatch{}, err
+	}
+	ctxLen := dm.Config().Context
+	var prompts []data.Prompt
+	for _, p := range all {
+		if len(prompts) == o.n {
+			break
+		}
+		if l := len(pol.Tokenizer.Encode(tmpl.Render(p.Prompt, data.ModeTrace).Text)); l < ctxLen {
+			prompts = append(prompts, p)
+		}
+	}
+	if len(prompts) == 0 {
+		return policy.SeqBatch{}, fmt.Errorf("bench elbo: no prompt of %s fits the model's context of %d tokens", o.dataset, ctxLen)
+	}
+	gen := &rollout.InProcess{Model: dm, Codec: pol.Tokenizer, Renderer: templateRenderer{tmpl}}
+	rows, err := gen.Generate(ctx, rollout.Request{Prompts: prompts, G: 1, Modes: []uint8{data.ModeTrace}, Seed: o.seed,
+		Params: data.GenParams{Temperature: o.temperature, MaxNewTokens: o.maxNewTokens, Greedy: o.temperature == 0}})
+	if err != nil {
+		return policy.SeqBatch{}, fmt.Errorf("bench elbo: rollouts: %w", err)
+	}
+	var b policy.SeqBatch
+	for _, r := range rows {
+		if len(r.CompletionTokens) == 0 {
+			continue // the ELBO of an empty completion is 0 with no variance
+		}
+		b.Prompts = append(b.Prompts, r.PromptTokens)
+		b.Completions = append(b.Completions, r.CompletionTokens)
+	}
+	if len(b.Prompts) == 0 {
+		return policy.SeqBatch{}, fmt.Errorf("bench elbo: every rollout is empty")
+	}
+	return b, nil
+}
+
+// templateRenderer adapts a data.Template to rollout.Renderer.
+type templateRenderer struct{ tmpl data.Template }
+
+func (r templateRenderer) Render(p data.Prompt, mode uint8) string {
+	return r.tmpl.Render(p.Prompt, mode).Text
+}
+
+func printELBOBench(w io.Writer, res elboBench, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(res)
+	}
+	fmt.Fprintf(w, "ELBO estimators on %d rollouts of %s (mean completion %.1f tokens), reference double_mc × %d passes\n",
+		res.Sequences, res.Dataset, res.MeanCompletion, res.RefPasses)
+	fmt.Fprintf(w, "%-10s %6s  %-34s  %s\n", "estimator", "passes", "variance [95% CI]", "bias [95% CI]")
+	for _, r := range res.Estimators {
+		fmt.Fprintf(w, "%-10s %6d  %-34s  %s\n", r.Name, r.Passes,
+			fmt.Sprintf("%.4g [%.4g, %.4g]", r.Variance, r.VarianceCI[0], r.VarianceCI[1]),
+			fmt.Sprintf("%+.4g [%+.4g, %+.4g]", r.Bias, r.BiasCI[0], r.BiasCI[1]))
+	}
+	for _, r := range res.Estimators {
+		if ratio, ok := res.RatioByPasses[fmt.Sprint(r.Passes)]; ok && r.Name == "sdmc" {
+			fmt.Fprintf(w, "variance ratio sdmc/double_mc at %d passes: %.3f\n", r.Passes, ratio)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package app
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/rlpipe/rlpipe/pipeline"
+	"github.com/rlpipe/rlpipe/policy"
+)
+
+// stepLine is a metrics.jsonl line with the given timings (stage busy
+// seconds in rollout, reward, learner order).
+func stepLine(step int, wall float64, busy [3]float64) string {
+	m := pipeline.StepMetrics{Step: int64(step), Timing: pipeline.StepTiming{WallS: wall, TokensPerSec: 100 * float64(step),
+		Stages: map[string]pipeline.StageTimes{
+			"rollout": {BusyS: busy[0], BlockedOutS: 0.5},
+			"reward":  {BusyS: busy[1], BlockedInS: 1},
+			"learner": {BusyS: busy[2]},
+			"sampler": {},
+		}}}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-12+1e-9*math.Abs(b) }
+
+func TestSummarizeStepTimings(t *testing.T) {
+	t.Run("the warm-up step is left out of every mean", func(t *testing.T) {
+		in := strings.Join([]string{
+			stepLine(1, 100, [3]float64{50, 50, 50}),
+			stepLine(2, 2.2, [3]float64{2, 0.1, 1}),
+			stepLine(3, 2.6, [3]float64{1.8, 0.3, 1.2}),
+			"",
+		}, "\n")
+		res, err := summarizeStepTimings(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Steps != 3 || res.MeasuredSteps != 2 {
+			t.Fatalf("steps %d measured %d, want 3 and 2", res.Steps, res.MeasuredSteps)
+		}
+		checks := []struct {
+			name      string
+			got, want float64
+		}{
+			{"step_wall_s", res.StepWallS, 2.4},
+			{"rollout busy", res.Stages["rollout"].BusyS, 1.9},
+			{"reward busy", res.Stages["reward"].BusyS, 0.2},
+			{"learner busy", res.Stages["learner"].BusyS, 1.1},
+			{"rollout blocked out", res.Stages["rollout"].BlockedOutS, 0.5},
+			{"reward blocked in", res.Stages["reward"].BlockedInS, 1},
+			{"slowest busy", res.SlowestBusyS, 1.9},
+			{"ratio", res.Ratio, 2.4 / 1.9},
+			{"tokens/s", res.TokensPerS, 250},
+			{"busy sum", res.BusySumS, 1.9 + 0.2 + 1.1},
+			{"parallelism", res.Parallelism, 3.2 / 2.4},
+		}
+		for _, c := range checks {
+			if !near(c.got, c.want) {
+				t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+			}
+		}
+		if res.SlowestStage != "rollout" {
+			t.Errorf("slowest stage %q, want rollout", res.SlowestStage)
+		}
+	})
+	errs := []struct {
+		name, in, msg string
+	}{
+		{"a single step cannot be measured", stepLine(1, 1, [3]float64{1, 1, 1}), "at least 2"},
+		{"a malformed line is located", stepLine(1, 1, [3]float64{1, 1, 1}) + "\n{oops\n", "line 2"},
+		{"a missing stage is named", stepLine(1, 1, [3]float64{1, 1, 1}) + "\n" + `{"step":2,"timing":{"wall_s":1,"stages":{"rollout":{"busy_s":1}}}}`, "reward"},
+		{"all-idle stages are refused", stepLine(1, 1, [3]float64{}) + "\n" + stepLine(2, 1, [3]float64{}), "zero busy"},
+	}
+	for _, tc := range errs {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := summarizeStepTimings(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+func TestBenchPipelineReportsStageRatio(t *testing.T) {
+	cfg := writeConfig(t, smallRun)
+	out, stderr, code := cli(t, "bench", "pipeline", "--config", cfg, "--steps", "3", "--set", "checkpoint.every=0", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	var res struct {
+		StepWallS    *float64                      `json:"step_wall_s"`
+		SlowestBusyS *float64                      `json:"slowest_stage_busy_s"`
+		Ratio        *float64                      `json:"ratio"`
+		SlowestStage string                        `json:"slowest_stage"`
+		Stages       map[string]map[string]float64 `json:"stages"`
+		MaxStaleness *int                          `json:"max_staleness"`
+		Steps        int                           `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench pipeline --json = %q: %v", out, err)
+	}
+	if res.StepWallS == nil || res.SlowestBusyS == nil || res.Ratio == nil || res.MaxStaleness == nil {
+		t.Fatalf("missing fields in %s", out)
+	}
+	if *res.StepWallS <= 0 || *res.SlowestBusyS <= 0 || !near(*res.Ratio, *res.StepWallS / *res.SlowestBusyS) {
+		t.Errorf("step_wall_s %v, slowest_stage_busy_s %v, ratio %v: want positive times and their quotient",
+			*res.StepWallS, *res.SlowestBusyS, *res.Ratio)
+	}
+	if *res.MaxStaleness != 1 || res.Steps != 3 {
+		t.Errorf("max_staleness %d, steps %d; want the bench default 1 and --steps 3", *res.MaxStaleness, res.Steps)
+	}
+	for _, name := range pipelineStageNames {
+		if _, ok := res.Stages[name]["busy_s"]; !ok {
+			t.Errorf("stages lacks %s.busy_s: %s", name, out)
+		}
+	}
+	if res.Stages[res.SlowestStage]["busy_s"] != *res.SlowestBusyS {
+		t.Errorf("slowest_stage %q does not carry slowest_stage_busy_s: %s", res.SlowestStage, out)
+	}
+}
+
+// tinyPolicy saves a freshly initialised policy of kind in a new directory.
+func tinyPolicy(t *testing.T, kind string) string {
+	t.Helper()
+	pol, err := pipeline.NewPolicy(kind, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, InitSeed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := pol.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
+	dir := tinyPolicy(t, pipeline.KindDiffusion)
+	args := []string{"bench", "elbo", "--checkpoint", dir, "--n", "3", "--passes", "1,2", "--ref-passes", "8", "--max-new-tokens", "6", "--json"}
+	out, stderr, code := cli(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	var res elboBench
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench elbo --json = %q: %v", out, err)
+	}
+	var raw map[string]any
+	json.Unmarshal([]byte(out), &raw)
+	for _, key := range []string{"estimators", "variance_ratio_sdmc_vs_double_mc"} {
+		if raw[key] == nil {
+			t.Errorf("no %q in %s", key, out)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range res.Estimators {
+		seen[r.Name+"@"+string(rune('0'+r.Passes))] = true
+		if !(r.Variance >= 0) || r.VarianceCI[0] > r.VarianceCI[1] || r.BiasCI[0] > r.BiasCI[1] || math.IsNaN(r.Bias) {
+			t.Errorf("row %+v: want a non-negative variance and ordered intervals", r)
+		}
+	}
+	for _, name := range []string{"sdmc", "double_mc", "one_step"} {
+		for _, p := range []string{"1", "2"} {
+			if !seen[name+"@"+p] {
+				t.Errorf("no row for %s at %s passes in %s", name, p, out)
+			}
+		}
+	}
+	if res.Sequences != 3 || res.RatioAt2 == nil || !(*res.RatioAt2 > 0) {
+		t.Errorf("sequences %d, ratio %v: want 3 and a positive ratio", res.Sequences, res.RatioAt2)
+	}
+	t.Run("the same seed gives the same numbers", func(t *testing.T) {
+		again, _, code := cli(t, args...)
+		if code != 0 || again != out {
+			t.Fatalf("exit %d; second run differs:\n%s\n%s", code, out, again)
+		}
+	})
+	t.Run("the table names every estimator and the ratio", func(t *testing.T) {
+		table, stderr, code := cli(t, args[:len(args)-1]...)
+		if code != 0 || !strings.Contains(table, "one_step") || !strings.Contains(table, "variance ratio sdmc/double_mc at 2 passes") {
+			t.Fatalf("exit %d (%s):\n%s", code, stderr, table)
+		}
+	})
+}
+
+func TestBenchUsageErrors(t *testing.T) {
+	ar := tinyPolicy(t, pipeline.KindAR)
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"elbo needs a checkpoint", []string{"bench", "elbo"}, "--checkpoint"},
+		{"elbo refuses an autoregressive checkpoint", []string{"bench", "elbo", "--checkpoint", ar}, "diffusion"},
+		{"elbo refuses a zero budget", []string{"bench", "elbo", "--checkpoint", ar, "--passes", "0"}, "--passes"},
+		{"pipeline needs a step after the warm-up", []string{"bench", "pipeline", "--steps", "1"}, "--steps"},
+		{"an unknown benchmark is a usage error naming the subcommands", []string{"bench", "nope"}, "elbo, pipeline"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := cli(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
+			}
+		})
+	}
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run.sh compares Variance-Aware Sampling (sampling.kind=vas) with uniform
+# prompt sampling: one shared SFT warm start, then one RL run per
+# (kind, seed), all evaluated on the same fixed held-out set, summarised as a
+# table by summarize/main.go. See README.md for the knobs and a measured
+# table.
+#
+# usage: examples/vas_vs_uniform/run.sh [WORKDIR]     (run from the repo root)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+work="${1:-runs/vas_vs_uniform}"
+rlpipe="${RLPIPE:-rlpipe}"          # the rlpipe binary (e.g. built with go build -o)
+steps="${STEPS:-40}"                # RL steps per run
+eval_every="${EVAL_EVERY:-5}"       # held-out evaluation every this many steps
+eval_n="${EVAL_N:-200}"             # held-out problems
+seeds="${SEEDS:-1 2 3}"             # run seeds (keys rollouts, sampler and training prompts)
+kinds="${KINDS:-vas uniform}"       # sampling.kind values to compare
+threshold="${THRESHOLD:-0.50}"      # accuracy for the steps-to-threshold column
+extra=(${EXTRA_SET:-})              # more --set overrides for every command, e.g. "--set sft.steps=200"
+
+mkdir -p "$work"
+work="$(cd "$work" && pwd)"
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+start=$(date +%s)
+
+# 1. One SFT warm start shared by every run, so that the runs differ only in
+#    the sampler and the seed.
+if [[ ! -f "$work/sft/model.safetensors" ]]; then
+	log "sft -> $work/sft"
+	"$rlpipe" sft --out "$work/sft" --set log.progress=false "${extra[@]}" >"$work/sft.out" 2>"$work/sft.log" ||
+		{ log "sft failed; see $work/sft.log"; exit 1; }
+	cat "$work/sft.out" >&2
+fi
+
+# 2. A fixed held-out set: with data.eval unset, each seed would draw its own.
+heldout="$work/heldout.jsonl"
+if [[ ! -f "$heldout" ]]; then
+	"$rlpipe" data export --task arithmetic --split test --difficulty 1 --n "$eval_n" --seed 1000 --out "$heldout" 2>/dev/null
+fi
+
+# 3. One RL run per (kind, seed); a finished run (its final checkpoint
+#    exists) is skipped, so the script can be re-run after an interruption.
+for seed in $seeds; do
+	for kind in $kinds; do
+		out="$work/$kind-seed$seed"
+		if [[ -f "$out/checkpoints/latest" ]] && grep -q "step-$(printf '%06d' "$steps")" "$out/checkpoints/latest"; then
+			log "skip $out (done)"
+			continue
+		fi
+		rm -rf "$out"
+		log "run $kind seed $seed -> $out"
+		t0=$(date +%s)
+		"$rlpipe" run --out "$out" \
+			--set policy.init="$work/sft" --set sampling.kind="$kind" --set seed="$seed" \
+			--set train.steps="$steps" --set eval.every="$eval_every" --set eval.n="$eval_n" \
+			--set data.eval="$heldout" --set checkpoint.every=0 --set checkpoint.keep_last=1 \
+			--set log.progress=false "${extra[@]}" >"$out.out" 2>"$out.log" ||
+			{ log "  failed; see $out.log"; exit 1; }
+		log "  $(tail -n 1 "$out.out") ($(( $(date +%s) - t0 ))s)"
+	done
+done
+log "all runs done in $(( $(date +%s) - start ))s"
+
+# 4. The table.
+dirs=()
+for kind in $kinds; do for seed in $seeds; do dirs+=("$kind=$work/$kind-seed$seed"); done; done
+(cd "$here/../.." && go run ./examples/vas_vs_uniform/summarize -threshold "$threshold" "${dirs[@]}")
