@@ -1,0 +1,291 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/flight"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/reward"
+	"github.com/rlpipe/rlpipe/rollout"
+	"github.com/rlpipe/rlpipe/sampling"
+)
+
+// loadData reads the training prompts and the held-out prompts.
+func (r *runner) loadData(ctx context.Context) error {
+	c := r.cfg.Data
+	opts := append(dataOptions(c.TrainSize, r.cfg.Seed, c.Difficulty), data.WithFields(c.Fields))
+	train, err := readSpec(ctx, splitSpec(c.Train, "train"), opts...)
+	if err != nil {
+		return err
+	}
+	if len(train) > c.TrainSize {
+		train = train[:c.TrainSize]
+	}
+	if len(train) == 0 {
+		return fmt.Errorf("%w: data.train %q has no rows", ErrConfig, c.Train)
+	}
+	evalSpec := c.Eval
+	if evalSpec == "" {
+		evalSpec = splitSpec(c.Train, "test")
+	}
+	evalOpts := append(dataOptions(r.cfg.Eval.N, r.cfg.Seed+1, c.Difficulty), data.WithFields(c.Fields))
+	held, err := readSpec(ctx, evalSpec, evalOpts...)
+	if err != nil {
+		return err
+	}
+	if len(held) > r.cfg.Eval.N {
+		held = held[:r.cfg.Eval.N]
+	}
+	r.train = train
+	r.evaluator = &Evaluator{Prompts: held, Config: r.cfg.Eval, MaxTokens: r.cfg.maxNewTokens(), Seed: r.cfg.Seed}
+	return nil
+}
+
+// splitSpec appends a split to a built-in or generated dataset name that has
+// none; file paths are returned unchanged.
+func splitSpec(spec, split string) string {
+	if filepath.Ext(spec) != "" || containsAny(spec, "/:") {
+		return spec
+	}
+	return spec + ":" + split
+}
+
+func containsAny(s, chars string) bool {
+	for i := 0; i < len(s); i++ {
+		for j := 0; j < len(chars); j++ {
+			if s[i] == chars[j] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func dataOptions(n int, seed uint64, difficulty int) []data.Option {
+	opts := []data.Option{data.WithN(n), data.WithSeed(seed)}
+	if difficulty > 0 {
+		opts = append(opts, data.WithDifficulty(difficulty))
+	}
+	return opts
+}
+
+func readSpec(ctx context.Context, spec string, opts ...data.Option) ([]data.Prompt, error) {
+	rd, err := data.OpenSpec(spec, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return rd.ReadAll(ctx)
+}
+
+func (r *runner) buildRewards() error {
+	scorer, err := reward.NewScorer(r.cfg.Reward)
+	if err != nil {
+		return fmt.Errorf("pipeline: reward: %w", err)
+	}
+	r.scorer = scorer
+	verifier, err := reward.NewScorer(reward.Config{Spec: r.cfg.Eval.Verifier, OnError: reward.OnErrorZero, MaxErrorRate: 1})
+	if err != nil {
+		return fmt.Errorf("pipeline: eval.verifier: %w", err)
+	}
+	r.verifier = verifier
+	r.evaluator.Verifier = verifier
+	return nil
+}
+
+// freshStart builds the policy (from --init or by SFT), the optimizer and
+// the sampler, and clears the run directory's logs.
+func (r *runner) freshStart(ctx context.Context) error {
+	pol, err := r.initialPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.configurePolicy(pol); err != nil {
+		return err
+	}
+	r.pol = pol
+	if err := r.buildLearner(); err != nil {
+		return err
+	}
+	ids := make([]uint64, len(r.train))
+	for i, p := range r.train {
+		ids[i] = p.ID
+	}
+	scfg := r.cfg.Sampling
+	scfg.Seed ^= r.cfg.Seed
+	r.sampler, err = sampling.New(scfg, ids)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{metricsFile, evalFile} {
+		os.Remove(filepath.Join(r.opts.OutDir, name))
+	}
+	return nil
+}
+
+func (r *runner) initialPolicy(ctx context.Context) (*Policy, error) {
+	if r.cfg.Policy.Init != "" {
+		return LoadPolicy(r.cfg.Policy.Init)
+	}
+	return r.sft(ctx, filepath.Join(r.opts.OutDir, "sft"))
+}
+
+// sft trains a fresh policy on the task's worked solutions and saves it in
+// dir.
+func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
+	pol, err := NewPolicy(r.cfg.Policy.Kind, r.cfg.Policy.Model)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.configurePolicy(pol); err != nil {
+		return nil, err
+	}
+	task, _, _ := cutSpec(r.cfg.Data.Train)
+	examples, err := data.GenerateExamples(task, data.SplitTrain, data.WithN(r.cfg.SFT.Examples),
+		data.WithSeed(r.cfg.Seed), data.WithDifficulty(r.cfg.Data.Difficulty))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: SFT warm start needs a generated task with worked solutions (or set policy.init): %w", err)
+	}
+	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
+	fmt.Fprintf(r.log, "sft: %d steps on %d %s examples\n", r.cfg.SFT.Steps, len(examples), task)
+	bar := newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.SFT.Steps), "sft")
+	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p SFTProgress) {
+		bar.set(int64(p.Step), fmt.Sprintf("sft loss %.3f  %.0f tok/s", p.Loss, p.TokensPerSec))
+		if bar.bar == nil && (p.Step%100 == 0 || p.Step == p.Steps) {
+			fmt.Fprintf(r.log, "sft step %d/%d: loss %.4f, lr %.2g, %.0f tokens/s\n", p.Step, p.Steps, p.Loss, p.LR, p.TokensPerSec)
+		}
+	})
+	bar.finish()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(r.log, "sft: final loss %.4f\n", loss)
+	if err := pol.Save(dir); err != nil {
+		return nil, err
+	}
+	return pol, nil
+}
+
+func cutSpec(spec string) (name, split string, ok bool) {
+	for i := 0; i < len(spec); i++ {
+		if spec[i] == ':' {
+			return spec[:i], spec[i+1:], true
+		}
+	}
+	return spec, "", false
+}
+
+func (r *runner) buildLearner() error {
+	tc := r.cfg.Train
+	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: tc.LR, WeightDecay: weightDecay(tc.WeightDecay)})
+	if err != nil {
+		return err
+	}
+	sched, err := optim.NewSchedule(optim.ScheduleConfig{Kind: optim.ScheduleConstant, WarmupSteps: tc.WarmupSteps}, tc.LR)
+	if err != nil {
+		return err
+	}
+	algo := r.cfg.Algorithm
+	if algo.Loss.Beta > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) {
+		r.ref = cloneModel(r.pol.Model)
+	}
+	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: algo,
+		temperature: r.cfg.Rollout.Temperature, clipNorm: tc.ClipNorm, seed: r.cfg.Seed}
+	switch algo.Name {
+	case AlgoBVPO:
+		r.updater = newBVPOLearner(r.learn, algo.BVPO)
+	case AlgoGDPO, AlgoDiffuGRPO:
+		r.updater = &gdpoLearner{learner: r.learn, cfg: algo.GDPO}
+	default:
+		r.updater = r.learn
+	}
+	return nil
+}
+
+// connectWorkers opens the Flight pools of distributed.rollout_workers and
+// distributed.reward_workers.
+func (r *runner) connectWorkers() error {
+	d := r.cfg.Distributed
+	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
+	opts := []flight.Option{flight.WithAllocator(r.mem), flight.WithTemplate(tmpl), flight.WithDiffusion(r.cfg.Policy.Diffusion.Gen)}
+	if d.RequestTimeout > 0 {
+		opts = append(opts, flight.WithRequestTimeout(d.RequestTimeout))
+	}
+	var err error
+	if len(d.RolloutWorkers) > 0 {
+		if r.flightRollouts, err = flight.NewRolloutPool(d.RolloutWorkers, opts...); err != nil {
+			return err
+		}
+		r.flightGens = map[int64]*flight.Generator{}
+	}
+	if len(d.RewardWorkers) > 0 {
+		if r.flightRewards, err = flight.NewRewardPool(d.RewardWorkers, opts...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// configurePolicy checks that pol is of the configured kind and applies the
+// diffusion generation settings.
+func (r *runner) configurePolicy(pol *Policy) error {
+	if pol.Kind() != r.cfg.Policy.Kind {
+		return fmt.Errorf("%w: policy.kind is %q but the policy loaded is %q", ErrConfig, r.cfg.Policy.Kind, pol.Kind())
+	}
+	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
+		return m.SetGenConfig(r.cfg.Policy.Diffusion.Gen)
+	}
+	return nil
+}
+
+// generator returns the rollout generator for the weights snapshot of a
+// policy version: the OpenAI-compatible server when rollout.kind is openai,
+// the Flight rollout workers when distributed.rollout_workers is set (they
+// receive the snapshot once per version), else an in-process generator.
+func (r *runner) generator(model Model, version int64) generator {
+	switch {
+	case r.remote != nil:
+		return r.remote
+	case r.flightRollouts != nil:
+		r.flightMu.Lock()
+		defer r.flightMu.Unlock()
+		if g, ok := r.flightGens[version]; ok {
+			return g
+		}
+		for v := range r.flightGens {
+			if v < version-1 {
+				delete(r.flightGens, v)
+			}
+		}
+		meta := map[string]string{flight.MetaTokenizer: r.pol.Tokenizer.Spec()}
+		g := r.flightRollouts.Generator(version, flight.WeightsFunc(model, meta))
+		r.flightGens[version] = g
+		return g
+	}
+	return r.inProcess(model)
+}
+
+// score scores rollouts on the Flight reward workers when configured, else
+// with the local Scorer.
+func (r *runner) score(ctx context.Context, rows []data.Rollout) ([]data.Scored, error) {
+	if r.flightRewards != nil {
+		return r.flightRewards.Score(ctx, rows)
+	}
+	return scoreRollouts(ctx, r.scorer, rows)
+}
+
+// inProcess returns an in-process generator over model.
+func (r *runner) inProcess(model Model) *rollout.InProcess {
+	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
+	return &rollout.InProcess{Model: model, Codec: r.pol.Tokenizer, Renderer: promptRenderer{tmpl}}
+}
+
+func (r *runner) genParams() data.GenParams {
+	rc := r.cfg.Rollout
+	return data.GenParams{Temperature: rc.Temperature, TopP: rc.TopP, TopK: rc.TopK, MaxNewTokens: r.cfg.maxNewTokens()}
+}

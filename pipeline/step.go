@@ -1,0 +1,324 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/rollout"
+	"github.com/rlpipe/rlpipe/sampling"
+)
+
+// pendingPick is a step's picked prompts and the sampler's statistics right
+// after picking them.
+type pendingPick struct {
+	IDs   []uint64       `json:"ids"`
+	Stats sampling.Stats `json:"stats"`
+}
+
+// pick chooses the prompts of step s (or replays the checkpointed pick).
+func (r *runner) pick(s int64) (stepPrompts, error) {
+	if p, ok := r.pending[s]; ok {
+		return stepPrompts{Step: s, Prompts: r.promptsByID(p.IDs)}, nil
+	}
+	idx, err := r.sampler.Next(s, r.cfg.Train.PromptsPerStep)
+	if err != nil {
+		return stepPrompts{}, fmt.Errorf("pipeline: sampler at step %d: %w", s, err)
+	}
+	ps := make([]data.Prompt, len(idx))
+	ids := make([]uint64, len(idx))
+	for i, k := range idx {
+		ps[i], ids[i] = r.train[k], r.train[k].ID
+	}
+	r.pending[s] = pendingPick{IDs: ids, Stats: r.sampler.Stats()}
+	return stepPrompts{Step: s, Prompts: ps}, nil
+}
+
+func (r *runner) promptsByID(ids []uint64) []data.Prompt {
+	byID := make(map[uint64]int, len(r.train))
+	for i, p := range r.train {
+		byID[p.ID] = i
+	}
+	out := make([]data.Prompt, len(ids))
+	for i, id := range ids {
+		out[i] = r.train[byID[id]]
+	}
+	return out
+}
+
+// learnStage consumes scored batches in step order, updates the policy,
+// feeds the sampler, publishes new weights and picks future steps.
+func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks chan<- stepPrompts, versions *versionStore) error {
+	defer close(picks)
+	steps := int64(r.cfg.Train.Steps)
+	st := int64(r.cfg.Train.MaxStaleness)
+	for {
+		sr, ok, err := Recv(ctx, in)
+		if err != nil || !ok {
+			return err
+		}
+		start := time.Now()
+		rows, err := data.ScoredFromRecord(sr.Record)
+		sr.Release()
+		if err != nil {
+			return err
+		}
+		s := sr.Step
+		m, err := r.learnStep(ctx, s, rows, versions)
+		if err != nil {
+			return err
+		}
+		versions.publish(s+1, cloneModel(r.pol.Model))
+		versions.drop(s + 1 - st)
+		delete(r.pending, s)
+		// Pick ahead even past the step budget, so that a run extended later
+		// with --resume continues exactly as if the budget had been larger.
+		sp, err := r.pick(s + 1 + st)
+		if err != nil {
+			return err
+		}
+		if sp.Step < steps {
+			if err := Send(ctx, picks, sp); err != nil {
+				return err
+			}
+		}
+		m.Timing.LearnerS = time.Since(start).Seconds()
+		m.DroppedRollouts = sr.Dropped
+		m.Timing.RewardS = sr.RewardBusy.Seconds()
+		m.Timing.RolloutS = sr.RolloutBusy.Seconds()
+		if sr.RolloutBusy > 0 {
+			m.Timing.TokensPerSec = float64(sr.Tokens) / sr.RolloutBusy.Seconds()
+		}
+		if err := r.finishStep(ctx, s, m, versions); err != nil {
+			return err
+		}
+		if s+1 >= steps {
+			return nil
+		}
+	}
+}
+
+// finishStep writes metrics, evaluates and checkpoints when due, and honours
+// an interrupt request.
+func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versions *versionStore) error {
+	m.Timing.Stages = r.stageDeltas()
+	now := time.Now()
+	m.Timing.WallS = now.Sub(r.lastStepEnd).Seconds()
+	r.lastStepEnd = now
+	if err := r.metrics.Write(m); err != nil {
+		return err
+	}
+	r.progress.set(s+1, fmt.Sprintf("step %d reward %.3f acc %.3f", s+1, m.RewardMean, m.Accuracy))
+	if r.progress.bar == nil {
+		fmt.Fprintf(r.log, "step %d/%d: reward %.3f, accuracy %.3f, length %.1f, kl %.2g, clip %.3f, %.1fs\n",
+			s+1, r.cfg.Train.Steps, m.RewardMean, m.Accuracy, m.LenMean, m.ApproxKL, m.ClipLow+m.ClipHigh, m.Timing.WallS)
+	}
+	done := s + 1
+	last := done == int64(r.cfg.Train.Steps)
+	if e := int64(r.cfg.Eval.Every); e > 0 && done%e == 0 && !last {
+		if _, err := r.evaluate(ctx, done); err != nil {
+			return err
+		}
+	}
+	interrupted := false
+	select {
+	case <-r.opts.Interrupt:
+		interrupted = true
+	default:
+	}
+	if c := int64(r.cfg.Check.Every); last || interrupted || (c > 0 && done%c == 0) {
+		var behaviour Model
+		if st := int64(r.cfg.Train.MaxStaleness); st > 0 {
+			behaviour, _ = versions.wait(done - st)
+		}
+		if err := r.checkpoint(done, behaviour); err != nil {
+			return err
+		}
+	}
+	if interrupted && !last {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// stageDeltas returns each stage's busy and blocked seconds since the
+// previous call.
+func (r *runner) stageDeltas() map[string]StageTimes {
+	if r.graph == nil {
+		return nil
+	}
+	now := r.graph.Stats()
+	out := make(map[string]StageTimes, len(now))
+	for i, st := range now {
+		d := StageTimes{BusyS: st.Busy.Seconds(), BlockedInS: st.BlockedIn.Seconds(), BlockedOutS: st.BlockedOut.Seconds()}
+		if i < len(r.lastStats) {
+			prev := r.lastStats[i]
+			d.BusyS -= prev.Busy.Seconds()
+			d.BlockedInS -= prev.BlockedIn.Seconds()
+			d.BlockedOutS -= prev.BlockedOut.Seconds()
+		}
+		out[st.Name] = d
+	}
+	r.lastStats = now
+	return out
+}
+
+// learnStep turns one step's scored rows into train rows and updates.
+func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, versions *versionStore) (*StepMetrics, error) {
+	correct, err := r.binaryOutcomes(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	groups := groupIDs(len(rows), func(i int) (uint64, uint8) { return rows[i].PromptID, rows[i].Mode })
+	if err := r.sampler.Observe(s, outcomes(rows, groups, correct)); err != nil {
+		return nil, err
+	}
+	keep := make([]bool, len(rows))
+	for i := range keep {
+		keep[i] = true
+	}
+	var filter *sampling.FilterResult
+	if r.cfg.Sampling.Filter.ZeroVariance {
+		res, err := r.dynamicSampling(ctx, s, &rows, &correct, &groups, &keep, versions)
+		if err != nil {
+			return nil, err
+		}
+		filter = &res
+	}
+	train := make([]data.TrainRow, len(rows))
+	for i := range rows {
+		train[i] = data.TrainRow{Scored: rows[i], Keep: keep[i]}
+	}
+	dropGroupsWithErrors(train, groups)
+	zeroStd, err := computeAdvantages(train, groups, r.cfg.Algorithm.Advantage)
+	if err != nil {
+		return nil, err
+	}
+	stats, err := r.updater.update(train, int(s))
+	if err != nil {
+		return nil, err
+	}
+	m := newStepMetrics(s, train, groups, correct, zeroStd, stats)
+	m.Entropy = stats.Entropy
+	m.Algo = stats.Algo
+	m.Sampler = r.pending[s].Stats.Metrics()
+	if filter != nil {
+		m.Filter = filter.Metrics()
+	}
+	if r.cfg.Log.DumpRollouts {
+		if err := r.dumpTrain(filepath.Join(r.opts.OutDir, "rollouts"), fmt.Sprintf("step-%06d.arrow", s+1), train); err != nil {
+			return nil, err
+		}
+	}
+	if dir := r.cfg.Export.TrainBatches; dir != "" {
+		if err := r.dumpTrain(dir, fmt.Sprintf("step-%06d.parquet", s+1), train); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// dynamicSampling applies DAPO's filter to the step's groups and refills
+// with newly sampled prompts, rolled out with the step's behaviour weights,
+// for at most max_refill_rounds rounds. It extends rows, correct, groups
+// and keep in place.
+func (r *runner) dynamicSampling(ctx context.Context, s int64, rows *[]data.Scored, correct *[]bool, groups *[]int,
+	keep *[]bool, versions *versionStore) (sampling.FilterResult, error) {
+	round := sampling.NewGroupFilter(r.cfg.Sampling.Filter).Begin(r.cfg.Train.PromptsPerStep * len(r.modes))
+	markGroups(*keep, *groups, round.Add(outcomes(*rows, *groups, *correct)))
+	version := max(s-int64(r.cfg.Train.MaxStaleness), 0)
+	for n, refill := round.Need(), 1; n > 0; n, refill = round.Need(), refill+1 {
+		prompts := (n + len(r.modes) - 1) / len(r.modes)
+		idx, err := r.sampler.Next(s, prompts)
+		if err != nil {
+			return sampling.FilterResult{}, err
+		}
+		sp := stepPrompts{Step: s, Prompts: make([]data.Prompt, len(idx))}
+		for i, k := range idx {
+			sp.Prompts[i] = r.train[k]
+		}
+		model, ok := versions.wait(version)
+		if !ok {
+			return sampling.FilterResult{}, ctx.Err()
+		}
+		req := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Round: refill, Params: r.genParams()}
+		generated, err := generateParallel(ctx, r.generator(model, version), req, sp, version, r.cfg.Rollout.Workers)
+		if err != nil {
+			return sampling.FilterResult{}, err
+		}
+		scored, err := r.score(ctx, generated)
+		if err != nil {
+			return sampling.FilterResult{}, err
+		}
+		ok2, err := r.binaryOutcomes(ctx, scored)
+		if err != nil {
+			return sampling.FilterResult{}, err
+		}
+		g := groupIDs(len(scored), func(i int) (uint64, uint8) { return scored[i].PromptID, scored[i].Mode })
+		if err := r.sampler.Observe(s, outcomes(scored, g, ok2)); err != nil {
+			return sampling.FilterResult{}, err
+		}
+		k := make([]bool, len(scored))
+		for i := range k {
+			k[i] = true
+		}
+		markGroups(k, g, round.Add(outcomes(scored, g, ok2)))
+		offset := (*groups)[len(*groups)-1] + 1
+		for i := range g {
+			g[i] += offset
+		}
+		*rows, *correct, *groups, *keep = append(*rows, scored...), append(*correct, ok2...), append(*groups, g...), append(*keep, k...)
+	}
+	return round.Result(), nil
+}
+
+// markGroups clears keep for rows whose group the filter did not keep
+// (keepGroup is indexed by group number in row order).
+func markGroups(keep []bool, groups []int, keepGroup []bool) {
+	first := groups[0]
+	for i := range keep {
+		if !keepGroup[groups[i]-first] {
+			keep[i] = false
+		}
+	}
+}
+
+// binaryOutcomes runs the correctness verifier (eval.verifier) on rows; VAS
+// and accuracy metrics use it rather than the shaped reward.
+func (r *runner) binaryOutcomes(ctx context.Context, rows []data.Scored) ([]bool, error) {
+	ro := make([]data.Rollout, len(rows))
+	for i := range rows {
+		ro[i] = rows[i].Rollout
+	}
+	return r.evaluator.correct(ctx, ro)
+}
+
+func dropGroupsWithErrors(rows []data.TrainRow, groups []int) {
+	bad := map[int]bool{}
+	for i := range rows {
+		if rows[i].RewardError != "" {
+			bad[groups[i]] = true
+		}
+	}
+	for i := range rows {
+		if bad[groups[i]] {
+			rows[i].Keep = false
+		}
+	}
+}
+
+func outcomes(rows []data.Scored, groups []int, correct []bool) []sampling.GroupOutcome {
+	var out []sampling.GroupOutcome
+	for i := range rows {
+		if i == 0 || groups[i] != groups[i-1] {
+			out = append(out, sampling.GroupOutcome{PromptID: rows[i].PromptID})
+		}
+		g := &out[len(out)-1]
+		g.Correct = append(g.Correct, correct[i])
+		g.Rewards = append(g.Rewards, rows[i].Reward)
+		g.Completions = append(g.Completions, rows[i].CompletionTokens)
+	}
+	return out
+}
