@@ -79,8 +79,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Unlock()
 
 	stop := make(chan struct{})
-	defer close(stop)
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		select {
 		case <-ctx.Done():
 			grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
@@ -92,6 +93,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	err := hs.Serve(ln)
+	// http.Server.Serve returns as soon as Shutdown starts; wait until the
+	// in-flight requests have been answered (or the grace period ended)
+	// before reporting that the server has stopped.
+	close(stop)
+	<-drained
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
