@@ -317,3 +317,20 @@ func TestInterruptCheckpointsAndExits130(t *testing.T) {
 		t.Fatalf("resume after interrupt: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+func TestInspectCheckpointShowsSamplerStatistics(t *testing.T) {
+	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 2,", 1))
+	dir := t.TempDir()
+	if _, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	out, stderr, code := cli(t, "inspect", dir)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"step-000002", "state.json", "sampler statistics", "pass_rate", "vps", `"policy_version": 2`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+}
