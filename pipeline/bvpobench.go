@@ -20,8 +20,8 @@ type BVPOBenchOptions struct {
 	// many prompts each estimate uses (default 16).
 	Dataset string
 	Prompts int
-	// G is the samples per prompt and mode of the single-mode estimators;
-	// the mixed estimators use G/2 of each mode, the same total (default 8).
+	// G is the samples per prompt (default 8); the mixed estimators use
+	// half of the prompts in each mode, the same total.
 	G int
 	// Repeats is the number of independent estimates per estimator (default
 	// 16); RefRepeats the number of trace estimates averaged into the
@@ -59,8 +59,12 @@ type BVPOBenchResult struct {
 // trace-mode DPO gradient at equal sample budget (ALGORITHMS §4): the
 // reference g_ref is the mean of RefRepeats trace-only estimates; each
 // estimator is drawn Repeats times with fresh samples, and its MSE is the
-// mean of ‖ĝ − g_ref‖². trace and empty use G samples per prompt of one
-// mode; alpha_0.5 and alpha_star mix G/2 trace and G/2 empty samples.
+// mean of ‖ĝ − g_ref‖². trace and empty roll out G samples for each of the
+// Prompts prompts in one mode; alpha_0.5 and alpha_star mix a trace estimate
+// on half of the prompts with an empty-trace estimate on the other half
+// (a fresh split each repeat), so every estimator uses the same number of
+// samples and the same group size G, which keeps DPO's best-vs-worst pairs
+// comparable.
 func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error) {
 	o = o.withDefaults()
 	pol, err := LoadPolicy(o.Checkpoint)
@@ -87,7 +91,7 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 
 	ref := make([]float64, 0)
 	for i := 0; i < o.RefRepeats; i++ {
-		g, err := b.gradient(ctx, data.ModeTrace, o.G, uint64(1_000_000+i))
+		g, err := b.gradient(ctx, data.ModeTrace, b.prompts, uint64(1_000_000+i))
 		if err != nil {
 			return nil, err
 		}
@@ -103,10 +107,10 @@ func (o BVPOBenchOptions) withDefaults() BVPOBenchOptions {
 	if o.Prompts == 0 {
 		o.Prompts = 16
 	}
+	o.Prompts += o.Prompts % 2
 	if o.G == 0 {
 		o.G = 8
 	}
-	o.G += o.G % 2
 	if o.Repeats == 0 {
 		o.Repeats = 16
 	}
@@ -133,12 +137,12 @@ type bvpoBench struct {
 	bl      *bvpoLearner
 }
 
-// gradient draws g samples per prompt in mode with the given seed and
-// returns the DPO gradient of that mode's pairs.
-func (b *bvpoBench) gradient(ctx context.Context, mode uint8, g int, seed uint64) ([]float64, error) {
+// gradient draws G samples for each of prompts in mode with the given seed
+// and returns the DPO gradient of that mode's pairs.
+func (b *bvpoBench) gradient(ctx context.Context, mode uint8, prompts []data.Prompt, seed uint64) ([]float64, error) {
 	gen := b.bl.pol
 	in := &rollout.InProcess{Model: gen.Model, Codec: gen.Tokenizer, Renderer: promptRenderer{data.Template{}}}
-	rows, err := in.Generate(ctx, rollout.Request{Prompts: b.prompts, G: g, Modes: []uint8{mode}, Seed: b.o.Seed ^ seed,
+	rows, err := in.Generate(ctx, rollout.Request{Prompts: prompts, G: b.o.G, Modes: []uint8{mode}, Seed: b.o.Seed ^ seed,
 		Params: data.GenParams{Temperature: b.o.Temperature, MaxNewTokens: b.o.MaxNewTokens}})
 	if err != nil {
 		return nil, err
@@ -159,6 +163,18 @@ func (b *bvpoBench) gradient(ctx context.Context, mode uint8, g int, seed uint64
 	return flattenGrads(b.bl.pol.Model.Params()), nil
 }
 
+// splitPrompts shuffles prompts deterministically by seed and halves them.
+func splitPrompts(prompts []data.Prompt, seed uint64) ([]data.Prompt, []data.Prompt) {
+	p := append([]data.Prompt(nil), prompts...)
+	s := mix64(seed ^ 0x73706c6974)
+	for i := len(p) - 1; i > 0; i-- {
+		s = mix64(s)
+		j := int(s % uint64(i+1))
+		p[i], p[j] = p[j], p[i]
+	}
+	return p[:len(p)/2], p[len(p)/2:]
+}
+
 // bvpoDraw is one repeat's four gradient estimates.
 type bvpoDraw struct{ trace, empty, traceHalf, emptyHalf []float64 }
 
@@ -172,16 +188,17 @@ func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResul
 		var d bvpoDraw
 		var err error
 		seed := uint64(rep) * 4
-		if d.trace, err = b.gradient(ctx, data.ModeTrace, o.G, seed); err != nil {
+		if d.trace, err = b.gradient(ctx, data.ModeTrace, b.prompts, seed); err != nil {
 			return nil, err
 		}
-		if d.empty, err = b.gradient(ctx, data.ModeEmpty, o.G, seed+1); err != nil {
+		if d.empty, err = b.gradient(ctx, data.ModeEmpty, b.prompts, seed+1); err != nil {
 			return nil, err
 		}
-		if d.traceHalf, err = b.gradient(ctx, data.ModeTrace, o.G/2, seed+2); err != nil {
+		first, second := splitPrompts(b.prompts, seed)
+		if d.traceHalf, err = b.gradient(ctx, data.ModeTrace, first, seed+2); err != nil {
 			return nil, err
 		}
-		if d.emptyHalf, err = b.gradient(ctx, data.ModeEmpty, o.G/2, seed+3); err != nil {
+		if d.emptyHalf, err = b.gradient(ctx, data.ModeEmpty, second, seed+3); err != nil {
 			return nil, err
 		}
 		errs["trace"] = append(errs["trace"], sqDist(d.trace, ref))

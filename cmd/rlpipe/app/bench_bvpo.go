@@ -19,7 +19,8 @@ func newBenchBVPOCmd() *cobra.Command {
 		Use:   "bvpo --checkpoint DIR [--json]",
 		Short: "MSE of trace-only, empty-only, α=0.5 and α* DPO gradients against a high-sample reference",
 		Long: "bench bvpo draws, on a causal checkpoint, repeated DPO gradient estimates at equal sample\n" +
-			"budget: trace-only and empty-trace-only (G samples per prompt), and BVPO mixes of G/2 + G/2\n" +
+			"budget: trace-only and empty-trace-only (G samples per prompt), and BVPO mixes of a trace\n" +
+			"estimate on half the prompts and an empty-trace one on the other half,\n" +
 			"with α=0.5 and with α* (estimated on half of the repeats, evaluated on the other half). The\n" +
 			"reference is the mean of --ref-repeats trace-only estimates. --json prints {\"mse\": {...}}.",
 		Args: cobra.NoArgs,
@@ -54,7 +55,7 @@ func newBenchBVPOCmd() *cobra.Command {
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "causal policy checkpoint or run directory")
 	f.StringVar(&o.Dataset, "dataset", "arithmetic:test", "prompt dataset spec")
 	f.IntVar(&o.Prompts, "prompts", 16, "prompts per estimate")
-	f.IntVar(&o.G, "g", 8, "samples per prompt of the single-mode estimators")
+	f.IntVar(&o.G, "g", 8, "samples per prompt (every estimator uses Prompts×G samples)")
 	f.IntVar(&o.Repeats, "repeats", 16, "independent estimates per estimator")
 	f.IntVar(&o.RefRepeats, "ref-repeats", 32, "trace estimates averaged into the reference")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed")
