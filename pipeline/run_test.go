@@ -52,10 +52,16 @@ func TestRunSmallCompletesAndReleasesEveryRecord(t *testing.T) {
 }
 
 func TestResumeIsBitIdentical(t *testing.T) {
-	for _, staleness := range []int{0, 1} {
-		t.Run(map[int]string{0: "on-policy", 1: "staleness 1"}[staleness], func(t *testing.T) {
+	cases := []struct {
+		name      string
+		staleness int
+		filter    bool
+	}{{"on-policy", 0, false}, {"staleness 1", 1, false}, {"DAPO refill rounds", 0, true}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			cfg := smallRunConfig()
-			cfg.Train.MaxStaleness = staleness
+			cfg.Train.MaxStaleness = tc.staleness
+			cfg.Sampling.Filter.ZeroVariance = tc.filter
 			full := t.TempDir()
 			if _, err := Run(context.Background(), cfg, RunOptions{OutDir: full}); err != nil {
 				t.Fatal(err)
@@ -137,6 +143,35 @@ func TestExportTrainBatchesWritesParquetPerStep(t *testing.T) {
 		want := cfg.Train.PromptsPerStep * cfg.Rollout.G
 		if len(rows) != want || len(rows[0].CompletionTokens) == 0 || len(rows[0].Logprobs) != len(rows[0].CompletionTokens) {
 			t.Fatalf("step %d: %d rows (want %d), first %+v", step, len(rows), want, rows[0])
+		}
+	}
+}
+
+// TestDynamicSamplingRefillsAtMostMaxRounds uses the tiny policy, whose
+// groups are all wrong (zero variance), so every step refills until the
+// bound and proceeds short, saying so in its metrics.
+func TestDynamicSamplingRefillsAtMostMaxRounds(t *testing.T) {
+	cfg := smallRunConfig()
+	cfg.Train.Steps = 2
+	cfg.Sampling.Filter.ZeroVariance = true
+	cfg.Sampling.Filter.MaxRefillRounds = 2
+	out := t.TempDir()
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: out}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range readLines(t, filepath.Join(out, metricsFile)) {
+		var m struct {
+			Filter    map[string]float64 `json:"filter"`
+			TrainRows int                `json:"train_rows"`
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Filter["filter/rounds"] != 3 || m.Filter["filter/short"] != 1 || m.Filter["filter/target"] != 4 {
+			t.Fatalf("filter metrics = %v, want 3 rounds (1 + 2 refills), short, target 4", m.Filter)
+		}
+		if kept := m.Filter["filter/kept"]; m.TrainRows != int(kept)*cfg.Rollout.G {
+			t.Fatalf("train rows %d, kept groups %v", m.TrainRows, kept)
 		}
 	}
 }

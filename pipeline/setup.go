@@ -186,6 +186,12 @@ func (r *runner) buildLearner() error {
 	if err != nil {
 		return err
 	}
+	// Bind now, so that a checkpoint of an optimizer that has not stepped yet
+	// (every group filtered so far) serialises exactly as it will after a
+	// resume.
+	if err := opt.Bind(r.pol.Model.Params()); err != nil {
+		return err
+	}
 	sched, err := optim.NewSchedule(optim.ScheduleConfig{Kind: optim.ScheduleConstant, WarmupSteps: tc.WarmupSteps}, tc.LR)
 	if err != nil {
 		return err
