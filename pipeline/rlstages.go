@@ -11,6 +11,7 @@ import (
 	"github.com/sourcegraph/conc/iter"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -204,24 +205,17 @@ func rewardStage(mem memory.Allocator, score scoreFunc) func(ctx context.Context
 // remote reward workers.
 type scoreFunc func(ctx context.Context, rows []data.Rollout) ([]data.Scored, error)
 
-// scoreRollouts scores rows grouped by (prompt, mode) and applies the
-// reward's on_error policy; rows of a dropped group keep their error text.
+// scoreRollouts scores rows grouped by (prompt, mode), applies the
+// reward's on_error policy and then max_error_rate over the whole batch —
+// the same code the Flight reward workers run, so local and remote scoring
+// agree; rows of a dropped group keep their error text.
 func scoreRollouts(ctx context.Context, scorer *reward.Scorer, rows []data.Rollout) ([]data.Scored, error) {
-	in := make([]reward.Row, len(rows))
-	for i, r := range rows {
-		in[i] = reward.Row{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta, CompletionTokens: len(r.CompletionTokens)}
-	}
-	groups := groupIDs(len(rows), func(i int) (uint64, uint8) { return rows[i].PromptID, rows[i].Mode })
-	out := make([]reward.Result, len(rows))
-	if _, err := scorer.ScoreGroups(ctx, in, groups, out); err != nil {
+	scored, sum, err := flight.ScoreRows(ctx, scorer, rows)
+	if err != nil {
 		return nil, err
 	}
-	scored := make([]data.Scored, len(rows))
-	for i := range rows {
-		scored[i] = data.Scored{Rollout: rows[i], Reward: out[i].Reward, RewardParts: out[i].Parts, RewardError: out[i].Err}
-		if out[i].Dropped && scored[i].RewardError == "" {
-			scored[i].RewardError = "dropped: another row of the group failed"
-		}
+	if err := flight.CheckErrorRate(sum.Errors, sum.Rows, sum.MaxErrorRate, sum.First); err != nil {
+		return nil, err
 	}
 	return scored, nil
 }

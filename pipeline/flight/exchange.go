@@ -149,3 +149,19 @@ func readReply(stream arrowflight.FlightService_DoExchangeClient, mem memory.All
 	}
 	return meta, nil
 }
+
+// decodeAll converts every record of a request into rows and releases the
+// records (all of them, also after a conversion error).
+func decodeAll[T any](recs []arrow.Record, conv func(arrow.Record) ([]T, error)) ([]T, error) {
+	var rows []T
+	var err error
+	for _, rec := range recs {
+		if err == nil {
+			var rs []T
+			rs, err = conv(rec)
+			rows = append(rows, rs...)
+		}
+		rec.Release()
+	}
+	return rows, err
+}

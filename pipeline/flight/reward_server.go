@@ -55,15 +55,7 @@ func (s *RewardServer) DoExchange(stream arrowflight.FlightService_DoExchangeSer
 	if err != nil {
 		return err
 	}
-	var rows []data.Rollout
-	for _, rec := range recs {
-		if err == nil {
-			var rs []data.Rollout
-			rs, err = data.RolloutsFromRecord(rec)
-			rows = append(rows, rs...)
-		}
-		rec.Release()
-	}
+	rows, err := decodeAll(recs, data.RolloutsFromRecord)
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}

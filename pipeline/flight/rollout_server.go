@@ -237,15 +237,7 @@ func (s *RolloutServer) DoExchange(stream arrowflight.FlightService_DoExchangeSe
 	if err != nil {
 		return err
 	}
-	var prompts []data.Prompt
-	for _, rec := range recs {
-		if err == nil {
-			var ps []data.Prompt
-			ps, err = data.PromptsFromRecord(rec)
-			prompts = append(prompts, ps...)
-		}
-		rec.Release()
-	}
+	prompts, err := decodeAll(recs, data.PromptsFromRecord)
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
