@@ -42,6 +42,11 @@ func (c DiffusionConfig) Validate() error {
 type gdpoLearner struct {
 	*learner
 	cfg objective.GDPOConfig
+	// canvas is the generation canvas: a rollout's ELBO is taken over its
+	// completion refilled to the canvas (policy.FillCanvas), the sequence
+	// the model actually denoised, and the length-normalised ratio divides
+	// by that length.
+	canvas int
 }
 
 // update runs the configured epochs and mini-batches. The behaviour ELBO is
@@ -118,9 +123,9 @@ func (g *gdpoLearner) inputs(rows []data.TrainRow, kept []int) (policy.SeqBatch,
 	adv := make([]float64, len(kept))
 	for j, i := range kept {
 		r := &rows[i]
-		batch.Prompts[j], batch.Completions[j] = r.PromptTokens, r.CompletionTokens
+		batch.Prompts[j], batch.Completions[j] = r.PromptTokens, policy.FillCanvas(r.CompletionTokens, g.canvas)
 		keys[j] = policy.RolloutKey(r.PromptID, r.SampleIdx, r.Mode)
-		lens[j] = len(r.CompletionTokens)
+		lens[j] = len(batch.Completions[j])
 		adv[j] = float64(r.Advantage)
 	}
 	return batch, keys, lens, adv

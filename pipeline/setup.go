@@ -206,7 +206,7 @@ func (r *runner) buildLearner() error {
 	case AlgoBVPO:
 		r.updater = newBVPOLearner(r.learn, algo.BVPO)
 	case AlgoGDPO, AlgoDiffuGRPO:
-		r.updater = &gdpoLearner{learner: r.learn, cfg: algo.GDPO}
+		r.updater = &gdpoLearner{learner: r.learn, cfg: algo.GDPO, canvas: r.cfg.Policy.Diffusion.Canvas}
 	default:
 		r.updater = r.learn
 	}

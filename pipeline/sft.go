@@ -168,20 +168,15 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 	return loss, nil
 }
 
-// padToCanvas pads completions with EOS to canvas tokens, dropping those
-// that do not fit.
+// padToCanvas pads completions (each ending with <eos>) with <eos> to
+// canvas tokens, dropping those that do not fit.
 func padToCanvas(seqs []sftSeq, canvas int) []sftSeq {
 	out := seqs[:0]
 	for _, s := range seqs {
 		if len(s.completion) > canvas {
 			continue
 		}
-		c := make([]int32, canvas)
-		copy(c, s.completion)
-		for i := len(s.completion); i < canvas; i++ {
-			c[i] = tokenizer.EOS
-		}
-		s.completion = c
+		s.completion = policy.FillCanvas(s.completion, canvas)
 		out = append(out, s)
 	}
 	return out

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
 // canvasGrid is R canvases right-padded to T positions: the input of one
@@ -147,4 +149,25 @@ func (m *DiffusionModel) trainGrid(g *canvasGrid, fn func(flat []float64) (float
 		}
 	}
 	return ng.hook.loss, nil
+}
+
+// FillCanvas returns completion as the full generation canvas of canvas
+// tokens: a completion that ended with <eos> before the canvas was full is
+// extended with <eos> up to it, because that is the canvas the model fills
+// at generation (LLaDA writes <eos> after the answer) and is trained on by
+// the masked-diffusion SFT. ELBOs of rollouts are therefore sums over the
+// whole canvas, as ALGORITHMS §3.2 prescribes (L_c includes the padding).
+// A completion that does not end with <eos> (truncated) or is already
+// canvas long is returned unchanged; the input is never modified.
+func FillCanvas(completion []int32, canvas int) []int32 {
+	n := len(completion)
+	if n == 0 || n >= canvas || completion[n-1] != tokenizer.EOS {
+		return completion
+	}
+	out := make([]int32, canvas)
+	copy(out, completion)
+	for i := n; i < canvas; i++ {
+		out[i] = tokenizer.EOS
+	}
+	return out
 }

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
@@ -42,13 +44,16 @@ type elboRow struct {
 
 // elboBench is the result of bench elbo.
 type elboBench struct {
-	Checkpoint     string    `json:"checkpoint"`
-	Dataset        string    `json:"dataset"`
-	Sequences      int       `json:"sequences"`
-	MeanCompletion float64   `json:"mean_completion_tokens"`
-	RefPasses      int       `json:"ref_passes"`
-	Seed           uint64    `json:"seed"`
-	Estimators     []elboRow `json:"estimators"`
+	Checkpoint     string  `json:"checkpoint"`
+	Dataset        string  `json:"dataset"`
+	Sequences      int     `json:"sequences"`
+	MeanCompletion float64 `json:"mean_completion_tokens"`
+	// Canvas is the length every ELBO is summed over: the completion
+	// refilled with <eos> to the generation canvas.
+	Canvas     int       `json:"canvas"`
+	RefPasses  int       `json:"ref_passes"`
+	Seed       uint64    `json:"seed"`
+	Estimators []elboRow `json:"estimators"`
 	// RatioAt2 is Variance(sdmc)/Variance(double_mc) at 2 passes (GDPO's
 	// acceptance check, target ≤ 0.5); nil when 2 is not among --passes.
 	RatioAt2 *float64 `json:"variance_ratio_sdmc_vs_double_mc"`
@@ -86,7 +91,7 @@ func newBenchELBOCmd() *cobra.Command {
 	f.IntSliceVar(&o.passes, "passes", []int{1, 2, 4, 8}, "forward-pass budgets per sequence")
 	f.IntVar(&o.refPasses, "ref-passes", policy.DefaultBenchELBORefPasses, "passes of the double-MC bias reference")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the rollouts, masks and bootstrap")
-	f.IntVar(&o.maxNewTokens, "max-new-tokens", 96, "completion budget of the rollouts")
+	f.IntVar(&o.maxNewTokens, "max-new-tokens", 0, "generation canvas of the rollouts (0: the default diffusion canvas, policy.diffusion.canvas)")
 	f.Float64Var(&o.temperature, "temperature", 1, "sampling temperature of the rollouts")
 	f.BoolVar(&o.asJSON, "json", false, "print one JSON object")
 	return cmd
@@ -102,8 +107,8 @@ func (o benchELBOOptions) validate() error {
 		return usageErrorf("--passes is empty")
 	case o.refPasses < 1:
 		return usageErrorf("--ref-passes %d: need at least 1", o.refPasses)
-	case o.maxNewTokens < 1:
-		return usageErrorf("--max-new-tokens %d: need at least 1", o.maxNewTokens)
+	case o.maxNewTokens < 0:
+		return usageErrorf("--max-new-tokens %d: need at least 1 (or 0 for the default canvas)", o.maxNewTokens)
 	case !(o.temperature >= 0):
 		return usageErrorf("--temperature %v: need >= 0", o.temperature)
 	}
@@ -127,6 +132,14 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 		return elboBench{}, usageErrorf("--checkpoint %s holds a policy of kind %q; bench elbo needs a diffusion policy (policy.kind %s)",
 			o.checkpoint, pol.Kind(), pipeline.KindDiffusion)
 	}
+	// Roll out on the canvas the diffusion SFT trains (as rlpipe eval does).
+	d := pipeline.DefaultDiffusionConfig()
+	if err := dm.SetGenConfig(d.Gen); err != nil {
+		return elboBench{}, err
+	}
+	if o.maxNewTokens == 0 {
+		o.maxNewTokens = d.Canvas
+	}
 	batch, err := elboRollouts(ctx, pol, dm, o)
 	if err != nil {
 		return elboBench{}, err
@@ -135,10 +148,10 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 	if err != nil {
 		return elboBench{}, err
 	}
-	res := elboBench{Checkpoint: o.checkpoint, Dataset: o.dataset, Sequences: len(batch.Prompts), RefPasses: o.refPasses,
+	res := elboBench{Canvas: o.maxNewTokens, Checkpoint: o.checkpoint, Dataset: o.dataset, Sequences: len(batch.Prompts), RefPasses: o.refPasses,
 		Seed: o.seed, RatioByPasses: map[string]float64{}}
 	for _, c := range batch.Completions {
-		res.MeanCompletion += float64(len(c)) / float64(len(batch.Completions))
+		res.MeanCompletion += float64(answerLen(c)) / float64(len(batch.Completions))
 	}
 	for _, s := range stats {
 		res.Estimators = append(res.Estimators, elboRow{Name: s.Name, Passes: s.Passes, Copies: s.Copies, Repeats: s.Repeats,
@@ -202,8 +215,9 @@ func elboRollouts(ctx context.Context, pol *pipeline.Policy, dm *policy.Diffusio
 		if len(r.CompletionTokens) == 0 {
 			continue // the ELBO of an empty completion is 0 with no variance
 		}
+		// The ELBO is taken over the whole canvas, as GDPO takes it.
 		b.Prompts = append(b.Prompts, r.PromptTokens)
-		b.Completions = append(b.Completions, r.CompletionTokens)
+		b.Completions = append(b.Completions, policy.FillCanvas(r.CompletionTokens, o.maxNewTokens))
 	}
 	if len(b.Prompts) == 0 {
 		return policy.SeqBatch{}, fmt.Errorf("bench elbo: every rollout is empty")
@@ -218,12 +232,21 @@ func (r templateRenderer) Render(p data.Prompt, mode uint8) string {
 	return r.tmpl.Render(p.Prompt, mode).Text
 }
 
+// answerLen is the completion's length up to and including its first
+// <eos> (the rollout before policy.FillCanvas).
+func answerLen(c []int32) int {
+	if i := slices.Index(c, tokenizer.EOS); i >= 0 {
+		return i + 1
+	}
+	return len(c)
+}
+
 func printELBOBench(w io.Writer, res elboBench, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(res)
 	}
-	fmt.Fprintf(w, "ELBO estimators on %d rollouts of %s (mean completion %.1f tokens), reference double_mc × %d passes\n",
-		res.Sequences, res.Dataset, res.MeanCompletion, res.RefPasses)
+	fmt.Fprintf(w, "ELBO estimators on %d rollouts of %s (mean completion %.1f tokens on a %d-token canvas), reference double_mc × %d passes\n",
+		res.Sequences, res.Dataset, res.MeanCompletion, res.Canvas, res.RefPasses)
 	fmt.Fprintf(w, "%-10s %6s  %-34s  %s\n", "estimator", "passes", "variance [95% CI]", "bias [95% CI]")
 	for _, r := range res.Estimators {
 		fmt.Fprintf(w, "%-10s %6d  %-34s  %s\n", r.Name, r.Passes,

@@ -147,6 +147,9 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("bench elbo --json = %q: %v", out, err)
 	}
+	if res.Canvas != 6 || res.MeanCompletion < 1 || res.MeanCompletion > 6 {
+		t.Errorf("canvas %d, mean completion %v: want the 6-token canvas and answers within it", res.Canvas, res.MeanCompletion)
+	}
 	var raw map[string]any
 	json.Unmarshal([]byte(out), &raw)
 	for _, key := range []string{"estimators", "variance_ratio_sdmc_vs_double_mc"} {
