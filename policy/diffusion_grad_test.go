@@ -116,7 +116,7 @@ func TestDiffusionMaskedLMGradientMatchesFiniteDifferences(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g, weight := m.maskedLMGrid(b.Prompts, b.Completions, 17, 0, width)
+			g, weight := m.maskedLMGrid(b.Prompts, b.Completions, 17, 0, len(b.Prompts), width)
 			grads, eval := float64GridGrads(t, m, g, maskedLMObjective(g, weight, len(b.Prompts)))
 			checkFiniteDifferences(t, m, grads, eval)
 			for _, chunk := range []int{0, 2} { // whole batch, then in chunks: gradients add up
@@ -181,19 +181,47 @@ func TestDiffusionAccumulateELBOGradientMatchesFiniteDifferences(t *testing.T) {
 func TestMaskedLMDrawMasksAtLeastOneTokenDeterministically(t *testing.T) {
 	total, tokens := 0, 0
 	for row := range 200 {
-		tt, masked := maskedLMDraw(3, row, 1+row%9)
-		if tt < maskedLMEps || tt >= 1 || len(masked) == 0 {
-			t.Fatalf("row %d: t=%v with %d masked", row, tt, len(masked))
+		tt, masked := maskedLMDraw(3, row, 200, 1+row%9)
+		if l := 1 + row%9; len(masked) == 0 || tt != float64(len(masked))/float64(l) {
+			t.Fatalf("row %d: t=%v with %d of %d masked", row, tt, len(masked), l)
 		}
-		t2, again := maskedLMDraw(3, row, 1+row%9)
+		t2, again := maskedLMDraw(3, row, 200, 1+row%9)
 		if t2 != tt || !slices.Equal(again, masked) {
 			t.Fatalf("row %d: draw is not deterministic", row)
 		}
 		total += len(masked)
 		tokens += 1 + row%9
 	}
-	// E[t] ≈ 0.5, plus the at-least-one rule on short rows.
+	// E[k/l] = (l+1)/(2l): about 0.5, more on short rows.
 	if f := float64(total) / float64(tokens); f < 0.4 || f > 0.7 {
 		t.Errorf("masked fraction %.3f, want about 0.5", f)
+	}
+}
+
+// A batch's mask counts are stratified: with as many rows as positions,
+// every count 1..l occurs exactly once, whatever the seed; over seeds a
+// row's count is uniform.
+func TestMaskedLMCountsAreStratifiedAcrossTheBatch(t *testing.T) {
+	const l = 8
+	counts := make([]int, l+1)
+	for seed := uint64(1); seed <= 400; seed++ {
+		hit := make([]int, l+1)
+		for row := range l {
+			_, masked := maskedLMDraw(seed, row, l, l)
+			hit[len(masked)]++
+			if row == 0 {
+				counts[len(masked)]++
+			}
+		}
+		for k := 1; k <= l; k++ {
+			if hit[k] != 1 {
+				t.Fatalf("seed %d: %d rows mask %d tokens, want 1 (%v)", seed, hit[k], k, hit)
+			}
+		}
+	}
+	for k := 1; k <= l; k++ { // 50 expected per count
+		if counts[k] < 25 || counts[k] > 80 {
+			t.Errorf("row 0 masks %d tokens %d times in 400 seeds, want about 50 (%v)", k, counts[k], counts)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"math"
+
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
@@ -12,34 +14,38 @@ const (
 	purposeBench    uint64 = 0x6462656e // "dben"
 )
 
-// maskedLMEps is LLaDA's floor on the masking rate: t = ε + (1 − ε)·u with
-// u ~ U[0,1), so the 1/t weight stays below 1000.
-const maskedLMEps = 1e-3
-
-// maskedLMDraw returns the masking rate t and the masked completion
-// positions (ascending) of row `row` of a masked-LM batch with completion
-// length l: every position is masked independently with probability t, and
-// if none is, one uniformly chosen position is. The draws come from
-// objective.NewStream(objective.Key(seed, row, "dmlm")).
-func maskedLMDraw(seed uint64, row, l int) (t float64, masked []int) {
-	s := objective.NewStream(objective.Key(seed, uint64(row), purposeMaskedLM))
-	t = maskedLMEps + (1-maskedLMEps)*s.Float64()
-	for j := range l {
-		if s.Float64() < t {
-			masked = append(masked, j)
-		}
-	}
-	if len(masked) == 0 {
-		masked = append(masked, s.Intn(l))
-	}
-	return t, masked
+// maskedLMDraw returns the masking rate t = k/l and the masked completion
+// positions (ascending) of row `row` of a masked-LM batch of `rows` rows
+// with completion length l.
+//
+// It uses the discrete form of the masked-diffusion bound that LLaDA uses
+// for likelihoods (its lower-variance Eq. 6, the same count scheme as the
+// double_mc estimator): k ~ U{1..l} positions masked exactly, weight l/k,
+//
+//	−log p(y|q) ≤ E_k E_mask[ (l/k) Σ_{masked} −log p_θ(y_i | y_masked, q) ],
+//
+// rather than t ~ U(0,1) with Bernoulli(t) masking and weight 1/t, whose
+// weight reaches 1000 at LLaDA's floor t = 10⁻³, so that a rare small-t row
+// can dominate the clipped gradient of a step. The counts of a batch are
+// stratified (MDLM's low-discrepancy sampler): u_i = frac(u₀ + i/rows) with
+// one shared u₀ and k = 1 + ⌊u_i·l⌋, so each row's k is still uniform but
+// every batch covers all masking levels evenly. The draws come from
+// objective.NewStream(objective.Key(seed, ·, "dmlm")).
+func maskedLMDraw(seed uint64, row, rows, l int) (t float64, masked []int) {
+	batch := objective.NewStream(objective.Key(seed, purposeMaskedLM))
+	u := batch.Float64() + float64(row)/float64(rows)
+	u -= math.Floor(u)
+	k := min(1+int(u*float64(l)), l)
+	masked = objective.SelectMask(nil, nil, l, k, objective.Key(seed, uint64(row), purposeMaskedLM))
+	return float64(k) / float64(l), masked
 }
 
 // AccumulateMaskedLM runs LLaDA's supervised masked-diffusion objective on
 // (prompt, completion) pairs and ADDS its gradient into the gradient
-// buffers (call ZeroGrad between optimizer steps). Row i draws
-// t_i = 0.001 + 0.999·u (u ~ U[0,1)) and masks each completion token with
-// probability t_i (at least one), keyed by (seed, i) only — so pass a seed
+// buffers (call ZeroGrad between optimizer steps). Row i of B masks
+// exactly k_i of its L_i completion tokens, k_i uniform on {1..L_i} and
+// stratified across the batch (see maskedLMDraw; t_i = k_i/L_i), keyed by
+// (seed, i) only — so pass a seed
 // that already mixes the run seed, the step and the micro-batch. The prompt
 // stays clean. The loss, returned, is LLaDA's SFT normalisation: per
 // sequence the 1/t-weighted masked cross-entropy divided by the completion
@@ -61,7 +67,7 @@ func (m *DiffusionModel) AccumulateMaskedLM(prompts, completions [][]int32, seed
 	var total float64
 	for lo := 0; lo < n; lo += m.chunk() {
 		hi := min(lo+m.chunk(), n)
-		g, weight := m.maskedLMGrid(prompts[lo:hi], completions[lo:hi], seed, lo, width)
+		g, weight := m.maskedLMGrid(prompts[lo:hi], completions[lo:hi], seed, lo, n, width)
 		loss, err := m.trainGrid(g, maskedLMObjective(g, weight, n))
 		if err != nil {
 			return 0, err
@@ -72,12 +78,13 @@ func (m *DiffusionModel) AccumulateMaskedLM(prompts, completions [][]int32, seed
 }
 
 // maskedLMGrid builds the canvases of rows first..first+len(prompts)−1 of a
-// masked-LM batch and returns each row's loss weight 1/(t_i·L_i).
-func (m *DiffusionModel) maskedLMGrid(prompts, comps [][]int32, seed uint64, first, width int) (*canvasGrid, []float64) {
+// masked-LM batch of rows rows and returns each row's loss weight
+// 1/(t_i·L_i).
+func (m *DiffusionModel) maskedLMGrid(prompts, comps [][]int32, seed uint64, first, rows, width int) (*canvasGrid, []float64) {
 	g := newCanvasGrid(len(prompts), width)
 	weight := make([]float64, len(prompts))
 	for i, p := range prompts {
-		t, masked := maskedLMDraw(seed, first+i, len(comps[i]))
+		t, masked := maskedLMDraw(seed, first+i, rows, len(comps[i]))
 		g.fill(i, p, comps[i], masked, nil)
 		weight[i] = 1 / (t * float64(len(comps[i])))
 	}
