@@ -61,6 +61,10 @@ type EvalOptions struct {
 	Config EvalConfig
 	// MaxNewTokens bounds completions (default 96).
 	MaxNewTokens int
+	// DiffusionSteps and DiffusionBlockLen override a diffusion policy's
+	// denoising steps and semi-autoregressive block length (0: the
+	// policy.diffusion.gen defaults).
+	DiffusionSteps, DiffusionBlockLen int
 }
 
 // EvaluateCheckpoint loads a policy and evaluates it on a held-out dataset:
@@ -70,12 +74,21 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 	if o.Dataset == "" {
 		o.Dataset = "arithmetic:test"
 	}
+	if o.DiffusionSteps < 0 || o.DiffusionBlockLen < 0 {
+		return nil, fmt.Errorf("%w: diffusion steps %d and block length %d must be >= 0", ErrConfig, o.DiffusionSteps, o.DiffusionBlockLen)
+	}
 	pol, err := LoadPolicy(o.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
 	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
 		d := DefaultDiffusionConfig()
+		if o.DiffusionSteps > 0 {
+			d.Gen.Steps = o.DiffusionSteps
+		}
+		if o.DiffusionBlockLen > 0 {
+			d.Gen.BlockLen = o.DiffusionBlockLen
+		}
 		if err := m.SetGenConfig(d.Gen); err != nil {
 			return nil, err
 		}

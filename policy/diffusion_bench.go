@@ -37,8 +37,12 @@ type ELBOEstimatorStats struct {
 	// reference being a RefPasses-pass double-MC estimate.
 	Bias float64
 	// VarianceCI and BiasCI are 95% percentile-bootstrap intervals
-	// (repeats resampled within each sequence).
+	// (sequences resampled, and the repeats of each resampled).
 	VarianceCI, BiasCI [2]float64
+	// varianceBoot holds the bootstrap replicates of Variance; replicate k
+	// of every row resamples the same sequences, so that ratios of rows
+	// can be bootstrapped (VarianceRatioCI).
+	varianceBoot []float64
 }
 
 // benchSpec is an estimator at a budget.
@@ -116,26 +120,33 @@ func benchELBO(m *DiffusionModel, b SeqBatch, passes []int, refPasses int, seed 
 				}
 			}
 			row := ELBOEstimatorStats{Name: s.name, Config: s.cfg, Copies: s.copies, Passes: p, Repeats: repeats}
-			row.Variance, row.Bias = varianceBias(est, ref, nil)
-			row.VarianceCI, row.BiasCI = bootstrapCI(est, ref, objective.Key(seed, purposeBench, 0x626f6f74, uint64(p), uint64(si)))
+			row.Variance, row.Bias = varianceBias(est, ref, nil, nil)
+			row.VarianceCI, row.BiasCI, row.varianceBoot = bootstrapCI(est, ref, objective.Key(seed, purposeBench, 0x736571),
+				objective.Key(seed, purposeBench, 0x626f6f74, uint64(p), uint64(si)))
 			out = append(out, row)
 		}
 	}
 	return out, nil
 }
 
-// varianceBias returns the mean over sequences of the sample variance of
-// est[idx[r]][i] across r, and of its mean minus ref[i]. A nil idx uses
-// every repeat once.
-func varianceBias(est [][]float64, ref []float64, idx []int) (variance, bias float64) {
+// varianceBias returns the mean over sequences seqs (nil: all) of the
+// sample variance of est[idx[r]][i] across r, and of its mean minus ref[i].
+// A nil idx uses every repeat once.
+func varianceBias(est [][]float64, ref []float64, idx, seqs []int) (variance, bias float64) {
 	if idx == nil {
 		idx = make([]int, len(est))
 		for r := range idx {
 			idx[r] = r
 		}
 	}
+	if seqs == nil {
+		seqs = make([]int, len(ref))
+		for i := range seqs {
+			seqs[i] = i
+		}
+	}
 	n := float64(len(idx))
-	for i := range ref {
+	for _, i := range seqs {
 		var mean float64
 		for _, r := range idx {
 			mean += est[r][i]
@@ -148,22 +159,33 @@ func varianceBias(est [][]float64, ref []float64, idx []int) (variance, bias flo
 		variance += ss / (n - 1)
 		bias += mean - ref[i]
 	}
-	return variance / float64(len(ref)), bias / float64(len(ref))
+	return variance / float64(len(seqs)), bias / float64(len(seqs))
 }
 
-// bootstrapCI returns 95% percentile intervals of varianceBias over
-// resamples of the repeats (the same resample for every sequence).
-func bootstrapCI(est [][]float64, ref []float64, key uint64) (vci, bci [2]float64) {
-	s := objective.NewStream(key)
+// bootstrapCI returns 95% percentile intervals of varianceBias, and the
+// variance replicates, over a two-level bootstrap: each replicate k
+// resamples the sequences from NewStream(Key(seqKey, k)) — the same for
+// every estimator, so replicate ratios compare like with like — and the
+// repeats from NewStream(repKey) (one resample for all sequences). The
+// sequence level matters: a few sequences with heavy-tailed estimates
+// carry most of double_mc's variance.
+func bootstrapCI(est [][]float64, ref []float64, seqKey, repKey uint64) (vci, bci [2]float64, boot []float64) {
+	s := objective.NewStream(repKey)
 	vs, bs := make([]float64, benchELBOBootstrap), make([]float64, benchELBOBootstrap)
 	idx := make([]int, len(est))
+	seqs := make([]int, len(ref))
 	for k := range vs {
+		ss := objective.NewStream(objective.Key(seqKey, uint64(k)))
+		for i := range seqs {
+			seqs[i] = ss.Intn(len(ref))
+		}
 		for r := range idx {
 			idx[r] = s.Intn(len(est))
 		}
-		vs[k], bs[k] = varianceBias(est, ref, idx)
+		vs[k], bs[k] = varianceBias(est, ref, idx, seqs)
 	}
-	return percentiles(vs), percentiles(bs)
+	boot = slices.Clone(vs)
+	return percentiles(vs), percentiles(bs), boot
 }
 
 // percentiles returns the 2.5% and 97.5% order statistics of x (sorted in
@@ -193,4 +215,39 @@ func VarianceRatio(stats []ELBOEstimatorStats, num, den string, passes int) (flo
 		return 0, fmt.Errorf("%w: variance ratio %s/%s at %d passes: rows missing or zero denominator", ErrInput, num, den, passes)
 	}
 	return a / b, nil
+}
+
+// VarianceRatioCI returns VarianceRatio and its 95% percentile-bootstrap
+// interval: replicate k divides the two rows' k-th variance replicates,
+// which resample the same sequences.
+func VarianceRatioCI(stats []ELBOEstimatorStats, num, den string, passes int) (float64, [2]float64, error) {
+	r, err := VarianceRatio(stats, num, den, passes)
+	if err != nil {
+		return 0, [2]float64{}, err
+	}
+	var a, b []float64
+	for _, s := range stats {
+		if s.Passes != passes {
+			continue
+		}
+		switch s.Name {
+		case num:
+			a = s.varianceBoot
+		case den:
+			b = s.varianceBoot
+		}
+	}
+	if len(a) == 0 || len(a) != len(b) {
+		return r, [2]float64{}, fmt.Errorf("%w: variance ratio %s/%s at %d passes: no bootstrap replicates", ErrInput, num, den, passes)
+	}
+	ratios := make([]float64, 0, len(a))
+	for k := range a {
+		if b[k] > 0 {
+			ratios = append(ratios, a[k]/b[k])
+		}
+	}
+	if len(ratios) == 0 {
+		return r, [2]float64{}, fmt.Errorf("%w: variance ratio %s/%s at %d passes: zero denominators", ErrInput, num, den, passes)
+	}
+	return r, percentiles(ratios), nil
 }

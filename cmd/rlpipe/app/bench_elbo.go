@@ -57,6 +57,9 @@ type elboBench struct {
 	// RatioAt2 is Variance(sdmc)/Variance(double_mc) at 2 passes (GDPO's
 	// acceptance check, target ≤ 0.5); nil when 2 is not among --passes.
 	RatioAt2 *float64 `json:"variance_ratio_sdmc_vs_double_mc"`
+	// RatioAt2CI is its 95% bootstrap interval (sequences and repeats
+	// resampled); nil with RatioAt2.
+	RatioAt2CI *[2]float64 `json:"variance_ratio_sdmc_vs_double_mc_ci95"`
 	// RatioByPasses is the same ratio at every budget.
 	RatioByPasses map[string]float64 `json:"variance_ratio_sdmc_vs_double_mc_by_passes"`
 }
@@ -160,10 +163,10 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 	for _, p := range o.passes {
 		// A zero double-MC variance (a degenerate batch) leaves the ratio
 		// undefined; it is omitted rather than reported as a number.
-		if r, err := policy.VarianceRatio(stats, "sdmc", "double_mc", p); err == nil {
+		if r, ci, err := policy.VarianceRatioCI(stats, "sdmc", "double_mc", p); err == nil {
 			res.RatioByPasses[fmt.Sprint(p)] = r
 			if p == 2 {
-				res.RatioAt2 = &r
+				res.RatioAt2, res.RatioAt2CI = &r, &ci
 			}
 		}
 	}
@@ -255,7 +258,11 @@ func printELBOBench(w io.Writer, res elboBench, asJSON bool) error {
 	}
 	for _, r := range res.Estimators {
 		if ratio, ok := res.RatioByPasses[fmt.Sprint(r.Passes)]; ok && r.Name == "sdmc" {
-			fmt.Fprintf(w, "variance ratio sdmc/double_mc at %d passes: %.3f\n", r.Passes, ratio)
+			ci := ""
+			if r.Passes == 2 && res.RatioAt2CI != nil {
+				ci = fmt.Sprintf(" [95%% CI %.3f, %.3f]", res.RatioAt2CI[0], res.RatioAt2CI[1])
+			}
+			fmt.Fprintf(w, "variance ratio sdmc/double_mc at %d passes: %.3f%s\n", r.Passes, ratio, ci)
 		}
 	}
 	return nil

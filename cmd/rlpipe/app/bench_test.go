@@ -152,7 +152,10 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 	}
 	var raw map[string]any
 	json.Unmarshal([]byte(out), &raw)
-	for _, key := range []string{"estimators", "variance_ratio_sdmc_vs_double_mc"} {
+	if ci := res.RatioAt2CI; res.RatioAt2 == nil || ci == nil || !(ci[0] <= ci[1]) || ci[0] < 0 {
+		t.Errorf("ratio at 2 passes %v with interval %v", res.RatioAt2, ci)
+	}
+	for _, key := range []string{"estimators", "variance_ratio_sdmc_vs_double_mc", "variance_ratio_sdmc_vs_double_mc_ci95"} {
 		if raw[key] == nil {
 			t.Errorf("no %q in %s", key, out)
 		}
@@ -206,6 +209,31 @@ func TestBenchUsageErrors(t *testing.T) {
 			_, stderr, code := cli(t, tc.args...)
 			if code != 2 || !strings.Contains(stderr, tc.msg) {
 				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
+			}
+		})
+	}
+}
+
+// eval takes a diffusion policy's denoising schedule from the command line.
+func TestEvalDiffusionScheduleFlags(t *testing.T) {
+	dir := tinyPolicy(t, pipeline.KindDiffusion)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"one token per step, left to right", []string{"--diffusion-steps", "8", "--diffusion-block-len", "1"}, 0},
+		{"two blocks", []string{"--diffusion-steps", "4", "--diffusion-block-len", "4"}, 0},
+		{"negative steps are refused", []string{"--diffusion-steps", "-1"}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"eval", "--checkpoint", dir, "--n", "4", "--max-new-tokens", "8", "--json"}, c.args...)
+			out, stderr, code := cli(t, args...)
+			if (code == 0) != (c.code == 0) {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, c.code, out, stderr)
+			}
+			if code == 0 && !strings.Contains(out, `"accuracy"`) {
+				t.Fatalf("no accuracy in %s", out)
 			}
 		})
 	}

@@ -54,6 +54,8 @@ func newEvalCmd() *cobra.Command {
 	f.Float64Var(&opts.Config.Temperature, "temperature", 1, "sampling temperature for --samples")
 	f.StringVar(&opts.Config.Verifier, "verifier", opts.Config.Verifier, "reward deciding correctness")
 	f.IntVar(&opts.MaxNewTokens, "max-new-tokens", 0, "completion budget (0: 96 tokens, or the 32-token canvas of a diffusion policy)")
+	f.IntVar(&opts.DiffusionSteps, "diffusion-steps", 0, "denoising steps of a diffusion policy (0: policy.diffusion.gen.steps default)")
+	f.IntVar(&opts.DiffusionBlockLen, "diffusion-block-len", 0, "semi-autoregressive block length of a diffusion policy (0: policy.diffusion.gen.block_len default)")
 	f.Uint64Var(&opts.Seed, "seed", 1, "seed for sampled evaluation and generated datasets")
 	f.StringSliceVar(&modes, "mode", []string{"trace"}, "rollout modes: trace, empty")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
