@@ -144,17 +144,17 @@ func Send[T any](ctx context.Context, out chan<- T, v T) error {
 	default:
 	}
 	t0 := time.Now()
+	if m != nil {
+		m.blockBegin(true, t0)
+		defer m.blockEnd(true, t0)
+	}
 	select {
 	case out <- v:
 		if m != nil {
 			m.out.Add(1)
-			m.blockedOut.Add(int64(time.Since(t0)))
 		}
 		return nil
 	case <-ctx.Done():
-		if m != nil {
-			m.blockedOut.Add(int64(time.Since(t0)))
-		}
 		Discard(v)
 		return ctx.Err()
 	}
@@ -176,19 +176,17 @@ func Recv[T any](ctx context.Context, in <-chan T) (v T, ok bool, err error) {
 	default:
 	}
 	t0 := time.Now()
+	if m != nil {
+		m.blockBegin(false, t0)
+		defer m.blockEnd(false, t0)
+	}
 	select {
 	case v, ok = <-in:
-		if m != nil {
-			m.blockedIn.Add(int64(time.Since(t0)))
-			if ok {
-				m.in.Add(1)
-			}
+		if ok && m != nil {
+			m.in.Add(1)
 		}
 		return v, ok, nil
 	case <-ctx.Done():
-		if m != nil {
-			m.blockedIn.Add(int64(time.Since(t0)))
-		}
 		return v, false, ctx.Err()
 	}
 }

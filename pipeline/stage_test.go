@@ -325,3 +325,39 @@ func TestGraphWithInletAndOutlet(t *testing.T) {
 		t.Errorf("sum = %d, want 110", sum.Load())
 	}
 }
+
+// A stage waiting in Recv is counted as blocked while it waits, not as busy
+// until its wait ends: busy time never shrinks between snapshots, so the
+// per-step deltas in metrics.jsonl are never negative.
+func TestStageWaitingInRecvIsBlockedNotBusy(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	g := NewGraph()
+	feed := make(chan int)
+	in := Inlet(g, "feed", feed)
+	AddSink(g, "slow-sink", in, ForEach(func(ctx context.Context, v int) error { return nil }))
+	done := make(chan error, 1)
+	go func() { done <- g.Run(context.Background()) }()
+	sink := func() StageStats {
+		for _, s := range g.Stats() {
+			if s.Name == "slow-sink" {
+				return s
+			}
+		}
+		t.Fatal("no slow-sink stage")
+		return StageStats{}
+	}
+	time.Sleep(50 * time.Millisecond) // the sink is waiting for input
+	before := sink()
+	if before.BlockedIn < 40*time.Millisecond || before.Busy > 20*time.Millisecond {
+		t.Errorf("while waiting: blocked %v busy %v, want blocked ≈ 50ms, busy ≈ 0", before.BlockedIn, before.Busy)
+	}
+	feed <- 1
+	close(feed)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	after := sink()
+	if after.Busy < before.Busy || after.BlockedIn < before.BlockedIn {
+		t.Errorf("counters went backwards: busy %v → %v, blocked %v → %v", before.Busy, after.Busy, before.BlockedIn, after.BlockedIn)
+	}
+}

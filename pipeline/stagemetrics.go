@@ -57,6 +57,43 @@ type meter struct {
 
 	mu         sync.Mutex
 	start, end time.Time
+	// Blocking in progress (under mu): how many Send/Recv calls are
+	// blocked and the sum of their start times in ns. Snapshots count
+	// that time as blocked already, so a stage's derived Busy never
+	// shrinks between snapshots (a stage waiting in Recv at step s used to
+	// show as busy then, and as negative busy time at step s+1).
+	waitingIn, waitingOut       int64
+	waitingInSum, waitingOutSum int64
+}
+
+// blockBegin records that a Send (out) or Recv (!out) started blocking at
+// t0.
+func (m *meter) blockBegin(out bool, t0 time.Time) {
+	m.mu.Lock()
+	if out {
+		m.waitingOut++
+		m.waitingOutSum += t0.UnixNano()
+	} else {
+		m.waitingIn++
+		m.waitingInSum += t0.UnixNano()
+	}
+	m.mu.Unlock()
+}
+
+// blockEnd records the end of a blocking Send or Recv begun at t0.
+func (m *meter) blockEnd(out bool, t0 time.Time) {
+	d := int64(time.Since(t0))
+	m.mu.Lock()
+	if out {
+		m.waitingOut--
+		m.waitingOutSum -= t0.UnixNano()
+		m.blockedOut.Add(d)
+	} else {
+		m.waitingIn--
+		m.waitingInSum -= t0.UnixNano()
+		m.blockedIn.Add(d)
+	}
+	m.mu.Unlock()
 }
 
 func newMeter(name string) *meter {
@@ -87,6 +124,9 @@ func (m *meter) addBusy(d time.Duration) {
 func (m *meter) snapshot() StageStats {
 	m.mu.Lock()
 	start, end := m.start, m.end
+	now := time.Now().UnixNano()
+	blockedIn := m.blockedIn.Load() + m.waitingIn*now - m.waitingInSum
+	blockedOut := m.blockedOut.Load() + m.waitingOut*now - m.waitingOutSum
 	m.mu.Unlock()
 	s := StageStats{
 		Name:       m.name,
@@ -94,8 +134,8 @@ func (m *meter) snapshot() StageStats {
 		In:         m.in.Load(),
 		Out:        m.out.Load(),
 		Dropped:    m.dropped.Load(),
-		BlockedIn:  time.Duration(m.blockedIn.Load()),
-		BlockedOut: time.Duration(m.blockedOut.Load()),
+		BlockedIn:  time.Duration(blockedIn),
+		BlockedOut: time.Duration(blockedOut),
 	}
 	switch {
 	case start.IsZero():
