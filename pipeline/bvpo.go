@@ -19,6 +19,18 @@ const (
 	BVPOBaseGRPO = "grpo"
 )
 
+// DPO normalisations (algorithm.bvpo.normalize): what each mode's summed
+// pair losses are divided by.
+const (
+	// BVPONormalizeGroups divides by the number of groups (distinct prompts)
+	// of the mode in the batch, counting groups that yielded no pair: an
+	// unbiased estimate of the per-prompt loss E_x[ℓ(x)·1(x has a pair)].
+	BVPONormalizeGroups = "groups"
+	// BVPONormalizePairs divides by the number of pairs: standard DPO over a
+	// pair dataset, a ratio estimator when pairs come from on-policy groups.
+	BVPONormalizePairs = "pairs"
+)
+
 // BVPOConfig configures BVPO (algorithm.name: bvpo): the loss is
 // α·L_trace + (1−α)·L_empty over trace and empty-trace rollouts of the same
 // prompts (ALGORITHMS §4, §7).
@@ -36,11 +48,22 @@ type BVPOConfig struct {
 	MicroBatches int `yaml:"micro_batches"`
 	// Smoothing is the EMA momentum on α*. Default 0.9.
 	Smoothing float64 `yaml:"smoothing"`
+	// Normalize is what each mode's summed DPO pair losses are divided by:
+	// "groups" (default) or "pairs". On-policy pairs exist only for groups
+	// whose rewards differ, so the number of pairs is itself random, and
+	// for a mode with low accuracy (few groups with a correct sample) the
+	// mean over a handful of pairs is a high-variance ratio estimator;
+	// dividing by the fixed number of groups instead is unbiased for the
+	// per-prompt loss and keeps a mode's weight proportional to how often
+	// it yields a preference signal. "pairs" is the standard DPO mean over
+	// a pair dataset. Only base dpo uses it.
+	Normalize string `yaml:"normalize"`
 }
 
 // DefaultBVPOConfig returns the documented defaults.
 func DefaultBVPOConfig() BVPOConfig {
-	return BVPOConfig{Alpha: config.Fixed(0.5), Base: BVPOBaseDPO, BetaDPO: objective.DefaultDPOBeta, MicroBatches: 4, Smoothing: 0.9}
+	return BVPOConfig{Alpha: config.Fixed(0.5), Base: BVPOBaseDPO, BetaDPO: objective.DefaultDPOBeta, MicroBatches: 4, Smoothing: 0.9,
+		Normalize: BVPONormalizeGroups}
 }
 
 // Validate reports the first invalid field.
@@ -56,6 +79,8 @@ func (c BVPOConfig) Validate() error {
 		return fmt.Errorf("%w: micro_batches %d: alpha auto needs at least 4", ErrConfig, c.MicroBatches)
 	case c.Smoothing < 0 || c.Smoothing >= 1:
 		return fmt.Errorf("%w: smoothing %v not in [0,1)", ErrConfig, c.Smoothing)
+	case c.Normalize != BVPONormalizeGroups && c.Normalize != BVPONormalizePairs:
+		return fmt.Errorf("%w: normalize %q (want %s or %s)", ErrConfig, c.Normalize, BVPONormalizeGroups, BVPONormalizePairs)
 	}
 	return nil
 }
@@ -210,8 +235,11 @@ func (b *bvpoLearner) modeLoss(rows []data.TrainRow, idx []int, logp [][]float64
 		}
 		groups[j] = g
 	}
-	pairs := objective.GroupPairs(nil, rewards, groups)
-	loss, grad, m, err := objective.DPOLoss(nil, &objective.DPOInput{Logp: logp, Mask: mask, RefSeq: refSeq, Pairs: pairs}, b.cfg.BetaDPO)
+	in := &objective.DPOInput{Logp: logp, Mask: mask, RefSeq: refSeq, Pairs: objective.GroupPairs(nil, rewards, groups)}
+	if b.cfg.Normalize == BVPONormalizeGroups {
+		in.Groups = len(label)
+	}
+	loss, grad, m, err := objective.DPOLoss(nil, in, b.cfg.BetaDPO)
 	if err != nil {
 		return 0, nil, err
 	}

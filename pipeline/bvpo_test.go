@@ -3,9 +3,12 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
@@ -42,8 +45,21 @@ func bvpoFixture(t *testing.T) (*bvpoLearner, []data.TrainRow) {
 	return newBVPOLearner(l, DefaultBVPOConfig()), rows
 }
 
+// tieGroups gives every sample of prompt 101 in trace mode and of prompt
+// 102 in empty mode the same reward, so each mode has 3 groups but only 2
+// DPO pairs and the two normalisations differ.
+func tieGroups(rows []data.TrainRow) {
+	for i := range rows {
+		r := &rows[i]
+		if (r.PromptID == 101 && r.Mode == data.ModeTrace) || (r.PromptID == 102 && r.Mode == data.ModeEmpty) {
+			r.Reward = 1
+		}
+	}
+}
+
 // singleModeDPOGrad computes the gradient of the plain DPO loss on one
-// mode's rows, independently of bvpoLearner.
+// mode's rows, independently of bvpoLearner, with b's normalisation: the
+// pairs' summed loss over the mode's distinct prompts, or the pair mean.
 func singleModeDPOGrad(t *testing.T, b *bvpoLearner, rows []data.TrainRow, mode uint8) []float64 {
 	t.Helper()
 	idx := modeRows(rows, mode)
@@ -69,10 +85,16 @@ func singleModeDPOGrad(t *testing.T, b *bvpoLearner, rows []data.TrainRow, mode 
 		mask[j] = ones(len(batch.Completions[j]))
 	}
 	pairs := objective.GroupPairs(nil, rewards, groups)
+	var norm int // 0: the mean over pairs
+	if b.cfg.Normalize == BVPONormalizeGroups {
+		distinct := slices.Clone(groups)
+		slices.Sort(distinct)
+		norm = len(slices.Compact(distinct))
+	}
 	model := b.pol.Model.(*policy.Model)
 	model.ZeroGrad()
 	if _, err := model.Accumulate(batch, 1, func(logp [][]float64) (float64, [][]float64, error) {
-		loss, g, _, err := objective.DPOLoss(nil, &objective.DPOInput{Logp: logp, Mask: mask, RefSeq: refSeq, Pairs: pairs}, objective.DefaultDPOBeta)
+		loss, g, _, err := objective.DPOLoss(nil, &objective.DPOInput{Logp: logp, Mask: mask, RefSeq: refSeq, Pairs: pairs, Groups: norm}, objective.DefaultDPOBeta)
 		return loss, g, err
 	}); err != nil {
 		t.Fatal(err)
@@ -92,6 +114,9 @@ func TestBVPOEndpointsReproduceSingleModeGradientsExactly(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b, rows := bvpoFixture(t)
+			if b.cfg.Normalize != BVPONormalizeGroups {
+				t.Fatalf("default normalize = %q, want groups", b.cfg.Normalize)
+			}
 			want := singleModeDPOGrad(t, b, rows, tc.mode)
 			b.pol.Model.ZeroGrad()
 			st := updateStats{Algo: map[string]float64{}}
@@ -107,6 +132,69 @@ func TestBVPOEndpointsReproduceSingleModeGradientsExactly(t *testing.T) {
 				t.Fatal("gradient is all zero; the test proves nothing")
 			}
 		})
+	}
+}
+
+func TestBVPOEndpointsHoldForBothNormalizationsWithPairlessGroups(t *testing.T) {
+	for _, norm := range []string{BVPONormalizeGroups, BVPONormalizePairs} {
+		for _, tc := range []struct {
+			alpha float64
+			mode  uint8
+		}{{1, data.ModeTrace}, {0, data.ModeEmpty}} {
+			t.Run(fmt.Sprintf("%s alpha %v", norm, tc.alpha), func(t *testing.T) {
+				b, rows := bvpoFixture(t)
+				b.cfg.Normalize = norm
+				tieGroups(rows)
+				want := singleModeDPOGrad(t, b, rows, tc.mode)
+				b.pol.Model.ZeroGrad()
+				st := updateStats{Algo: map[string]float64{}}
+				if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), modeRows(rows, data.ModeEmpty), tc.alpha, &st); err != nil {
+					t.Fatal(err)
+				}
+				got := flattenGrads(b.pol.Model.Params())
+				if !slices.Equal(got, want) {
+					t.Fatal("mixed gradient differs from the single-mode gradient")
+				}
+				if !slices.ContainsFunc(got, func(v float64) bool { return v != 0 }) {
+					t.Fatal("gradient is all zero; the test proves nothing")
+				}
+				if p := st.Algo["dpo/pairs_"+modeName(tc.mode)]; p != 2 {
+					t.Fatalf("pairs = %v, want 2 (one group tied)", p)
+				}
+			})
+		}
+	}
+}
+
+func TestBVPOGroupsNormalizationIsThePairMeanScaledByPairsOverGroups(t *testing.T) {
+	// With 2 pairs from 3 groups, Σℓ/3 = (2/3)·(Σℓ/2): the groups gradient
+	// is the pairs gradient times 2/3, which is what makes a mode that
+	// rarely yields a pair weigh less instead of being renormalised up.
+	grad := map[string][]float64{}
+	for _, norm := range []string{BVPONormalizeGroups, BVPONormalizePairs} {
+		b, rows := bvpoFixture(t)
+		b.cfg.Normalize = norm
+		tieGroups(rows)
+		b.pol.Model.ZeroGrad()
+		st := updateStats{Algo: map[string]float64{}}
+		if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), nil, 1, &st); err != nil {
+			t.Fatal(err)
+		}
+		grad[norm] = flattenGrads(b.pol.Model.Params())
+	}
+	for i, p := range grad[BVPONormalizePairs] {
+		want := p * 2 / 3
+		if g := grad[BVPONormalizeGroups][i]; math.Abs(g-want) > 1e-7+1e-5*math.Abs(want) {
+			t.Fatalf("grad[%d] = %g, want %g", i, g, want)
+		}
+	}
+}
+
+func TestBVPOConfigRejectsUnknownNormalize(t *testing.T) {
+	c := DefaultBVPOConfig()
+	c.Normalize = "prompts"
+	if err := c.Validate(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "normalize") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -17,11 +17,13 @@ type BVPOBenchOptions struct {
 	// Checkpoint is a causal policy checkpoint (also the DPO reference).
 	Checkpoint string
 	// Dataset is the prompt spec (default "arithmetic:test"); Prompts is how
-	// many prompts each estimate uses (default 16).
+	// many prompts every estimate uses (default 16).
 	Dataset string
 	Prompts int
-	// G is the samples per prompt (default 8); the mixed estimators use
-	// half of the prompts in each mode, the same total.
+	// G is the samples per prompt of the single-mode estimators (default
+	// 8). It must be even: the mixed estimators draw G/2 samples per prompt
+	// in each mode, so that every estimator sees the same prompts and the
+	// same Prompts·G samples.
 	G int
 	// Repeats is the number of independent estimates per estimator (default
 	// 16); RefRepeats the number of trace estimates averaged into the
@@ -32,6 +34,9 @@ type BVPOBenchOptions struct {
 	Temperature         float64
 	// Reward is the reward spec that ranks the pairs (default "math").
 	Reward string
+	// Normalize is the DPO normalisation, as algorithm.bvpo.normalize
+	// (default "groups").
+	Normalize string
 }
 
 // BVPOMSE is one estimator's mean squared error against the reference
@@ -45,28 +50,62 @@ type BVPOMSE struct {
 type BVPOBenchResult struct {
 	// MSE has keys "trace", "empty", "alpha_0.5" and "alpha_star".
 	MSE map[string]BVPOMSE `json:"mse"`
+	// Controls are shrinkage controls at the same budget: the trace-only
+	// estimate scaled by 0.5 ("trace_x0.5") and by α* ("trace_x_alpha_star",
+	// second half of the repeats). MSE rewards shrinking a noisy estimate
+	// towards zero, and a mix with weight α on trace shrinks the trace part
+	// by α; a mix that does not beat its control gains nothing from the
+	// empty-trace samples beyond that shrinkage.
+	Controls map[string]BVPOMSE `json:"controls"`
 	// AlphaStar is α* estimated from the first half of the repeats (and
 	// evaluated on the second half, so that its MSE is not optimistic).
 	AlphaStar float64 `json:"alpha_star"`
+	// MixStats are the §4.2 statistics of the two half-budget estimators
+	// that α* was computed from (first half of the repeats), so that a
+	// result can be explained by variance and bias, not only read.
+	MixStats BVPOMixStats `json:"mix_stats"`
 	// RefNorm2 is ‖g_ref‖², for scale.
 	RefNorm2 float64 `json:"ref_norm2"`
-	Prompts  int     `json:"prompts"`
-	G        int     `json:"g"`
-	Repeats  int     `json:"repeats"`
+	// Prompts, G, Repeats, RefRepeats and Normalize echo the design.
+	Prompts    int    `json:"prompts"`
+	G          int    `json:"g"`
+	Repeats    int    `json:"repeats"`
+	RefRepeats int    `json:"ref_repeats"`
+	Normalize  string `json:"normalize"`
+}
+
+// BVPOMixStats are [objective.AlphaStats] of the G/2-per-prompt trace and
+// empty-trace estimators against the reference gradient: traces of the
+// covariances across repeats and the squared norms of the biases of their
+// means (which include the reference's own noise, ‖g_ref − E g_trace‖²).
+type BVPOMixStats struct {
+	VarTrace   float64 `json:"var_trace"`   // σ_t², tr Cov of the G/2 trace estimate
+	VarEmpty   float64 `json:"var_empty"`   // σ_e², tr Cov of the G/2 empty-trace estimate
+	Cov        float64 `json:"cov"`         // c, tr Cov between them (independent draws: ≈ 0)
+	BiasTrace2 float64 `json:"bias_trace2"` // ‖b_t‖², squared bias of the trace estimate
+	BiasEmpty2 float64 `json:"bias_empty2"` // ‖b_e‖², squared bias of the empty-trace estimate
+	BiasDot    float64 `json:"bias_dot"`    // ⟨b_t, b_e⟩
 }
 
 // BenchBVPO measures how well BVPO's mixed gradient estimates the
 // trace-mode DPO gradient at equal sample budget (ALGORITHMS §4): the
-// reference g_ref is the mean of RefRepeats trace-only estimates; each
-// estimator is drawn Repeats times with fresh samples, and its MSE is the
-// mean of ‖ĝ − g_ref‖². trace and empty roll out G samples for each of the
-// Prompts prompts in one mode; alpha_0.5 and alpha_star mix a trace estimate
-// on half of the prompts with an empty-trace estimate on the other half
-// (a fresh split each repeat), so every estimator uses the same number of
-// samples and the same group size G, which keeps DPO's best-vs-worst pairs
-// comparable.
+// reference g_ref is the mean of RefRepeats trace-only estimates on the
+// Prompts prompts; each estimator is drawn Repeats times with fresh
+// samples, and its MSE is the mean of ‖ĝ − g_ref‖². trace and empty roll
+// out G samples for each prompt in one mode; alpha_0.5 and alpha_star mix
+// a trace estimate and an empty-trace estimate that each roll out G/2
+// samples for every prompt, as `rlpipe run` rolls out both modes on the
+// same prompts. Every estimator thus sees the same prompts as the
+// reference and the same Prompts·G samples, so none carries prompt-subset
+// noise that the others do not. The price is that the mixed estimators'
+// DPO pairs come from groups of G/2: a group yields a pair less often, which
+// the groups normalisation turns into a smaller expected gradient (a bias
+// the MSE includes) rather than into a noisier pair mean.
 func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error) {
 	o = o.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
 	pol, err := LoadPolicy(o.Checkpoint)
 	if err != nil {
 		return nil, err
@@ -87,11 +126,13 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 	opt, _ := optim.NewAdamW(optim.AdamWConfig{})
 	sched, _ := optim.NewSchedule(optim.ScheduleConfig{}, 1)
 	l := &learner{pol: pol, ref: cloneModel(pol.Model), opt: opt, sched: sched, temperature: o.Temperature}
-	b := &bvpoBench{o: o, prompts: prompts, scorer: scorer, bl: newBVPOLearner(l, DefaultBVPOConfig())}
+	cfg := DefaultBVPOConfig()
+	cfg.Normalize = o.Normalize
+	b := &bvpoBench{o: o, prompts: prompts, scorer: scorer, bl: newBVPOLearner(l, cfg)}
 
 	ref := make([]float64, 0)
 	for i := 0; i < o.RefRepeats; i++ {
-		g, err := b.gradient(ctx, data.ModeTrace, b.prompts, uint64(1_000_000+i))
+		g, err := b.gradient(ctx, data.ModeTrace, o.G, uint64(1_000_000+i))
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +148,6 @@ func (o BVPOBenchOptions) withDefaults() BVPOBenchOptions {
 	if o.Prompts == 0 {
 		o.Prompts = 16
 	}
-	o.Prompts += o.Prompts % 2
 	if o.G == 0 {
 		o.G = 8
 	}
@@ -127,7 +167,24 @@ func (o BVPOBenchOptions) withDefaults() BVPOBenchOptions {
 	if o.Reward == "" {
 		o.Reward = "math"
 	}
+	if o.Normalize == "" {
+		o.Normalize = BVPONormalizeGroups
+	}
 	return o
+}
+
+// validate reports options that would make the estimators' budgets
+// unequal or the normalisation unknown. Errors wrap [ErrConfig].
+func (o BVPOBenchOptions) validate() error {
+	switch {
+	case o.G < 2 || o.G%2 != 0:
+		return fmt.Errorf("%w: bench bvpo: --g %d must be even and at least 2: the mixed estimators draw G/2 samples per prompt in each mode", ErrConfig, o.G)
+	case o.Prompts < 1 || o.Repeats < 2 || o.RefRepeats < 1:
+		return fmt.Errorf("%w: bench bvpo: need at least 1 prompt, 2 repeats and 1 reference repeat (got --prompts %d, --repeats %d, --ref-repeats %d)", ErrConfig, o.Prompts, o.Repeats, o.RefRepeats)
+	case o.Normalize != BVPONormalizeGroups && o.Normalize != BVPONormalizePairs:
+		return fmt.Errorf("%w: bench bvpo: --normalize %q (want %s or %s)", ErrConfig, o.Normalize, BVPONormalizeGroups, BVPONormalizePairs)
+	}
+	return nil
 }
 
 type bvpoBench struct {
@@ -137,12 +194,12 @@ type bvpoBench struct {
 	bl      *bvpoLearner
 }
 
-// gradient draws G samples for each of prompts in mode with the given seed
-// and returns the DPO gradient of that mode's pairs.
-func (b *bvpoBench) gradient(ctx context.Context, mode uint8, prompts []data.Prompt, seed uint64) ([]float64, error) {
+// gradient draws g samples for each of the bench's prompts in mode with the
+// given seed and returns the DPO gradient of that mode's pairs.
+func (b *bvpoBench) gradient(ctx context.Context, mode uint8, g int, seed uint64) ([]float64, error) {
 	gen := b.bl.pol
 	in := &rollout.InProcess{Model: gen.Model, Codec: gen.Tokenizer, Renderer: promptRenderer{data.Template{}}}
-	rows, err := in.Generate(ctx, rollout.Request{Prompts: prompts, G: b.o.G, Modes: []uint8{mode}, Seed: b.o.Seed ^ seed,
+	rows, err := in.Generate(ctx, rollout.Request{Prompts: b.prompts, G: g, Modes: []uint8{mode}, Seed: b.o.Seed ^ seed,
 		Params: data.GenParams{Temperature: b.o.Temperature, MaxNewTokens: b.o.MaxNewTokens}})
 	if err != nil {
 		return nil, err
@@ -163,19 +220,8 @@ func (b *bvpoBench) gradient(ctx context.Context, mode uint8, prompts []data.Pro
 	return flattenGrads(b.bl.pol.Model.Params()), nil
 }
 
-// splitPrompts shuffles prompts deterministically by seed and halves them.
-func splitPrompts(prompts []data.Prompt, seed uint64) ([]data.Prompt, []data.Prompt) {
-	p := append([]data.Prompt(nil), prompts...)
-	s := mix64(seed ^ 0x73706c6974)
-	for i := len(p) - 1; i > 0; i-- {
-		s = mix64(s)
-		j := int(s % uint64(i+1))
-		p[i], p[j] = p[j], p[i]
-	}
-	return p[:len(p)/2], p[len(p)/2:]
-}
-
-// bvpoDraw is one repeat's four gradient estimates.
+// bvpoDraw is one repeat's four gradient estimates: trace and empty with G
+// samples per prompt, traceHalf and emptyHalf with G/2.
 type bvpoDraw struct{ trace, empty, traceHalf, emptyHalf []float64 }
 
 func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResult, error) {
@@ -183,42 +229,58 @@ func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResul
 	errs := map[string][]float64{}
 	var firstHalf []bvpoDraw
 	var stats objective.AlphaStats
-	res := &BVPOBenchResult{MSE: map[string]BVPOMSE{}, Prompts: len(b.prompts), G: o.G, Repeats: o.Repeats, RefNorm2: dot(ref, ref)}
+	ctl := map[string][]float64{}
+	res := &BVPOBenchResult{MSE: map[string]BVPOMSE{}, Controls: map[string]BVPOMSE{}, Prompts: len(b.prompts), G: o.G, Repeats: o.Repeats, RefRepeats: o.RefRepeats,
+		Normalize: o.Normalize, RefNorm2: dot(ref, ref)}
 	for rep := 0; rep < o.Repeats; rep++ {
 		var d bvpoDraw
 		var err error
 		seed := uint64(rep) * 4
-		if d.trace, err = b.gradient(ctx, data.ModeTrace, b.prompts, seed); err != nil {
+		if d.trace, err = b.gradient(ctx, data.ModeTrace, o.G, seed); err != nil {
 			return nil, err
 		}
-		if d.empty, err = b.gradient(ctx, data.ModeEmpty, b.prompts, seed+1); err != nil {
+		if d.empty, err = b.gradient(ctx, data.ModeEmpty, o.G, seed+1); err != nil {
 			return nil, err
 		}
-		first, second := splitPrompts(b.prompts, seed)
-		if d.traceHalf, err = b.gradient(ctx, data.ModeTrace, first, seed+2); err != nil {
+		if d.traceHalf, err = b.gradient(ctx, data.ModeTrace, o.G/2, seed+2); err != nil {
 			return nil, err
 		}
-		if d.emptyHalf, err = b.gradient(ctx, data.ModeEmpty, second, seed+3); err != nil {
+		if d.emptyHalf, err = b.gradient(ctx, data.ModeEmpty, o.G/2, seed+3); err != nil {
 			return nil, err
 		}
 		errs["trace"] = append(errs["trace"], sqDist(d.trace, ref))
 		errs["empty"] = append(errs["empty"], sqDist(d.empty, ref))
 		errs["alpha_0.5"] = append(errs["alpha_0.5"], sqDist(mix(d.traceHalf, d.emptyHalf, 0.5), ref))
+		ctl["trace_x0.5"] = append(ctl["trace_x0.5"], sqDist(scaled(d.trace, 0.5), ref))
 		if rep < o.Repeats/2 {
 			firstHalf = append(firstHalf, d)
 			if rep == o.Repeats/2-1 {
 				stats = halfStats(firstHalf, ref)
 				res.AlphaStar = math.Min(1, math.Max(0, objective.OptimalAlpha(stats)))
+				res.MixStats = BVPOMixStats(stats)
 			}
 			continue
 		}
 		errs["alpha_star"] = append(errs["alpha_star"], sqDist(mix(d.traceHalf, d.emptyHalf, res.AlphaStar), ref))
+		ctl["trace_x_alpha_star"] = append(ctl["trace_x_alpha_star"], sqDist(scaled(d.trace, res.AlphaStar), ref))
 	}
-	for k, v := range errs {
-		m, se := meanStderr(v)
-		res.MSE[k] = BVPOMSE{MSE: m, CI: [2]float64{m - 1.96*se, m + 1.96*se}}
+	summarize := func(dst map[string]BVPOMSE, src map[string][]float64) {
+		for k, v := range src {
+			m, se := meanStderr(v)
+			dst[k] = BVPOMSE{MSE: m, CI: [2]float64{m - 1.96*se, m + 1.96*se}}
+		}
 	}
+	summarize(res.MSE, errs)
+	summarize(res.Controls, ctl)
 	return res, nil
+}
+
+func scaled(x []float64, w float64) []float64 {
+	out := make([]float64, len(x))
+	for i := range x {
+		out[i] = w * x[i]
+	}
+	return out
 }
 
 // halfStats estimates the §4.2 statistics of the half-budget estimators

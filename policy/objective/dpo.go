@@ -63,9 +63,20 @@ type DPOInput struct {
 	RefSeq []float64
 	// Pairs are (chosen, rejected) row indices, e.g. from [GroupPairs].
 	Pairs []Pair
+	// Groups, when > 0, is the divisor of the summed pair losses: the
+	// number of groups (prompts) the pairs were drawn from, counting the
+	// groups that yielded no pair. Σ_pairs ℓ / Groups estimates the
+	// per-prompt expected loss E_x[ℓ(x)·1(x has a pair)] without bias, while
+	// the mean over pairs (Groups = 0, standard DPO over a pair dataset) is
+	// a ratio of two random counts whose variance grows when few groups
+	// yield a pair. Groups smaller than the number of pairs is accepted (it
+	// is only a scale), but it must not be negative.
+	Groups int
 }
 
-// DPOMetrics summarise one [DPOLoss] call (means over pairs).
+// DPOMetrics summarise one [DPOLoss] call. The means are over pairs
+// whatever the loss's normaliser, so that they describe the pairs
+// themselves.
 type DPOMetrics struct {
 	Pairs          int
 	Accuracy       float64 // fraction of pairs with positive margin
@@ -74,15 +85,17 @@ type DPOMetrics struct {
 	RejectedReward float64 // mean β(ℓr − ℓr_ref)
 }
 
-// DPOLoss computes the mean DPO loss over pairs,
+// DPOLoss computes the DPO loss summed over pairs and divided by N,
 //
-//	loss = (1/P) Σ_p −log σ(β((ℓc−ℓc_ref) − (ℓr−ℓr_ref)))
+//	loss = (1/N) Σ_p −log σ(β((ℓc−ℓc_ref) − (ℓr−ℓr_ref)))
 //
-// with ℓ the masked sequence sums, and its gradient with respect to every
-// per-token log-prob: dLoss/dℓ[c][t] = −σ(−z)·β·m/P and +σ(−z)·β·m/P on the
-// rejected row (rows in several pairs accumulate). Rows in no pair get zero
-// gradient. dLogp is reused when its shape matches. With no pairs the loss
-// and gradient are 0. Cost O(Σ row lengths).
+// where N is in.Groups when it is > 0 and otherwise the number of pairs P
+// (the mean over pairs), with ℓ the masked sequence sums, and its gradient
+// with respect to every per-token log-prob: dLoss/dℓ[c][t] = −σ(−z)·β·m/N
+// and +σ(−z)·β·m/N on the rejected row (rows in several pairs accumulate).
+// Rows in no pair get zero gradient. dLogp is reused when its shape
+// matches. With no pairs the loss and gradient are 0. Cost O(Σ row
+// lengths).
 func DPOLoss(dLogp [][]float64, in *DPOInput, beta float64) (float64, [][]float64, DPOMetrics, error) {
 	if !(beta > 0) || math.IsInf(beta, 0) {
 		return 0, nil, DPOMetrics{}, fmt.Errorf("%w: dpo beta %v: want > 0", ErrInvalid, beta)
@@ -92,6 +105,9 @@ func DPOLoss(dLogp [][]float64, in *DPOInput, beta float64) (float64, [][]float6
 	}
 	if len(in.RefSeq) != len(in.Mask) {
 		return 0, nil, DPOMetrics{}, fmt.Errorf("%w: dpo: %d ref sums for %d rows", ErrInvalid, len(in.RefSeq), len(in.Mask))
+	}
+	if in.Groups < 0 {
+		return 0, nil, DPOMetrics{}, fmt.Errorf("%w: dpo groups %d: want >= 0 (0 = number of pairs)", ErrInvalid, in.Groups)
 	}
 	for k, p := range in.Pairs {
 		if p.Chosen < 0 || p.Chosen >= len(in.Mask) || p.Rejected < 0 || p.Rejected >= len(in.Mask) {
@@ -104,12 +120,16 @@ func DPOLoss(dLogp [][]float64, in *DPOInput, beta float64) (float64, [][]float6
 	var m DPOMetrics
 	var loss float64
 	np := float64(len(in.Pairs))
+	norm := np // the loss's divisor N
+	if in.Groups > 0 {
+		norm = float64(in.Groups)
+	}
 	for _, p := range in.Pairs {
 		rc := beta * (seqSum(in.Logp[p.Chosen], in.Mask[p.Chosen]) - in.RefSeq[p.Chosen])
 		rr := beta * (seqSum(in.Logp[p.Rejected], in.Mask[p.Rejected]) - in.RefSeq[p.Rejected])
 		z := rc - rr
-		loss += softplus(-z) / np
-		g := -sigmoid(-z) * beta / np
+		loss += softplus(-z) / norm
+		g := -sigmoid(-z) * beta / norm
 		rowCoef[p.Chosen] += g
 		rowCoef[p.Rejected] -= g
 		m.Margin += z / np
