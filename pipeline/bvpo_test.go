@@ -261,6 +261,7 @@ func TestDiffusionRunsWithGDPOAndDiffuGRPO(t *testing.T) {
 			if err := cfg.ApplyPreset(); err != nil {
 				t.Fatal(err)
 			}
+			cfg.SFT.Steps = 20 // the diffusion preset trains 4000 steps
 			cfg.Policy.Diffusion.Canvas = 16
 			cfg.Policy.Diffusion.Gen.Steps, cfg.Policy.Diffusion.Gen.BlockLen = 4, 16
 			cfg.Train.Steps = 2

@@ -215,10 +215,22 @@ func defaultOpenAI() rollout.OpenAIConfig {
 		BackoffMax: rollout.DefaultOpenAIBackoffMax, ReturnTokenIDs: true}
 }
 
+// DiffusionSFTSteps is the SFT length preset for diffusion policies. A
+// masked diffusion LM learns the task far more slowly than the causal model
+// (it must predict every position from every masking level): on the default
+// task its greedy held-out accuracy was 7.8% after 1500 steps and 52.8%
+// after 4000, against 48% for the causal model after 400.
+const DiffusionSFTSteps = 4000
+
 // ApplyPreset replaces the advantage and loss sections with the preset
-// named by Algorithm.Name; cmd/rlpipe calls it before applying the user's
-// overrides a second time, so that explicit fields win over the preset.
+// named by Algorithm.Name, and for a diffusion policy (Policy.Kind) sets
+// the SFT length to DiffusionSFTSteps; cmd/rlpipe calls it before applying
+// the user's overrides a second time, so that explicit fields win over the
+// preset.
 func (c *RunConfig) ApplyPreset() error {
+	if c.Policy.Kind == KindDiffusion {
+		c.SFT.Steps = DiffusionSFTSteps
+	}
 	name := c.Algorithm.Name
 	switch name {
 	case AlgoBVPO, AlgoGDPO, AlgoDiffuGRPO:

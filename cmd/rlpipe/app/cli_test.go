@@ -71,6 +71,31 @@ func TestConfigDefaultMatchesGolden(t *testing.T) {
 	}
 }
 
+// A diffusion policy gets the longer SFT preset unless sft.steps is set.
+func TestDiffusionPresetSetsSFTStepsUnlessGiven(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"causal default", nil, "steps: 400\n"},
+		{"diffusion preset", []string{"--set", "policy.kind=diffusion", "--set", "algorithm.name=gdpo"}, "steps: 4000\n"},
+		{"explicit steps win", []string{"--set", "policy.kind=diffusion", "--set", "algorithm.name=gdpo", "--set", "sft.steps=7"}, "steps: 7\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, stderr, code := cli(t, append([]string{"config", "default"}, c.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			sft := out[strings.Index(out, "\nsft:\n"):]
+			sft = sft[:strings.Index(sft, "\nrollout:")]
+			if !strings.Contains(sft, c.want) {
+				t.Fatalf("sft section %q does not contain %q", sft, c.want)
+			}
+		})
+	}
+}
+
 func TestBadConfigExitsWithUsageStatus(t *testing.T) {
 	cases := []struct {
 		name string

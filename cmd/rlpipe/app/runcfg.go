@@ -21,8 +21,8 @@ func (f *configFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override one key, e.g. --set rollout.g=16 (repeatable)")
 }
 
-// load builds the run configuration: the embedded defaults, the preset named
-// by algorithm.name, then the files and --set overrides. Errors are usage
+// load builds the run configuration: the embedded defaults, the presets of
+// algorithm.name and policy.kind, then the files and --set overrides. Errors are usage
 // errors (exit status 2).
 func (f *configFlags) load() (pipeline.RunConfig, error) {
 	docs := make([]config.Doc, 0, len(f.files))
@@ -33,13 +33,14 @@ func (f *configFlags) load() (pipeline.RunConfig, error) {
 		}
 		docs = append(docs, config.Doc{Name: path, Data: b})
 	}
-	// First pass: find the algorithm preset the user asked for.
+	// First pass: find the algorithm and policy-kind presets the user asked
+	// for.
 	probe := pipeline.DefaultRunConfig()
 	if err := config.Load(&probe, docs, f.sets); err != nil {
 		return pipeline.RunConfig{}, usageError{err}
 	}
 	cfg := pipeline.DefaultRunConfig()
-	cfg.Algorithm.Name = probe.Algorithm.Name
+	cfg.Algorithm.Name, cfg.Policy.Kind = probe.Algorithm.Name, probe.Policy.Kind
 	if err := cfg.ApplyPreset(); err != nil {
 		return pipeline.RunConfig{}, usageError{err}
 	}
