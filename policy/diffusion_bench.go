@@ -55,7 +55,9 @@ type benchSpec struct {
 // benchSpecs returns the estimators compared at p passes: sdmc with the
 // largest Gauss rule n ≤ 5 dividing p and p/n draws per node (gauss-1 at 1,
 // gauss-2 at 2, gauss-4 at 4, gauss-4×2 at 8), MaskMin 1; double_mc with p
-// stratified copies; one_step averaged over p prompt masks (p = 0.15).
+// stratified copies (LLaDA: independent masks); one_step averaged over p
+// prompt masks (p = 0.15); and sdmc and double_mc again with cyclic mask
+// coupling (rows "sdmc_cyclic", "double_mc_cyclic").
 func benchSpecs(p int) []benchSpec {
 	n := 1
 	for k := 5; k >= 1; k-- {
@@ -64,10 +66,16 @@ func benchSpecs(p int) []benchSpec {
 			break
 		}
 	}
+	sdmc := objective.ELBOConfig{Estimator: objective.EstSDMC, Rule: objective.Rule(fmt.Sprintf("gauss-%d", n)), Draws: p / n, MaskMin: 1}
+	dmc := objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: p}
+	sdmcCyclic, dmcCyclic := sdmc, dmc
+	sdmcCyclic.Coupling, dmcCyclic.Coupling = objective.CouplingCyclic, objective.CouplingCyclic
 	return []benchSpec{
-		{"sdmc", objective.ELBOConfig{Estimator: objective.EstSDMC, Rule: objective.Rule(fmt.Sprintf("gauss-%d", n)), Draws: p / n, MaskMin: 1}, 1},
-		{"double_mc", objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: p}, 1},
+		{"sdmc", sdmc, 1},
+		{"double_mc", dmc, 1},
 		{"one_step", objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: benchOneStepPromptMask}, p},
+		{"sdmc_cyclic", sdmcCyclic, 1},
+		{"double_mc_cyclic", dmcCyclic, 1},
 	}
 }
 

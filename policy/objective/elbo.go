@@ -23,6 +23,26 @@ const (
 	EstOneStep Estimator = "one_step"
 )
 
+// Mask couplings (ELBOConfig.Coupling): how the masks of one rollout's
+// evaluations are drawn relative to each other.
+const (
+	// CouplingIndependent draws every evaluation's mask on its own, as the
+	// GDPO reference and LLaDA do.
+	CouplingIndependent = "independent"
+	// CouplingCyclic (rlpipe's extension) draws one uniform permutation π of
+	// the completion positions per rollout and lets the evaluations take
+	// consecutive cyclic windows of it: eval e masks π[o_e .. o_e+K_e)
+	// (mod L) with o_e = K_0 + … + K_{e−1}. Each mask is still a uniform
+	// K_e-subset, so every evaluation — and the estimate — keeps its
+	// expectation; but the masks avoid each other, so that, e.g., gauss-2's
+	// two nodes (k = 6 and 25 of 32) cover 31 distinct positions instead of
+	// overlapping at random. Which positions are masked is the main noise
+	// of an ELBO estimate once the time integral is done by quadrature (a
+	// canvas mixes hard answer tokens with easy <eos> padding), and
+	// spreading the masks makes the nodes' errors cancel.
+	CouplingCyclic = "cyclic"
+)
+
 // ELBOConfig configures the masking plan. The zero value is valid: sdmc,
 // gauss-2, one draw, MaskMin 0 (the GDPO reference's unclamped k).
 // [DefaultELBOConfig] gives rlpipe's §7 choice MaskMin = 1 (NeMo).
@@ -40,6 +60,8 @@ type ELBOConfig struct {
 	// PromptMaskProb is one_step's probability of masking each prompt token
 	// (d1 p_mask_prompt; see [PromptMask]). Ignored by the other estimators.
 	PromptMaskProb float64 `yaml:"prompt_mask_prob"`
+	// Coupling is CouplingIndependent ("" too) or CouplingCyclic.
+	Coupling string `yaml:"coupling"`
 }
 
 // DefaultELBOConfig returns sdmc, gauss-2, one draw, MaskMin 1.
@@ -64,6 +86,8 @@ func (c ELBOConfig) Validate() error {
 		return fmt.Errorf("%w: elbo.mask_min %d: want 0 or 1", ErrInvalid, c.MaskMin)
 	case !(c.PromptMaskProb >= 0 && c.PromptMaskProb < 1):
 		return fmt.Errorf("%w: elbo.prompt_mask_prob %v: want [0,1)", ErrInvalid, c.PromptMaskProb)
+	case c.Coupling != "" && c.Coupling != CouplingIndependent && c.Coupling != CouplingCyclic:
+		return fmt.Errorf("%w: elbo.coupling %q: want %s or %s", ErrInvalid, c.Coupling, CouplingIndependent, CouplingCyclic)
 	}
 	return nil
 }
@@ -79,6 +103,7 @@ type Eval struct {
 	T          float64 // masking time
 	K          int     // masked completion positions (0 possible with MaskMin 0: skip the pass)
 	Coef       float64 // w_n/(t_n·Draws) for sdmc; L/(K·Draws) for double_mc; 1 for one_step
+	Offset     int     // start of the eval's window in the rollout's permutation (CouplingCyclic)
 }
 
 // MaskCount is the exact-k mask count k = clamp(floor(t·L), minK, L) (§3.2;
@@ -99,6 +124,7 @@ func (c ELBOConfig) Plan(dst []Eval, l int, seed, rollout uint64) ([]Eval, error
 	if l <= 0 {
 		return dst, fmt.Errorf("%w: elbo plan: completion length %d", ErrInvalid, l)
 	}
+	first := len(dst)
 	k := c.draws()
 	switch c.Estimator {
 	case EstOneStep:
@@ -110,13 +136,20 @@ func (c ELBOConfig) Plan(dst []Eval, l int, seed, rollout uint64) ([]Eval, error
 			dst = append(dst, Eval{Node: i, T: float64(x) / float64(l), K: x,
 				Coef: float64(l) / (float64(x) * float64(k))})
 		}
-		return dst, nil
+	default:
+		ts, ws, _ := Quadrature(c.Rule)
+		for n, t := range ts {
+			for d := range k {
+				dst = append(dst, Eval{Node: n, Draw: d, T: t, K: MaskCount(t, l, c.MaskMin),
+					Coef: ws[n] / (t * float64(k))})
+			}
+		}
 	}
-	ts, ws, _ := Quadrature(c.Rule)
-	for n, t := range ts {
-		for d := range k {
-			dst = append(dst, Eval{Node: n, Draw: d, T: t, K: MaskCount(t, l, c.MaskMin),
-				Coef: ws[n] / (t * float64(k))})
+	if c.Coupling == CouplingCyclic {
+		o := 0
+		for i := first; i < len(dst); i++ {
+			dst[i].Offset = o
+			o = (o + dst[i].K) % l
 		}
 	}
 	return dst, nil
@@ -142,11 +175,35 @@ func StratifiedCounts(dst []int, k0, l int) []int {
 
 // Mask returns the sorted completion positions (0..L−1) that eval e masks
 // for (seed, rollout), reusing dst and scratch (length ≥ L avoids
-// allocation). The draw uses NewStream(Key(seed, rollout, Node, Draw,
-// purpose)); the prompt is never masked here (one_step's prompt masking is
-// [PromptMask]).
+// allocation). Independent coupling draws from NewStream(Key(seed, rollout,
+// Node, Draw, purpose)); cyclic coupling takes e's window of the rollout's
+// permutation from NewStream(Key(seed, rollout, purpose)). The prompt is
+// never masked here (one_step's prompt masking is [PromptMask]).
 func (c ELBOConfig) Mask(dst, scratch []int, l int, seed, rollout uint64, e Eval) []int {
-	return SelectMask(dst, scratch, l, e.K, Key(seed, rollout, uint64(e.Node), uint64(e.Draw), purposeMask))
+	if c.Coupling != CouplingCyclic || e.K == 0 || e.K == l {
+		return SelectMask(dst, scratch, l, e.K, Key(seed, rollout, uint64(e.Node), uint64(e.Draw), purposeMask))
+	}
+	return cyclicWindow(dst, scratch, l, e, Key(seed, rollout, purposeCycle))
+}
+
+// cyclicWindow returns the sorted window π[Offset .. Offset+K) (mod L) of
+// the uniform permutation π drawn from NewStream(key) by Fisher–Yates.
+func cyclicWindow(dst, scratch []int, l int, e Eval, key uint64) []int {
+	scratch = resizeInts(scratch, l)
+	for i := range scratch {
+		scratch[i] = i
+	}
+	s := NewStream(key)
+	for i := 0; i < l-1; i++ {
+		j := i + s.Intn(l-i)
+		scratch[i], scratch[j] = scratch[j], scratch[i]
+	}
+	dst = resizeInts(dst, 0)
+	for i := range e.K {
+		dst = append(dst, scratch[(e.Offset+i)%l])
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // SelectMask returns k distinct positions of [0, L), uniformly chosen by a

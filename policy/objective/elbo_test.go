@@ -188,3 +188,101 @@ func TestMasks(t *testing.T) {
 		}
 	})
 }
+
+// Cyclic coupling: the evaluations of a rollout take disjoint windows of
+// one permutation while it lasts, each window is still a uniform subset,
+// and the masks depend only on (seed, rollout) (so current, old and
+// reference passes share them).
+func TestCyclicCouplingSpreadsMasksAndKeepsThemUniform(t *testing.T) {
+	const l = 32
+	for _, c := range []struct {
+		name string
+		cfg  ELBOConfig
+		// disjoint: the plan's counts sum to at most L, so no position may
+		// be masked twice.
+		disjoint bool
+	}{
+		{"gauss-2", ELBOConfig{Estimator: EstSDMC, Rule: RuleGauss2, MaskMin: 1, Coupling: CouplingCyclic}, true},
+		{"gauss-4 two draws", ELBOConfig{Estimator: EstSDMC, Rule: "gauss-4", Draws: 2, MaskMin: 1, Coupling: CouplingCyclic}, false},
+		{"double_mc 2", ELBOConfig{Estimator: EstDoubleMC, Draws: 2, Coupling: CouplingCyclic}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var freq [][]int // [eval][position]
+			const rollouts = 4000
+			for r := range uint64(rollouts) {
+				plan, err := c.cfg.Plan(nil, l, 7, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if freq == nil {
+					freq = make([][]int, len(plan))
+					for e := range freq {
+						freq[e] = make([]int, l)
+					}
+				}
+				seen := make([]int, l)
+				total := 0
+				for e, ev := range plan {
+					m := c.cfg.Mask(nil, nil, l, 7, r, ev)
+					again := c.cfg.Mask(nil, nil, l, 7, r, ev)
+					if len(m) != ev.K || !slices.Equal(m, again) || !slices.IsSorted(m) {
+						t.Fatalf("rollout %d eval %d: mask %v (again %v), want %d sorted positions, deterministic", r, e, m, again, ev.K)
+					}
+					for _, p := range m {
+						seen[p]++
+						if e < len(freq) {
+							freq[e][p]++
+						}
+					}
+					total += ev.K
+				}
+				if total <= l {
+					for p, n := range seen {
+						if n > 1 {
+							t.Fatalf("rollout %d: position %d masked %d times although the %d masks fit in %d positions", r, p, n, total, l)
+						}
+					}
+				} else if c.disjoint {
+					t.Fatalf("rollout %d: counts sum to %d > %d", r, total, l)
+				}
+			}
+			// Marginal uniformity: every position is masked by eval e in
+			// about K_e/L of the rollouts (binomial, 5 standard deviations).
+			for e, f := range freq {
+				var n int
+				for _, v := range f {
+					n += v
+				}
+				mean := float64(n) / l
+				sd := math.Sqrt(mean)
+				for p, v := range f {
+					if math.Abs(float64(v)-mean) > 5*sd+1 {
+						t.Errorf("eval %d masks position %d %d times, want about %.0f", e, p, v, mean)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCouplingDoesNotChangeTheToyELBO(t *testing.T) {
+	// A mask-independent per-token log-prob: the estimate is the same
+	// whichever positions are masked.
+	for _, coupling := range []string{"", CouplingIndependent, CouplingCyclic} {
+		cfg := ELBOConfig{Estimator: EstSDMC, Rule: RuleGauss2, MaskMin: 0, Coupling: coupling}
+		plan, err := cfg.Plan(nil, 4, 1, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var elbo float64
+		for _, e := range plan {
+			elbo += e.Coef * (-0.5 * float64(len(cfg.Mask(nil, nil, 4, 1, 2, e))))
+		}
+		if math.Abs(elbo-(-0.9509618943)) > 1e-9 {
+			t.Errorf("coupling %q: toy ELBO %.10f, want -0.9509618943 (ALGORITHMS §3.5, L=4)", coupling, elbo)
+		}
+	}
+	if err := (ELBOConfig{Coupling: "nested"}).Validate(); err == nil {
+		t.Error("unknown coupling accepted")
+	}
+}

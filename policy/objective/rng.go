@@ -9,6 +9,7 @@ const (
 	purposeMask       uint64 = 0x6d61736b // "mask"
 	purposeStratified uint64 = 0x73747261 // "stra"
 	purposePrompt     uint64 = 0x70726f6d // "prom"
+	purposeCycle      uint64 = 0x6379636c // "cycl"
 	purposeShuffle    uint64 = 0x73687566 // "shuf"
 )
 
