@@ -359,3 +359,18 @@ func TestInspectCheckpointShowsSamplerStatistics(t *testing.T) {
 		}
 	}
 }
+
+// With eval.samples > 0, run reports sampled pass@1 before → after next to
+// the greedy accuracy.
+func TestRunReportsSampledAccuracy(t *testing.T) {
+	cfg := writeConfig(t, smallRun)
+	out, stderr, code := cli(t, "run", "--config", cfg, "--set", "eval.samples=2", "--set", "train.steps=2", "--out", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"held-out accuracy (trace", "sampled pass@1 (trace, K=2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -124,6 +124,11 @@ func printRunResult(cmd *cobra.Command, res *pipeline.RunResult, asJSON bool) er
 			if a.Mode == b.Mode {
 				fmt.Fprintf(out, "held-out accuracy (%s, n=%d): %.1f%% ± %.1f → %.1f%% ± %.1f (%+.1f points)\n",
 					a.Mode, a.N, 100*b.Accuracy, 100*b.Stderr, 100*a.Accuracy, 100*a.Stderr, 100*(a.Accuracy-b.Accuracy))
+				if a.SampledAccuracy != nil && b.SampledAccuracy != nil {
+					fmt.Fprintf(out, "sampled pass@1 (%s, K=%d, n=%d): %.1f%% ± %.1f → %.1f%% ± %.1f (%+.1f points)\n",
+						a.Mode, a.K, a.N, 100**b.SampledAccuracy, 100**b.SampledStderr, 100**a.SampledAccuracy, 100**a.SampledStderr,
+						100*(*a.SampledAccuracy-*b.SampledAccuracy))
+				}
 			}
 		}
 	}
