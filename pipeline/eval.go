@@ -66,6 +66,27 @@ type EvalResult struct {
 	K       int      `json:"k,omitempty"`
 	// MeanLength is the mean greedy completion length in tokens.
 	MeanLength float64 `json:"mean_length"`
+	// PerProblem (greedy 0/1) and SampledPerProblem (pass@1 over the
+	// samples) hold each problem's score, in prompt order, for paired
+	// before → after comparisons (PairedDiff); not written to eval.jsonl.
+	PerProblem, SampledPerProblem []float64 `json:"-"`
+}
+
+// PairedDiff returns the mean of after[i] − before[i] and its standard
+// error over problems: the right error bar for a before → after change
+// measured on the same problems, much tighter than the two unpaired
+// errors combined. ok is false unless both hold the same number (≥ 2) of
+// problems.
+func PairedDiff(before, after []float64) (mean, stderr float64, ok bool) {
+	if len(before) != len(after) || len(before) < 2 {
+		return 0, 0, false
+	}
+	d := make([]float64, len(before))
+	for i := range d {
+		d[i] = after[i] - before[i]
+	}
+	mean, stderr = meanStderr(d)
+	return mean, stderr, true
 }
 
 // Evaluator scores a generator on held-out prompts.
@@ -92,9 +113,11 @@ func (e *Evaluator) Run(ctx context.Context, step int64, mode uint8) (EvalResult
 		return res, err
 	}
 	var hits, length float64
+	res.PerProblem = make([]float64, len(correct))
 	for i, ok := range correct {
 		if ok {
 			hits++
+			res.PerProblem[i] = 1
 		}
 		length += float64(len(greedy[i].CompletionTokens))
 	}
@@ -135,6 +158,7 @@ func (e *Evaluator) sampled(ctx context.Context, res *EvalResult, mode uint8, k 
 		}
 	}
 	mean, se := meanStderr(per)
+	res.SampledPerProblem = per
 	passK /= float64(len(e.Prompts))
 	res.SampledAccuracy, res.SampledStderr, res.PassAtK, res.K = &mean, &se, &passK, k
 	return nil

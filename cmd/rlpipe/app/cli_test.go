@@ -368,7 +368,7 @@ func TestRunReportsSampledAccuracy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"held-out accuracy (trace", "sampled pass@1 (trace, K=2"} {
+	for _, want := range []string{"held-out accuracy (trace", "sampled pass@1 (trace, K=2", "points, paired)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

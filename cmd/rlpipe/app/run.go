@@ -112,6 +112,16 @@ func interruptible(parent context.Context) (context.Context, <-chan struct{}, fu
 	return ctx, interrupt, func() { signal.Stop(sigs); cancel() }
 }
 
+// change formats a before → after difference in points, with its paired
+// standard error when both evaluations kept per-problem scores (a resumed
+// run's "before" comes from eval.jsonl and has none).
+func change(diff float64, before, after []float64) string {
+	if _, se, ok := pipeline.PairedDiff(before, after); ok {
+		return fmt.Sprintf("%+.1f ± %.1f points, paired", 100*diff, 100*se)
+	}
+	return fmt.Sprintf("%+.1f points", 100*diff)
+}
+
 func printRunResult(cmd *cobra.Command, res *pipeline.RunResult, asJSON bool) error {
 	out := cmd.OutOrStdout()
 	if asJSON {
@@ -122,12 +132,13 @@ func printRunResult(cmd *cobra.Command, res *pipeline.RunResult, asJSON bool) er
 	for _, a := range res.After {
 		for _, b := range res.Before {
 			if a.Mode == b.Mode {
-				fmt.Fprintf(out, "held-out accuracy (%s, n=%d): %.1f%% ± %.1f → %.1f%% ± %.1f (%+.1f points)\n",
-					a.Mode, a.N, 100*b.Accuracy, 100*b.Stderr, 100*a.Accuracy, 100*a.Stderr, 100*(a.Accuracy-b.Accuracy))
+				fmt.Fprintf(out, "held-out accuracy (%s, n=%d): %.1f%% ± %.1f → %.1f%% ± %.1f (%s)\n",
+					a.Mode, a.N, 100*b.Accuracy, 100*b.Stderr, 100*a.Accuracy, 100*a.Stderr,
+					change(a.Accuracy-b.Accuracy, b.PerProblem, a.PerProblem))
 				if a.SampledAccuracy != nil && b.SampledAccuracy != nil {
-					fmt.Fprintf(out, "sampled pass@1 (%s, K=%d, n=%d): %.1f%% ± %.1f → %.1f%% ± %.1f (%+.1f points)\n",
+					fmt.Fprintf(out, "sampled pass@1 (%s, K=%d, n=%d): %.1f%% ± %.1f → %.1f%% ± %.1f (%s)\n",
 						a.Mode, a.K, a.N, 100**b.SampledAccuracy, 100**b.SampledStderr, 100**a.SampledAccuracy, 100**a.SampledStderr,
-						100*(*a.SampledAccuracy-*b.SampledAccuracy))
+						change(*a.SampledAccuracy-*b.SampledAccuracy, b.SampledPerProblem, a.SampledPerProblem))
 				}
 			}
 		}
