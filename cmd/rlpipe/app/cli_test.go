@@ -374,3 +374,30 @@ func TestRunReportsSampledAccuracy(t *testing.T) {
 		}
 	}
 }
+
+// eval --baseline evaluates two checkpoints on the same problems and pairs
+// them: a checkpoint against itself differs by exactly zero.
+func TestEvalAgainstABaselineIsPaired(t *testing.T) {
+	cfg := writeConfig(t, smallRun)
+	dir := t.TempDir()
+	if out, stderr, code := cli(t, "sft", "--config", cfg, "--out", dir); code != 0 {
+		t.Fatalf("sft: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code := cli(t, "eval", "--checkpoint", dir, "--baseline", dir, "--n", "12", "--samples", "2", "--max-new-tokens", "24", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	var res struct {
+		Paired []evalChange `json:"paired"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(res.Paired) != 1 || res.Paired[0].Greedy != 0 || res.Paired[0].GreedyStderr != 0 ||
+		res.Paired[0].Sampled == nil || *res.Paired[0].Sampled != 0 {
+		t.Fatalf("paired = %+v, want zero differences", res.Paired)
+	}
+	if _, stderr, code := cli(t, "eval", "--checkpoint", dir, "--baseline", filepath.Join(dir, "missing")); code == 0 {
+		t.Fatalf("a missing baseline was accepted: %s", stderr)
+	}
+}

@@ -12,9 +12,10 @@ import (
 
 func newEvalCmd() *cobra.Command {
 	var (
-		opts   pipeline.EvalOptions
-		modes  []string
-		asJSON bool
+		opts     pipeline.EvalOptions
+		modes    []string
+		asJSON   bool
+		baseline string
 	)
 	opts.Config = pipeline.DefaultEvalConfig()
 	cmd := &cobra.Command{
@@ -42,7 +43,18 @@ func newEvalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printEval(cmd, res, asJSON)
+			if baseline == "" {
+				return printEval(cmd, res, asJSON)
+			}
+			// Same problems, seeds and settings for the baseline, so that
+			// the difference can be paired problem by problem.
+			bopts := opts
+			bopts.Checkpoint = baseline
+			base, err := pipeline.EvaluateCheckpoint(cmd.Context(), bopts)
+			if err != nil {
+				return fmt.Errorf("--baseline %s: %w", baseline, err)
+			}
+			return printComparison(cmd, base, res, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -59,7 +71,49 @@ func newEvalCmd() *cobra.Command {
 	f.Uint64Var(&opts.Seed, "seed", 1, "seed for sampled evaluation and generated datasets")
 	f.StringSliceVar(&modes, "mode", []string{"trace"}, "rollout modes: trace, empty")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.StringVar(&baseline, "baseline", "", "also evaluate this checkpoint on the same problems and report the paired difference")
 	return cmd
+}
+
+// evalChange is a --baseline comparison for one mode: checkpoint minus
+// baseline on the same problems, with paired standard errors.
+type evalChange struct {
+	Mode          string   `json:"mode"`
+	Greedy        float64  `json:"greedy_diff"`
+	GreedyStderr  float64  `json:"greedy_diff_stderr"`
+	Sampled       *float64 `json:"sampled_diff,omitempty"`
+	SampledStderr *float64 `json:"sampled_diff_stderr,omitempty"`
+}
+
+func printComparison(cmd *cobra.Command, base, res []pipeline.EvalResult, asJSON bool) error {
+	var changes []evalChange
+	for i, r := range res {
+		b := base[i]
+		c := evalChange{Mode: r.Mode}
+		c.Greedy, c.GreedyStderr, _ = pipeline.PairedDiff(b.PerProblem, r.PerProblem)
+		if d, se, ok := pipeline.PairedDiff(b.SampledPerProblem, r.SampledPerProblem); ok {
+			c.Sampled, c.SampledStderr = &d, &se
+		}
+		changes = append(changes, c)
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		return json.NewEncoder(out).Encode(map[string]any{"results": res, "baseline": base, "paired": changes})
+	}
+	if err := printEval(cmd, res, false); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "baseline:")
+	if err := printEval(cmd, base, false); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		fmt.Fprintf(out, "%s: greedy pass@1 %+.1f ± %.1f points vs baseline (paired, n=%d)\n", c.Mode, 100*c.Greedy, 100*c.GreedyStderr, res[0].N)
+		if c.Sampled != nil {
+			fmt.Fprintf(out, "%s: sampled pass@1 %+.1f ± %.1f points vs baseline (paired)\n", c.Mode, 100**c.Sampled, 100**c.SampledStderr)
+		}
+	}
+	return nil
 }
 
 // printEval prints one line per mode, or with asJSON one object (a single
