@@ -102,6 +102,27 @@ func singleModeDPOGrad(t *testing.T, b *bvpoLearner, rows []data.TrainRow, mode 
 	return flattenGrads(model.Params())
 }
 
+// checkMixedIsSingleMode runs BVPO's mixed backward pass at alpha (1 or 0)
+// and fails unless its gradient equals, bit for bit, the DPO gradient of
+// mode alone and is not all zero. It returns the pass's statistics.
+func checkMixedIsSingleMode(t *testing.T, b *bvpoLearner, rows []data.TrainRow, alpha float64, mode uint8) updateStats {
+	t.Helper()
+	want := singleModeDPOGrad(t, b, rows, mode)
+	b.pol.Model.ZeroGrad()
+	st := updateStats{Algo: map[string]float64{}}
+	if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), modeRows(rows, data.ModeEmpty), alpha, &st); err != nil {
+		t.Fatal(err)
+	}
+	got := flattenGrads(b.pol.Model.Params())
+	if !slices.Equal(got, want) {
+		t.Fatal("mixed gradient differs from the single-mode gradient")
+	}
+	if !slices.ContainsFunc(got, func(v float64) bool { return v != 0 }) {
+		t.Fatal("gradient is all zero; the test proves nothing")
+	}
+	return st
+}
+
 func TestBVPOEndpointsReproduceSingleModeGradientsExactly(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -117,20 +138,7 @@ func TestBVPOEndpointsReproduceSingleModeGradientsExactly(t *testing.T) {
 			if b.cfg.Normalize != BVPONormalizeGroups {
 				t.Fatalf("default normalize = %q, want groups", b.cfg.Normalize)
 			}
-			want := singleModeDPOGrad(t, b, rows, tc.mode)
-			b.pol.Model.ZeroGrad()
-			st := updateStats{Algo: map[string]float64{}}
-			if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), modeRows(rows, data.ModeEmpty), tc.alpha, &st); err != nil {
-				t.Fatal(err)
-			}
-			got := flattenGrads(b.pol.Model.Params())
-			if !slices.Equal(got, want) {
-				t.Fatal("mixed gradient differs from the single-mode gradient")
-			}
-			nonzero := slices.ContainsFunc(got, func(v float64) bool { return v != 0 })
-			if !nonzero {
-				t.Fatal("gradient is all zero; the test proves nothing")
-			}
+			checkMixedIsSingleMode(t, b, rows, tc.alpha, tc.mode)
 		})
 	}
 }
@@ -145,19 +153,7 @@ func TestBVPOEndpointsHoldForBothNormalizationsWithPairlessGroups(t *testing.T) 
 				b, rows := bvpoFixture(t)
 				b.cfg.Normalize = norm
 				tieGroups(rows)
-				want := singleModeDPOGrad(t, b, rows, tc.mode)
-				b.pol.Model.ZeroGrad()
-				st := updateStats{Algo: map[string]float64{}}
-				if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), modeRows(rows, data.ModeEmpty), tc.alpha, &st); err != nil {
-					t.Fatal(err)
-				}
-				got := flattenGrads(b.pol.Model.Params())
-				if !slices.Equal(got, want) {
-					t.Fatal("mixed gradient differs from the single-mode gradient")
-				}
-				if !slices.ContainsFunc(got, func(v float64) bool { return v != 0 }) {
-					t.Fatal("gradient is all zero; the test proves nothing")
-				}
+				st := checkMixedIsSingleMode(t, b, rows, tc.alpha, tc.mode)
 				if p := st.Algo["dpo/pairs_"+modeName(tc.mode)]; p != 2 {
 					t.Fatalf("pairs = %v, want 2 (one group tied)", p)
 				}
