@@ -117,13 +117,15 @@ func (g *gdpoLearner) update(rows []data.TrainRow, step int) (updateStats, error
 }
 
 func (g *gdpoLearner) inputs(rows []data.TrainRow, kept []int) (policy.SeqBatch, []uint64, []int, []float64) {
-	batch := policy.SeqBatch{Prompts: make([][]int32, len(kept)), Completions: make([][]int32, len(kept))}
+	batch := policy.SeqBatch{Prompts: make([][]int32, len(kept)), Completions: make([][]int32, len(kept)),
+		Rows: make([]int, len(kept)), BatchSize: len(kept)}
 	keys := make([]uint64, len(kept))
 	lens := make([]int, len(kept))
 	adv := make([]float64, len(kept))
 	for j, i := range kept {
 		r := &rows[i]
 		batch.Prompts[j], batch.Completions[j] = r.PromptTokens, policy.FillCanvas(r.CompletionTokens, g.canvas)
+		batch.Rows[j] = j
 		keys[j] = policy.RolloutKey(r.PromptID, r.SampleIdx, r.Mode)
 		lens[j] = len(batch.Completions[j])
 		adv[j] = float64(r.Advantage)
@@ -132,9 +134,15 @@ func (g *gdpoLearner) inputs(rows []data.TrainRow, kept []int) (policy.SeqBatch,
 }
 
 func subBatch(b policy.SeqBatch, idx []int) policy.SeqBatch {
-	out := policy.SeqBatch{Prompts: make([][]int32, len(idx)), Completions: make([][]int32, len(idx))}
+	out := policy.SeqBatch{Prompts: make([][]int32, len(idx)), Completions: make([][]int32, len(idx)), BatchSize: b.BatchSize}
+	if b.Rows != nil {
+		out.Rows = make([]int, len(idx))
+	}
 	for j, i := range idx {
 		out.Prompts[j], out.Completions[j] = b.Prompts[i], b.Completions[i]
+		if b.Rows != nil {
+			out.Rows[j] = b.Rows[i]
+		}
 	}
 	return out
 }

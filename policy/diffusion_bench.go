@@ -19,7 +19,8 @@ const (
 // ELBOEstimatorStats is one row of BenchELBO: an estimator at a budget of
 // Passes forward passes per sequence.
 type ELBOEstimatorStats struct {
-	// Name is the estimator: "sdmc", "double_mc" or "one_step".
+	// Name is the estimator row: "sdmc", "double_mc", "double_mc_batch",
+	// "one_step", "sdmc_cyclic" or "double_mc_cyclic" (see benchSpecs).
 	Name string
 	// Config is the plan of one estimate (for one_step, of each copy).
 	Config objective.ELBOConfig
@@ -55,9 +56,12 @@ type benchSpec struct {
 // benchSpecs returns the estimators compared at p passes: sdmc with the
 // largest Gauss rule n ≤ 5 dividing p and p/n draws per node (gauss-1 at 1,
 // gauss-2 at 2, gauss-4 at 4, gauss-4×2 at 8), MaskMin 1; double_mc with p
-// stratified copies (LLaDA: independent masks); one_step averaged over p
-// prompt masks (p = 0.15); and sdmc and double_mc again with cyclic mask
-// coupling (rows "sdmc_cyclic", "double_mc_cyclic").
+// passes whose counts are stratified over the rollout's passes (LLaDA's
+// likelihood evaluation; independent masks); "double_mc_batch", the GDPO
+// reference's MCEstimator on the bench's batch of rollouts (counts
+// stratified over the batch, so independent across one rollout's passes);
+// one_step averaged over p prompt masks (p = 0.15); and sdmc and double_mc
+// again with cyclic mask coupling (rows "sdmc_cyclic", "double_mc_cyclic").
 func benchSpecs(p int) []benchSpec {
 	n := 1
 	for k := 5; k >= 1; k-- {
@@ -68,11 +72,14 @@ func benchSpecs(p int) []benchSpec {
 	}
 	sdmc := objective.ELBOConfig{Estimator: objective.EstSDMC, Rule: objective.Rule(fmt.Sprintf("gauss-%d", n)), Draws: p / n, MaskMin: 1}
 	dmc := objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: p}
+	dmcBatch := dmc
+	dmcBatch.Stratify = objective.StratifyBatch
 	sdmcCyclic, dmcCyclic := sdmc, dmc
 	sdmcCyclic.Coupling, dmcCyclic.Coupling = objective.CouplingCyclic, objective.CouplingCyclic
 	return []benchSpec{
 		{"sdmc", sdmc, 1},
 		{"double_mc", dmc, 1},
+		{"double_mc_batch", dmcBatch, 1},
 		{"one_step", objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: benchOneStepPromptMask}, p},
 		{"sdmc_cyclic", sdmcCyclic, 1},
 		{"double_mc_cyclic", dmcCyclic, 1},

@@ -33,12 +33,19 @@ func (m *DiffusionModel) planELBO(b SeqBatch, cfg objective.ELBOConfig, seed uin
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
+	if b.Rows != nil && len(b.Rows) != len(b.Prompts) {
+		return nil, fmt.Errorf("%w: %d batch rows for %d sequences", ErrInput, len(b.Rows), len(b.Prompts))
+	}
 	p := &elboPlan{b: b, width: width, n: len(b.Prompts)}
 	var evals []objective.Eval
 	var scratch []int
 	for i, prompt := range b.Prompts {
 		l := len(b.Completions[i])
-		if evals, err = cfg.Plan(evals[:0], l, seed, keys[i]); err != nil {
+		row := objective.BatchRow{Index: i, Size: len(b.Prompts)}
+		if b.Rows != nil {
+			row = objective.BatchRow{Index: b.Rows[i], Size: b.BatchSize}
+		}
+		if evals, err = cfg.PlanRow(evals[:0], l, seed, keys[i], row); err != nil {
 			return nil, fmt.Errorf("%w: sequence %d: %w", ErrInput, i, err)
 		}
 		var pm []bool

@@ -204,6 +204,44 @@ func TestDiffusionELBOIsTheValueAccumulateELBOSees(t *testing.T) {
 	}
 }
 
+func TestDiffusionELBOMiniBatchKeepsBatchStratifiedMasks(t *testing.T) {
+	m := tinyDiffusion(t, tinyDiffusionConfigs[1].cfg)
+	cfg := objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: 2, Stratify: objective.StratifyBatch}
+	keys := []uint64{1, 2, 3}
+	full, err := m.ELBO(tinyDiffusionBatch, cfg, 77, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := loadTol(t, "batch_independence")
+	last := SeqBatch{Prompts: tinyDiffusionBatch.Prompts[2:], Completions: tinyDiffusionBatch.Completions[2:]}
+	withRow := last
+	withRow.Rows, withRow.BatchSize = []int{2}, 3
+	var seen []float64
+	if _, err := m.AccumulateELBO(withRow, cfg, 77, keys[2:], func(e []float64) (float64, []float64, error) {
+		seen = slices.Clone(e)
+		return 0, make([]float64, len(e)), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !tl.ok(seen[0], full[2]) {
+		t.Errorf("mini-batch with its batch row: ELBO %v, full batch %v", seen[0], full[2])
+	}
+	// Without its row the sequence is row 0 of a batch of 1 and masks the
+	// batch's first count instead: different canvases for this seed.
+	alone, err := m.ELBO(last, cfg, 77, keys[2:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone[0] == full[2] {
+		t.Errorf("mini-batch without rows reproduced the full batch's ELBO %v; the test no longer separates the two", alone[0])
+	}
+	bad := withRow
+	bad.Rows = []int{0, 1}
+	if _, err := m.ELBO(bad, cfg, 77, keys[2:]); !errors.Is(err, ErrInput) {
+		t.Errorf("two rows for one sequence: err = %v, want ErrInput", err)
+	}
+}
+
 func TestDiffusionELBORejectsBadInput(t *testing.T) {
 	m := tinyDiffusion(t, tinyDiffusionConfigs[0].cfg)
 	cfg := objective.DefaultELBOConfig()

@@ -11,6 +11,13 @@ import (
 // fit the model's context.
 type SeqBatch struct {
 	Prompts, Completions [][]int32
+	// Rows optionally gives each sequence's row in the batch it belongs to
+	// (of BatchSize rows), for a mini-batch cut from a larger batch. Only
+	// the diffusion ELBO reads it: double_mc with stratify: batch spreads
+	// its mask counts over those rows, and a mini-batch must see the masks
+	// the full batch saw. Nil means row i of len(Prompts).
+	Rows      []int
+	BatchSize int
 }
 
 // padMultiple is the granularity of the padded sequence length: graphs are

@@ -16,7 +16,8 @@ const (
 	// Draws exact-k masks per node (§3.2). rlpipe default.
 	EstSDMC Estimator = "sdmc"
 	// EstDoubleMC is LLaDA's stratified double Monte Carlo (MCEstimator):
-	// Draws copies with stratified mask counts (§3.2).
+	// Draws passes with exact-k masks whose counts are stratified over the
+	// rollout's passes or over the batch (ELBOConfig.Stratify; §3.2).
 	EstDoubleMC Estimator = "double_mc"
 	// EstOneStep is diffu-GRPO's one-step estimate: every completion token
 	// masked once, the sequence sum of the per-token log-probs (§3.4).
@@ -43,6 +44,24 @@ const (
 	CouplingCyclic = "cyclic"
 )
 
+// Stratifications of double_mc's mask counts (ELBOConfig.Stratify). Both
+// are LLaDA's forward process (one random start k₀, counts spread evenly
+// over [1, L]); they differ in what the counts are spread over, which
+// decides the variance of one rollout's estimate.
+const (
+	// StratifyRollout spreads the counts of one rollout's Draws passes from
+	// one start, as LLaDA's likelihood evaluation does (it replicates one
+	// sequence across its batch): at 2 passes one count falls in each half
+	// of [1, L]. Default.
+	StratifyRollout = "rollout"
+	// StratifyBatch is the GDPO reference's MCEstimator as its trainer runs
+	// it on a batch of different rollouts (mc_batch_size 1, num_batches =
+	// Draws): each pass draws one start for the whole batch and spreads the
+	// counts over the batch's rows. Per rollout, its passes' counts are
+	// then independent and uniform on {1..L}: vanilla double Monte Carlo.
+	StratifyBatch = "batch"
+)
+
 // ELBOConfig configures the masking plan. The zero value is valid: sdmc,
 // gauss-2, one draw, MaskMin 0 (the GDPO reference's unclamped k).
 // [DefaultELBOConfig] gives rlpipe's §7 choice MaskMin = 1 (NeMo).
@@ -62,11 +81,17 @@ type ELBOConfig struct {
 	PromptMaskProb float64 `yaml:"prompt_mask_prob"`
 	// Coupling is CouplingIndependent ("" too) or CouplingCyclic.
 	Coupling string `yaml:"coupling"`
+	// Stratify is double_mc's StratifyRollout ("" too) or StratifyBatch.
+	// Ignored by the other estimators.
+	Stratify string `yaml:"stratify"`
 }
 
-// DefaultELBOConfig returns sdmc, gauss-2, one draw, MaskMin 1.
+// DefaultELBOConfig returns sdmc, gauss-2, one draw, MaskMin 1, independent
+// masks (and double_mc's rollout stratification, should the estimator be
+// switched).
 func DefaultELBOConfig() ELBOConfig {
-	return ELBOConfig{Estimator: EstSDMC, Rule: RuleGauss2, Draws: 1, MaskMin: 1}
+	return ELBOConfig{Estimator: EstSDMC, Rule: RuleGauss2, Draws: 1, MaskMin: 1,
+		Coupling: CouplingIndependent, Stratify: StratifyRollout}
 }
 
 // Validate reports unknown names and out-of-range values.
@@ -88,6 +113,8 @@ func (c ELBOConfig) Validate() error {
 		return fmt.Errorf("%w: elbo.prompt_mask_prob %v: want [0,1)", ErrInvalid, c.PromptMaskProb)
 	case c.Coupling != "" && c.Coupling != CouplingIndependent && c.Coupling != CouplingCyclic:
 		return fmt.Errorf("%w: elbo.coupling %q: want %s or %s", ErrInvalid, c.Coupling, CouplingIndependent, CouplingCyclic)
+	case c.Stratify != "" && c.Stratify != StratifyRollout && c.Stratify != StratifyBatch:
+		return fmt.Errorf("%w: elbo.stratify %q: want %s or %s", ErrInvalid, c.Stratify, StratifyRollout, StratifyBatch)
 	}
 	return nil
 }
@@ -116,13 +143,31 @@ func MaskCount(t float64, l, minK int) int {
 // Plan appends the evaluations of one rollout with L completion positions to
 // dst. seed should already mix the run seed and the step; rollout identifies
 // the rollout, so the current, old and reference ELBOs of a rollout, computed
-// with the same (seed, rollout), share every mask (pitfall §3.6.2).
+// with the same (seed, rollout), share every mask (pitfall §3.6.2). Plan
+// treats the rollout as a batch of its own; see [ELBOConfig.PlanRow].
 func (c ELBOConfig) Plan(dst []Eval, l int, seed, rollout uint64) ([]Eval, error) {
+	return c.PlanRow(dst, l, seed, rollout, BatchRow{Index: 0, Size: 1})
+}
+
+// BatchRow is a rollout's row in the batch it is trained with: double_mc
+// with StratifyBatch spreads each pass's mask counts over the batch's rows.
+// Mini-batches must keep the rows of the full batch, so that the current
+// and old ELBOs of a rollout share their masks.
+type BatchRow struct{ Index, Size int }
+
+// PlanRow is Plan for the rollout in row r of its batch. Only double_mc
+// with StratifyBatch depends on r: pass d masks
+// StratifiedCounts(r.Size copies, k₀_d, L)[r.Index] positions, with k₀_d
+// drawn from (seed, d) alone, i.e. shared by the batch.
+func (c ELBOConfig) PlanRow(dst []Eval, l int, seed, rollout uint64, r BatchRow) ([]Eval, error) {
 	if err := c.Validate(); err != nil {
 		return dst, err
 	}
 	if l <= 0 {
 		return dst, fmt.Errorf("%w: elbo plan: completion length %d", ErrInvalid, l)
+	}
+	if r.Size < 1 || r.Index < 0 || r.Index >= r.Size {
+		return dst, fmt.Errorf("%w: elbo plan: batch row %d of %d", ErrInvalid, r.Index, r.Size)
 	}
 	first := len(dst)
 	k := c.draws()
@@ -130,8 +175,16 @@ func (c ELBOConfig) Plan(dst []Eval, l int, seed, rollout uint64) ([]Eval, error
 	case EstOneStep:
 		return append(dst, Eval{T: 1, K: l, Coef: 1}), nil
 	case EstDoubleMC:
-		s := NewStream(Key(seed, rollout, purposeStratified))
-		counts := StratifiedCounts(make([]int, k), 1+s.Intn(l), l)
+		counts := make([]int, k)
+		if c.Stratify == StratifyBatch {
+			for d := range counts {
+				s := NewStream(Key(seed, purposeStratified, uint64(d)))
+				counts[d] = stratifiedCount(1+s.Intn(l), l, r.Index, r.Size)
+			}
+		} else {
+			s := NewStream(Key(seed, rollout, purposeStratified))
+			StratifiedCounts(counts, 1+s.Intn(l), l)
+		}
 		for i, x := range counts {
 			dst = append(dst, Eval{Node: i, T: float64(x) / float64(l), K: x,
 				Coef: float64(l) / (float64(x) * float64(k))})
@@ -165,12 +218,16 @@ func StratifiedCounts(dst []int, k0, l int) []int {
 	if l <= 0 {
 		panic("objective: StratifiedCounts with L <= 0")
 	}
-	b := float64(len(dst))
 	for i := range dst {
-		x := int(math.RoundToEven(float64(k0) + float64(i)*float64(l)/b))
-		dst[i] = (x-1)%l + 1
+		dst[i] = stratifiedCount(k0, l, i, len(dst))
 	}
 	return dst
+}
+
+// stratifiedCount is entry i of StratifiedCounts with b copies.
+func stratifiedCount(k0, l, i, b int) int {
+	x := int(math.RoundToEven(float64(k0) + float64(i)*float64(l)/float64(b)))
+	return (x-1)%l + 1
 }
 
 // Mask returns the sorted completion positions (0..L−1) that eval e masks

@@ -104,6 +104,86 @@ func TestDoubleMCAndOneStepAreExactOnTheToyModel(t *testing.T) {
 	}
 }
 
+func TestDoubleMCStratification(t *testing.T) {
+	const l = 8
+	counts := func(cfg ELBOConfig, seed, rollout uint64, row BatchRow) []int {
+		t.Helper()
+		plan, err := cfg.PlanRow(nil, l, seed, rollout, row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]int, len(plan))
+		for i, ev := range plan {
+			out[i] = ev.K
+		}
+		return out
+	}
+	batch := ELBOConfig{Estimator: EstDoubleMC, Draws: 2, Stratify: StratifyBatch}
+	t.Run("batch spreads each pass over the rows from one start", func(t *testing.T) {
+		for seed := range uint64(50) {
+			var perRow [4][]int
+			for r := range perRow {
+				// Rollout keys differ per row: the counts must not depend on them.
+				perRow[r] = counts(batch, seed, 1000+uint64(r), BatchRow{Index: r, Size: 4})
+			}
+			for d := range 2 {
+				want := StratifiedCounts(make([]int, 4), perRow[0][d], l)
+				for r := range perRow {
+					if perRow[r][d] != want[r] {
+						t.Fatalf("seed %d pass %d: row %d masks %d, want %v", seed, d, r, perRow[r][d], want)
+					}
+				}
+			}
+		}
+	})
+	t.Run("per rollout the passes are independent and uniform", func(t *testing.T) {
+		const n = 8000
+		var freq [l + 1]int
+		sameHalf := map[string]int{}
+		for _, cfg := range []ELBOConfig{batch, {Estimator: EstDoubleMC, Draws: 2}} {
+			name := cfg.Stratify
+			if name == "" {
+				name = StratifyRollout
+			}
+			for seed := range uint64(n) {
+				c := counts(cfg, seed, 7, BatchRow{Index: 3, Size: 5})
+				if cfg.Stratify == StratifyBatch {
+					freq[c[0]]++
+				}
+				if (c[0] <= l/2) == (c[1] <= l/2) {
+					sameHalf[name]++
+				}
+			}
+		}
+		for k := 1; k <= l; k++ {
+			if f := float64(freq[k]) / n; math.Abs(f-1.0/l) > 0.02 {
+				t.Errorf("batch: count %d has frequency %.3f, want 1/%d", k, f, l)
+			}
+		}
+		// Independent passes land in the same half of [1, L] half the time;
+		// rollout stratification puts them in opposite halves always.
+		if f := float64(sameHalf[StratifyBatch]) / n; math.Abs(f-0.5) > 0.03 {
+			t.Errorf("batch: passes in the same half %.3f of the time, want 0.5", f)
+		}
+		if sameHalf[StratifyRollout] != 0 {
+			t.Errorf("rollout: passes in the same half %d times, want 0", sameHalf[StratifyRollout])
+		}
+	})
+	t.Run("is exact on the toy model", func(t *testing.T) {
+		checkClose(t, "batch", toyELBO(t, batch, 10, -0.5), -5)
+	})
+	t.Run("rejects bad input", func(t *testing.T) {
+		if err := (ELBOConfig{Stratify: "rows"}).Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("stratify rows: err = %v", err)
+		}
+		for _, row := range []BatchRow{{0, 0}, {-1, 2}, {2, 2}} {
+			if _, err := batch.PlanRow(nil, l, 0, 0, row); !errors.Is(err, ErrInvalid) {
+				t.Errorf("row %+v: err = %v", row, err)
+			}
+		}
+	})
+}
+
 func TestSDMCPlanUsesDrawsAndWeights(t *testing.T) {
 	plan, err := ELBOConfig{Rule: RuleGauss3, Draws: 2, MaskMin: 1}.Plan(nil, 16, 0, 0)
 	if err != nil {

@@ -62,6 +62,23 @@ type elboBench struct {
 	RatioAt2CI *[2]float64 `json:"variance_ratio_sdmc_vs_double_mc_ci95"`
 	// RatioByPasses is the same ratio at every budget.
 	RatioByPasses map[string]float64 `json:"variance_ratio_sdmc_vs_double_mc_by_passes"`
+	// BatchRatioAt2 is Variance(sdmc)/Variance(double_mc_batch) at 2
+	// passes: against the GDPO reference's MCEstimator as its trainer runs
+	// it on a batch of rollouts, the baseline of the GDPO paper's claim.
+	BatchRatioAt2   *float64    `json:"variance_ratio_sdmc_vs_double_mc_batch"`
+	BatchRatioAt2CI *[2]float64 `json:"variance_ratio_sdmc_vs_double_mc_batch_ci95"`
+	// Ratios lists every sdmc-row / double_mc-row variance ratio at every
+	// budget, with its bootstrap interval.
+	Ratios []elboRatio `json:"variance_ratios"`
+}
+
+// elboRatio is Variance(Numerator)/Variance(Denominator) at Passes.
+type elboRatio struct {
+	Numerator   string     `json:"numerator"`
+	Denominator string     `json:"denominator"`
+	Passes      int        `json:"passes"`
+	Ratio       float64    `json:"ratio"`
+	CI95        [2]float64 `json:"ci95"`
 }
 
 func newBenchELBOCmd() *cobra.Command {
@@ -73,7 +90,10 @@ func newBenchELBOCmd() *cobra.Command {
 			"prompts with the model itself, and measures the ELBO estimators (sdmc, double_mc, one_step)\n" +
 			"on those rollouts at each budget of --passes forward passes per sequence: the variance across\n" +
 			"independent seeds and the bias against a --ref-passes double-MC reference, each with a 95%\n" +
-			"bootstrap interval, and the variance ratio sdmc/double_mc at 2 passes.",
+			"bootstrap interval, and the variance ratios of sdmc to double_mc. double_mc stratifies the\n" +
+			"mask counts over a rollout's own passes (LLaDA's likelihood evaluation); double_mc_batch over\n" +
+			"the batch of rollouts, as the GDPO reference's trainer does, so that one rollout's passes are\n" +
+			"independent (vanilla double Monte Carlo per rollout).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
@@ -161,12 +181,26 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 			Variance: s.Variance, VarianceCI: s.VarianceCI, Bias: s.Bias, BiasCI: s.BiasCI})
 	}
 	for _, p := range o.passes {
-		// A zero double-MC variance (a degenerate batch) leaves the ratio
-		// undefined; it is omitted rather than reported as a number.
-		if r, ci, err := policy.VarianceRatioCI(stats, "sdmc", "double_mc", p); err == nil {
-			res.RatioByPasses[fmt.Sprint(p)] = r
-			if p == 2 {
-				res.RatioAt2, res.RatioAt2CI = &r, &ci
+		for _, num := range []string{"sdmc", "sdmc_cyclic"} {
+			for _, den := range []string{"double_mc", "double_mc_batch"} {
+				// A zero double-MC variance (a degenerate batch) leaves the
+				// ratio undefined; it is omitted rather than reported as a
+				// number.
+				r, ci, err := policy.VarianceRatioCI(stats, num, den, p)
+				if err != nil {
+					continue
+				}
+				res.Ratios = append(res.Ratios, elboRatio{Numerator: num, Denominator: den, Passes: p, Ratio: r, CI95: ci})
+				switch {
+				case num != "sdmc":
+				case den == "double_mc":
+					res.RatioByPasses[fmt.Sprint(p)] = r
+					if p == 2 {
+						res.RatioAt2, res.RatioAt2CI = &r, &ci
+					}
+				case p == 2:
+					res.BatchRatioAt2, res.BatchRatioAt2CI = &r, &ci
+				}
 			}
 		}
 	}
@@ -250,20 +284,14 @@ func printELBOBench(w io.Writer, res elboBench, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "ELBO estimators on %d rollouts of %s (mean completion %.1f tokens on a %d-token canvas), reference double_mc × %d passes\n",
 		res.Sequences, res.Dataset, res.MeanCompletion, res.Canvas, res.RefPasses)
-	fmt.Fprintf(w, "%-10s %6s  %-34s  %s\n", "estimator", "passes", "variance [95% CI]", "bias [95% CI]")
+	fmt.Fprintf(w, "%-16s %6s  %-34s  %s\n", "estimator", "passes", "variance [95% CI]", "bias [95% CI]")
 	for _, r := range res.Estimators {
-		fmt.Fprintf(w, "%-10s %6d  %-34s  %s\n", r.Name, r.Passes,
+		fmt.Fprintf(w, "%-16s %6d  %-34s  %s\n", r.Name, r.Passes,
 			fmt.Sprintf("%.4g [%.4g, %.4g]", r.Variance, r.VarianceCI[0], r.VarianceCI[1]),
 			fmt.Sprintf("%+.4g [%+.4g, %+.4g]", r.Bias, r.BiasCI[0], r.BiasCI[1]))
 	}
-	for _, r := range res.Estimators {
-		if ratio, ok := res.RatioByPasses[fmt.Sprint(r.Passes)]; ok && r.Name == "sdmc" {
-			ci := ""
-			if r.Passes == 2 && res.RatioAt2CI != nil {
-				ci = fmt.Sprintf(" [95%% CI %.3f, %.3f]", res.RatioAt2CI[0], res.RatioAt2CI[1])
-			}
-			fmt.Fprintf(w, "variance ratio sdmc/double_mc at %d passes: %.3f%s\n", r.Passes, ratio, ci)
-		}
+	for _, r := range res.Ratios {
+		fmt.Fprintf(w, "variance ratio %s/%s at %d passes: %.3f [95%% CI %.3f, %.3f]\n", r.Numerator, r.Denominator, r.Passes, r.Ratio, r.CI95[0], r.CI95[1])
 	}
 	return nil
 }

@@ -155,7 +155,8 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 	if ci := res.RatioAt2CI; res.RatioAt2 == nil || ci == nil || !(ci[0] <= ci[1]) || ci[0] < 0 {
 		t.Errorf("ratio at 2 passes %v with interval %v", res.RatioAt2, ci)
 	}
-	for _, key := range []string{"estimators", "variance_ratio_sdmc_vs_double_mc", "variance_ratio_sdmc_vs_double_mc_ci95"} {
+	for _, key := range []string{"estimators", "variance_ratio_sdmc_vs_double_mc", "variance_ratio_sdmc_vs_double_mc_ci95",
+		"variance_ratio_sdmc_vs_double_mc_batch", "variance_ratio_sdmc_vs_double_mc_batch_ci95", "variance_ratios"} {
 		if raw[key] == nil {
 			t.Errorf("no %q in %s", key, out)
 		}
@@ -167,7 +168,7 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 			t.Errorf("row %+v: want a non-negative variance and ordered intervals", r)
 		}
 	}
-	for _, name := range []string{"sdmc", "double_mc", "one_step"} {
+	for _, name := range []string{"sdmc", "double_mc", "double_mc_batch", "one_step"} {
 		for _, p := range []string{"1", "2"} {
 			if !seen[name+"@"+p] {
 				t.Errorf("no row for %s at %s passes in %s", name, p, out)
@@ -177,6 +178,15 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 	if res.Sequences != 3 || res.RatioAt2 == nil || !(*res.RatioAt2 > 0) {
 		t.Errorf("sequences %d, ratio %v: want 3 and a positive ratio", res.Sequences, res.RatioAt2)
 	}
+	if len(res.Ratios) != 2*4 {
+		t.Errorf("%d variance ratios, want sdmc and sdmc_cyclic over double_mc and double_mc_batch at 2 budgets", len(res.Ratios))
+	}
+	for _, r := range res.Ratios {
+		if r.Numerator == "sdmc" && r.Denominator == "double_mc_batch" && r.Passes == 2 &&
+			(res.BatchRatioAt2 == nil || *res.BatchRatioAt2 != r.Ratio || *res.BatchRatioAt2CI != r.CI95) {
+			t.Errorf("variance_ratio_sdmc_vs_double_mc_batch %v disagrees with variance_ratios %+v", res.BatchRatioAt2, r)
+		}
+	}
 	t.Run("the same seed gives the same numbers", func(t *testing.T) {
 		again, _, code := cli(t, args...)
 		if code != 0 || again != out {
@@ -185,7 +195,8 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 	})
 	t.Run("the table names every estimator and the ratio", func(t *testing.T) {
 		table, stderr, code := cli(t, args[:len(args)-1]...)
-		if code != 0 || !strings.Contains(table, "one_step") || !strings.Contains(table, "variance ratio sdmc/double_mc at 2 passes") {
+		if code != 0 || !strings.Contains(table, "one_step") || !strings.Contains(table, "variance ratio sdmc/double_mc at 2 passes") ||
+			!strings.Contains(table, "variance ratio sdmc/double_mc_batch at 2 passes") {
 			t.Fatalf("exit %d (%s):\n%s", code, stderr, table)
 		}
 	})
