@@ -280,9 +280,15 @@ func TestDiffusionRunsWithGDPOAndDiffuGRPO(t *testing.T) {
 			if m.TrainRows == 0 || m.Algo["gdpo/passes_per_seq"] < 1 {
 				t.Fatalf("last step metrics = %+v", m)
 			}
-			pol, err := LoadPolicy(out)
-			if err != nil || pol.Kind() != KindDiffusion {
-				t.Fatalf("checkpoint kind = %v, %v", pol, err)
+			for _, dir := range []string{out, filepath.Join(out, "sft")} {
+				pol, err := LoadPolicy(dir)
+				if err != nil || pol.Kind() != KindDiffusion {
+					t.Fatalf("%s: checkpoint kind = %v, %v", dir, pol, err)
+				}
+				// eval and bench elbo generate on the canvas the policy was trained on.
+				if pol.Diffusion == nil || *pol.Diffusion != cfg.Policy.Diffusion {
+					t.Errorf("%s: saved diffusion settings %+v, want %+v", dir, pol.Diffusion, cfg.Policy.Diffusion)
+				}
 			}
 		})
 	}

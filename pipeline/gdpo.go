@@ -15,9 +15,9 @@ type DiffusionConfig struct {
 	// Canvas is the completion canvas length in tokens (the generation
 	// budget of diffusion policies, replacing rollout.max_new_tokens).
 	// Default 32.
-	Canvas int `yaml:"canvas"`
+	Canvas int `yaml:"canvas" json:"canvas"`
 	// Steps, BlockLen and Remask configure iterative unmasking.
-	Gen policy.DiffusionGenConfig `yaml:"gen"`
+	Gen policy.DiffusionGenConfig `yaml:"gen" json:"gen"`
 }
 
 // DefaultDiffusionConfig returns a canvas of 32 tokens unmasked in 16 steps

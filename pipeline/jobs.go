@@ -82,7 +82,7 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 		return nil, err
 	}
 	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
-		d := DefaultDiffusionConfig()
+		d := pol.DiffusionSettings()
 		if o.DiffusionSteps > 0 {
 			d.Gen.Steps = o.DiffusionSteps
 		}

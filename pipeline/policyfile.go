@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,10 @@ const (
 	metaTokenizer = "rlpipe.tokenizer"
 	// metaVersion records the rlpipe version that wrote the file.
 	metaVersion = "rlpipe.version"
+	// metaDiffusion holds a diffusion policy's policy.diffusion settings
+	// (canvas and generation) as JSON, so that eval and bench generate on
+	// the canvas the policy was trained on.
+	metaDiffusion = "rlpipe.diffusion"
 )
 
 // Version is the rlpipe release written into checkpoints and run directories.
@@ -48,6 +53,32 @@ type Model interface {
 type Policy struct {
 	Model     Model
 	Tokenizer *tokenizer.Tokenizer
+	// Diffusion is the canvas and generation setting a diffusion policy was
+	// trained with (saved with it); nil for autoregressive policies and for
+	// files written before rlpipe recorded it.
+	Diffusion *DiffusionConfig
+}
+
+// DiffusionSettings returns the saved diffusion settings, or
+// DefaultDiffusionConfig when none were saved.
+func (p *Policy) DiffusionSettings() DiffusionConfig {
+	if p.Diffusion != nil {
+		return *p.Diffusion
+	}
+	return DefaultDiffusionConfig()
+}
+
+// meta returns the metadata saved with the policy's weights.
+func (p *Policy) meta() (map[string]string, error) {
+	meta := map[string]string{metaTokenizer: p.Tokenizer.Spec(), metaVersion: Version}
+	if p.Diffusion != nil {
+		js, err := json.Marshal(p.Diffusion)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		meta[metaDiffusion] = string(js)
+	}
+	return meta, nil
 }
 
 // Kind returns KindAR or KindDiffusion.
@@ -116,7 +147,10 @@ func (p *Policy) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
-	meta := map[string]string{metaTokenizer: p.Tokenizer.Spec(), metaVersion: Version}
+	meta, err := p.meta()
+	if err != nil {
+		return err
+	}
 	return p.Model.Save(filepath.Join(dir, ModelFile), meta)
 }
 
@@ -135,7 +169,18 @@ func LoadPolicy(dir string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %s: %w", path, err)
 	}
-	return &Policy{Model: m, Tokenizer: tok}, nil
+	pol := &Policy{Model: m, Tokenizer: tok}
+	if js, ok := meta[metaDiffusion]; ok && pol.Kind() == KindDiffusion {
+		var d DiffusionConfig
+		if err := json.Unmarshal([]byte(js), &d); err != nil {
+			return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaDiffusion, err)
+		}
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaDiffusion, err)
+		}
+		pol.Diffusion = &d
+	}
+	return pol, nil
 }
 
 func resolveModelPath(dir string) (string, error) {

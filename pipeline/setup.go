@@ -244,7 +244,9 @@ func (r *runner) configurePolicy(pol *Policy) error {
 		return fmt.Errorf("%w: policy.kind is %q but the policy loaded is %q", ErrConfig, r.cfg.Policy.Kind, pol.Kind())
 	}
 	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
-		return m.SetGenConfig(r.cfg.Policy.Diffusion.Gen)
+		d := r.cfg.Policy.Diffusion
+		pol.Diffusion = &d
+		return m.SetGenConfig(d.Gen)
 	}
 	return nil
 }

@@ -49,7 +49,10 @@ func (r *runner) checkpoint(done int64, behaviour Model) error {
 		return err
 	}
 	defer w.Abort()
-	meta := map[string]string{metaTokenizer: r.pol.Tokenizer.Spec(), metaVersion: Version}
+	meta, err := r.pol.meta()
+	if err != nil {
+		return err
+	}
 	if err := r.pol.Model.Save(w.Path(ModelFile), meta); err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func newBenchELBOCmd() *cobra.Command {
 	f.IntSliceVar(&o.passes, "passes", []int{1, 2, 4, 8}, "forward-pass budgets per sequence")
 	f.IntVar(&o.refPasses, "ref-passes", policy.DefaultBenchELBORefPasses, "passes of the double-MC bias reference")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the rollouts, masks and bootstrap")
-	f.IntVar(&o.maxNewTokens, "max-new-tokens", 0, "generation canvas of the rollouts (0: the default diffusion canvas, policy.diffusion.canvas)")
+	f.IntVar(&o.maxNewTokens, "max-new-tokens", 0, "generation canvas of the rollouts (0: the checkpoint's policy.diffusion.canvas)")
 	f.Float64Var(&o.temperature, "temperature", 1, "sampling temperature of the rollouts")
 	f.BoolVar(&o.asJSON, "json", false, "print one JSON object")
 	return cmd
@@ -155,8 +155,8 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 		return elboBench{}, usageErrorf("--checkpoint %s holds a policy of kind %q; bench elbo needs a diffusion policy (policy.kind %s)",
 			o.checkpoint, pol.Kind(), pipeline.KindDiffusion)
 	}
-	// Roll out on the canvas the diffusion SFT trains (as rlpipe eval does).
-	d := pipeline.DefaultDiffusionConfig()
+	// Roll out on the canvas the policy was trained on (as rlpipe eval does).
+	d := pol.DiffusionSettings()
 	if err := dm.SetGenConfig(d.Gen); err != nil {
 		return elboBench{}, err
 	}
