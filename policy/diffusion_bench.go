@@ -11,14 +11,29 @@ import (
 // Defaults of BenchELBO.
 const (
 	DefaultBenchELBORefPasses = 256  // passes of the double-MC reference
-	DefaultBenchELBORepeats   = 32   // independent seeds per estimator and budget
+	DefaultBenchELBORepeats   = 32   // independent seeds per Monte Carlo row and budget
+	DefaultBenchELBOCountReps = 16   // masks per count of the count-moment rows
 	benchELBOBootstrap        = 400  // bootstrap resamples for the intervals
 	benchOneStepPromptMask    = 0.15 // d1 train.yaml p_mask_prompt
+)
+
+// Methods of an ELBOEstimatorStats row.
+const (
+	// MethodCountMoments computes the row from per-count moments (see
+	// measureCountMoments): exact in the mask count, Monte Carlo only in the
+	// choice of masked positions.
+	MethodCountMoments = "count_moments"
+	// MethodMonteCarlo runs the estimator Repeats times with fresh seeds.
+	MethodMonteCarlo = "monte_carlo"
 )
 
 // ELBOEstimatorStats is one row of BenchELBO: an estimator at a budget of
 // Passes forward passes per sequence.
 type ELBOEstimatorStats struct {
+	// Method is MethodCountMoments (estimators with independent exact-k
+	// masks: sdmc, double_mc, double_mc_batch) or MethodMonteCarlo (the
+	// others, whose masks are coupled or include the prompt).
+	Method string
 	// Name is the estimator row: "sdmc", "double_mc", "double_mc_batch",
 	// "one_step", "sdmc_cyclic" or "double_mc_cyclic" (see benchSpecs).
 	Name string
@@ -29,7 +44,8 @@ type ELBOEstimatorStats struct {
 	Copies int
 	// Passes is the forward passes per sequence.
 	Passes int
-	// Repeats is the number of seeds the statistics are taken over.
+	// Repeats is the number of seeds a Monte Carlo row is taken over, or
+	// the masks per count of a count-moment row.
 	Repeats int
 	// Variance is the mean over sequences of the sample variance (N−1) of
 	// the estimate across Repeats seeds.
@@ -51,6 +67,8 @@ type benchSpec struct {
 	name   string
 	cfg    objective.ELBOConfig
 	copies int
+	// moments: computed from count moments rather than by Monte Carlo.
+	moments bool
 }
 
 // benchSpecs returns the estimators compared at p passes: sdmc with the
@@ -77,55 +95,92 @@ func benchSpecs(p int) []benchSpec {
 	sdmcCyclic, dmcCyclic := sdmc, dmc
 	sdmcCyclic.Coupling, dmcCyclic.Coupling = objective.CouplingCyclic, objective.CouplingCyclic
 	return []benchSpec{
-		{"sdmc", sdmc, 1},
-		{"double_mc", dmc, 1},
-		{"double_mc_batch", dmcBatch, 1},
-		{"one_step", objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: benchOneStepPromptMask}, p},
-		{"sdmc_cyclic", sdmcCyclic, 1},
-		{"double_mc_cyclic", dmcCyclic, 1},
+		{"sdmc", sdmc, 1, true},
+		{"double_mc", dmc, 1, true},
+		{"double_mc_batch", dmcBatch, 1, true},
+		{"one_step", objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: benchOneStepPromptMask}, p, false},
+		{"sdmc_cyclic", sdmcCyclic, 1, false},
+		{"double_mc_cyclic", dmcCyclic, 1, false},
 	}
+}
+
+// BenchELBOConfig configures BenchELBO; zero fields take the defaults.
+type BenchELBOConfig struct {
+	// Passes are the forward-pass budgets per sequence (e.g. 1, 2, 4, 8).
+	Passes []int
+	// RefPasses is the budget of the double-MC bias reference (256).
+	RefPasses int
+	// Repeats is the number of seeds of each Monte Carlo row (32).
+	Repeats int
+	// CountReps is the number of masks per count of the count moments (16).
+	CountReps int
+	// Seed derives every mask and bootstrap resample.
+	Seed uint64
 }
 
 // BenchELBO measures the ELBO estimators of ALGORITHMS §3.2–3.4 on model m
-// and batch b at equal forward-pass budgets: for each budget in passes (e.g.
-// 1, 2, 4, 8) it rows sdmc, double_mc and one_step (see ELBOEstimatorStats
-// and benchSpecs for the exact plans), each evaluated with
-// DefaultBenchELBORepeats seeds derived from seed. The bias reference is a
-// refPasses-pass double-MC estimate (0 means 256). Results are
-// deterministic in (m, b, passes, refPasses, seed).
-// Cost: Repeats·Σ passes·3 + refPasses forward passes per sequence.
-// Serialises with the model's other scoring calls.
-func BenchELBO(m *DiffusionModel, b SeqBatch, passes []int, refPasses int, seed uint64) ([]ELBOEstimatorStats, error) {
-	return benchELBO(m, b, passes, refPasses, seed, DefaultBenchELBORepeats)
-}
-
-func benchELBO(m *DiffusionModel, b SeqBatch, passes []int, refPasses int, seed uint64, repeats int) ([]ELBOEstimatorStats, error) {
-	if refPasses == 0 {
-		refPasses = DefaultBenchELBORefPasses
+// and batch b at equal forward-pass budgets: for each budget in c.Passes it
+// rows sdmc, double_mc, double_mc_batch, one_step and the cyclic variants
+// (see benchSpecs for the exact plans). Rows of estimators with independent
+// exact-k masks come from count moments (MethodCountMoments: CountReps
+// masks at every count of every sequence, combined exactly over the count
+// distribution); the others from Repeats Monte Carlo seeds. The bias
+// reference is a RefPasses-pass double-MC estimate. Results are
+// deterministic in (m, b, c).
+// Cost per sequence of L tokens: CountReps·L + RefPasses + Repeats·Σ passes
+// per Monte Carlo row. Serialises with the model's other scoring calls.
+func BenchELBO(m *DiffusionModel, b SeqBatch, c BenchELBOConfig) ([]ELBOEstimatorStats, error) {
+	if c.RefPasses == 0 {
+		c.RefPasses = DefaultBenchELBORefPasses
 	}
-	if refPasses < 0 || repeats < 2 || len(passes) == 0 {
-		return nil, fmt.Errorf("%w: bench elbo: need passes, refPasses >= 0 and >= 2 repeats", ErrInput)
+	if c.Repeats == 0 {
+		c.Repeats = DefaultBenchELBORepeats
 	}
+	if c.CountReps == 0 {
+		c.CountReps = DefaultBenchELBOCountReps
+	}
+	if c.RefPasses < 0 || c.Repeats < 2 || c.CountReps < 2 || len(c.Passes) == 0 {
+		return nil, fmt.Errorf("%w: bench elbo: need passes, refPasses >= 0, >= 2 repeats and >= 2 masks per count", ErrInput)
+	}
+	seed := c.Seed
 	keys := make([]uint64, len(b.Prompts))
 	for i := range keys {
 		keys[i] = objective.Key(seed, purposeBench, uint64(i))
 	}
-	ref, err := m.ELBO(b, objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: refPasses},
+	ref, err := m.ELBO(b, objective.ELBOConfig{Estimator: objective.EstDoubleMC, Draws: c.RefPasses},
 		objective.Key(seed, purposeBench, 0x726566), keys)
 	if err != nil {
 		return nil, fmt.Errorf("bench elbo: reference: %w", err)
 	}
+	cm, err := measureCountMoments(m, b, c.CountReps, objective.Key(seed, purposeBench, 0x636f756e74))
+	if err != nil {
+		return nil, fmt.Errorf("bench elbo: count moments: %w", err)
+	}
+	seqKey := objective.Key(seed, purposeBench, 0x736571)
 	var out []ELBOEstimatorStats
-	for _, p := range passes {
+	for _, p := range c.Passes {
 		if p < 1 {
 			return nil, fmt.Errorf("%w: bench elbo: budget %d passes", ErrInput, p)
 		}
 		for si, s := range benchSpecs(p) {
-			est := make([][]float64, repeats) // [repeat][sequence]
+			repKey := objective.Key(seed, purposeBench, 0x626f6f74, uint64(p), uint64(si))
+			row := ELBOEstimatorStats{Name: s.name, Config: s.cfg, Copies: s.copies, Passes: p}
+			if s.moments {
+				row.Method, row.Repeats = MethodCountMoments, c.CountReps
+				if row.Variance, row.Bias, err = cm.momentRow(s.cfg, ref, c.CountReps, nil, nil); err != nil {
+					return nil, fmt.Errorf("bench elbo: %s at %d passes: %w", s.name, p, err)
+				}
+				if row.VarianceCI, row.BiasCI, row.varianceBoot, err = bootstrapMomentsCI(cm, s.cfg, ref, c.CountReps, seqKey, repKey); err != nil {
+					return nil, fmt.Errorf("bench elbo: %s at %d passes: %w", s.name, p, err)
+				}
+				out = append(out, row)
+				continue
+			}
+			est := make([][]float64, c.Repeats) // [repeat][sequence]
 			for r := range est {
 				est[r] = make([]float64, len(keys))
-				for c := range s.copies {
-					e, err := m.ELBO(b, s.cfg, objective.Key(seed, purposeBench, uint64(p), uint64(si), uint64(r), uint64(c)), keys)
+				for cp := range s.copies {
+					e, err := m.ELBO(b, s.cfg, objective.Key(seed, purposeBench, uint64(p), uint64(si), uint64(r), uint64(cp)), keys)
 					if err != nil {
 						return nil, fmt.Errorf("bench elbo: %s at %d passes: %w", s.name, p, err)
 					}
@@ -134,10 +189,9 @@ func benchELBO(m *DiffusionModel, b SeqBatch, passes []int, refPasses int, seed 
 					}
 				}
 			}
-			row := ELBOEstimatorStats{Name: s.name, Config: s.cfg, Copies: s.copies, Passes: p, Repeats: repeats}
+			row.Method, row.Repeats = MethodMonteCarlo, c.Repeats
 			row.Variance, row.Bias = varianceBias(est, ref, nil, nil)
-			row.VarianceCI, row.BiasCI, row.varianceBoot = bootstrapCI(est, ref, objective.Key(seed, purposeBench, 0x736571),
-				objective.Key(seed, purposeBench, 0x626f6f74, uint64(p), uint64(si)))
+			row.VarianceCI, row.BiasCI, row.varianceBoot = bootstrapCI(est, ref, seqKey, repKey)
 			out = append(out, row)
 		}
 	}
@@ -201,6 +255,31 @@ func bootstrapCI(est [][]float64, ref []float64, seqKey, repKey uint64) (vci, bc
 	}
 	boot = slices.Clone(vs)
 	return percentiles(vs), percentiles(bs), boot
+}
+
+// bootstrapMomentsCI is bootstrapCI for a count-moment row: replicate k
+// resamples the sequences exactly as bootstrapCI does (so ratios with Monte
+// Carlo rows compare like with like) and the masks of every count from
+// NewStream(repKey).
+func bootstrapMomentsCI(cm *countMoments, cfg objective.ELBOConfig, ref []float64, reps int, seqKey, repKey uint64) (vci, bci [2]float64, boot []float64, err error) {
+	s := objective.NewStream(repKey)
+	vs, bs := make([]float64, benchELBOBootstrap), make([]float64, benchELBOBootstrap)
+	idx := make([]int, reps)
+	seqs := make([]int, len(ref))
+	for k := range vs {
+		ss := objective.NewStream(objective.Key(seqKey, uint64(k)))
+		for i := range seqs {
+			seqs[i] = ss.Intn(len(ref))
+		}
+		for r := range idx {
+			idx[r] = s.Intn(reps)
+		}
+		if vs[k], bs[k], err = cm.momentRow(cfg, ref, reps, idx, seqs); err != nil {
+			return vci, bci, nil, err
+		}
+	}
+	boot = slices.Clone(vs)
+	return percentiles(vs), percentiles(bs), boot, nil
 }
 
 // percentiles returns the 2.5% and 97.5% order statistics of x (sorted in

@@ -24,6 +24,8 @@ type benchELBOOptions struct {
 	n            int
 	passes       []int
 	refPasses    int
+	repeats      int
+	countReps    int
 	seed         uint64
 	maxNewTokens int
 	temperature  float64
@@ -32,7 +34,9 @@ type benchELBOOptions struct {
 
 // elboRow is one estimator at one budget, as printed by bench elbo --json.
 type elboRow struct {
-	Name       string     `json:"name"`
+	Name string `json:"name"`
+	// Method is count_moments or monte_carlo (policy.ELBOEstimatorStats).
+	Method     string     `json:"method"`
 	Passes     int        `json:"passes"`
 	Copies     int        `json:"copies"`
 	Repeats    int        `json:"repeats"`
@@ -113,6 +117,8 @@ func newBenchELBOCmd() *cobra.Command {
 	f.IntVar(&o.n, "n", 16, "number of sequences (one rollout per prompt)")
 	f.IntSliceVar(&o.passes, "passes", []int{1, 2, 4, 8}, "forward-pass budgets per sequence")
 	f.IntVar(&o.refPasses, "ref-passes", policy.DefaultBenchELBORefPasses, "passes of the double-MC bias reference")
+	f.IntVar(&o.repeats, "repeats", policy.DefaultBenchELBORepeats, "seeds of each Monte Carlo row (one_step and the cyclic rows)")
+	f.IntVar(&o.countReps, "count-reps", policy.DefaultBenchELBOCountReps, "masks per mask count for the rows computed from count moments (sdmc, double_mc, double_mc_batch)")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the rollouts, masks and bootstrap")
 	f.IntVar(&o.maxNewTokens, "max-new-tokens", 0, "generation canvas of the rollouts (0: the checkpoint's policy.diffusion.canvas)")
 	f.Float64Var(&o.temperature, "temperature", 1, "sampling temperature of the rollouts")
@@ -130,6 +136,10 @@ func (o benchELBOOptions) validate() error {
 		return usageErrorf("--passes is empty")
 	case o.refPasses < 1:
 		return usageErrorf("--ref-passes %d: need at least 1", o.refPasses)
+	case o.repeats < 2:
+		return usageErrorf("--repeats %d: need at least 2", o.repeats)
+	case o.countReps < 2:
+		return usageErrorf("--count-reps %d: need at least 2", o.countReps)
 	case o.maxNewTokens < 0:
 		return usageErrorf("--max-new-tokens %d: need at least 1 (or 0 for the default canvas)", o.maxNewTokens)
 	case !(o.temperature >= 0):
@@ -167,7 +177,8 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 	if err != nil {
 		return elboBench{}, err
 	}
-	stats, err := policy.BenchELBO(dm, batch, o.passes, o.refPasses, o.seed)
+	stats, err := policy.BenchELBO(dm, batch, policy.BenchELBOConfig{Passes: o.passes, RefPasses: o.refPasses,
+		Repeats: o.repeats, CountReps: o.countReps, Seed: o.seed})
 	if err != nil {
 		return elboBench{}, err
 	}
@@ -177,7 +188,7 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 		res.MeanCompletion += float64(answerLen(c)) / float64(len(batch.Completions))
 	}
 	for _, s := range stats {
-		res.Estimators = append(res.Estimators, elboRow{Name: s.Name, Passes: s.Passes, Copies: s.Copies, Repeats: s.Repeats,
+		res.Estimators = append(res.Estimators, elboRow{Name: s.Name, Method: s.Method, Passes: s.Passes, Copies: s.Copies, Repeats: s.Repeats,
 			Variance: s.Variance, VarianceCI: s.VarianceCI, Bias: s.Bias, BiasCI: s.BiasCI})
 	}
 	for _, p := range o.passes {

@@ -164,6 +164,13 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range res.Estimators {
 		seen[r.Name+"@"+string(rune('0'+r.Passes))] = true
+		wantMethod := map[string]string{"sdmc": "count_moments", "double_mc": "count_moments", "double_mc_batch": "count_moments"}[r.Name]
+		if wantMethod == "" {
+			wantMethod = "monte_carlo"
+		}
+		if r.Method != wantMethod {
+			t.Errorf("row %s: method %q, want %q", r.Name, r.Method, wantMethod)
+		}
 		if !(r.Variance >= 0) || r.VarianceCI[0] > r.VarianceCI[1] || r.BiasCI[0] > r.BiasCI[1] || math.IsNaN(r.Bias) {
 			t.Errorf("row %+v: want a non-negative variance and ordered intervals", r)
 		}
@@ -213,6 +220,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"elbo refuses an autoregressive checkpoint", []string{"bench", "elbo", "--checkpoint", ar}, "diffusion"},
 		{"elbo refuses a zero budget", []string{"bench", "elbo", "--checkpoint", ar, "--passes", "0"}, "--passes"},
 		{"pipeline needs a step after the warm-up", []string{"bench", "pipeline", "--steps", "1"}, "--steps"},
+		{"elbo needs two masks per count", []string{"bench", "elbo", "--checkpoint", ar, "--count-reps", "1"}, "--count-reps"},
 		{"an unknown benchmark is a usage error naming the subcommands", []string{"bench", "nope"}, "elbo, pipeline"},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,218 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/rlpipe/rlpipe/policy/objective"
+)
+
+// Count moments: the exact-k estimators with independent masks (sdmc,
+// double_mc, double_mc_batch) are all weighted sums of single-pass values
+// v_k = (L/k)·S_k, where S_k is the masked log-likelihood sum of a uniform
+// k-subset, and they differ only in which counts they use with which
+// coefficients. Measuring, per sequence, R independent v_k at every count k
+// therefore gives the variance of each of them by the law of total
+// variance, with the mask count integrated exactly rather than sampled.
+// That matters for double MC: its variance is dominated by rare small
+// counts (k = 1 is weighted L), which 32 Monte Carlo repeats sample badly,
+// so its measured variance is heavy-tailed from run to run.
+
+// countMoments holds vals[i][k−1][r]: the r-th single-pass value v_k of
+// sequence i (L_i = len(vals[i])).
+type countMoments struct {
+	vals [][][]float64
+}
+
+// measureCountMoments evaluates reps masks at every count k ∈ [1, L_i] of
+// every sequence of b, masks drawn from (seed, i, k, r).
+// Cost: reps·Σ_i L_i forward passes.
+func measureCountMoments(m *DiffusionModel, b SeqBatch, reps int, seed uint64) (*countMoments, error) {
+	width, err := m.checkBatch(b.Prompts, b.Completions)
+	if err != nil {
+		return nil, err
+	}
+	p := &elboPlan{b: b, width: width, n: len(b.Prompts)}
+	type slot struct{ i, k, r int }
+	var slots []slot
+	cm := &countMoments{vals: make([][][]float64, len(b.Prompts))}
+	for i, c := range b.Completions {
+		l := len(c)
+		cm.vals[i] = make([][]float64, l)
+		scratch := make([]int, l)
+		for k := 1; k <= l; k++ {
+			cm.vals[i][k-1] = make([]float64, reps)
+			for r := range reps {
+				p.seq = append(p.seq, i)
+				p.coef = append(p.coef, 1)
+				p.masks = append(p.masks, objective.SelectMask(nil, scratch, l, k, objective.Key(seed, purposeBench, uint64(i), uint64(k), uint64(r))))
+				p.pmask = append(p.pmask, nil)
+				slots = append(slots, slot{i, k, r})
+			}
+		}
+	}
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	for lo := 0; lo < len(p.seq); lo += m.chunk() {
+		hi := min(lo+m.chunk(), len(p.seq))
+		g := p.grid(lo, hi)
+		flat, err := m.forwardGrid(g)
+		if err != nil {
+			return nil, err
+		}
+		for j, s := range g.rowSums(flat) {
+			sl := slots[lo+j]
+			l := len(b.Completions[sl.i])
+			cm.vals[sl.i][sl.k-1][sl.r] = float64(l) / float64(sl.k) * s
+		}
+	}
+	return cm, nil
+}
+
+// moments returns, for sequence i with the repeats idx (nil: all once), the
+// mean μ_k and sample variance σ²_k (N−1) of v_k at each count.
+func (cm *countMoments) moments(i int, idx []int) (mu, s2 []float64) {
+	l := len(cm.vals[i])
+	mu, s2 = make([]float64, l), make([]float64, l)
+	for k, vs := range cm.vals[i] {
+		n := len(vs)
+		if idx != nil {
+			n = len(idx)
+		}
+		at := func(r int) float64 {
+			if idx != nil {
+				return vs[idx[r]]
+			}
+			return vs[r]
+		}
+		for r := range n {
+			mu[k] += at(r) / float64(n)
+		}
+		for r := range n {
+			d := at(r) - mu[k]
+			s2[k] += d * d / float64(n-1)
+		}
+	}
+	return mu, s2
+}
+
+// scenario is one outcome of an estimator's count randomness, with
+// probability prob: the estimate is then Σ coef[k]·v_k summed over the
+// scenario's evaluations, each with its own independent mask. coef maps
+// count k (1-based) to the summed coefficient of the evaluations at k, and
+// sq to the sum of their squared coefficients.
+type scenario struct {
+	prob     float64
+	coef, sq map[int]float64
+}
+
+// mixtureMoments returns the mean and variance of an estimator whose count
+// randomness is the scenarios sc (probabilities summing to 1), from
+// per-count moments measured with reps repeats each:
+//
+//	V = Σ_s π_s Σ_k sq_{s,k} σ²_k + Σ_s π_s (M_s − M̄)²,  M_s = Σ_k coef_{s,k} μ_k.
+//
+// The plug-in between-scenario term is corrected for the noise of the μ̂_k
+// (which scenarios share): E[Σπ(M̂−M̂̄)²] exceeds the truth by
+// Σ_s π_s Σ_k coef²_{s,k} σ²_k/R − Σ_k (Σ_s π_s coef_{s,k})² σ²_k/R.
+func mixtureMoments(sc []scenario, mu, s2 []float64, reps int) (mean, variance float64) {
+	ms := make([]float64, len(sc))
+	avgCoef := map[int]float64{}
+	var within, noise float64
+	for j, s := range sc {
+		for k, c := range s.coef {
+			ms[j] += c * mu[k-1]
+			avgCoef[k] += s.prob * c
+			noise += s.prob * c * c * s2[k-1] / float64(reps)
+		}
+		for k, q := range s.sq {
+			within += s.prob * q * s2[k-1]
+		}
+		mean += s.prob * ms[j]
+	}
+	for k, a := range avgCoef {
+		noise -= a * a * s2[k-1] / float64(reps)
+	}
+	var between float64
+	for j, s := range sc {
+		between += s.prob * (ms[j] - mean) * (ms[j] - mean)
+	}
+	return mean, within + between - noise
+}
+
+// momentScenarios returns the count scenarios of one estimate of cfg on a
+// completion of l tokens, and the factor its variance is divided by:
+// double_mc with StratifyBatch is computed as one pass (its passes are
+// i.i.d. per rollout) with the variance divided by the number of passes.
+// It fails for estimators whose masks are not independent given the
+// counts (one_step with prompt masking, cyclic coupling).
+func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, error) {
+	if cfg.Coupling == objective.CouplingCyclic || cfg.Estimator == objective.EstOneStep {
+		return nil, 0, fmt.Errorf("%w: count moments need independent exact-k masks, not %s/%s", ErrInput, cfg.Estimator, cfg.Coupling)
+	}
+	add := func(s *scenario, k int, c float64) {
+		s.coef[k] += c
+		s.sq[k] += c * c
+	}
+	newScenario := func(p float64) scenario {
+		return scenario{prob: p, coef: map[int]float64{}, sq: map[int]float64{}}
+	}
+	if cfg.Estimator != objective.EstDoubleMC {
+		plan, err := cfg.Plan(nil, l, 0, 0)
+		if err != nil {
+			return nil, 0, err
+		}
+		s := newScenario(1)
+		for _, e := range plan {
+			if e.K > 0 {
+				// Coef·S_K = Coef·(K/L)·v_K.
+				add(&s, e.K, e.Coef*float64(e.K)/float64(l))
+			}
+		}
+		return []scenario{s}, 1, nil
+	}
+	passes := max(cfg.Draws, 1)
+	if cfg.Stratify == objective.StratifyBatch {
+		sc := make([]scenario, l)
+		for k := 1; k <= l; k++ {
+			sc[k-1] = newScenario(1 / float64(l))
+			add(&sc[k-1], k, 1)
+		}
+		return sc, float64(passes), nil
+	}
+	sc := make([]scenario, l)
+	counts := make([]int, passes)
+	for k0 := 1; k0 <= l; k0++ {
+		sc[k0-1] = newScenario(1 / float64(l))
+		for _, x := range objective.StratifiedCounts(counts, k0, l) {
+			// Coef·S_x = L/(x·P)·(x/L)·v_x = v_x/P.
+			add(&sc[k0-1], x, 1/float64(passes))
+		}
+	}
+	return sc, 1, nil
+}
+
+// momentRow returns the mean over sequences seqs (nil: all) of the
+// per-sequence variance and bias (mean − ref) of cfg computed from the
+// count moments with repeats idx (nil: all).
+func (cm *countMoments) momentRow(cfg objective.ELBOConfig, ref []float64, reps int, idx, seqs []int) (variance, bias float64, err error) {
+	if seqs == nil {
+		seqs = make([]int, len(cm.vals))
+		for i := range seqs {
+			seqs[i] = i
+		}
+	}
+	if idx != nil {
+		reps = len(idx)
+	}
+	for _, i := range seqs {
+		sc, div, err := momentScenarios(cfg, len(cm.vals[i]))
+		if err != nil {
+			return 0, 0, err
+		}
+		mu, s2 := cm.moments(i, idx)
+		mean, v := mixtureMoments(sc, mu, s2, reps)
+		variance += v / div
+		bias += mean - ref[i]
+	}
+	return variance / float64(len(seqs)), bias / float64(len(seqs)), nil
+}
