@@ -306,3 +306,37 @@ func TestAlgorithmMustSuitPolicyKind(t *testing.T) {
 		t.Fatal("grpo on a diffusion policy was accepted")
 	}
 }
+
+// Both masked-diffusion SFT objectives train and are chosen by
+// sft.diffusion_masking; an unknown one is refused naming the key.
+func TestDiffusionSFTMaskings(t *testing.T) {
+	var finals []float64
+	for _, masking := range []string{policy.MaskingDiscrete, policy.MaskingContinuous} {
+		cfg := smallRunConfig()
+		cfg.Policy.Kind = KindDiffusion
+		if err := cfg.ApplyPreset(); err != nil {
+			t.Fatal(err)
+		}
+		cfg.SFT.Steps, cfg.SFT.DiffusionMasking = 20, masking
+		cfg.Policy.Diffusion.Canvas = 16
+		cfg.Policy.Diffusion.Gen.Steps, cfg.Policy.Diffusion.Gen.BlockLen = 4, 16
+		dir := t.TempDir()
+		var log strings.Builder
+		if _, err := RunSFT(context.Background(), cfg, RunOptions{OutDir: dir, Stderr: &log}); err != nil {
+			t.Fatalf("%s: %v", masking, err)
+		}
+		var final float64
+		if _, err := fmt.Sscanf(log.String()[strings.LastIndex(log.String(), "final loss"):], "final loss %g", &final); err != nil || !(final > 0) || math.IsInf(final, 0) {
+			t.Fatalf("%s: final loss %v (%v) in\n%s", masking, final, err, log.String())
+		}
+		finals = append(finals, final)
+	}
+	if finals[0] == finals[1] {
+		t.Errorf("discrete and continuous masking gave the same final loss %v", finals[0])
+	}
+	cfg := smallRunConfig()
+	cfg.SFT.DiffusionMasking = "bernoulli"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "sft.diffusion_masking") {
+		t.Errorf("unknown masking: err = %v", err)
+	}
+}

@@ -40,12 +40,20 @@ type SFTConfig struct {
 	// EvalEvery runs a greedy held-out evaluation every this many steps
 	// (0: only at the end).
 	EvalEvery int `yaml:"eval_every"`
+	// DiffusionMasking is the masked-diffusion objective of a diffusion
+	// policy: "discrete" (default; k ~ U{1..L} tokens masked, weight L/k,
+	// LLaDA's likelihood form) or "continuous" (t ~ U(10⁻³, 1), each token
+	// masked with probability t, weight 1/t: the form the masked-diffusion
+	// objective is usually written in). Both are unbiased for the same
+	// bound; discrete's weights stay at most L while continuous's reach
+	// 1000, which lets a rare small-t row dominate a clipped step.
+	DiffusionMasking string `yaml:"diffusion_masking"`
 }
 
 // DefaultSFTConfig returns the documented defaults.
 func DefaultSFTConfig() SFTConfig {
 	return SFTConfig{Steps: 1500, BatchSize: 32, LR: 2e-3, WarmupSteps: 50, WeightDecay: 0.01,
-		ClipNorm: 1, EmptyTraceShare: 0.25, Examples: 20000}
+		ClipNorm: 1, EmptyTraceShare: 0.25, Examples: 20000, DiffusionMasking: policy.MaskingDiscrete}
 }
 
 // Validate reports the first invalid field.
@@ -65,6 +73,8 @@ func (c SFTConfig) Validate() error {
 		return fmt.Errorf("%w: sft.examples %d < 1", ErrConfig, c.Examples)
 	case c.EvalEvery < 0:
 		return fmt.Errorf("%w: sft.eval_every %d < 0", ErrConfig, c.EvalEvery)
+	case c.DiffusionMasking != "" && c.DiffusionMasking != policy.MaskingDiscrete && c.DiffusionMasking != policy.MaskingContinuous:
+		return fmt.Errorf("%w: sft.diffusion_masking %q: want %s or %s", ErrConfig, c.DiffusionMasking, policy.MaskingDiscrete, policy.MaskingContinuous)
 	}
 	return nil
 }
@@ -150,7 +160,7 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 		case *policy.DiffusionModel:
 			// Masks are keyed by (seed, step) so that every step draws new
 			// masking times and positions.
-			loss, err = m.AccumulateMaskedLM(batch.Prompts, batch.Completions, mix64(seed^mix64(uint64(step)+0xd1f)))
+			loss, err = m.AccumulateMaskedLMWith(batch.Prompts, batch.Completions, mix64(seed^mix64(uint64(step)+0xd1f)), cfg.DiffusionMasking)
 		default:
 			err = fmt.Errorf("pipeline: SFT of %T is not supported", m)
 		}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -108,25 +109,58 @@ func checkAccumulated(t *testing.T, m *DiffusionModel, want [][]float64, scale f
 }
 
 func TestDiffusionMaskedLMGradientMatchesFiniteDifferences(t *testing.T) {
+	draws := map[string]maskedLMDrawFunc{MaskingDiscrete: maskedLMDraw, MaskingContinuous: maskedLMDrawContinuous}
 	for _, c := range tinyDiffusionConfigs {
-		t.Run(c.name, func(t *testing.T) {
-			m := tinyDiffusion(t, c.cfg)
-			b := tinyDiffusionBatch
-			width, err := m.checkBatch(b.Prompts, b.Completions)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, weight := m.maskedLMGrid(b.Prompts, b.Completions, 17, 0, len(b.Prompts), width)
-			grads, eval := float64GridGrads(t, m, g, maskedLMObjective(g, weight, len(b.Prompts)))
-			checkFiniteDifferences(t, m, grads, eval)
-			for _, chunk := range []int{0, 2} { // whole batch, then in chunks: gradients add up
-				m.chunkRows = chunk
-				if _, err := m.AccumulateMaskedLM(b.Prompts, b.Completions, 17); err != nil {
+		for _, masking := range []string{MaskingDiscrete, MaskingContinuous} {
+			t.Run(c.name+" "+masking, func(t *testing.T) {
+				m := tinyDiffusion(t, c.cfg)
+				b := tinyDiffusionBatch
+				width, err := m.checkBatch(b.Prompts, b.Completions)
+				if err != nil {
 					t.Fatal(err)
 				}
+				g, weight := m.maskedLMGrid(b.Prompts, b.Completions, draws[masking], 17, 0, len(b.Prompts), width)
+				grads, eval := float64GridGrads(t, m, g, maskedLMObjective(g, weight, len(b.Prompts)))
+				checkFiniteDifferences(t, m, grads, eval)
+				for _, chunk := range []int{0, 2} { // whole batch, then in chunks: gradients add up
+					m.chunkRows = chunk
+					if _, err := m.AccumulateMaskedLMWith(b.Prompts, b.Completions, 17, masking); err != nil {
+						t.Fatal(err)
+					}
+				}
+				checkAccumulated(t, m, grads, 2)
+			})
+		}
+	}
+	m := tinyDiffusion(t, tinyDiffusionConfigs[0].cfg)
+	if _, err := m.AccumulateMaskedLMWith(tinyDiffusionBatch.Prompts, tinyDiffusionBatch.Completions, 1, "bernoulli"); !errors.Is(err, ErrInput) {
+		t.Errorf("unknown masking: err = %v, want ErrInput", err)
+	}
+}
+
+// Both maskings are unbiased for the per-token NLL: with a constant
+// per-token loss c, the weighted masked sum Σ_masked c/(t·L) averages c.
+func TestMaskedLMWeightsAreUnbiased(t *testing.T) {
+	for _, c := range []struct {
+		masking string
+		draw    maskedLMDrawFunc
+	}{{MaskingDiscrete, maskedLMDraw}, {MaskingContinuous, maskedLMDrawContinuous}} {
+		for _, l := range []int{1, 5, 32} {
+			const rows, seeds = 64, 400
+			var sum float64
+			for seed := range uint64(seeds) {
+				for row := range rows {
+					tt, masked := c.draw(seed, row, rows, l)
+					if tt <= 0 || tt > 1 {
+						t.Fatalf("%s: t = %v", c.masking, tt)
+					}
+					sum += float64(len(masked)) * 2.0 / (tt * float64(l))
+				}
 			}
-			checkAccumulated(t, m, grads, 2)
-		})
+			if mean := sum / (rows * seeds); math.Abs(mean-2) > 0.05 {
+				t.Errorf("%s, L=%d: mean weighted loss %.4f, want 2 (the per-token loss)", c.masking, l, mean)
+			}
+		}
 	}
 }
 

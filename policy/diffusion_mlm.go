@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/rlpipe/rlpipe/policy/objective"
@@ -13,6 +14,22 @@ const (
 	purposeGenerate uint64 = 0x6467656e // "dgen"
 	purposeBench    uint64 = 0x6462656e // "dben"
 )
+
+// Masking schemes of the masked-diffusion SFT objective
+// (AccumulateMaskedLMWith).
+const (
+	// MaskingDiscrete masks exactly k ~ U{1..L} tokens with weight L/k (see
+	// maskedLMDraw). Default.
+	MaskingDiscrete = "discrete"
+	// MaskingContinuous is the continuous-time form as LLaDA's pre-training
+	// states it: t ~ U(ε, 1) with ε = 10⁻³, each completion token masked
+	// independently with probability t, weight 1/t (see
+	// maskedLMDrawContinuous).
+	MaskingContinuous = "continuous"
+)
+
+// maskedLMMinT is LLaDA's floor on the continuous masking time.
+const maskedLMMinT = 1e-3
 
 // maskedLMDraw returns the masking rate t = k/l and the masked completion
 // positions (ascending) of row `row` of a masked-LM batch of `rows` rows
@@ -40,12 +57,36 @@ func maskedLMDraw(seed uint64, row, rows, l int) (t float64, masked []int) {
 	return float64(k) / float64(l), masked
 }
 
-// AccumulateMaskedLM runs LLaDA's supervised masked-diffusion objective on
+// maskedLMDrawContinuous returns t and the masked positions of row `row`
+// under MaskingContinuous: t = ε + (1−ε)·u with u stratified across the
+// batch as in maskedLMDraw, and each of the l positions masked with
+// probability t. A row may mask nothing; it then contributes 0.
+func maskedLMDrawContinuous(seed uint64, row, rows, l int) (t float64, masked []int) {
+	batch := objective.NewStream(objective.Key(seed, purposeMaskedLM, 1))
+	u := batch.Float64() + float64(row)/float64(rows)
+	u -= math.Floor(u)
+	t = maskedLMMinT + (1-maskedLMMinT)*u
+	s := objective.NewStream(objective.Key(seed, uint64(row), purposeMaskedLM, 1))
+	for j := range l {
+		if s.Float64() < t {
+			masked = append(masked, j)
+		}
+	}
+	return t, masked
+}
+
+// AccumulateMaskedLM is AccumulateMaskedLMWith(…, MaskingDiscrete).
+func (m *DiffusionModel) AccumulateMaskedLM(prompts, completions [][]int32, seed uint64) (float64, error) {
+	return m.AccumulateMaskedLMWith(prompts, completions, seed, MaskingDiscrete)
+}
+
+// AccumulateMaskedLMWith runs LLaDA's supervised masked-diffusion objective on
 // (prompt, completion) pairs and ADDS its gradient into the gradient
 // buffers (call ZeroGrad between optimizer steps). Row i of B masks
 // exactly k_i of its L_i completion tokens, k_i uniform on {1..L_i} and
-// stratified across the batch (see maskedLMDraw; t_i = k_i/L_i), keyed by
-// (seed, i) only — so pass a seed
+// stratified across the batch (see maskedLMDraw; t_i = k_i/L_i), or with
+// MaskingContinuous each token with probability t_i ~ U(10⁻³, 1) (see
+// maskedLMDrawContinuous); keyed by (seed, i) only — so pass a seed
 // that already mixes the run seed, the step and the micro-batch. The prompt
 // stays clean. The loss, returned, is LLaDA's SFT normalisation: per
 // sequence the 1/t-weighted masked cross-entropy divided by the completion
@@ -56,7 +97,15 @@ func maskedLMDraw(seed uint64, row, rows, l int) (t float64, masked []int) {
 // an upper bound on the per-token negative log-likelihood (ALGORITHMS §3.1).
 // Cost: one forward and backward pass over the canvases, in graphs of at
 // most 128 canvases. Serialises with ELBO and AccumulateELBO.
-func (m *DiffusionModel) AccumulateMaskedLM(prompts, completions [][]int32, seed uint64) (float64, error) {
+func (m *DiffusionModel) AccumulateMaskedLMWith(prompts, completions [][]int32, seed uint64, masking string) (float64, error) {
+	draw := maskedLMDraw
+	switch masking {
+	case MaskingDiscrete, "":
+	case MaskingContinuous:
+		draw = maskedLMDrawContinuous
+	default:
+		return 0, fmt.Errorf("%w: masked-LM masking %q: want %s or %s", ErrInput, masking, MaskingDiscrete, MaskingContinuous)
+	}
 	width, err := m.checkBatch(prompts, completions)
 	if err != nil {
 		return 0, err
@@ -67,7 +116,7 @@ func (m *DiffusionModel) AccumulateMaskedLM(prompts, completions [][]int32, seed
 	var total float64
 	for lo := 0; lo < n; lo += m.chunk() {
 		hi := min(lo+m.chunk(), n)
-		g, weight := m.maskedLMGrid(prompts[lo:hi], completions[lo:hi], seed, lo, n, width)
+		g, weight := m.maskedLMGrid(prompts[lo:hi], completions[lo:hi], draw, seed, lo, n, width)
 		loss, err := m.trainGrid(g, maskedLMObjective(g, weight, n))
 		if err != nil {
 			return 0, err
@@ -80,16 +129,19 @@ func (m *DiffusionModel) AccumulateMaskedLM(prompts, completions [][]int32, seed
 // maskedLMGrid builds the canvases of rows first..first+len(prompts)−1 of a
 // masked-LM batch of rows rows and returns each row's loss weight
 // 1/(t_i·L_i).
-func (m *DiffusionModel) maskedLMGrid(prompts, comps [][]int32, seed uint64, first, rows, width int) (*canvasGrid, []float64) {
+func (m *DiffusionModel) maskedLMGrid(prompts, comps [][]int32, draw maskedLMDrawFunc, seed uint64, first, rows, width int) (*canvasGrid, []float64) {
 	g := newCanvasGrid(len(prompts), width)
 	weight := make([]float64, len(prompts))
 	for i, p := range prompts {
-		t, masked := maskedLMDraw(seed, first+i, rows, len(comps[i]))
+		t, masked := draw(seed, first+i, rows, len(comps[i]))
 		g.fill(i, p, comps[i], masked, nil)
 		weight[i] = 1 / (t * float64(len(comps[i])))
 	}
 	return g, weight
 }
+
+// maskedLMDrawFunc is maskedLMDraw or maskedLMDrawContinuous.
+type maskedLMDrawFunc func(seed uint64, row, rows, l int) (t float64, masked []int)
 
 // maskedLMObjective is the graph hook of AccumulateMaskedLM on grid g whose
 // canvas r carries loss weight weight[r]/n: loss = −Σ_r Σ_masked
