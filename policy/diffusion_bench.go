@@ -104,6 +104,14 @@ func benchSpecs(p int) []benchSpec {
 	}
 }
 
+// ELBOBenchResult is the output of BenchELBO.
+type ELBOBenchResult struct {
+	// Rows are the estimators at every budget.
+	Rows []ELBOEstimatorStats
+	// Profile is the ELBO integrand per mask count, from the count moments.
+	Profile []CountProfile
+}
+
 // BenchELBOConfig configures BenchELBO; zero fields take the defaults.
 type BenchELBOConfig struct {
 	// Passes are the forward-pass budgets per sequence (e.g. 1, 2, 4, 8).
@@ -129,7 +137,7 @@ type BenchELBOConfig struct {
 // deterministic in (m, b, c).
 // Cost per sequence of L tokens: CountReps·L + RefPasses + Repeats·Σ passes
 // per Monte Carlo row. Serialises with the model's other scoring calls.
-func BenchELBO(m *DiffusionModel, b SeqBatch, c BenchELBOConfig) ([]ELBOEstimatorStats, error) {
+func BenchELBO(m *DiffusionModel, b SeqBatch, c BenchELBOConfig) (*ELBOBenchResult, error) {
 	if c.RefPasses == 0 {
 		c.RefPasses = DefaultBenchELBORefPasses
 	}
@@ -195,7 +203,7 @@ func BenchELBO(m *DiffusionModel, b SeqBatch, c BenchELBOConfig) ([]ELBOEstimato
 			out = append(out, row)
 		}
 	}
-	return out, nil
+	return &ELBOBenchResult{Rows: out, Profile: cm.profile()}, nil
 }
 
 // varianceBias returns the mean over sequences seqs (nil: all) of the

@@ -216,3 +216,42 @@ func (cm *countMoments) momentRow(cfg objective.ELBOConfig, ref []float64, reps 
 	}
 	return variance / float64(len(seqs)), bias / float64(len(seqs)), nil
 }
+
+// CountProfile is the ELBO integrand of a bench batch at one mask count:
+// the single-pass value v_k = (L/k)·S_k averaged over the sequences with at
+// least K completion tokens.
+type CountProfile struct {
+	// K is the mask count and T = K/L its masking time (L of the first
+	// sequence long enough; the bench's canvases share one L).
+	K int
+	T float64
+	// Mean is the mean over sequences of E[v_k]; MaskVariance the mean of
+	// Var(v_k) over masks at this count. Summed over k and divided by L,
+	// MaskVariance is the within-count part of one double-MC pass's
+	// variance; the between-count part is the spread of the per-sequence
+	// means.
+	Mean, MaskVariance float64
+	// Sequences is how many sequences have a count K.
+	Sequences int
+}
+
+// profile returns the count profile of the measured moments.
+func (cm *countMoments) profile() []CountProfile {
+	var out []CountProfile
+	for i := range cm.vals {
+		mu, s2 := cm.moments(i, nil)
+		for k := range mu {
+			if k == len(out) {
+				out = append(out, CountProfile{K: k + 1, T: float64(k+1) / float64(len(mu))})
+			}
+			out[k].Mean += mu[k]
+			out[k].MaskVariance += s2[k]
+			out[k].Sequences++
+		}
+	}
+	for k := range out {
+		out[k].Mean /= float64(out[k].Sequences)
+		out[k].MaskVariance /= float64(out[k].Sequences)
+	}
+	return out
+}

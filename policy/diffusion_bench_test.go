@@ -123,10 +123,14 @@ func TestTrainedDiffusionModelSamplesItsTaskAndSDMCHasLowerVariance(t *testing.T
 		t.Errorf("sampling produced valid walks in %d/%d, want at least half", solved, len(res))
 	}
 	b := SeqBatch{Prompts: eval.Prompts[:8], Completions: eval.Completions[:8]}
-	stats, err := BenchELBO(m, b, BenchELBOConfig{Passes: []int{1, 2}, RefPasses: 64, Repeats: 16, CountReps: 8, Seed: 5})
+	bench, err := BenchELBO(m, b, BenchELBOConfig{Passes: []int{1, 2}, RefPasses: 64, Repeats: 16, CountReps: 8, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(bench.Profile) != 8 || bench.Profile[7].T != 1 || bench.Profile[0].Sequences != len(b.Prompts) {
+		t.Errorf("count profile %+v: want counts 1..8 over every sequence", bench.Profile)
+	}
+	stats := bench.Rows
 	for _, s := range stats {
 		t.Logf("%-9s %s×%d passes %d: variance %.4f [%.4f, %.4f] bias %+.4f [%+.4f, %+.4f]",
 			s.Name, s.Config.Rule, s.Copies, s.Passes, s.Variance, s.VarianceCI[0], s.VarianceCI[1], s.Bias, s.BiasCI[0], s.BiasCI[1])
@@ -185,10 +189,11 @@ func BenchmarkELBOEstimators(b *testing.B) {
 			b.Logf("masked-LM loss after %d steps: %.3f", benchTrainSteps, loss)
 			eval := walkTask(rand.New(rand.NewPCG(9, 9)), 16, walk)
 			for range b.N {
-				stats, err := BenchELBO(m, eval, BenchELBOConfig{Passes: []int{1, 2, 4, 8}, Seed: 5})
+				res, err := BenchELBO(m, eval, BenchELBOConfig{Passes: []int{1, 2, 4, 8}, Seed: 5})
 				if err != nil {
 					b.Fatal(err)
 				}
+				stats := res.Rows
 				for _, s := range stats {
 					b.Logf("%-9s %s×%d passes %d: variance %.4f [%.4f, %.4f] bias %+.4f [%+.4f, %+.4f]",
 						s.Name, s.Config.Rule, s.Copies, s.Passes, s.Variance, s.VarianceCI[0], s.VarianceCI[1], s.Bias, s.BiasCI[0], s.BiasCI[1])

@@ -74,6 +74,17 @@ type elboBench struct {
 	// Ratios lists every sdmc-row / double_mc-row variance ratio at every
 	// budget, with its bootstrap interval.
 	Ratios []elboRatio `json:"variance_ratios"`
+	// Profile is the single-pass value v_k = (L/k)·S_k per mask count k:
+	// its mean over sequences and its variance over masks.
+	Profile []countRow `json:"count_profile"`
+}
+
+// countRow is the ELBO integrand at one mask count (policy.CountProfile).
+type countRow struct {
+	K            int     `json:"k"`
+	T            float64 `json:"t"`
+	Mean         float64 `json:"mean"`
+	MaskVariance float64 `json:"mask_variance"`
 }
 
 // elboRatio is Variance(Numerator)/Variance(Denominator) at Passes.
@@ -177,7 +188,7 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 	if err != nil {
 		return elboBench{}, err
 	}
-	stats, err := policy.BenchELBO(dm, batch, policy.BenchELBOConfig{Passes: o.passes, RefPasses: o.refPasses,
+	bench, err := policy.BenchELBO(dm, batch, policy.BenchELBOConfig{Passes: o.passes, RefPasses: o.refPasses,
 		Repeats: o.repeats, CountReps: o.countReps, Seed: o.seed})
 	if err != nil {
 		return elboBench{}, err
@@ -186,6 +197,10 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 		Seed: o.seed, RatioByPasses: map[string]float64{}}
 	for _, c := range batch.Completions {
 		res.MeanCompletion += float64(answerLen(c)) / float64(len(batch.Completions))
+	}
+	stats := bench.Rows
+	for _, s := range bench.Profile {
+		res.Profile = append(res.Profile, countRow{K: s.K, T: s.T, Mean: s.Mean, MaskVariance: s.MaskVariance})
 	}
 	for _, s := range stats {
 		res.Estimators = append(res.Estimators, elboRow{Name: s.Name, Method: s.Method, Passes: s.Passes, Copies: s.Copies, Repeats: s.Repeats,
