@@ -108,7 +108,13 @@ func newBenchELBOCmd() *cobra.Command {
 			"bootstrap interval, and the variance ratios of sdmc to double_mc. double_mc stratifies the\n" +
 			"mask counts over a rollout's own passes (LLaDA's likelihood evaluation); double_mc_batch over\n" +
 			"the batch of rollouts, as the GDPO reference's trainer does, so that one rollout's passes are\n" +
-			"independent (vanilla double Monte Carlo per rollout).",
+			"independent (vanilla double Monte Carlo per rollout).\n\n" +
+			"sdmc, double_mc and double_mc_batch draw independent exact-k masks, so their rows are computed\n" +
+			"from --count-reps masks at every mask count k of every sequence (method count_moments): the\n" +
+			"variance follows from the law of total variance, exact over the count. Double MC's variance\n" +
+			"comes mostly from rare small counts (weight L/k), which plain repeats sample badly. one_step\n" +
+			"and the cyclic rows couple their masks and are run --repeats times (method monte_carlo).\n" +
+			"count_profile in the JSON is the integrand per count: mean and mask variance of (L/k)·S_k.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
