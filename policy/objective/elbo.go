@@ -28,9 +28,9 @@ const (
 // evaluations are drawn relative to each other.
 const (
 	// CouplingIndependent draws every evaluation's mask on its own, as the
-	// GDPO reference and LLaDA do.
+	// GDPO reference and LLaDA do (the zero value).
 	CouplingIndependent = "independent"
-	// CouplingCyclic (rlpipe's extension) draws one uniform permutation π of
+	// CouplingCyclic (rlpipe's extension and default) draws one uniform permutation π of
 	// the completion positions per rollout and lets the evaluations take
 	// consecutive cyclic windows of it: eval e masks π[o_e .. o_e+K_e)
 	// (mod L) with o_e = K_0 + … + K_{e−1}. Each mask is still a uniform
@@ -62,9 +62,10 @@ const (
 	StratifyBatch = "batch"
 )
 
-// ELBOConfig configures the masking plan. The zero value is valid: sdmc,
-// gauss-2, one draw, MaskMin 0 (the GDPO reference's unclamped k).
-// [DefaultELBOConfig] gives rlpipe's §7 choice MaskMin = 1 (NeMo).
+// ELBOConfig configures the masking plan. The zero value is valid and is
+// the GDPO reference: sdmc, gauss-2, one draw, MaskMin 0 (unclamped k),
+// independent masks. [DefaultELBOConfig] gives rlpipe's choices MaskMin = 1
+// (NeMo, ALGORITHMS §7) and cyclic coupling.
 type ELBOConfig struct {
 	// Estimator is sdmc (default), double_mc or one_step.
 	Estimator Estimator `yaml:"estimator"`
@@ -86,12 +87,16 @@ type ELBOConfig struct {
 	Stratify string `yaml:"stratify"`
 }
 
-// DefaultELBOConfig returns sdmc, gauss-2, one draw, MaskMin 1, independent
+// DefaultELBOConfig returns sdmc, gauss-2, one draw, MaskMin 1, cyclic
 // masks (and double_mc's rollout stratification, should the estimator be
-// switched).
+// switched). Cyclic coupling is rlpipe's choice over the GDPO reference's
+// independent masks: same expectation, and on the default diffusion
+// checkpoint equal or lower variance at every budget (bench elbo: 11.2 vs
+// 11.5 at 2 passes, 7.1 vs 11.0 at 4, 2.5 vs 5.5 at 8) and a larger gain
+// in a default GDPO run.
 func DefaultELBOConfig() ELBOConfig {
 	return ELBOConfig{Estimator: EstSDMC, Rule: RuleGauss2, Draws: 1, MaskMin: 1,
-		Coupling: CouplingIndependent, Stratify: StratifyRollout}
+		Coupling: CouplingCyclic, Stratify: StratifyRollout}
 }
 
 // Validate reports unknown names and out-of-range values.

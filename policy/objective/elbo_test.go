@@ -205,7 +205,10 @@ func TestSDMCPlanUsesDrawsAndWeights(t *testing.T) {
 }
 
 func TestMasks(t *testing.T) {
+	// Independent masks are keyed by (seed, rollout, node, draw); cyclic
+	// ones by (seed, rollout) and the window (TestCyclicCoupling…).
 	cfg := DefaultELBOConfig()
+	cfg.Coupling = CouplingIndependent
 	ev := Eval{Node: 1, Draw: 0, K: 5}
 	t.Run("are sorted, distinct and in range", func(t *testing.T) {
 		m := cfg.Mask(nil, nil, 12, 7, 3, ev)
