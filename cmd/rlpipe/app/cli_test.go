@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,26 +72,33 @@ func TestConfigDefaultMatchesGolden(t *testing.T) {
 	}
 }
 
-// A diffusion policy gets the longer SFT preset unless sft.steps is set.
-func TestDiffusionPresetSetsSFTStepsUnlessGiven(t *testing.T) {
+// A diffusion policy gets the longer SFT preset and sampled evaluation
+// unless sft.steps / eval.samples are set.
+func TestDiffusionPresetSetsSFTStepsAndEvalSamplesUnlessGiven(t *testing.T) {
+	diffusion := []string{"--set", "policy.kind=diffusion", "--set", "algorithm.name=gdpo"}
 	for _, c := range []struct {
-		name string
-		args []string
-		want string
+		name                string
+		args                []string
+		wantSFT, wantSample string
 	}{
-		{"causal default", nil, "steps: 400\n"},
-		{"diffusion preset", []string{"--set", "policy.kind=diffusion", "--set", "algorithm.name=gdpo"}, "steps: 4000\n"},
-		{"explicit steps win", []string{"--set", "policy.kind=diffusion", "--set", "algorithm.name=gdpo", "--set", "sft.steps=7"}, "steps: 7\n"},
+		{"causal default", nil, "steps: 400\n", "samples: 0\n"},
+		{"diffusion preset", diffusion, "steps: 4000\n", "samples: 4\n"},
+		{"explicit values win", append(slices.Clone(diffusion), "--set", "sft.steps=7", "--set", "eval.samples=0"), "steps: 7\n", "samples: 0\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, stderr, code := cli(t, append([]string{"config", "default"}, c.args...)...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			sft := out[strings.Index(out, "\nsft:\n"):]
-			sft = sft[:strings.Index(sft, "\nrollout:")]
-			if !strings.Contains(sft, c.want) {
-				t.Fatalf("sft section %q does not contain %q", sft, c.want)
+			section := func(name, next string) string {
+				s := out[strings.Index(out, "\n"+name+":\n"):]
+				return s[:strings.Index(s, "\n"+next+":")]
+			}
+			if sft := section("sft", "rollout"); !strings.Contains(sft, c.wantSFT) {
+				t.Errorf("sft section %q does not contain %q", sft, c.wantSFT)
+			}
+			if eval := section("eval", "log"); !strings.Contains(eval, c.wantSample) {
+				t.Errorf("eval section %q does not contain %q", eval, c.wantSample)
 			}
 		})
 	}
