@@ -289,6 +289,15 @@ func TestDiffusionRunsWithGDPOAndDiffuGRPO(t *testing.T) {
 				if pol.Diffusion == nil || *pol.Diffusion != cfg.Policy.Diffusion {
 					t.Errorf("%s: saved diffusion settings %+v, want %+v", dir, pol.Diffusion, cfg.Policy.Diffusion)
 				}
+				// eval defaults to the run's held-out task and difficulty.
+				want := TrainedOn{Train: cfg.Data.Train, Difficulty: cfg.Data.Difficulty}
+				if pol.TrainedOn == nil || *pol.TrainedOn != want {
+					t.Errorf("%s: trained on %+v, want %+v", dir, pol.TrainedOn, want)
+				}
+				o, err := ResolveEvalDefaults(EvalOptions{Checkpoint: dir})
+				if err != nil || o.Dataset != "arithmetic:test" || o.Difficulty != cfg.Data.Difficulty {
+					t.Errorf("%s: eval defaults %q difficulty %d (%v)", dir, o.Dataset, o.Difficulty, err)
+				}
 			}
 		})
 	}

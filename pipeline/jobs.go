@@ -52,8 +52,11 @@ func RunSFT(ctx context.Context, cfg RunConfig, opts RunOptions) ([]EvalResult, 
 type EvalOptions struct {
 	// Checkpoint is a policy checkpoint or run directory.
 	Checkpoint string
-	// Dataset is the held-out dataset spec (default "arithmetic:test").
-	Dataset    string
+	// Dataset is the held-out dataset spec; "" means the held-out split of
+	// the checkpoint's data.train (TrainedOn), else "arithmetic:test".
+	Dataset string
+	// Difficulty of generated tasks; 0 means the checkpoint's
+	// data.difficulty, else the task's default.
 	Difficulty int
 	Seed       uint64
 	// Modes are the rollout modes to evaluate (default trace).
@@ -67,13 +70,39 @@ type EvalOptions struct {
 	DiffusionSteps, DiffusionBlockLen int
 }
 
+// withDefaultsFrom fills an empty Dataset and a zero Difficulty from what
+// pol was trained on (the held-out split at the same difficulty, as the
+// run's own evaluation), else Dataset "arithmetic:test".
+func (o EvalOptions) withDefaultsFrom(pol *Policy) EvalOptions {
+	if t := pol.TrainedOn; t != nil {
+		if o.Dataset == "" {
+			o.Dataset = t.HeldOutSpec()
+		}
+		if o.Difficulty == 0 {
+			o.Difficulty = t.Difficulty
+		}
+	}
+	if o.Dataset == "" {
+		o.Dataset = "arithmetic:test"
+	}
+	return o
+}
+
+// ResolveEvalDefaults returns o with the dataset and difficulty that
+// EvaluateCheckpoint would pick for o.Checkpoint, so that a baseline can be
+// evaluated on exactly the same problems.
+func ResolveEvalDefaults(o EvalOptions) (EvalOptions, error) {
+	pol, err := LoadPolicy(o.Checkpoint)
+	if err != nil {
+		return o, err
+	}
+	return o.withDefaultsFrom(pol), nil
+}
+
 // EvaluateCheckpoint loads a policy and evaluates it on a held-out dataset:
 // greedy pass@1 and, with Config.Samples = K > 0, sampled pass@1 and pass@K,
 // each with standard errors over problems.
 func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error) {
-	if o.Dataset == "" {
-		o.Dataset = "arithmetic:test"
-	}
 	if o.DiffusionSteps < 0 || o.DiffusionBlockLen < 0 {
 		return nil, fmt.Errorf("%w: diffusion steps %d and block length %d must be >= 0", ErrConfig, o.DiffusionSteps, o.DiffusionBlockLen)
 	}
@@ -81,6 +110,7 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 	if err != nil {
 		return nil, err
 	}
+	o = o.withDefaultsFrom(pol)
 	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
 		d := pol.DiffusionSettings()
 		if o.DiffusionSteps > 0 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
@@ -25,7 +27,28 @@ const (
 	// (canvas and generation) as JSON, so that eval and bench generate on
 	// the canvas the policy was trained on.
 	metaDiffusion = "rlpipe.diffusion"
+	// metaTrainedOn holds the TrainedOn record as JSON.
+	metaTrainedOn = "rlpipe.trained_on"
 )
+
+// TrainedOn records the data a policy was trained on, so that rlpipe eval
+// defaults to the same task and difficulty as the run's own evaluation.
+type TrainedOn struct {
+	// Train is data.train (a task, a built-in dataset or a file).
+	Train string `json:"train"`
+	// Difficulty is data.difficulty.
+	Difficulty int `json:"difficulty"`
+}
+
+// HeldOutSpec returns the held-out dataset spec matching Train: the test
+// split of a generated task or built-in dataset, "" for files.
+func (t TrainedOn) HeldOutSpec() string {
+	name, _, _ := cutSpec(t.Train)
+	if slices.Contains(data.TaskNames(), name) || slices.Contains(data.BuiltinNames(), name) {
+		return name + ":test"
+	}
+	return ""
+}
 
 // Version is the rlpipe release written into checkpoints and run directories.
 const Version = "0.1.0-dev"
@@ -57,6 +80,9 @@ type Policy struct {
 	// trained with (saved with it); nil for autoregressive policies and for
 	// files written before rlpipe recorded it.
 	Diffusion *DiffusionConfig
+	// TrainedOn is the data the policy was trained on (saved with it); nil
+	// for files written before rlpipe recorded it.
+	TrainedOn *TrainedOn
 }
 
 // DiffusionSettings returns the saved diffusion settings, or
@@ -71,12 +97,15 @@ func (p *Policy) DiffusionSettings() DiffusionConfig {
 // meta returns the metadata saved with the policy's weights.
 func (p *Policy) meta() (map[string]string, error) {
 	meta := map[string]string{metaTokenizer: p.Tokenizer.Spec(), metaVersion: Version}
-	if p.Diffusion != nil {
-		js, err := json.Marshal(p.Diffusion)
+	for key, v := range map[string]any{metaDiffusion: p.Diffusion, metaTrainedOn: p.TrainedOn} {
+		if reflect.ValueOf(v).IsNil() {
+			continue
+		}
+		js, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
-		meta[metaDiffusion] = string(js)
+		meta[key] = string(js)
 	}
 	return meta, nil
 }
@@ -179,6 +208,13 @@ func LoadPolicy(dir string) (*Policy, error) {
 			return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaDiffusion, err)
 		}
 		pol.Diffusion = &d
+	}
+	if js, ok := meta[metaTrainedOn]; ok {
+		var t TrainedOn
+		if err := json.Unmarshal([]byte(js), &t); err != nil {
+			return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaTrainedOn, err)
+		}
+		pol.TrainedOn = &t
 	}
 	return pol, nil
 }

@@ -243,6 +243,7 @@ func (r *runner) configurePolicy(pol *Policy) error {
 	if pol.Kind() != r.cfg.Policy.Kind {
 		return fmt.Errorf("%w: policy.kind is %q but the policy loaded is %q", ErrConfig, r.cfg.Policy.Kind, pol.Kind())
 	}
+	pol.TrainedOn = &TrainedOn{Train: r.cfg.Data.Train, Difficulty: r.cfg.Data.Difficulty}
 	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
 		d := r.cfg.Policy.Diffusion
 		pol.Diffusion = &d

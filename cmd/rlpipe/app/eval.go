@@ -39,6 +39,12 @@ func newEvalCmd() *cobra.Command {
 			if err := opts.Config.Validate(); err != nil {
 				return usageError{err}
 			}
+			// Resolve the checkpoint's defaults once: the baseline must see
+			// the same problems.
+			opts, err := pipeline.ResolveEvalDefaults(opts)
+			if err != nil {
+				return err
+			}
 			res, err := pipeline.EvaluateCheckpoint(cmd.Context(), opts)
 			if err != nil {
 				return err
@@ -59,8 +65,8 @@ func newEvalCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Checkpoint, "checkpoint", "", "policy checkpoint or run directory")
-	f.StringVar(&opts.Dataset, "dataset", "arithmetic:test", "held-out dataset spec")
-	f.IntVar(&opts.Difficulty, "difficulty", 0, "difficulty of generated tasks (0: the task's default)")
+	f.StringVar(&opts.Dataset, "dataset", "", "held-out dataset spec (default: the test split of the checkpoint's data.train, else arithmetic:test)")
+	f.IntVar(&opts.Difficulty, "difficulty", 0, "difficulty of generated tasks (0: the checkpoint's data.difficulty, else the task's default)")
 	f.IntVar(&opts.Config.N, "n", opts.Config.N, "number of problems")
 	f.IntVar(&opts.Config.Samples, "samples", 0, "K samples per problem for sampled pass@1 and pass@K (0: greedy only)")
 	f.Float64Var(&opts.Config.Temperature, "temperature", 1, "sampling temperature for --samples")
