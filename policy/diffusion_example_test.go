@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
@@ -51,8 +52,10 @@ func ExampleDiffusionModel_AccumulateELBO() {
 		panic(err)
 	}
 	fmt.Printf("passes per sequence: %d\n", policy.ELBOPasses(cfg.ELBO, lens[0]))
-	fmt.Printf("loss at ratio 1: %.3f\n", loss)
+	// At ratio 1 the advantages +1 and −1 cancel, up to float32 rounding (whose
+	// sign depends on the BLAS build).
+	fmt.Printf("loss at ratio 1 is 0: %v\n", math.Abs(loss) < 1e-4)
 	// Output:
 	// passes per sequence: 2
-	// loss at ratio 1: 0.000
+	// loss at ratio 1 is 0: true
 }
