@@ -240,49 +240,45 @@ func varianceBias(est [][]float64, ref []float64, idx, seqs []int) (variance, bi
 }
 
 // bootstrapCI returns 95% percentile intervals of varianceBias, and the
-// variance replicates, over a two-level bootstrap: each replicate k
-// resamples the sequences from NewStream(Key(seqKey, k)) — the same for
-// every estimator, so replicate ratios compare like with like — and the
-// repeats from NewStream(repKey) (one resample for all sequences). The
+// variance replicates, over a two-level bootstrap (see bootstrapRows). The
 // sequence level matters: a few sequences with heavy-tailed estimates
 // carry most of double_mc's variance.
 func bootstrapCI(est [][]float64, ref []float64, seqKey, repKey uint64) (vci, bci [2]float64, boot []float64) {
-	s := objective.NewStream(repKey)
-	vs, bs := make([]float64, benchELBOBootstrap), make([]float64, benchELBOBootstrap)
-	idx := make([]int, len(est))
-	seqs := make([]int, len(ref))
-	for k := range vs {
-		ss := objective.NewStream(objective.Key(seqKey, uint64(k)))
-		for i := range seqs {
-			seqs[i] = ss.Intn(len(ref))
-		}
-		for r := range idx {
-			idx[r] = s.Intn(len(est))
-		}
-		vs[k], bs[k] = varianceBias(est, ref, idx, seqs)
-	}
-	boot = slices.Clone(vs)
-	return percentiles(vs), percentiles(bs), boot
+	vci, bci, boot, _ = bootstrapRows(len(ref), len(est), seqKey, repKey, func(idx, seqs []int) (float64, float64, error) {
+		v, b := varianceBias(est, ref, idx, seqs)
+		return v, b, nil
+	})
+	return vci, bci, boot
 }
 
-// bootstrapMomentsCI is bootstrapCI for a count-moment row: replicate k
-// resamples the sequences exactly as bootstrapCI does (so ratios with Monte
-// Carlo rows compare like with like) and the masks of every count from
-// NewStream(repKey).
+// bootstrapMomentsCI is bootstrapCI for a count-moment row: the repeats
+// resampled are the masks of every count.
 func bootstrapMomentsCI(cm *countMoments, cfg objective.ELBOConfig, ref []float64, reps int, seqKey, repKey uint64) (vci, bci [2]float64, boot []float64, err error) {
+	return bootstrapRows(len(ref), reps, seqKey, repKey, func(idx, seqs []int) (float64, float64, error) {
+		return cm.momentRow(cfg, ref, reps, idx, seqs)
+	})
+}
+
+// bootstrapRows runs benchELBOBootstrap replicates of stat (a row's
+// variance and bias) and returns their 95% percentile intervals and the
+// variance replicates. Replicate k resamples the n sequences from
+// NewStream(Key(seqKey, k)) — the same for every row, so replicate ratios
+// of two rows compare like with like — and the reps repeats from
+// NewStream(repKey) (one resample for all sequences).
+func bootstrapRows(n, reps int, seqKey, repKey uint64, stat func(idx, seqs []int) (float64, float64, error)) (vci, bci [2]float64, boot []float64, err error) {
 	s := objective.NewStream(repKey)
 	vs, bs := make([]float64, benchELBOBootstrap), make([]float64, benchELBOBootstrap)
 	idx := make([]int, reps)
-	seqs := make([]int, len(ref))
+	seqs := make([]int, n)
 	for k := range vs {
 		ss := objective.NewStream(objective.Key(seqKey, uint64(k)))
 		for i := range seqs {
-			seqs[i] = ss.Intn(len(ref))
+			seqs[i] = ss.Intn(n)
 		}
 		for r := range idx {
 			idx[r] = s.Intn(reps)
 		}
-		if vs[k], bs[k], err = cm.momentRow(cfg, ref, reps, idx, seqs); err != nil {
+		if vs[k], bs[k], err = stat(idx, seqs); err != nil {
 			return vci, bci, nil, err
 		}
 	}
