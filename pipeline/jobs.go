@@ -58,7 +58,10 @@ type EvalOptions struct {
 	// Difficulty of generated tasks; 0 means the checkpoint's
 	// data.difficulty, else the task's default.
 	Difficulty int
-	Seed       uint64
+	// Seed is the run seed the checkpoint was trained with: the held-out
+	// set of a generated task is drawn with Seed+1 and sampled evaluation
+	// uses Seed, as in rlpipe run.
+	Seed uint64
 	// Modes are the rollout modes to evaluate (default trace).
 	Modes  []uint8
 	Config EvalConfig
@@ -135,7 +138,9 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 	if err := o.Config.Validate(); err != nil {
 		return nil, err
 	}
-	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Config.N, o.Seed, o.Difficulty)...)
+	// A generated held-out set is drawn with seed+1, as rlpipe run draws
+	// its own: eval of a run's checkpoint sees the run's problems.
+	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Config.N, o.Seed+1, o.Difficulty)...)
 	if err != nil {
 		return nil, err
 	}

@@ -175,3 +175,25 @@ func TestDynamicSamplingRefillsAtMostMaxRounds(t *testing.T) {
 		}
 	}
 }
+
+// rlpipe eval of a run's checkpoint, with the run's seed and budget,
+// evaluates the run's own held-out problems and reproduces its final
+// greedy evaluation.
+func TestEvaluateCheckpointReproducesTheRunsEvaluation(t *testing.T) {
+	cfg := smallRunConfig()
+	out := t.TempDir()
+	res, err := Run(context.Background(), cfg, RunOptions{OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := EvaluateCheckpoint(context.Background(), EvalOptions{Checkpoint: out, Seed: cfg.Seed,
+		Config: EvalConfig{N: cfg.Eval.N, Verifier: cfg.Eval.Verifier, Temperature: 1}, MaxNewTokens: cfg.Rollout.MaxNewTokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := ev[0], res.After[0]
+	if got.N != want.N || got.Accuracy != want.Accuracy || got.MeanLength != want.MeanLength {
+		t.Errorf("eval of the checkpoint: n %d accuracy %v mean length %v; the run's final evaluation: n %d, %v, %v",
+			got.N, got.Accuracy, got.MeanLength, want.N, want.Accuracy, want.MeanLength)
+	}
+}

@@ -74,7 +74,7 @@ func newEvalCmd() *cobra.Command {
 	f.IntVar(&opts.MaxNewTokens, "max-new-tokens", 0, "completion budget (0: 96 tokens, or the 32-token canvas of a diffusion policy)")
 	f.IntVar(&opts.DiffusionSteps, "diffusion-steps", 0, "denoising steps of a diffusion policy (0: policy.diffusion.gen.steps default)")
 	f.IntVar(&opts.DiffusionBlockLen, "diffusion-block-len", 0, "semi-autoregressive block length of a diffusion policy (0: policy.diffusion.gen.block_len default)")
-	f.Uint64Var(&opts.Seed, "seed", 1, "seed for sampled evaluation and generated datasets")
+	f.Uint64Var(&opts.Seed, "seed", 1, "the run's seed: sampled evaluation uses it and a generated held-out set seed+1, as rlpipe run does")
 	f.StringSliceVar(&modes, "mode", []string{"trace"}, "rollout modes: trace, empty")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.StringVar(&baseline, "baseline", "", "also evaluate this checkpoint on the same problems and report the paired difference")
