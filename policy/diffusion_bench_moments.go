@@ -96,13 +96,32 @@ func (cm *countMoments) moments(i int, idx []int) (mu, s2 []float64) {
 }
 
 // scenario is one outcome of an estimator's count randomness, with
-// probability prob: the estimate is then Σ coef[k]·v_k summed over the
-// scenario's evaluations, each with its own independent mask. coef maps
-// count k (1-based) to the summed coefficient of the evaluations at k, and
-// sq to the sum of their squared coefficients.
+// probability prob: the estimate is then Σ coef_k·v_k summed over the
+// scenario's evaluations, each with its own independent mask. terms holds,
+// per count k (1-based, in first-use order — a slice, not a map, so that
+// sums run in a fixed order and results are bit-reproducible), the summed
+// coefficient of the evaluations at k and the sum of their squares.
 type scenario struct {
-	prob     float64
-	coef, sq map[int]float64
+	prob  float64
+	terms []countTerm
+}
+
+// countTerm is the evaluations of a scenario at one count.
+type countTerm struct {
+	k        int
+	coef, sq float64
+}
+
+// add adds an evaluation at count k with coefficient c.
+func (s *scenario) add(k int, c float64) {
+	for i := range s.terms {
+		if s.terms[i].k == k {
+			s.terms[i].coef += c
+			s.terms[i].sq += c * c
+			return
+		}
+	}
+	s.terms = append(s.terms, countTerm{k: k, coef: c, sq: c * c})
 }
 
 // mixtureMoments returns the mean and variance of an estimator whose count
@@ -116,21 +135,19 @@ type scenario struct {
 // Σ_s π_s Σ_k coef²_{s,k} σ²_k/R − Σ_k (Σ_s π_s coef_{s,k})² σ²_k/R.
 func mixtureMoments(sc []scenario, mu, s2 []float64, reps int) (mean, variance float64) {
 	ms := make([]float64, len(sc))
-	avgCoef := map[int]float64{}
+	avgCoef := make([]float64, len(mu)) // by count k−1
 	var within, noise float64
 	for j, s := range sc {
-		for k, c := range s.coef {
-			ms[j] += c * mu[k-1]
-			avgCoef[k] += s.prob * c
-			noise += s.prob * c * c * s2[k-1] / float64(reps)
-		}
-		for k, q := range s.sq {
-			within += s.prob * q * s2[k-1]
+		for _, t := range s.terms {
+			ms[j] += t.coef * mu[t.k-1]
+			avgCoef[t.k-1] += s.prob * t.coef
+			noise += s.prob * t.coef * t.coef * s2[t.k-1] / float64(reps)
+			within += s.prob * t.sq * s2[t.k-1]
 		}
 		mean += s.prob * ms[j]
 	}
 	for k, a := range avgCoef {
-		noise -= a * a * s2[k-1] / float64(reps)
+		noise -= a * a * s2[k] / float64(reps)
 	}
 	var between float64
 	for j, s := range sc {
@@ -149,13 +166,7 @@ func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, erro
 	if cfg.Coupling == objective.CouplingCyclic || cfg.Estimator == objective.EstOneStep {
 		return nil, 0, fmt.Errorf("%w: count moments need independent exact-k masks, not %s/%s", ErrInput, cfg.Estimator, cfg.Coupling)
 	}
-	add := func(s *scenario, k int, c float64) {
-		s.coef[k] += c
-		s.sq[k] += c * c
-	}
-	newScenario := func(p float64) scenario {
-		return scenario{prob: p, coef: map[int]float64{}, sq: map[int]float64{}}
-	}
+	newScenario := func(p float64) scenario { return scenario{prob: p} }
 	if cfg.Estimator != objective.EstDoubleMC {
 		plan, err := cfg.Plan(nil, l, 0, 0)
 		if err != nil {
@@ -165,7 +176,7 @@ func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, erro
 		for _, e := range plan {
 			if e.K > 0 {
 				// Coef·S_K = Coef·(K/L)·v_K.
-				add(&s, e.K, e.Coef*float64(e.K)/float64(l))
+				s.add(e.K, e.Coef*float64(e.K)/float64(l))
 			}
 		}
 		return []scenario{s}, 1, nil
@@ -175,7 +186,7 @@ func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, erro
 		sc := make([]scenario, l)
 		for k := 1; k <= l; k++ {
 			sc[k-1] = newScenario(1 / float64(l))
-			add(&sc[k-1], k, 1)
+			sc[k-1].add(k, 1)
 		}
 		return sc, float64(passes), nil
 	}
@@ -185,7 +196,7 @@ func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, erro
 		sc[k0-1] = newScenario(1 / float64(l))
 		for _, x := range objective.StratifiedCounts(counts, k0, l) {
 			// Coef·S_x = L/(x·P)·(x/L)·v_x = v_x/P.
-			add(&sc[k0-1], x, 1/float64(passes))
+			sc[k0-1].add(x, 1/float64(passes))
 		}
 	}
 	return sc, 1, nil

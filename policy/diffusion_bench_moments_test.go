@@ -65,8 +65,10 @@ func TestCountMomentsMatchMonteCarlo(t *testing.T) {
 func TestMixtureMomentsOfKnownScenarios(t *testing.T) {
 	// Two equally likely scenarios: v_1 alone, or (v_1 + v_2)/2, with
 	// μ = (1, 3), σ² = (4, 8) known exactly (reps → ∞).
-	one := scenario{prob: 0.5, coef: map[int]float64{1: 1}, sq: map[int]float64{1: 1}}
-	two := scenario{prob: 0.5, coef: map[int]float64{1: 0.5, 2: 0.5}, sq: map[int]float64{1: 0.25, 2: 0.25}}
+	one, two := scenario{prob: 0.5}, scenario{prob: 0.5}
+	one.add(1, 1)
+	two.add(1, 0.5)
+	two.add(2, 0.5)
 	mean, v := mixtureMoments([]scenario{one, two}, []float64{1, 3}, []float64{4, 8}, math.MaxInt32)
 	// M = (1, 2): mean 1.5, between 0.25; within 0.5·4 + 0.5·(1 + 2) = 3.5.
 	checkNear(t, "mean", mean, 1.5, 1e-6)
