@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 
 	"github.com/rlpipe/rlpipe/data"
@@ -97,17 +96,40 @@ func (p *Policy) DiffusionSettings() DiffusionConfig {
 // meta returns the metadata saved with the policy's weights.
 func (p *Policy) meta() (map[string]string, error) {
 	meta := map[string]string{metaTokenizer: p.Tokenizer.Spec(), metaVersion: Version}
-	for key, v := range map[string]any{metaDiffusion: p.Diffusion, metaTrainedOn: p.TrainedOn} {
-		if reflect.ValueOf(v).IsNil() {
-			continue
+	if p.Diffusion != nil {
+		if err := putJSON(meta, metaDiffusion, p.Diffusion); err != nil {
+			return nil, err
 		}
-		js, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	if p.TrainedOn != nil {
+		if err := putJSON(meta, metaTrainedOn, p.TrainedOn); err != nil {
+			return nil, err
 		}
-		meta[key] = string(js)
 	}
 	return meta, nil
+}
+
+// putJSON stores v as JSON under key.
+func putJSON(meta map[string]string, key string, v any) error {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("pipeline: metadata %s: %w", key, err)
+	}
+	meta[key] = string(js)
+	return nil
+}
+
+// getJSON decodes the JSON under key into v; it reports whether key was
+// present.
+func getJSON(meta map[string]string, path, key string, v any) (bool, error) {
+	js, ok := meta[key]
+	if !ok {
+		return false, nil
+	}
+	if err := json.Unmarshal([]byte(js), v); err != nil {
+		return true, fmt.Errorf("pipeline: %s: metadata %s: %w", path, key, err)
+	}
+	return true, nil
 }
 
 // Kind returns KindAR or KindDiffusion.
@@ -199,21 +221,21 @@ func LoadPolicy(dir string) (*Policy, error) {
 		return nil, fmt.Errorf("pipeline: %s: %w", path, err)
 	}
 	pol := &Policy{Model: m, Tokenizer: tok}
-	if js, ok := meta[metaDiffusion]; ok && pol.Kind() == KindDiffusion {
+	if pol.Kind() == KindDiffusion {
 		var d DiffusionConfig
-		if err := json.Unmarshal([]byte(js), &d); err != nil {
-			return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaDiffusion, err)
+		if ok, err := getJSON(meta, path, metaDiffusion, &d); err != nil {
+			return nil, err
+		} else if ok {
+			if err := d.Validate(); err != nil {
+				return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaDiffusion, err)
+			}
+			pol.Diffusion = &d
 		}
-		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaDiffusion, err)
-		}
-		pol.Diffusion = &d
 	}
-	if js, ok := meta[metaTrainedOn]; ok {
-		var t TrainedOn
-		if err := json.Unmarshal([]byte(js), &t); err != nil {
-			return nil, fmt.Errorf("pipeline: %s: metadata %s: %w", path, metaTrainedOn, err)
-		}
+	var t TrainedOn
+	if ok, err := getJSON(meta, path, metaTrainedOn, &t); err != nil {
+		return nil, err
+	} else if ok {
 		pol.TrainedOn = &t
 	}
 	return pol, nil

@@ -166,13 +166,12 @@ func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, erro
 	if cfg.Coupling == objective.CouplingCyclic || cfg.Estimator == objective.EstOneStep {
 		return nil, 0, fmt.Errorf("%w: count moments need independent exact-k masks, not %s/%s", ErrInput, cfg.Estimator, cfg.Coupling)
 	}
-	newScenario := func(p float64) scenario { return scenario{prob: p} }
 	if cfg.Estimator != objective.EstDoubleMC {
 		plan, err := cfg.Plan(nil, l, 0, 0)
 		if err != nil {
 			return nil, 0, err
 		}
-		s := newScenario(1)
+		s := scenario{prob: 1}
 		for _, e := range plan {
 			if e.K > 0 {
 				// Coef·S_K = Coef·(K/L)·v_K.
@@ -185,7 +184,7 @@ func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, erro
 	if cfg.Stratify == objective.StratifyBatch {
 		sc := make([]scenario, l)
 		for k := 1; k <= l; k++ {
-			sc[k-1] = newScenario(1 / float64(l))
+			sc[k-1] = scenario{prob: 1 / float64(l)}
 			sc[k-1].add(k, 1)
 		}
 		return sc, float64(passes), nil
@@ -193,7 +192,7 @@ func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, erro
 	sc := make([]scenario, l)
 	counts := make([]int, passes)
 	for k0 := 1; k0 <= l; k0++ {
-		sc[k0-1] = newScenario(1 / float64(l))
+		sc[k0-1] = scenario{prob: 1 / float64(l)}
 		for _, x := range objective.StratifiedCounts(counts, k0, l) {
 			// Coef·S_x = L/(x·P)·(x/L)·v_x = v_x/P.
 			sc[k0-1].add(x, 1/float64(passes))

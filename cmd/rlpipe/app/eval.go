@@ -39,11 +39,14 @@ func newEvalCmd() *cobra.Command {
 			if err := opts.Config.Validate(); err != nil {
 				return usageError{err}
 			}
-			// Resolve the checkpoint's defaults once: the baseline must see
-			// the same problems.
-			opts, err := pipeline.ResolveEvalDefaults(opts)
-			if err != nil {
-				return err
+			if baseline != "" {
+				// Resolve the checkpoint's defaults once: the baseline must
+				// see the same problems.
+				resolved, err := pipeline.ResolveEvalDefaults(opts)
+				if err != nil {
+					return err
+				}
+				opts = resolved
 			}
 			res, err := pipeline.EvaluateCheckpoint(cmd.Context(), opts)
 			if err != nil {
@@ -71,9 +74,9 @@ func newEvalCmd() *cobra.Command {
 	f.IntVar(&opts.Config.Samples, "samples", 0, "K samples per problem for sampled pass@1 and pass@K (0: greedy only)")
 	f.Float64Var(&opts.Config.Temperature, "temperature", 1, "sampling temperature for --samples")
 	f.StringVar(&opts.Config.Verifier, "verifier", opts.Config.Verifier, "reward deciding correctness")
-	f.IntVar(&opts.MaxNewTokens, "max-new-tokens", 0, "completion budget (0: 96 tokens, or the 32-token canvas of a diffusion policy)")
-	f.IntVar(&opts.DiffusionSteps, "diffusion-steps", 0, "denoising steps of a diffusion policy (0: policy.diffusion.gen.steps default)")
-	f.IntVar(&opts.DiffusionBlockLen, "diffusion-block-len", 0, "semi-autoregressive block length of a diffusion policy (0: policy.diffusion.gen.block_len default)")
+	f.IntVar(&opts.MaxNewTokens, "max-new-tokens", 0, "completion budget (0: 96 tokens, or the canvas a diffusion policy was trained on)")
+	f.IntVar(&opts.DiffusionSteps, "diffusion-steps", 0, "denoising steps of a diffusion policy (0: the checkpoint's policy.diffusion.gen.steps)")
+	f.IntVar(&opts.DiffusionBlockLen, "diffusion-block-len", 0, "semi-autoregressive block length of a diffusion policy (0: the checkpoint's policy.diffusion.gen.block_len)")
 	f.Uint64Var(&opts.Seed, "seed", 1, "the run's seed: sampled evaluation uses it and a generated held-out set seed+1, as rlpipe run does")
 	f.StringSliceVar(&modes, "mode", []string{"trace"}, "rollout modes: trace, empty")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
