@@ -229,6 +229,27 @@ const DiffusionSFTSteps = 4000
 // reports both.
 const DiffusionEvalSamples = 4
 
+// ApplyInitPreset sets policy.diffusion to the canvas and generation
+// settings saved with the diffusion checkpoint init, so that RL from a
+// checkpoint generates on the canvas it was trained on rather than on the
+// default one. A checkpoint without saved settings (autoregressive, or
+// written before rlpipe recorded them) leaves the section unchanged.
+// cmd/rlpipe calls it before applying the user's overrides a second time,
+// so explicit policy.diffusion fields still win.
+func (c *RunConfig) ApplyInitPreset(init string) error {
+	if init == "" || c.Policy.Kind != KindDiffusion {
+		return nil
+	}
+	pol, err := LoadPolicy(init)
+	if err != nil {
+		return fmt.Errorf("%w: policy.init: %v", ErrConfig, err)
+	}
+	if pol.Diffusion != nil {
+		c.Policy.Diffusion = *pol.Diffusion
+	}
+	return nil
+}
+
 // ApplyPreset replaces the advantage and loss sections with the preset
 // named by Algorithm.Name, and for a diffusion policy (Policy.Kind) sets
 // the SFT length to DiffusionSFTSteps and eval.samples to

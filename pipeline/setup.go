@@ -246,6 +246,11 @@ func (r *runner) configurePolicy(pol *Policy) error {
 	pol.TrainedOn = &TrainedOn{Train: r.cfg.Data.Train, Difficulty: r.cfg.Data.Difficulty}
 	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
 		d := r.cfg.Policy.Diffusion
+		if pol.Diffusion != nil && pol.Diffusion.Canvas != d.Canvas {
+			// An explicit override of the saved canvas: allowed, but the
+			// policy will generate and be scored on a canvas it never saw.
+			fmt.Fprintf(r.log, "warning: policy.diffusion.canvas is %d but the policy loaded was trained on a %d-token canvas\n", d.Canvas, pol.Diffusion.Canvas)
+		}
 		pol.Diffusion = &d
 		return m.SetGenConfig(d.Gen)
 	}

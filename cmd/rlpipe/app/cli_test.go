@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rlpipe/rlpipe/pipeline"
+	"github.com/rlpipe/rlpipe/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -407,5 +410,45 @@ func TestEvalAgainstABaselineIsPaired(t *testing.T) {
 	}
 	if _, stderr, code := cli(t, "eval", "--checkpoint", dir, "--baseline", filepath.Join(dir, "missing")); code == 0 {
 		t.Fatalf("a missing baseline was accepted: %s", stderr)
+	}
+}
+
+// RL from a diffusion checkpoint generates on the canvas saved with it
+// unless policy.diffusion is set explicitly.
+func TestDiffusionInitCheckpointSetsCanvasUnlessGiven(t *testing.T) {
+	dir := t.TempDir()
+	pol, err := pipeline.NewPolicy(pipeline.KindDiffusion, policy.Config{Layers: 1, DModel: 8, Heads: 1, DFF: 8, Context: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := pipeline.DefaultDiffusionConfig()
+	saved.Canvas, saved.Gen.Steps = 24, 8
+	pol.Diffusion = &saved
+	if err := pol.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	init := []string{"--set", "policy.kind=diffusion", "--set", "policy.init=" + dir}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default without init", []string{"--set", "policy.kind=diffusion"}, "canvas: 32\n    gen:\n      steps: 16\n"},
+		{"saved settings", init, "canvas: 24\n    gen:\n      steps: 8\n"},
+		{"explicit value wins", append(slices.Clone(init), "--set", "policy.diffusion.canvas=40"), "canvas: 40\n    gen:\n      steps: 8\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, stderr, code := cli(t, append([]string{"config", "default"}, c.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(out, c.want) {
+				t.Errorf("config does not contain %q:\n%s", c.want, out)
+			}
+		})
+	}
+	_, stderr, code := cli(t, "config", "default", "--set", "policy.kind=diffusion", "--set", "policy.init="+filepath.Join(dir, "missing"))
+	if code != 2 || !strings.Contains(stderr, "policy.init") || !strings.Contains(stderr, "missing") {
+		t.Errorf("a missing policy.init: exit %d, stderr %q; want status 2 naming policy.init and the path", code, stderr)
 	}
 }

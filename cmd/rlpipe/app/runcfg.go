@@ -22,7 +22,8 @@ func (f *configFlags) register(cmd *cobra.Command) {
 }
 
 // load builds the run configuration: the embedded defaults, the presets of
-// algorithm.name and policy.kind, then the files and --set overrides. Errors are usage
+// algorithm.name and policy.kind, the diffusion settings saved with
+// policy.init, then the files and --set overrides. Errors are usage
 // errors (exit status 2).
 func (f *configFlags) load() (pipeline.RunConfig, error) {
 	docs := make([]config.Doc, 0, len(f.files))
@@ -42,6 +43,9 @@ func (f *configFlags) load() (pipeline.RunConfig, error) {
 	cfg := pipeline.DefaultRunConfig()
 	cfg.Algorithm.Name, cfg.Policy.Kind = probe.Algorithm.Name, probe.Policy.Kind
 	if err := cfg.ApplyPreset(); err != nil {
+		return pipeline.RunConfig{}, usageError{err}
+	}
+	if err := cfg.ApplyInitPreset(probe.Policy.Init); err != nil {
 		return pipeline.RunConfig{}, usageError{err}
 	}
 	// Second pass: explicit fields win over the preset.
