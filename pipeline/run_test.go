@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -195,5 +198,48 @@ func TestEvaluateCheckpointReproducesTheRunsEvaluation(t *testing.T) {
 	if got.N != want.N || got.Accuracy != want.Accuracy || got.MeanLength != want.MeanLength {
 		t.Errorf("eval of the checkpoint: n %d accuracy %v mean length %v; the run's final evaluation: n %d, %v, %v",
 			got.N, got.Accuracy, got.MeanLength, want.N, want.Accuracy, want.MeanLength)
+	}
+}
+
+// sft.eval_every evaluates the policy being trained at every multiple of it
+// before the last step (the final evaluation covers that one), in every
+// mode, without changing what is trained: the saved weights and the final
+// evaluation are bit-identical to a run without it.
+func TestSFTEvalEveryLogsIntermediateEvaluations(t *testing.T) {
+	run := func(every int) (string, []byte, []EvalResult) {
+		cfg := smallRunConfig()
+		cfg.SFT.Steps, cfg.SFT.EvalEvery = 6, every
+		cfg.Eval.Samples = 2 // intermediate evaluations stay greedy
+		dir := t.TempDir()
+		var log strings.Builder
+		res, err := RunSFT(context.Background(), cfg, RunOptions{OutDir: dir, Stderr: &log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		weights, err := os.ReadFile(filepath.Join(dir, ModelFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return log.String(), weights, res
+	}
+	plainLog, plainWeights, plainRes := run(0)
+	log, weights, res := run(2)
+	if strings.Contains(plainLog, "sft eval") {
+		t.Errorf("eval_every 0 evaluated during SFT:\n%s", plainLog)
+	}
+	re := regexp.MustCompile(`sft eval step (\d+) \(trace\): greedy accuracy [0-9.]+% ± [0-9.]+ \(n=8\)`)
+	var steps []string
+	for _, m := range re.FindAllStringSubmatch(log, -1) {
+		steps = append(steps, m[1])
+	}
+	if want := []string{"2", "4"}; !slices.Equal(steps, want) {
+		t.Errorf("intermediate evaluations at steps %v, want %v:\n%s", steps, want, log)
+	}
+	if !bytes.Equal(weights, plainWeights) {
+		t.Error("intermediate evaluations changed the trained weights")
+	}
+	if len(res) != 1 || len(plainRes) != 1 || res[0].Accuracy != plainRes[0].Accuracy || res[0].SampledAccuracy == nil ||
+		*res[0].SampledAccuracy != *plainRes[0].SampledAccuracy {
+		t.Errorf("final evaluation %+v differs from %+v", res, plainRes)
 	}
 }

@@ -154,11 +154,16 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
 	fmt.Fprintf(r.log, "sft: %d steps on %d %s examples\n", r.cfg.SFT.Steps, len(examples), task)
 	bar := newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.SFT.Steps), "sft")
-	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p SFTProgress) {
+	every := r.cfg.SFT.EvalEvery
+	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p SFTProgress) error {
 		bar.set(int64(p.Step), fmt.Sprintf("sft loss %.3f  %.0f tok/s", p.Loss, p.TokensPerSec))
 		if bar.bar == nil && (p.Step%100 == 0 || p.Step == p.Steps) {
 			fmt.Fprintf(r.log, "sft step %d/%d: loss %.4f, lr %.2g, %.0f tokens/s\n", p.Step, p.Steps, p.Loss, p.LR, p.TokensPerSec)
 		}
+		if every > 0 && p.Step%every == 0 && p.Step < p.Steps {
+			return r.sftEval(ctx, pol, p.Step)
+		}
+		return nil
 	})
 	bar.finish()
 	if err != nil {
@@ -169,6 +174,28 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 		return nil, err
 	}
 	return pol, nil
+}
+
+// sftEval is sft.eval_every's evaluation of the policy being trained:
+// greedy only (sampled evaluation would cost eval.samples times more), in
+// every configured mode, on the held-out prompts of the final evaluation.
+// It goes to the log; eval.jsonl keeps the evaluations of the policy that
+// is saved.
+func (r *runner) sftEval(ctx context.Context, pol *Policy, step int) error {
+	if r.evaluator == nil || r.evaluator.Verifier == nil {
+		return nil
+	}
+	e := *r.evaluator
+	e.Config.Samples = 0
+	e.Generator = r.inProcessFor(pol, pol.Model)
+	for _, mode := range r.modes {
+		res, err := e.Run(ctx, int64(step), mode)
+		if err != nil {
+			return fmt.Errorf("pipeline: sft eval at step %d: %w", step, err)
+		}
+		fmt.Fprintf(r.log, "sft eval step %d (%s): greedy accuracy %.1f%% ± %.1f (n=%d)\n", step, res.Mode, 100*res.Accuracy, 100*res.Stderr, res.N)
+	}
+	return nil
 }
 
 func cutSpec(spec string) (name, split string, ok bool) {
@@ -294,9 +321,13 @@ func (r *runner) score(ctx context.Context, rows []data.Rollout) ([]data.Scored,
 }
 
 // inProcess returns an in-process generator over model.
-func (r *runner) inProcess(model Model) *rollout.InProcess {
+func (r *runner) inProcess(model Model) *rollout.InProcess { return r.inProcessFor(r.pol, model) }
+
+// inProcessFor generates with model (pol's or a snapshot of it) and pol's
+// tokenizer.
+func (r *runner) inProcessFor(pol *Policy, model Model) *rollout.InProcess {
 	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
-	return &rollout.InProcess{Model: model, Codec: r.pol.Tokenizer, Renderer: promptRenderer{tmpl}}
+	return &rollout.InProcess{Model: model, Codec: pol.Tokenizer, Renderer: promptRenderer{tmpl}}
 }
 
 func (r *runner) genParams() data.GenParams {

@@ -37,8 +37,9 @@ type SFTConfig struct {
 	EmptyTraceShare float64 `yaml:"empty_trace_share"`
 	// Examples is how many training examples are generated. Default 20000.
 	Examples int `yaml:"examples"`
-	// EvalEvery runs a greedy held-out evaluation every this many steps
-	// (0: only at the end).
+	// EvalEvery runs a greedy held-out evaluation of the policy being
+	// trained every this many steps, written to the log (0: only the final
+	// evaluation).
 	EvalEvery int `yaml:"eval_every"`
 	// DiffusionMasking is the masked-diffusion objective of a diffusion
 	// policy: "discrete" (default; k ~ U{1..L} tokens masked, weight L/k,
@@ -115,7 +116,7 @@ func sftSequences(examples []data.Example, tok *tokenizer.Tokenizer, tmpl data.T
 // generation canvas of canvas tokens (as LLaDA's SFT does), so that the
 // model learns to fill the canvas after its answer; examples longer than the
 // canvas are skipped. canvas is ignored for causal policies.
-func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(SFTProgress)) (float64, error) {
+func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(SFTProgress) error) (float64, error) {
 	if err := cfg.Validate(); err != nil {
 		return 0, err
 	}
@@ -171,8 +172,10 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 		lr := sched.LR(step)
 		opt.Step(params, lr)
 		if onStep != nil {
-			onStep(SFTProgress{Step: step + 1, Steps: cfg.Steps, Loss: loss, LR: lr, GradNorm: norm,
-				TokensPerSec: float64(tokens) / time.Since(start).Seconds()})
+			if err := onStep(SFTProgress{Step: step + 1, Steps: cfg.Steps, Loss: loss, LR: lr, GradNorm: norm,
+				TokensPerSec: float64(tokens) / time.Since(start).Seconds()}); err != nil {
+				return loss, err
+			}
 		}
 	}
 	return loss, nil
