@@ -84,13 +84,14 @@ type Policy struct {
 	TrainedOn *TrainedOn
 }
 
-// DiffusionSettings returns the saved diffusion settings, or
-// DefaultDiffusionConfig when none were saved.
+// DiffusionSettings returns the saved diffusion settings, or for a file
+// written before they were saved the defaults of that time (a 32-token
+// canvas), which it was trained with unless its run overrode them.
 func (p *Policy) DiffusionSettings() DiffusionConfig {
 	if p.Diffusion != nil {
 		return *p.Diffusion
 	}
-	return DefaultDiffusionConfig()
+	return legacyDiffusionConfig()
 }
 
 // meta returns the metadata saved with the policy's weights.

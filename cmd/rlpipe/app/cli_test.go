@@ -85,7 +85,7 @@ func TestDiffusionPresetSetsSFTStepsAndEvalSamplesUnlessGiven(t *testing.T) {
 		wantSFT, wantSample string
 	}{
 		{"causal default", nil, "steps: 400\n", "samples: 0\n"},
-		{"diffusion preset", diffusion, "steps: 4000\n", "samples: 4\n"},
+		{"diffusion preset", diffusion, "steps: 8000\n", "samples: 4\n"},
 		{"explicit values win", append(slices.Clone(diffusion), "--set", "sft.steps=7", "--set", "eval.samples=0"), "steps: 7\n", "samples: 0\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -427,14 +427,22 @@ func TestDiffusionInitCheckpointSetsCanvasUnlessGiven(t *testing.T) {
 	if err := pol.Save(dir); err != nil {
 		t.Fatal(err)
 	}
+	// A file written before the settings were saved was trained on the
+	// default of that time, a 32-token canvas.
+	legacy := t.TempDir()
+	pol.Diffusion = nil
+	if err := pol.Save(legacy); err != nil {
+		t.Fatal(err)
+	}
 	init := []string{"--set", "policy.kind=diffusion", "--set", "policy.init=" + dir}
 	for _, c := range []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"default without init", []string{"--set", "policy.kind=diffusion"}, "canvas: 32\n    gen:\n      steps: 16\n"},
+		{"default without init", []string{"--set", "policy.kind=diffusion"}, "canvas: 64\n    gen:\n      steps: 16\n"},
 		{"saved settings", init, "canvas: 24\n    gen:\n      steps: 8\n"},
+		{"checkpoint without saved settings", []string{"--set", "policy.kind=diffusion", "--set", "policy.init=" + legacy}, "canvas: 32\n    gen:\n      steps: 16\n"},
 		{"explicit value wins", append(slices.Clone(init), "--set", "policy.diffusion.canvas=40"), "canvas: 40\n    gen:\n      steps: 8\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
