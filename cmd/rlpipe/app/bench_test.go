@@ -185,8 +185,8 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 	if res.Sequences != 3 || res.RatioAt2 == nil || !(*res.RatioAt2 > 0) {
 		t.Errorf("sequences %d, ratio %v: want 3 and a positive ratio", res.Sequences, res.RatioAt2)
 	}
-	if len(res.Ratios) != 2*4 {
-		t.Errorf("%d variance ratios, want sdmc and sdmc_cyclic over double_mc and double_mc_batch at 2 budgets", len(res.Ratios))
+	if len(res.Ratios) != 2*5 {
+		t.Errorf("%d variance ratios, want sdmc and sdmc_cyclic over double_mc and double_mc_batch, and sdmc_cyclic over double_mc_cyclic, at 2 budgets", len(res.Ratios))
 	}
 	for _, r := range res.Ratios {
 		if r.Numerator == "sdmc" && r.Denominator == "double_mc_batch" && r.Passes == 2 &&
