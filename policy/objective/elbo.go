@@ -36,7 +36,7 @@ const (
 	// (mod L) with o_e = K_0 + … + K_{e−1}. Each mask is still a uniform
 	// K_e-subset, so every evaluation — and the estimate — keeps its
 	// expectation; but the masks avoid each other, so that, e.g., gauss-2's
-	// two nodes (k = 6 and 25 of 32) cover 31 distinct positions instead of
+	// two nodes (k = 13 and 50 of a 64-token canvas) cover 63 distinct positions instead of
 	// overlapping at random. Which positions are masked is the main noise
 	// of an ELBO estimate once the time integral is done by quadrature (a
 	// canvas mixes hard answer tokens with easy <eos> padding), and
@@ -91,10 +91,12 @@ type ELBOConfig struct {
 // masks (and double_mc's rollout stratification, should the estimator be
 // switched). Cyclic coupling is rlpipe's choice over the GDPO reference's
 // independent masks: same expectation, and on the default diffusion
-// checkpoint equal variance at the default 2 passes (bench elbo: 11.2 vs
-// 11.5) and lower at larger budgets (7.1 vs 11.0 at 4 passes, 2.5 vs 5.5 at
-// 8). Default GDPO runs with either coupling gained the same (+1.5 ± 0.6
-// points greedy, +2.7 ± 0.4 / +2.8 ± 0.4 sampled on 1329 problems).
+// checkpoint (64-token canvas) about half the variance at the default 2
+// passes (bench elbo, 128 rollouts: 18.0 [10.4, 27.5] vs 33.7 [16.3, 55.2]).
+// On the older 32-token checkpoint the two were equal at 2 passes and
+// cyclic lower at 4 and 8, and default GDPO runs with either coupling
+// gained the same (+1.5 ± 0.6 points greedy, +2.7 ± 0.4 / +2.8 ± 0.4
+// sampled on 1329 problems).
 func DefaultELBOConfig() ELBOConfig {
 	return ELBOConfig{Estimator: EstSDMC, Rule: RuleGauss2, Draws: 1, MaskMin: 1,
 		Coupling: CouplingCyclic, Stratify: StratifyRollout}
