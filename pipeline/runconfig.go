@@ -226,10 +226,9 @@ const DiffusionSFTSteps = 8000
 
 // DiffusionEvalSamples is the eval.samples preset for diffusion policies:
 // RL moves a diffusion policy's sampled accuracy more than its greedy
-// (low-confidence) decoding — a default GDPO run gained +3.3 ± 0.8 points
-// sampled and +1.0 ± 1.1 greedy on the run's 400 held-out problems (on the
-// older 32-token canvas, +2.7 ± 0.4 and +1.5 ± 0.6 on all 1329) — so the
-// run reports both.
+// (low-confidence) decoding — a default GDPO run gained +2.2 ± 0.4 points
+// sampled and +1.3 ± 0.6 greedy on all 1331 held-out problems — so the run
+// reports both.
 const DiffusionEvalSamples = 4
 
 // ApplyInitPreset sets policy.diffusion to the canvas and generation
