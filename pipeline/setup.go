@@ -176,15 +176,13 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 	return pol, nil
 }
 
-// sftEval is sft.eval_every's evaluation of the policy being trained:
-// greedy only (sampled evaluation would cost eval.samples times more), in
+// sftEval is sft.eval_every's evaluation of the policy being trained
+// (both callers of sft load the data and rewards first, so the evaluator
+// is ready): greedy only (sampled evaluation would cost eval.samples times more), in
 // every configured mode, on the held-out prompts of the final evaluation.
 // It goes to the log; eval.jsonl keeps the evaluations of the policy that
 // is saved.
 func (r *runner) sftEval(ctx context.Context, pol *Policy, step int) error {
-	if r.evaluator == nil || r.evaluator.Verifier == nil {
-		return nil
-	}
 	e := *r.evaluator
 	e.Config.Samples = 0
 	e.Generator = r.inProcessFor(pol, pol.Model)

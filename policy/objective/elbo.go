@@ -36,11 +36,12 @@ const (
 	// (mod L) with o_e = K_0 + … + K_{e−1}. Each mask is still a uniform
 	// K_e-subset, so every evaluation — and the estimate — keeps its
 	// expectation; but the masks avoid each other, so that, e.g., gauss-2's
-	// two nodes (k = 13 and 50 of a 64-token canvas) cover 63 distinct positions instead of
-	// overlapping at random. Which positions are masked is the main noise
-	// of an ELBO estimate once the time integral is done by quadrature (a
-	// canvas mixes hard answer tokens with easy <eos> padding), and
-	// spreading the masks makes the nodes' errors cancel.
+	// two nodes (k = 13 and 50 of a 64-token canvas) cover 63 distinct
+	// positions instead of overlapping at random. Which positions are
+	// masked is the main noise of an ELBO estimate once the time integral
+	// is done by quadrature (a canvas mixes hard answer tokens with easy
+	// <eos> padding), and spreading the masks makes the nodes' errors
+	// cancel.
 	CouplingCyclic = "cyclic"
 )
 
