@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"time"
 )
 
 // Stage is one step of a pipeline: it receives from in, sends to out, and
@@ -143,10 +142,9 @@ func Send[T any](ctx context.Context, out chan<- T, v T) error {
 		return nil
 	default:
 	}
-	t0 := time.Now()
 	if m != nil {
-		m.blockBegin(true, t0)
-		defer m.blockEnd(true, t0)
+		m.blockBegin(true)
+		defer m.blockEnd(true)
 	}
 	select {
 	case out <- v:
@@ -175,10 +173,9 @@ func Recv[T any](ctx context.Context, in <-chan T) (v T, ok bool, err error) {
 		return v, false, ctx.Err()
 	default:
 	}
-	t0 := time.Now()
 	if m != nil {
-		m.blockBegin(false, t0)
-		defer m.blockEnd(false, t0)
+		m.blockBegin(false)
+		defer m.blockEnd(false)
 	}
 	select {
 	case v, ok = <-in:

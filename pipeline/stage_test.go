@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -329,35 +330,127 @@ func TestGraphWithInletAndOutlet(t *testing.T) {
 // A stage waiting in Recv is counted as blocked while it waits, not as busy
 // until its wait ends: busy time never shrinks between snapshots, so the
 // per-step deltas in metrics.jsonl are never negative.
+// stageStats returns the named stage's snapshot from g.
+func stageStats(t *testing.T, g *Graph, name string) StageStats {
+	t.Helper()
+	for _, s := range g.Stats() {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no stage %q", name)
+	return StageStats{}
+}
+
+// loadCPU keeps n goroutines spinning until the returned stop is called, so
+// that the scheduler preempts the stages under test at arbitrary points.
+func loadCPU(n int) (stop func()) {
+	var quit atomic.Bool
+	done := make(chan struct{})
+	for range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			x := 1.0
+			for !quit.Load() {
+				for i := 0; i < 1000; i++ {
+					x = x*1.0000001 + 1e-9
+				}
+			}
+			_ = x
+		}()
+	}
+	return func() {
+		quit.Store(true)
+		for range n {
+			<-done
+		}
+	}
+}
+
+// TestStageWaitingInRecvIsBlockedNotBusy checks exact accounting, not
+// timing: while a stage waits in Recv its busy time does not move at all and
+// its blocked time grows by at least the wall time that passed, however
+// loaded the machine is.
 func TestStageWaitingInRecvIsBlockedNotBusy(t *testing.T) {
 	defer goleak.VerifyNone(t)
+	defer loadCPU(4)()
 	g := NewGraph()
 	feed := make(chan int)
 	in := Inlet(g, "feed", feed)
 	AddSink(g, "slow-sink", in, ForEach(func(ctx context.Context, v int) error { return nil }))
 	done := make(chan error, 1)
 	go func() { done <- g.Run(context.Background()) }()
-	sink := func() StageStats {
-		for _, s := range g.Stats() {
-			if s.Name == "slow-sink" {
-				return s
-			}
-		}
-		t.Fatal("no slow-sink stage")
-		return StageStats{}
+	before := stageStats(t, g, "slow-sink")
+	for before.BlockedIn == 0 { // wait until the sink is inside Recv
+		time.Sleep(time.Millisecond)
+		before = stageStats(t, g, "slow-sink")
 	}
-	time.Sleep(50 * time.Millisecond) // the sink is waiting for input
-	before := sink()
-	if before.BlockedIn < 40*time.Millisecond || before.Busy > 20*time.Millisecond {
-		t.Errorf("while waiting: blocked %v busy %v, want blocked ≈ 50ms, busy ≈ 0", before.BlockedIn, before.Busy)
+	const wait = 20 * time.Millisecond
+	time.Sleep(wait)
+	mid := stageStats(t, g, "slow-sink")
+	if mid.Busy != before.Busy || mid.BlockedIn-before.BlockedIn < wait {
+		t.Errorf("while waiting %v: busy %v → %v, blocked %v → %v; want busy unchanged, blocked +≥ %v",
+			wait, before.Busy, mid.Busy, before.BlockedIn, mid.BlockedIn, wait)
 	}
 	feed <- 1
 	close(feed)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	after := sink()
-	if after.Busy < before.Busy || after.BlockedIn < before.BlockedIn {
-		t.Errorf("counters went backwards: busy %v → %v, blocked %v → %v", before.Busy, after.Busy, before.BlockedIn, after.BlockedIn)
+	after := stageStats(t, g, "slow-sink")
+	if after.Busy < mid.Busy || after.BlockedIn < mid.BlockedIn || after.Elapsed < mid.Elapsed {
+		t.Errorf("counters went backwards: busy %v → %v, blocked %v → %v", mid.Busy, after.Busy, mid.BlockedIn, after.BlockedIn)
+	}
+	if sum := after.Busy + after.BlockedIn + after.BlockedOut; sum != after.Elapsed {
+		t.Errorf("busy %v + blocked %v + %v = %v, want elapsed %v exactly", after.Busy, after.BlockedIn, after.BlockedOut, sum, after.Elapsed)
+	}
+}
+
+// TestStageCountersAreMonotonicUnderContention polls every stage's counters
+// while a chain of stages alternates between working and blocking and
+// spinning goroutines compete for the CPUs: no duration may ever shrink
+// between two snapshots, and a finished single-goroutine stage's busy and
+// blocked times add up to its elapsed time exactly.
+func TestStageCountersAreMonotonicUnderContention(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	defer loadCPU(runtime.GOMAXPROCS(0))()
+	for round := range 3 {
+		g := NewGraph()
+		src := AddSource(g, "source", counter(300))
+		mid := AddStage(g, "work", src, Map(func(_ context.Context, v int) (int, error) {
+			x := v
+			for i := 0; i < 2000; i++ {
+				x = (x*31 + i) % 1000003
+			}
+			return x, nil
+		}))
+		AddSink(g, "sink", mid, ForEach(func(context.Context, int) error { return nil }))
+		done := make(chan error, 1)
+		go func() { done <- g.Run(context.Background()) }()
+		prev := g.Stats()
+		for finished := false; !finished; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				finished = true
+			default:
+			}
+			now := g.Stats()
+			for i := range now {
+				p, c := prev[i], now[i]
+				if c.Busy < p.Busy || c.BlockedIn < p.BlockedIn || c.BlockedOut < p.BlockedOut || c.Elapsed < p.Elapsed {
+					t.Fatalf("round %d, stage %s went backwards: %+v → %+v", round, c.Name, p, c)
+				}
+			}
+			prev = now
+		}
+		for _, s := range prev {
+			if s.Running || s.Busy+s.BlockedIn+s.BlockedOut != s.Elapsed {
+				t.Errorf("round %d, stage %s finished with busy %v + blocked %v + %v ≠ elapsed %v (running %v)",
+					round, s.Name, s.Busy, s.BlockedIn, s.BlockedOut, s.Elapsed, s.Running)
+			}
+		}
 	}
 }

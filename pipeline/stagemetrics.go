@@ -9,10 +9,12 @@ import (
 
 // StageStats is a snapshot of one stage's counters, taken by Graph.Stats.
 //
-// Busy is the time the stage spent neither blocked on input nor on output.
-// For a single-goroutine stage it is Elapsed − BlockedIn − BlockedOut; for a
-// worker pool (Workers > 1) it is the sum over workers of the time spent in
-// the per-item function, so utilisation is Busy / (Elapsed × Workers).
+// Busy is the time the stage spent neither blocked on input nor on output:
+// for a single-goroutine stage, the time during which none of its Send and
+// Recv calls was blocked, so Busy + BlockedIn + BlockedOut = Elapsed; for a
+// worker pool (Workers > 1), the sum over workers of the time spent in the
+// per-item function, so utilisation is Busy / (Elapsed × Workers). Every
+// duration only grows from one snapshot to the next.
 // Items and blocked times are only counted for sends and receives made with
 // Send and Recv (all helpers of this package use them).
 type StageStats struct {
@@ -43,55 +45,70 @@ func (s StageStats) Metrics() map[string]float64 {
 	}
 }
 
-// meter accumulates one stage's counters. All fields are updated atomically
-// so that Stats can be read while the stage runs.
+// meter accumulates one stage's counters. Item counts are atomic; the time
+// accounting is kept under mu and advanced at every transition (a Send or
+// Recv starting or ending to block) and at every snapshot, each reading the
+// clock once under the lock. Every counter is therefore a sum of
+// non-negative intervals of one monotonic clock, and no counter can go
+// backwards between snapshots, however the goroutines are scheduled.
 type meter struct {
 	name    string
 	workers atomic.Int64
 
 	in, out, dropped atomic.Int64
-	blockedIn        atomic.Int64 // ns
-	blockedOut       atomic.Int64 // ns
 	busy             atomic.Int64 // ns, only when explicit
 	explicitBusy     atomic.Bool
 
 	mu         sync.Mutex
 	start, end time.Time
-	// Blocking in progress (under mu): how many Send/Recv calls are
-	// blocked and the sum of their start times in ns. Snapshots count
-	// that time as blocked already, so a stage's derived Busy never
-	// shrinks between snapshots (a stage waiting in Recv at step s used to
-	// show as busy then, and as negative busy time at step s+1).
-	waitingIn, waitingOut       int64
-	waitingInSum, waitingOutSum int64
+	// last is the time up to which the durations below are accounted.
+	last time.Time
+	// waitingIn and waitingOut count the Recv and Send calls blocked now.
+	waitingIn, waitingOut int64
+	// blockedIn and blockedOut sum, over the blocked calls, the time spent
+	// blocked; unblocked is the time during which no call was blocked,
+	// which is a single-goroutine stage's busy time.
+	blockedIn, blockedOut, unblocked time.Duration
 }
 
-// blockBegin records that a Send (out) or Recv (!out) started blocking at
-// t0.
-func (m *meter) blockBegin(out bool, t0 time.Time) {
+// advance accounts the interval from m.last to now with the blocking
+// counts of that interval. The caller holds mu.
+func (m *meter) advance(now time.Time) {
+	if m.start.IsZero() || !m.end.IsZero() {
+		return
+	}
+	d := now.Sub(m.last)
+	if d <= 0 {
+		return
+	}
+	m.blockedIn += time.Duration(m.waitingIn) * d
+	m.blockedOut += time.Duration(m.waitingOut) * d
+	if m.waitingIn+m.waitingOut == 0 {
+		m.unblocked += d
+	}
+	m.last = now
+}
+
+// blockBegin records that a Send (out) or Recv (!out) starts blocking.
+func (m *meter) blockBegin(out bool) {
 	m.mu.Lock()
+	m.advance(time.Now())
 	if out {
 		m.waitingOut++
-		m.waitingOutSum += t0.UnixNano()
 	} else {
 		m.waitingIn++
-		m.waitingInSum += t0.UnixNano()
 	}
 	m.mu.Unlock()
 }
 
-// blockEnd records the end of a blocking Send or Recv begun at t0.
-func (m *meter) blockEnd(out bool, t0 time.Time) {
-	d := int64(time.Since(t0))
+// blockEnd records the end of a blocking Send (out) or Recv (!out).
+func (m *meter) blockEnd(out bool) {
 	m.mu.Lock()
+	m.advance(time.Now())
 	if out {
 		m.waitingOut--
-		m.waitingOutSum -= t0.UnixNano()
-		m.blockedOut.Add(d)
 	} else {
 		m.waitingIn--
-		m.waitingInSum -= t0.UnixNano()
-		m.blockedIn.Add(d)
 	}
 	m.mu.Unlock()
 }
@@ -105,17 +122,20 @@ func newMeter(name string) *meter {
 func (m *meter) begin() {
 	m.mu.Lock()
 	m.start = time.Now()
+	m.last = m.start
 	m.mu.Unlock()
 }
 
 func (m *meter) finish() {
 	m.mu.Lock()
-	m.end = time.Now()
+	now := time.Now()
+	m.advance(now)
+	m.end = now
 	m.mu.Unlock()
 }
 
 // addBusy records work time measured directly (worker pools); once called,
-// Busy is the sum of these durations instead of the derived value.
+// Busy is the sum of these durations instead of the unblocked time.
 func (m *meter) addBusy(d time.Duration) {
 	m.explicitBusy.Store(true)
 	m.busy.Add(int64(d))
@@ -123,32 +143,27 @@ func (m *meter) addBusy(d time.Duration) {
 
 func (m *meter) snapshot() StageStats {
 	m.mu.Lock()
-	start, end := m.start, m.end
-	now := time.Now().UnixNano()
-	blockedIn := m.blockedIn.Load() + m.waitingIn*now - m.waitingInSum
-	blockedOut := m.blockedOut.Load() + m.waitingOut*now - m.waitingOutSum
-	m.mu.Unlock()
+	now := time.Now()
+	m.advance(now)
 	s := StageStats{
 		Name:       m.name,
-		Workers:    int(m.workers.Load()),
-		In:         m.in.Load(),
-		Out:        m.out.Load(),
-		Dropped:    m.dropped.Load(),
-		BlockedIn:  time.Duration(blockedIn),
-		BlockedOut: time.Duration(blockedOut),
+		BlockedIn:  m.blockedIn,
+		BlockedOut: m.blockedOut,
+		Busy:       m.unblocked,
 	}
 	switch {
-	case start.IsZero():
-	case end.IsZero():
+	case m.start.IsZero():
+	case m.end.IsZero():
 		s.Running = true
-		s.Elapsed = time.Since(start)
+		s.Elapsed = m.last.Sub(m.start)
 	default:
-		s.Elapsed = end.Sub(start)
+		s.Elapsed = m.end.Sub(m.start)
 	}
+	m.mu.Unlock()
+	s.Workers = int(m.workers.Load())
+	s.In, s.Out, s.Dropped = m.in.Load(), m.out.Load(), m.dropped.Load()
 	if m.explicitBusy.Load() {
 		s.Busy = time.Duration(m.busy.Load())
-	} else if b := s.Elapsed - s.BlockedIn - s.BlockedOut; b > 0 {
-		s.Busy = b
 	}
 	return s
 }
