@@ -66,3 +66,69 @@ func TestSelfBLEUBrevityPenaltyWithUnequalLengths(t *testing.T) {
 		})
 	}
 }
+
+// TestVASMinMaxKeepsTheEpsilon pins the +1e-8 of MMR1's min-max
+// normalisation W = (v − min)/(max − min + 1e-8) (ALGORITHMS §2.2) in the
+// weights VAS stores. The §2.4 golden values cannot: there max − min is
+// 0.24 and the 1e-8 moves the weights by 4e-8 relative, below the 1e-6
+// golden tolerance. Here the spread is of the order of 1e-8, where the
+// epsilon halves the weights, and the checks are exact or at 1e-12.
+//
+// VPS is set directly: α = 0, β = 1 and no completions make VPS = TDS
+// exactly (Observe keeps a preset TDS when it has no completions).
+// Expected weights are the formula's exact rational values, worked out in
+// the comments (1e-8 is within 1e-17 relative of its float64), against
+// which the float64 result must agree to 1e-12; and the implementation
+// must match the formula evaluated in float64 in its own order bit for bit.
+func TestVASMinMaxKeepsTheEpsilon(t *testing.T) {
+	cases := []struct {
+		name string
+		vps  []float64
+		want []float64
+	}{
+		// 5e-9/(1e-8 + 1e-8) = 1/4 and 1e-8/2e-8 = 1/2 (without ε: 1/2, 1).
+		{"spread 1e-8", []float64{0, 5e-9, 1e-8}, []float64{0, 0.25, 0.5}},
+		// 2⁻²⁷/(2⁻²⁷ + 1e-8) = 1/(1 + 1e-8·2²⁷) = 1/2.34217728; the inputs
+		// are exact in float64, away from 0 (without ε: 1).
+		{"spread 2^-27 above 0.5", []float64{0.5, 0.5 + 0x1p-27}, []float64{0, 1 / 2.34217728}},
+		// 1e-6/(1e-6 + 1e-8) = 1/1.01 (without ε: 1).
+		{"spread 1e-6", []float64{0, 1e-6}, []float64{0, 1 / 1.01}},
+		// A typical spread: 0.5/(1 + 1e-8) and 1/(1 + 1e-8), 1e-8 relative
+		// below 0.5 and 1.
+		{"spread 1", []float64{0, 0.5, 1}, []float64{0, 0.5 / (1 + 1e-8), 1 / (1 + 1e-8)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultConfig().VAS
+			cfg.Alpha, cfg.Beta, cfg.EMA, cfg.WMin = 0, 1, 0, 0
+			v, err := NewVAS(1, cfg, testIDs(len(c.vps)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			groups := make([]GroupOutcome, len(c.vps))
+			for i, x := range c.vps {
+				v.stats[i].TDS = x
+				groups[i] = GroupOutcome{PromptID: v.pool.ids[i], Correct: []bool{true, false}}
+			}
+			if err := v.Observe(1, groups); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Next(2, 2); err != nil { // re-weights
+				t.Fatal(err)
+			}
+			lo, hi := c.vps[0], c.vps[len(c.vps)-1] // sorted inputs
+			for i, want := range c.want {
+				st := v.stats[i]
+				if st.VPS != c.vps[i] {
+					t.Fatalf("VPS[%d] = %v, want the preset %v", i, st.VPS, c.vps[i])
+				}
+				if !closeRel(st.Weight, want, 1e-12) {
+					t.Errorf("weight[%d] = %.17g, want %.17g (without the 1e-8: %.17g)", i, st.Weight, want, (c.vps[i]-lo)/(hi-lo))
+				}
+				if f := (c.vps[i] - lo) / (hi - lo + 1e-8); st.Weight != f {
+					t.Errorf("weight[%d] = %.17g, float64 formula %.17g", i, st.Weight, f)
+				}
+			}
+		})
+	}
+}
