@@ -45,3 +45,76 @@ func TestStratifiedCountsRoundHalfToEven(t *testing.T) {
 		})
 	}
 }
+
+// TestSeqMeanAggregationExcludesAllZeroMaskRows checks that N_seq in the
+// seq-mean modes counts only rows with Σ_t m > 0 (verl agg_loss's
+// seq_mask; ALGORITHMS §1.5). The batch is the §1.9 aggregation example
+// plus a third row whose mask is all zero but whose losses are not, so
+// the golden values must not move: seq-mean-token-sum (6 + 4)/2 = 5 and
+// seq-mean-token-mean (6/3 + 4/1)/2 = 3 (up to verl's 1e-8 guard, kept
+// in the expected values so the comparison can be tight), where counting
+// the third row would give 10/3 and 2. token-mean (10/4 = 2.5) is a control: it never counted
+// rows. Checked on both paths a learner uses: AggScales (and so the
+// entropy term) and PolicyLoss (value and gradient).
+func TestSeqMeanAggregationExcludesAllZeroMaskRows(t *testing.T) {
+	mask := [][]float64{{1, 1, 1, 0}, {1, 0, 0, 0}, {0, 0, 0, 0}}
+	loss := [][]float64{{1, 2, 3, 0}, {4, 0, 0, 0}, {5, 6, 7, 8}}
+	const eps = seqMeanTokenMeanEps // verl's guard in Σ_t m + 1e-8
+	cases := []struct {
+		mode AggMode
+		want float64
+		// rowScale is s_i of the two non-empty rows, the loss's
+		// derivative per unit of masked per-token loss: 1/N_seq,
+		// 1/((Σ_t m + 1e-8)·N_seq) or 1/N_tok.
+		rowScale [2]float64
+	}{
+		{AggSeqMeanTokenSum, (6 + 4) / 2.0, [2]float64{1.0 / 2, 1.0 / 2}},
+		{AggSeqMeanTokenMean, (6/(3+eps) + 4/(1+eps)) / 2, [2]float64{1 / ((3 + eps) * 2), 1 / ((1 + eps) * 2)}},
+		{AggTokenMean, 10 / 4.0, [2]float64{1.0 / 4, 1.0 / 4}},
+	}
+	for _, c := range cases {
+		t.Run(string(c.mode)+" AggScales", func(t *testing.T) {
+			s := AggScales(nil, mask, c.mode, AggParams{})
+			var got float64
+			for i := range loss {
+				for j := range loss[i] {
+					got += mask[i][j] * s[i] * loss[i][j]
+				}
+			}
+			if !near(got, c.want, 1e-12, 1e-12) {
+				t.Errorf("agg = %.15g, want %.15g (scales %v)", got, c.want, s)
+			}
+		})
+		t.Run(string(c.mode)+" PolicyLoss", func(t *testing.T) {
+			// ρ = 1 everywhere, so each masked token's loss is −A_i exactly
+			// (clipping and the dual clip c = 3 are inactive): A = −2 on
+			// row 0 and −4 on row 1 reproduce the row sums 6 and 4 above.
+			// Row 2 gets a large advantage that must not count at all.
+			in := &LossInput{
+				Logp:    [][]float64{{-1, -1, -1, -1}, {-2, -2, -2, -2}, {-3, -3, -3, -3}},
+				OldLogp: [][]float64{{-1, -1, -1, -1}, {-2, -2, -2, -2}, {-3, -3, -3, -3}},
+				Mask:    mask,
+				Adv:     []float64{-2, -4, 100},
+			}
+			res, err := PolicyLoss(nil, in, LossConfig{ClipLow: 0.2, ClipHigh: 0.28, DualClip: 3, Agg: c.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(res.Loss, c.want, 1e-12, 1e-12) {
+				t.Errorf("loss = %.15g, want %.15g", res.Loss, c.want)
+			}
+			// dL/dℓ = s_i·(−A_i·ρ) on masked tokens, 0 elsewhere.
+			for i, a := range []float64{-2, -4} {
+				want := c.rowScale[i] * -a
+				if g := res.DLogp[i][0]; !near(g, want, 1e-12, 1e-12) {
+					t.Errorf("dLoss/dlogp[%d][0] = %.15g, want %.15g", i, g, want)
+				}
+			}
+			for j, g := range res.DLogp[2] {
+				if g != 0 {
+					t.Errorf("dLoss/dlogp[2][%d] = %v on an all-zero-mask row", j, g)
+				}
+			}
+		})
+	}
+}
