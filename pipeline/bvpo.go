@@ -37,14 +37,18 @@ const (
 type BVPOConfig struct {
 	// Alpha is the fixed mixing weight in [0,1] (default 0.5) or "auto": the
 	// MSE-optimal α* of ALGORITHMS §4.2 estimated each step from
-	// micro-batch gradient statistics (rlpipe's extension).
+	// micro-batch gradient statistics (rlpipe's extension). With auto, a
+	// step where either mode has fewer than 4 kept groups, or the modes
+	// have different numbers of micro-batches, trains with the previous α
+	// (0.5 before the first estimate) and logs algo bvpo/alpha_fallback 1;
+	// other auto steps log 0, so the column's sum counts the fallbacks.
 	Alpha config.FloatOrAuto `yaml:"alpha"`
 	// Base is "dpo" (default) or "grpo".
 	Base string `yaml:"base"`
 	// BetaDPO is DPO's β. Default 0.1.
 	BetaDPO float64 `yaml:"beta_dpo"`
 	// MicroBatches is K, the micro-batches per mode whose gradients feed
-	// alpha: auto (>= 4). Default 4.
+	// alpha: auto (>= 4, objective.MinAlphaMicroBatches). Default 4.
 	MicroBatches int `yaml:"micro_batches"`
 	// Smoothing is the EMA momentum on α*. Default 0.9.
 	Smoothing float64 `yaml:"smoothing"`
@@ -62,7 +66,7 @@ type BVPOConfig struct {
 
 // DefaultBVPOConfig returns the documented defaults.
 func DefaultBVPOConfig() BVPOConfig {
-	return BVPOConfig{Alpha: config.Fixed(0.5), Base: BVPOBaseDPO, BetaDPO: objective.DefaultDPOBeta, MicroBatches: 4, Smoothing: 0.9,
+	return BVPOConfig{Alpha: config.Fixed(0.5), Base: BVPOBaseDPO, BetaDPO: objective.DefaultDPOBeta, MicroBatches: objective.MinAlphaMicroBatches, Smoothing: 0.9,
 		Normalize: BVPONormalizeGroups}
 }
 
@@ -75,8 +79,8 @@ func (c BVPOConfig) Validate() error {
 		return fmt.Errorf("%w: base %q (want %s or %s)", ErrConfig, c.Base, BVPOBaseDPO, BVPOBaseGRPO)
 	case !(c.BetaDPO > 0):
 		return fmt.Errorf("%w: beta_dpo %v must be > 0", ErrConfig, c.BetaDPO)
-	case c.Alpha.IsAuto && c.MicroBatches < 4:
-		return fmt.Errorf("%w: micro_batches %d: alpha auto needs at least 4", ErrConfig, c.MicroBatches)
+	case c.Alpha.IsAuto && c.MicroBatches < objective.MinAlphaMicroBatches:
+		return fmt.Errorf("%w: micro_batches %d: alpha auto needs at least %d", ErrConfig, c.MicroBatches, objective.MinAlphaMicroBatches)
 	case c.Smoothing < 0 || c.Smoothing >= 1:
 		return fmt.Errorf("%w: smoothing %v not in [0,1)", ErrConfig, c.Smoothing)
 	case c.Normalize != BVPONormalizeGroups && c.Normalize != BVPONormalizePairs:
@@ -263,12 +267,17 @@ func (b *bvpoLearner) autoGradient(rows []data.TrainRow, trace, empty []int, par
 	if err != nil {
 		return 0, err
 	}
-	if len(gt) < 2 || len(ge) < 2 {
-		// Too few groups for statistics: keep the previous α.
+	if len(gt) < objective.MinAlphaMicroBatches || len(ge) != len(gt) {
+		// A mode has too few kept groups for the statistics (a small
+		// prompts_per_step, groups dropped for reward errors, a refill
+		// shortfall): one such step must not end the run, so it trains with
+		// the last estimate (the initial α before any) and says so.
+		st.Algo["bvpo/alpha_fallback"] = 1
 		alpha := b.est.Alpha()
 		st.Loss = objective.MixLoss(alpha, lt, le)
 		return alpha, writeMixedGrad(params, gt, ge, alpha)
 	}
+	st.Algo["bvpo/alpha_fallback"] = 0
 	stats, err := b.est.Update(gt, ge)
 	if err != nil {
 		return 0, err

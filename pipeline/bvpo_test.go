@@ -22,14 +22,6 @@ import (
 // 3 samples with distinct rewards, so every group yields a DPO pair.
 func bvpoFixture(t *testing.T) (*bvpoLearner, []data.TrainRow) {
 	t.Helper()
-	cfg := policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3}
-	pol, err := NewPolicy(KindAR, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := optim.NewAdamW(optim.AdamWConfig{LR: 1e-3})
-	sched, _ := optim.NewSchedule(optim.ScheduleConfig{}, 1e-3)
-	l := &learner{pol: pol, ref: cloneModel(pol.Model), opt: opt, sched: sched, algo: DefaultRunConfig().Algorithm, temperature: 1, clipNorm: 0}
 	var rows []data.TrainRow
 	for p := 0; p < 3; p++ {
 		for _, mode := range []uint8{data.ModeTrace, data.ModeEmpty} {
@@ -42,7 +34,22 @@ func bvpoFixture(t *testing.T) (*bvpoLearner, []data.TrainRow) {
 			}
 		}
 	}
-	return newBVPOLearner(l, DefaultBVPOConfig()), rows
+	return testBVPOLearner(t, DefaultBVPOConfig()), rows
+}
+
+// testBVPOLearner is a BVPO learner with cfg on a tiny fresh policy whose
+// reference is a copy of itself.
+func testBVPOLearner(t *testing.T, cfg BVPOConfig) *bvpoLearner {
+	t.Helper()
+	pcfg := policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3}
+	pol, err := NewPolicy(KindAR, pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := optim.NewAdamW(optim.AdamWConfig{LR: 1e-3})
+	sched, _ := optim.NewSchedule(optim.ScheduleConfig{}, 1e-3)
+	l := &learner{pol: pol, ref: cloneModel(pol.Model), opt: opt, sched: sched, algo: DefaultRunConfig().Algorithm, temperature: 1, clipNorm: 0}
+	return newBVPOLearner(l, cfg)
 }
 
 // tieGroups gives every sample of prompt 101 in trace mode and of prompt

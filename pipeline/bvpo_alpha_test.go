@@ -1,0 +1,116 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/config"
+)
+
+// alphaRows builds one step's rows with one group of two samples per
+// letter of each mode's pattern; group k of both modes is prompt k. Every
+// group has the same prompt and completions, so groups with the same letter
+// have the same DPO gradient:
+//
+//	P  completion X preferred to Y
+//	N  Y preferred to X: at θ = ref, N's DPO gradient is −P's (up to the
+//	   rounding of log-probs that are equal in exact arithmetic)
+//	Z  a tie: no pair, a zero gradient
+func alphaRows(trace, empty string) []data.TrainRow {
+	x, y := []int32{10, 20, 30}, []int32{11, 21, 31}
+	var rows []data.TrainRow
+	for k := range max(len(trace), len(empty)) {
+		for _, m := range []struct {
+			mode    uint8
+			pattern string
+		}{{data.ModeTrace, trace}, {data.ModeEmpty, empty}} {
+			if k >= len(m.pattern) {
+				continue
+			}
+			r := map[byte][2]float64{'P': {1, 0}, 'N': {0, 1}, 'Z': {1, 1}}[m.pattern[k]]
+			for s, c := range [][]int32{x, y} {
+				rows = append(rows, data.TrainRow{Keep: true, Scored: data.Scored{
+					Rollout: data.Rollout{PromptID: uint64(100 + k), Mode: m.mode, SampleIdx: int32(s),
+						PromptTokens: []int32{8, 40}, CompletionTokens: c, Logprobs: make([]float32, len(c))},
+					Reward: r[s]}})
+			}
+		}
+	}
+	return rows
+}
+
+// autoBVPOConfig is the default BVPO configuration with alpha auto.
+func autoBVPOConfig() BVPOConfig {
+	c := DefaultBVPOConfig()
+	c.Alpha = config.AutoValue[float64]()
+	return c
+}
+
+func TestBVPOAutoAlphaFallsBackWhenAModeHasTooFewGroups(t *testing.T) {
+	type step struct {
+		trace, empty string
+		alpha        float64 // the α the step must train with
+		fallback     float64 // bvpo/alpha_fallback
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"3 groups per mode before any estimate use 0.5", []step{{"PNP", "ZZZ", 0.5, 1}}},
+		{"3 groups after an estimate keep the last alpha", []step{{"PNPN", "ZZZZ", 0, 0}, {"PNP", "ZZZ", 0, 1}}},
+		{"modes with different group counts", []step{{"PNPN", "ZZZ", 0.5, 1}}},
+		{"a mode without kept rows", []step{{"PNPN", "", 0.5, 1}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := testBVPOLearner(t, autoBVPOConfig())
+			estimates := 0
+			for i, s := range tc.steps {
+				st, err := b.update(alphaRows(s.trace, s.empty), i)
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				if a := st.Algo["bvpo/alpha"]; math.Abs(a-s.alpha) > 1e-9 {
+					t.Errorf("step %d: alpha = %v, want %v", i, a, s.alpha)
+				}
+				if f, ok := st.Algo["bvpo/alpha_fallback"]; !ok || f != s.fallback {
+					t.Errorf("step %d: alpha_fallback = %v (present %v), want %v", i, f, ok, s.fallback)
+				}
+				if s.fallback == 0 {
+					estimates++
+				}
+				if b.est.Steps() != estimates {
+					t.Errorf("step %d: estimator updated %d times, want %d", i, b.est.Steps(), estimates)
+				}
+			}
+		})
+	}
+}
+
+// A run whose steps have fewer groups per mode than alpha auto needs
+// completes, trains with the fallback α and logs every fallback.
+func TestBVPOAutoAlphaRunWithFewPromptsCompletes(t *testing.T) {
+	cfg := smallRunConfig()
+	cfg.Algorithm.Name = AlgoBVPO
+	cfg.Algorithm.BVPO.Alpha = config.AutoValue[float64]()
+	cfg.Train.Steps, cfg.Train.PromptsPerStep = 2, 3
+	out := t.TempDir()
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: out}); err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range readLines(t, filepath.Join(out, metricsFile)) {
+		var m struct {
+			Algo map[string]float64 `json:"algo"`
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Algo["bvpo/alpha_fallback"] != 1 || m.Algo["bvpo/alpha"] != 0.5 {
+			t.Errorf("step %d: algo metrics %v, want alpha 0.5 and alpha_fallback 1", i+1, m.Algo)
+		}
+	}
+}
