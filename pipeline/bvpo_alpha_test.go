@@ -114,3 +114,40 @@ func TestBVPOAutoAlphaRunWithFewPromptsCompletes(t *testing.T) {
 		}
 	}
 }
+
+// The first auto-α estimate follows ALGORITHMS §4.2 with the estimator's
+// proxies (b_t = 0, ‖b_e‖² = ‖ḡ_e − ḡ_t‖² − (σ_t² + σ_e² − 2c) on the first
+// step). Writing g for P's gradient (N's is −g) and K = 4:
+//
+//	PNPN: mean ≈ 0, σ² = Σ_k‖g_k‖²/((K−1)K) = ‖g‖²/3;  ZZZZ, PPPP: σ² = 0
+//	PNPN vs ZZZZ: c = 0, ‖b_e‖² = max(0, 0 − ‖g‖²/3) = 0 → α* = 0/σ_t² = 0
+//	ZZZZ vs PNPN: α* = σ_e²/σ_e² = 1
+//	PNPN vs PPPP: ‖b_e‖² = ‖g‖² − ‖g‖²/3 → α* = (2/3)/(1/3 + 2/3) = 2/3
+//
+// so a noisier trace mode pulls α below 0.5, a noisier empty mode above,
+// and a quiet but biased empty mode is worth less than its quiet suggests.
+func TestBVPOAutoAlphaFollowsTheGradientVariances(t *testing.T) {
+	cases := []struct {
+		name, trace, empty string
+		want               float64
+	}{
+		{"noisy trace, quiet unbiased empty", "PNPN", "ZZZZ", 0},
+		{"quiet unbiased trace, noisy empty", "ZZZZ", "PNPN", 1},
+		{"noisy trace, quiet biased empty", "PNPN", "PPPP", 2.0 / 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := testBVPOLearner(t, autoBVPOConfig())
+			st, err := b.update(alphaRows(tc.trace, tc.empty), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Algo["bvpo/var_trace"]+st.Algo["bvpo/var_empty"] == 0 {
+				t.Fatalf("no gradient variance in either mode; the fixture proves nothing: %v", st.Algo)
+			}
+			if a := st.Algo["bvpo/alpha"]; math.Abs(a-tc.want) > 1e-3 {
+				t.Errorf("alpha = %v, want %v (algo metrics %v)", a, tc.want, st.Algo)
+			}
+		})
+	}
+}
