@@ -50,8 +50,18 @@ type BVPOConfig struct {
 	// MicroBatches is K, the micro-batches per mode whose gradients feed
 	// alpha: auto (>= 4, objective.MinAlphaMicroBatches). Default 4.
 	MicroBatches int `yaml:"micro_batches"`
-	// Smoothing is the EMA momentum on α*. Default 0.9.
+	// Smoothing μ in [0,1) smooths alpha auto's α itself: α ← μ·α +
+	// (1−μ)·α* after each estimate (the first estimate is taken as is).
+	// Default 0.9.
 	Smoothing float64 `yaml:"smoothing"`
+	// BiasMomentum μ_b in [0,1) is the momentum of the running means of the
+	// two modes' step gradients behind alpha auto's bias proxy ‖b_e‖²
+	// (M ← μ_b·M + (1−μ_b)·ḡ, see objective.AlphaEstimator): 0 compares
+	// the current step's gradients only, whose difference is mostly noise;
+	// larger values average over about 1/(1−μ_b) steps, at the price of
+	// lagging a drifting bias. Unlike Smoothing it changes what α* is
+	// estimated from, not how α follows it. Default 0.9.
+	BiasMomentum float64 `yaml:"bias_momentum"`
 	// Normalize is what each mode's summed DPO pair losses are divided by:
 	// "groups" (default) or "pairs". On-policy pairs exist only for groups
 	// whose rewards differ, so the number of pairs is itself random, and
@@ -67,7 +77,7 @@ type BVPOConfig struct {
 // DefaultBVPOConfig returns the documented defaults.
 func DefaultBVPOConfig() BVPOConfig {
 	return BVPOConfig{Alpha: config.Fixed(0.5), Base: BVPOBaseDPO, BetaDPO: objective.DefaultDPOBeta, MicroBatches: objective.MinAlphaMicroBatches, Smoothing: 0.9,
-		Normalize: BVPONormalizeGroups}
+		BiasMomentum: 0.9, Normalize: BVPONormalizeGroups}
 }
 
 // Validate reports the first invalid field.
@@ -83,6 +93,8 @@ func (c BVPOConfig) Validate() error {
 		return fmt.Errorf("%w: micro_batches %d: alpha auto needs at least %d", ErrConfig, c.MicroBatches, objective.MinAlphaMicroBatches)
 	case c.Smoothing < 0 || c.Smoothing >= 1:
 		return fmt.Errorf("%w: smoothing %v not in [0,1)", ErrConfig, c.Smoothing)
+	case !(c.BiasMomentum >= 0 && c.BiasMomentum < 1):
+		return fmt.Errorf("%w: bias_momentum %v not in [0,1)", ErrConfig, c.BiasMomentum)
 	case c.Normalize != BVPONormalizeGroups && c.Normalize != BVPONormalizePairs:
 		return fmt.Errorf("%w: normalize %q (want %s or %s)", ErrConfig, c.Normalize, BVPONormalizeGroups, BVPONormalizePairs)
 	}
@@ -99,7 +111,7 @@ type bvpoLearner struct {
 func newBVPOLearner(l *learner, cfg BVPOConfig) *bvpoLearner {
 	b := &bvpoLearner{learner: l, cfg: cfg}
 	if cfg.Alpha.IsAuto {
-		b.est = objective.NewAlphaEstimator(objective.BVPOConfig{Alpha: 0.5, Auto: true, Smoothing: cfg.Smoothing, BiasMomentum: 0.9})
+		b.est = objective.NewAlphaEstimator(objective.BVPOConfig{Alpha: 0.5, Auto: true, Smoothing: cfg.Smoothing, BiasMomentum: cfg.BiasMomentum})
 	}
 	return b
 }

@@ -3,12 +3,15 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/config"
+	"github.com/rlpipe/rlpipe/policy/optim"
 )
 
 // alphaRows builds one step's rows with one group of two samples per
@@ -147,6 +150,60 @@ func TestBVPOAutoAlphaFollowsTheGradientVariances(t *testing.T) {
 			}
 			if a := st.Algo["bvpo/alpha"]; math.Abs(a-tc.want) > 1e-3 {
 				t.Errorf("alpha = %v, want %v (algo metrics %v)", a, tc.want, st.Algo)
+			}
+		})
+	}
+}
+
+func TestBVPOBiasMomentumIsAValidatedConfigKey(t *testing.T) {
+	cases := []struct {
+		value string
+		ok    bool
+	}{{"0", true}, {"0.5", true}, {"0.99", true}, {"1", false}, {"-0.1", false}, {".nan", false}}
+	for _, tc := range cases {
+		t.Run(tc.value, func(t *testing.T) {
+			cfg := DefaultRunConfig()
+			err := config.Load(&cfg, nil, []string{"algorithm.bvpo.bias_momentum=" + tc.value})
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && (!strings.Contains(err.Error(), "algorithm.bvpo") || !strings.Contains(err.Error(), "bias_momentum")) {
+				t.Errorf("error %q does not name algorithm.bvpo bias_momentum", err)
+			}
+		})
+	}
+}
+
+// bias_momentum reaches the estimator. Step 1 (PNPN vs PPPP) gives
+// α = 2/3 whatever the momentum (TestBVPOAutoAlphaFollowsTheGradientVariances).
+// Step 2 (PNPN vs ZZZZ) has ḡ_e = 0, ḡ_t ≈ 0, σ_t² ≈ ‖g‖²/3, σ_e² = c = 0:
+//
+//	μ_b = 0:   M_e − M_t ≈ 0, ‖b_e‖² = 0 → α* = 0
+//	μ_b = 0.9: M_e − M_t ≈ 0.9g, W₂ = 0.81 + 0.01 → ‖b_e‖² ≈ (0.81 − 0.82/3)‖g‖²,
+//	           α* = ‖b_e‖²/(σ_t² + ‖b_e‖²) ≈ 0.617
+//
+// and α = 0.9·(2/3) + 0.1·α* with the default smoothing. A negligible
+// learning rate keeps θ at the reference, so that g is the same both steps.
+func TestBVPOBiasMomentumDrivesTheBiasProxy(t *testing.T) {
+	b2 := 0.81 - 0.82/3
+	cases := []struct {
+		momentum, want float64
+	}{{0, 0.9 * 2 / 3}, {0.9, 0.9*2/3 + 0.1*b2/(1.0/3+b2)}}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.momentum), func(t *testing.T) {
+			c := autoBVPOConfig()
+			c.BiasMomentum = tc.momentum
+			b := testBVPOLearner(t, c)
+			b.sched, _ = optim.NewSchedule(optim.ScheduleConfig{}, 1e-12)
+			var st updateStats
+			var err error
+			for i, p := range [][2]string{{"PNPN", "PPPP"}, {"PNPN", "ZZZZ"}} {
+				if st, err = b.update(alphaRows(p[0], p[1]), i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if a := st.Algo["bvpo/alpha"]; math.Abs(a-tc.want) > 1e-4 {
+				t.Errorf("step 2 alpha = %v, want %v (algo metrics %v)", a, tc.want, st.Algo)
 			}
 		})
 	}
