@@ -1,17 +1,22 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/config"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/reward"
 )
 
 // alphaRows builds one step's rows with one group of two samples per
@@ -207,4 +212,99 @@ func TestBVPOBiasMomentumDrivesTheBiasProxy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An alpha-auto run interrupted after step 2 and resumed ends bit for bit
+// like the uninterrupted run: weights, optimizer, sampler and every metric
+// including α, which needs the estimator's state in the checkpoint.
+func TestBVPOAutoAlphaResumeIsBitIdentical(t *testing.T) {
+	cfg := smallRunConfig()
+	cfg.Algorithm.Name = AlgoBVPO
+	cfg.Algorithm.BVPO.Alpha = config.AutoValue[float64]()
+	cfg.Train.PromptsPerStep = 4
+	// A length-shaped reward differs within most groups, so DPO pairs exist
+	// and α moves (the math reward is 0 for every sample of this tiny policy).
+	cfg.Reward = reward.Config{Spec: "length(max_len=24,buffer=22)"}
+	full := t.TempDir()
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: full}); err != nil {
+		t.Fatal(err)
+	}
+	checkAlphaMoved(t, full)
+	part := t.TempDir()
+	short := cfg
+	short.Train.Steps = 2
+	if _, err := Run(context.Background(), short, RunOptions{OutDir: part}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: part, Resume: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"model.safetensors", "sampler.arrow", "optimizer.bin.zst"} {
+		f = filepath.Join("checkpoints/step-000004", f)
+		a, _ := os.ReadFile(filepath.Join(full, f))
+		b, _ := os.ReadFile(filepath.Join(part, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the uninterrupted and the resumed run", f)
+		}
+	}
+	if a, b := deterministicMetrics(t, full), deterministicMetrics(t, part); a != b {
+		t.Errorf("metrics differ:\n%s\n%s", a, b)
+	}
+}
+
+// checkAlphaMoved fails unless α left 0.5 from an estimate (not a fallback)
+// before the last step, so that a resume that restarted α would show.
+func checkAlphaMoved(t *testing.T, dir string) {
+	t.Helper()
+	lines := readLines(t, filepath.Join(dir, metricsFile))
+	for _, line := range lines[:len(lines)-1] {
+		var m struct {
+			Algo map[string]float64 `json:"algo"`
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Algo["bvpo/alpha_fallback"] == 0 && m.Algo["bvpo/alpha"] != 0.5 {
+			return
+		}
+	}
+	t.Fatal("alpha never moved from 0.5; the test proves nothing")
+}
+
+func TestBVPOStateRoundTripsBitForBit(t *testing.T) {
+	for _, steps := range [][]string{nil, {"PNPN", "PPPP"}} {
+		t.Run(fmt.Sprintf("%d estimates", len(steps)/2), func(t *testing.T) {
+			src := testBVPOLearner(t, autoBVPOConfig())
+			for i := 0; i < len(steps); i += 2 {
+				if _, err := src.update(alphaRows(steps[i], steps[i+1]), i/2); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var buf bytes.Buffer
+			if err := src.saveState(&buf); err != nil {
+				t.Fatal(err)
+			}
+			dst := testBVPOLearner(t, autoBVPOConfig())
+			if err := dst.loadState(bytes.NewReader(buf.Bytes())); err != nil {
+				t.Fatal(err)
+			}
+			a, b := src.est.State(), dst.est.State()
+			same := func(x, y []float64) bool {
+				return slices.EqualFunc(x, y, func(p, q float64) bool { return math.Float64bits(p) == math.Float64bits(q) })
+			}
+			if math.Float64bits(a.Alpha) != math.Float64bits(b.Alpha) || math.Float64bits(a.W2) != math.Float64bits(b.W2) ||
+				a.Steps != b.Steps || !same(a.MeanTrace, b.MeanTrace) || !same(a.MeanEmpty, b.MeanEmpty) {
+				t.Errorf("state changed through save and load: %v %v %d → %v %v %d", a.Alpha, a.W2, a.Steps, b.Alpha, b.W2, b.Steps)
+			}
+		})
+	}
+	t.Run("means of another policy are refused", func(t *testing.T) {
+		var buf bytes.Buffer
+		buf.WriteString(bvpoStateMagic)
+		binary.Write(&buf, binary.LittleEndian, []uint64{math.Float64bits(0.5), 0, 1, 3})
+		binary.Write(&buf, binary.LittleEndian, make([]float64, 6))
+		if err := testBVPOLearner(t, autoBVPOConfig()).loadState(&buf); err == nil || !strings.Contains(err.Error(), "parameters") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }
