@@ -37,17 +37,31 @@ const (
 type BVPOConfig struct {
 	// Alpha is the fixed mixing weight in [0,1] (default 0.5) or "auto": the
 	// MSE-optimal α* of ALGORITHMS §4.2 estimated each step from
-	// micro-batch gradient statistics (rlpipe's extension).
+	// micro-batch gradient statistics (rlpipe's extension). With auto, a
+	// step where either mode has fewer than 4 kept groups, or the modes
+	// have different numbers of micro-batches, trains with the previous α
+	// (0.5 before the first estimate) and logs algo bvpo/alpha_fallback 1;
+	// other auto steps log 0, so the column's sum counts the fallbacks.
 	Alpha config.FloatOrAuto `yaml:"alpha"`
 	// Base is "dpo" (default) or "grpo".
 	Base string `yaml:"base"`
 	// BetaDPO is DPO's β. Default 0.1.
 	BetaDPO float64 `yaml:"beta_dpo"`
 	// MicroBatches is K, the micro-batches per mode whose gradients feed
-	// alpha: auto (>= 4). Default 4.
+	// alpha: auto (>= 4, objective.MinAlphaMicroBatches). Default 4.
 	MicroBatches int `yaml:"micro_batches"`
-	// Smoothing is the EMA momentum on α*. Default 0.9.
+	// Smoothing μ in [0,1) smooths alpha auto's α itself: α ← μ·α +
+	// (1−μ)·α* after each estimate (the first estimate is taken as is).
+	// Default 0.9.
 	Smoothing float64 `yaml:"smoothing"`
+	// BiasMomentum μ_b in [0,1) is the momentum of the running means of the
+	// two modes' step gradients behind alpha auto's bias proxy ‖b_e‖²
+	// (M ← μ_b·M + (1−μ_b)·ḡ, see objective.AlphaEstimator): 0 compares
+	// the current step's gradients only, whose difference is mostly noise;
+	// larger values average over about 1/(1−μ_b) steps, at the price of
+	// lagging a drifting bias. Unlike Smoothing it changes what α* is
+	// estimated from, not how α follows it. Default 0.9.
+	BiasMomentum float64 `yaml:"bias_momentum"`
 	// Normalize is what each mode's summed DPO pair losses are divided by:
 	// "groups" (default) or "pairs". On-policy pairs exist only for groups
 	// whose rewards differ, so the number of pairs is itself random, and
@@ -62,8 +76,8 @@ type BVPOConfig struct {
 
 // DefaultBVPOConfig returns the documented defaults.
 func DefaultBVPOConfig() BVPOConfig {
-	return BVPOConfig{Alpha: config.Fixed(0.5), Base: BVPOBaseDPO, BetaDPO: objective.DefaultDPOBeta, MicroBatches: 4, Smoothing: 0.9,
-		Normalize: BVPONormalizeGroups}
+	return BVPOConfig{Alpha: config.Fixed(0.5), Base: BVPOBaseDPO, BetaDPO: objective.DefaultDPOBeta, MicroBatches: objective.MinAlphaMicroBatches, Smoothing: 0.9,
+		BiasMomentum: 0.9, Normalize: BVPONormalizeGroups}
 }
 
 // Validate reports the first invalid field.
@@ -75,10 +89,12 @@ func (c BVPOConfig) Validate() error {
 		return fmt.Errorf("%w: base %q (want %s or %s)", ErrConfig, c.Base, BVPOBaseDPO, BVPOBaseGRPO)
 	case !(c.BetaDPO > 0):
 		return fmt.Errorf("%w: beta_dpo %v must be > 0", ErrConfig, c.BetaDPO)
-	case c.Alpha.IsAuto && c.MicroBatches < 4:
-		return fmt.Errorf("%w: micro_batches %d: alpha auto needs at least 4", ErrConfig, c.MicroBatches)
+	case c.Alpha.IsAuto && c.MicroBatches < objective.MinAlphaMicroBatches:
+		return fmt.Errorf("%w: micro_batches %d: alpha auto needs at least %d", ErrConfig, c.MicroBatches, objective.MinAlphaMicroBatches)
 	case c.Smoothing < 0 || c.Smoothing >= 1:
 		return fmt.Errorf("%w: smoothing %v not in [0,1)", ErrConfig, c.Smoothing)
+	case !(c.BiasMomentum >= 0 && c.BiasMomentum < 1):
+		return fmt.Errorf("%w: bias_momentum %v not in [0,1)", ErrConfig, c.BiasMomentum)
 	case c.Normalize != BVPONormalizeGroups && c.Normalize != BVPONormalizePairs:
 		return fmt.Errorf("%w: normalize %q (want %s or %s)", ErrConfig, c.Normalize, BVPONormalizeGroups, BVPONormalizePairs)
 	}
@@ -95,7 +111,7 @@ type bvpoLearner struct {
 func newBVPOLearner(l *learner, cfg BVPOConfig) *bvpoLearner {
 	b := &bvpoLearner{learner: l, cfg: cfg}
 	if cfg.Alpha.IsAuto {
-		b.est = objective.NewAlphaEstimator(objective.BVPOConfig{Alpha: 0.5, Auto: true, Smoothing: cfg.Smoothing, BiasMomentum: 0.9})
+		b.est = objective.NewAlphaEstimator(objective.BVPOConfig{Alpha: 0.5, Auto: true, Smoothing: cfg.Smoothing, BiasMomentum: cfg.BiasMomentum})
 	}
 	return b
 }
@@ -263,12 +279,17 @@ func (b *bvpoLearner) autoGradient(rows []data.TrainRow, trace, empty []int, par
 	if err != nil {
 		return 0, err
 	}
-	if len(gt) < 2 || len(ge) < 2 {
-		// Too few groups for statistics: keep the previous α.
+	if len(gt) < objective.MinAlphaMicroBatches || len(ge) != len(gt) {
+		// A mode has too few kept groups for the statistics (a small
+		// prompts_per_step, groups dropped for reward errors, a refill
+		// shortfall): one such step must not end the run, so it trains with
+		// the last estimate (the initial α before any) and says so.
+		st.Algo["bvpo/alpha_fallback"] = 1
 		alpha := b.est.Alpha()
 		st.Loss = objective.MixLoss(alpha, lt, le)
 		return alpha, writeMixedGrad(params, gt, ge, alpha)
 	}
+	st.Algo["bvpo/alpha_fallback"] = 0
 	stats, err := b.est.Update(gt, ge)
 	if err != nil {
 		return 0, err

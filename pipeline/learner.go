@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
@@ -13,6 +14,23 @@ import (
 // (rows of dropped groups have Keep false).
 type updater interface {
 	update(rows []data.TrainRow, step int) (updateStats, error)
+}
+
+// statefulUpdater is an updater that carries state from step to step
+// beyond the weights and optimizer moments (BVPO's auto-α estimator).
+// Checkpoints save it to learnerFile and resumes restore it, so that a
+// resumed run continues bit for bit as an uninterrupted one. It gets its
+// own file rather than a field of state.json because it can be
+// parameter-sized.
+type statefulUpdater interface {
+	updater
+	// hasState reports whether this instance has state to save (BVPO with
+	// a fixed α has none).
+	hasState() bool
+	// saveState writes the state, floats bit for bit.
+	saveState(w io.Writer) error
+	// loadState replaces the state with what saveState wrote.
+	loadState(r io.Reader) error
 }
 
 // learner applies GRPO-family updates to the policy. It is driven by one

@@ -21,6 +21,8 @@ const (
 	optimizerFile = "optimizer.bin.zst"
 	samplerFile   = "sampler.arrow"
 	stateFile     = "state.json"
+	// learnerFile holds a statefulUpdater's state, only when it has any.
+	learnerFile = "learner.bin"
 )
 
 // runState is state.json: what a resumed run needs beyond the weights,
@@ -68,6 +70,11 @@ func (r *runner) checkpoint(done int64, behaviour Model) error {
 	}
 	if err := w.WriteFile(samplerFile, func(out io.Writer) error { return r.sampler.SaveState(out, r.mem) }); err != nil {
 		return err
+	}
+	if u, ok := r.updater.(statefulUpdater); ok && u.hasState() {
+		if err := w.WriteFile(learnerFile, u.saveState); err != nil {
+			return err
+		}
 	}
 	pending := map[int64]pendingPick{}
 	for s, p := range r.pending {
@@ -140,6 +147,9 @@ func (r *runner) restore() error {
 	}); err != nil {
 		return err
 	}
+	if err := r.restoreLearnerState(info.Dir); err != nil {
+		return err
+	}
 	ids := make([]uint64, len(r.train))
 	for i, p := range r.train {
 		ids[i] = p.ID
@@ -174,6 +184,21 @@ func (r *runner) restore() error {
 	}
 	fmt.Fprintf(r.log, "resume: continuing after step %d from %s\n", st.Step, info.Dir)
 	return nil
+}
+
+// restoreLearnerState loads the updater's own state from checkpoint dir.
+// A missing file is an error: continuing from fresh state would silently
+// give a different run.
+func (r *runner) restoreLearnerState(dir string) error {
+	u, ok := r.updater.(statefulUpdater)
+	if !ok || !u.hasState() {
+		return nil
+	}
+	path := filepath.Join(dir, learnerFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("pipeline: resuming %s needs the checkpoint's %s: %w", r.cfg.Algorithm.Name, learnerFile, err)
+	}
+	return readFile(path, u.loadState)
 }
 
 // startingPolicy loads the policy the run started from (for the KL
