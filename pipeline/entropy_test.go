@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
@@ -136,4 +138,38 @@ func learnerGrad(t *testing.T, l *learner, rows []data.TrainRow, idx []int) []fl
 		t.Fatal(err)
 	}
 	return flattenGrads(l.pol.Model.Params())
+}
+
+// algorithm.loss.entropy_coef is refused, naming the key, wherever no
+// learner would apply it.
+func TestEntropyCoefIsRefusedWhereItWouldBeIgnored(t *testing.T) {
+	cases := []struct {
+		name    string
+		set     func(c *RunConfig)
+		refused bool
+	}{
+		{"grpo", func(c *RunConfig) {}, false},
+		{"bvpo base grpo", func(c *RunConfig) { c.Algorithm.Name, c.Algorithm.BVPO.Base = AlgoBVPO, BVPOBaseGRPO }, false},
+		{"bvpo base dpo", func(c *RunConfig) { c.Algorithm.Name = AlgoBVPO }, true},
+		{"gdpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = KindDiffusion, AlgoGDPO }, true},
+		{"diffu_grpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = KindDiffusion, AlgoDiffuGRPO }, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, coef := range []float64{0, 0.01} {
+				cfg := smallRunConfig()
+				tc.set(&cfg)
+				cfg.Algorithm.Loss.EntropyCoef = coef
+				err := cfg.Validate()
+				switch {
+				case coef == 0 || !tc.refused:
+					if err != nil {
+						t.Fatalf("entropy_coef %v: %v", coef, err)
+					}
+				case !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "algorithm.loss.entropy_coef"):
+					t.Fatalf("entropy_coef %v: error %v, want a config error naming algorithm.loss.entropy_coef", coef, err)
+				}
+			}
+		})
+	}
 }
