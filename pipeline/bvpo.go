@@ -175,24 +175,44 @@ func (b *bvpoLearner) mixedBackward(rows []data.TrainRow, trace, empty []int, al
 	if err != nil {
 		return 0, err
 	}
-	model := b.pol.Model.(*policy.Model)
-	return model.Accumulate(batch, b.temperature, func(logp [][]float64) (float64, [][]float64, error) {
+	mix := func(logp, ent [][]float64) (float64, [][]float64, [][]float64, error) {
 		grad := make([][]float64, len(logp))
+		var dent [][]float64
+		if ent != nil {
+			dent = make([][]float64, len(logp))
+		}
 		total, off := 0.0, 0
 		for p, part := range parts {
-			loss, g, err := b.modeLoss(rows, part, logp[off:off+len(part)], ref[off:off+len(part)], st, modeOf(rows, part))
+			rs := modeRowSpan{rows: part, logp: logp[off : off+len(part)], ref: ref[off : off+len(part)]}
+			if ent != nil {
+				rs.ent = ent[off : off+len(part)]
+			}
+			loss, g, gh, err := b.modeLoss(rows, rs, st, modeOf(rows, part))
 			if err != nil {
-				return 0, nil, err
+				return 0, nil, nil, err
 			}
 			objective.ScaleGrad(g, weights[p])
 			copy(grad[off:], g)
+			if dent != nil {
+				objective.ScaleGrad(gh, weights[p])
+				copy(dent[off:], gh)
+			}
 			if weights[p] != 0 {
 				total += weights[p] * loss
 			}
 			off += len(part)
 		}
-		return total, grad, nil
-	})
+		return total, grad, dent, nil
+	}
+	model := b.pol.Model.(*policy.Model)
+	if b.algo.Loss.EntropyCoef == 0 {
+		return model.Accumulate(batch, b.temperature, func(logp [][]float64) (float64, [][]float64, error) {
+			loss, g, _, err := mix(logp, nil)
+			return loss, g, err
+		})
+	}
+	// Only base grpo gets here (validation refuses the bonus with dpo).
+	return model.AccumulateWithEntropy(batch, b.temperature, mix)
 }
 
 func modeOf(rows []data.TrainRow, idx []int) string { return modeName(rows[idx[0]].Mode) }
@@ -220,24 +240,40 @@ func (b *bvpoLearner) batchWithRef(rows []data.TrainRow, idx []int) (policy.SeqB
 	return batch, ref, nil
 }
 
-// modeLoss is one mode's base loss (DPO on group pairs, or GRPO) and its
-// gradient with respect to logp.
-func (b *bvpoLearner) modeLoss(rows []data.TrainRow, idx []int, logp [][]float64, refSeq []float64, st *updateStats, mode string) (float64, [][]float64, error) {
+// modeRowSpan is one mode's slice of a mixed batch: its row indices and
+// the matching log-probs, entropies (nil without an entropy bonus) and
+// reference sequence log-probs.
+type modeRowSpan struct {
+	rows      []int
+	logp, ent [][]float64
+	ref       []float64
+}
+
+// modeLoss is one mode's base loss (DPO on group pairs, or GRPO with its
+// entropy bonus) and its gradients with respect to logp and, when rs.ent
+// is set, the entropies.
+func (b *bvpoLearner) modeLoss(rows []data.TrainRow, rs modeRowSpan, st *updateStats, mode string) (float64, [][]float64, [][]float64, error) {
+	idx, logp, refSeq := rs.rows, rs.logp, rs.ref
 	mask := make([][]float64, len(idx))
 	for j, i := range idx {
 		mask[j] = ones(len(rows[i].CompletionTokens))
 	}
 	if b.cfg.Base == BVPOBaseGRPO {
-		in := &objective.LossInput{Logp: logp, OldLogp: make([][]float64, len(idx)), Mask: mask, Adv: make([]float64, len(idx))}
+		in := &objective.LossInput{Logp: logp, OldLogp: make([][]float64, len(idx)), Mask: mask, Adv: make([]float64, len(idx)), Entropy: rs.ent}
 		for j, i := range idx {
 			in.OldLogp[j], in.Adv[j] = widen(rows[i].Logprobs), float64(rows[i].Advantage)
 		}
 		res, err := objective.PolicyLoss(nil, in, b.algo.Loss)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
-		st.Algo["bvpo/loss_"+mode] = res.Loss
-		return res.Loss, res.DLogp, nil
+		loss := res.Loss
+		if rs.ent != nil {
+			// Not Total() without a bonus: −0 + 0 would turn a logged −0 into 0.
+			loss = res.Total()
+		}
+		st.Algo["bvpo/loss_"+mode] = loss
+		return loss, res.DLogp, res.DEntropy, nil
 	}
 	rewards := make([]float64, len(idx))
 	groups := make([]int, len(idx))
@@ -257,13 +293,13 @@ func (b *bvpoLearner) modeLoss(rows []data.TrainRow, idx []int, logp [][]float64
 	}
 	loss, grad, m, err := objective.DPOLoss(nil, in, b.cfg.BetaDPO)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	st.Algo["bvpo/loss_"+mode] = loss
 	st.Algo["dpo/pairs_"+mode] = float64(m.Pairs)
 	st.Algo["dpo/accuracy_"+mode] = m.Accuracy
 	st.Algo["dpo/margin_"+mode] = m.Margin
-	return loss, grad, nil
+	return loss, grad, nil, nil
 }
 
 // autoGradient estimates α* from K micro-batch gradients per mode, then

@@ -144,8 +144,9 @@ func (l *learner) update(rows []data.TrainRow, step int) (updateStats, error) {
 	return st, nil
 }
 
-// accumulate computes the loss of rows[idx] and its gradient into the
-// model's gradient buffers (zeroed first).
+// accumulate computes the loss of rows[idx] (with the entropy bonus when
+// algorithm.loss.entropy_coef != 0) and its gradient into the model's
+// gradient buffers (zeroed first).
 func (l *learner) accumulate(rows []data.TrainRow, idx []int) (float64, objective.LossMetrics, error) {
 	batch := policy.SeqBatch{Prompts: make([][]int32, len(idx)), Completions: make([][]int32, len(idx))}
 	in := &objective.LossInput{OldLogp: make([][]float64, len(idx)), Mask: make([][]float64, len(idx)), Adv: make([]float64, len(idx))}
@@ -167,10 +168,8 @@ func (l *learner) accumulate(rows []data.TrainRow, idx []int) (float64, objectiv
 		}
 	}
 	var metrics objective.LossMetrics
-	model := l.pol.Model.(*policy.Model)
-	model.ZeroGrad()
-	loss, err := model.Accumulate(batch, l.temperature, func(logp [][]float64) (float64, [][]float64, error) {
-		in.Logp = logp
+	eval := func(logp, ent [][]float64) (objective.LossResult, error) {
+		in.Logp, in.Entropy = logp, ent
 		for j := range in.OldLogp {
 			if len(in.OldLogp[j]) != len(logp[j]) {
 				// No behaviour log-probs (a server that returns none):
@@ -179,11 +178,24 @@ func (l *learner) accumulate(rows []data.TrainRow, idx []int) (float64, objectiv
 			}
 		}
 		res, err := objective.PolicyLoss(nil, in, l.algo.Loss)
-		if err != nil {
-			return 0, nil, err
+		if err == nil {
+			metrics = res.Metrics
 		}
-		metrics = res.Metrics
-		return res.Loss, res.DLogp, nil
+		return res, err
+	}
+	model := l.pol.Model.(*policy.Model)
+	model.ZeroGrad()
+	if l.algo.Loss.EntropyCoef == 0 {
+		// No bonus: the graph without entropies, as cheap as ever.
+		loss, err := model.Accumulate(batch, l.temperature, func(logp [][]float64) (float64, [][]float64, error) {
+			res, err := eval(logp, nil)
+			return res.Loss, res.DLogp, err
+		})
+		return loss, metrics, err
+	}
+	loss, err := model.AccumulateWithEntropy(batch, l.temperature, func(logp, ent [][]float64) (float64, [][]float64, [][]float64, error) {
+		res, err := eval(logp, ent)
+		return res.Total(), res.DLogp, res.DEntropy, err
 	})
 	return loss, metrics, err
 }

@@ -336,11 +336,33 @@ func (c RunConfig) Validate() error {
 	case c.Check.Every < 0 || c.Check.KeepLast < 0:
 		return fmt.Errorf("%w: checkpoint.every and checkpoint.keep_last must be >= 0", ErrConfig)
 	}
+	if err := c.validateEntropyBonus(); err != nil {
+		return err
+	}
 	if _, err := c.modes(); err != nil {
 		return err
 	}
 	if _, err := data.TemplateByName(c.Data.Template); err != nil {
 		return fmt.Errorf("%w: data.template: %v", ErrConfig, err)
+	}
+	return nil
+}
+
+// validateEntropyBonus refuses algorithm.loss.entropy_coef where no learner
+// would apply it: a key that is accepted must act.
+func (c RunConfig) validateEntropyBonus() error {
+	coef := c.Algorithm.Loss.EntropyCoef
+	if coef == 0 {
+		return nil
+	}
+	switch {
+	case c.Policy.Kind == KindDiffusion || c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO:
+		return fmt.Errorf("%w: algorithm.loss.entropy_coef %v: not supported for diffusion policies (gdpo, diffu_grpo), "+
+			"which sample by iterative unmasking and train on sequence-level ELBO estimates, so there is no per-token "+
+			"policy entropy at the sampling temperature for the bonus to raise; set it to 0", ErrConfig, coef)
+	case c.Algorithm.Name == AlgoBVPO && c.Algorithm.BVPO.Base == BVPOBaseDPO:
+		return fmt.Errorf("%w: algorithm.loss.entropy_coef %v: bvpo with base dpo trains on DPO pair losses, not on the "+
+			"policy loss the bonus belongs to; use algorithm.bvpo.base grpo or set it to 0", ErrConfig, coef)
 	}
 	return nil
 }

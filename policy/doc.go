@@ -17,7 +17,10 @@
 //     a TapeMachine. The objective lives outside the graph: Accumulate hands
 //     the per-token log-probs to a LossGradFunc and back-propagates the
 //     returned dloss/dlogp (the graph's scalar is Σ dlogp ⊙ logp with dlogp
-//     constant), adding into the gradient buffers.
+//     constant), adding into the gradient buffers. AccumulateWithEntropy
+//     also hands over each position's tempered-distribution entropy H and
+//     back-propagates dloss/dH (an entropy bonus), in a separate graph so
+//     that objectives without one pay nothing for it.
 //   - the optimizer, through Params (optim.Param values and gradients alias
 //     the model's buffers).
 //   - inference (Generate): a hand-written forward pass with a per-sequence

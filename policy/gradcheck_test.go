@@ -166,6 +166,10 @@ func TestOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1}, n...) }},
 		{"log-prob gather at temperature 0.7", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, 2, -1, 6)},
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1 / 0.7}, n...) }},
+		{"log-prob and entropy gather at temperature 1", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, -1, 0, 6)},
+			func(n []*G.Node) (*G.Node, error) { return apply(logProbEntropyOp{invT: 1}, n...) }},
+		{"log-prob and entropy gather at temperature 0.7", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, 2, -1, 6)},
+			func(n []*G.Node) (*G.Node, error) { return apply(logProbEntropyOp{invT: 1 / 0.7}, n...) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, c.fixed, c.build) })

@@ -7,12 +7,14 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// graphKey identifies a compiled graph: padded batch shape, temperature and
-// whether it back-propagates.
+// graphKey identifies a compiled graph: padded batch shape, temperature,
+// whether it back-propagates and, if so, whether its objective also sees
+// the per-position entropies (AccumulateWithEntropy).
 type graphKey struct {
-	B, T  int
-	invT  float64
-	train bool
+	B, T    int
+	invT    float64
+	train   bool
+	entropy bool
 }
 
 // netGraph is one compiled forward (and optionally backward) graph over a
@@ -25,7 +27,7 @@ type netGraph struct {
 	targets *G.Node   // int (B·T): next-token id to score, −1 = not scored
 	mask    *G.Node   // (B·T): 1 real token, 0 padding
 	logits  *G.Node   // (B·T, V)
-	logp    *G.Node   // (B·T), train graphs only
+	logp    *G.Node   // (B·T), or (2·B·T) log-probs then entropies with key.entropy; train graphs only
 	cost    *G.Node   // Σ logp ⊙ dlogp, train graphs only
 	grads   G.Nodes   // d cost / d w, train graphs only
 	hook    *lossHook
@@ -34,8 +36,8 @@ type netGraph struct {
 }
 
 // buildNet builds the network over weights w (float32 or float64, in the
-// order of cfg.specs()). With train set it adds the log-prob gather, the
-// loss hook and the backward pass.
+// order of cfg.specs()). With train set it adds the log-prob gather (and
+// entropies with key.entropy), the loss hook and the backward pass.
 func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 	specs := cfg.specs()
 	dt := w[0].Dtype()
@@ -74,7 +76,13 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 	ng.logits = b.mul(h, byName["head.w"])
 	if key.train {
 		ng.hook = &lossHook{}
-		ng.logp = b.op(logProbOp{invT: key.invT}, ng.logits, ng.targets)
+		// Only entropy objectives pay for the entropy pass: the plain graph
+		// is the one every run without an entropy bonus has always used.
+		var gather kernelOp = logProbOp{invT: key.invT}
+		if key.entropy {
+			gather = logProbEntropyOp{invT: key.invT}
+		}
+		ng.logp = b.op(gather, ng.logits, ng.targets)
 		dl := b.op(hookOp{ng.hook}, ng.logp)
 		if b.err == nil {
 			var prod *G.Node

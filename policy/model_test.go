@@ -61,10 +61,22 @@ func fixedObjective(seed uint64) LossGradFunc {
 	}
 }
 
-// float64Grads runs the float64 graph of m's weights on b and returns the
-// analytic gradient per tensor plus a function evaluating the loss after
-// perturbing weight (i, j) by delta.
+// float64Grads runs the float64 graph of m's weights on b with
+// fixedObjective(11) and returns the analytic gradient per tensor plus a
+// function evaluating the loss after perturbing weight (i, j) by delta.
 func float64Grads(t *testing.T, m *Model, b SeqBatch, temperature float64) ([][]float64, func(i, j int, delta float64) float64) {
+	t.Helper()
+	obj := fixedObjective(11)
+	return float64GraphGrads(t, m, b, graphKey{invT: 1 / temperature, train: true},
+		func(lay *batchLayout, flat []float64) (float64, []float64, error) {
+			return lay.callObjective(flat, obj)
+		})
+}
+
+// float64GraphGrads is float64Grads for the training graph of key (whose
+// B and T it fills in) with the given loss hook.
+func float64GraphGrads(t *testing.T, m *Model, b SeqBatch, key graphKey,
+	hook func(lay *batchLayout, flat []float64) (float64, []float64, error)) ([][]float64, func(i, j int, delta float64) float64) {
 	t.Helper()
 	w := make([]*tensor.Dense, len(m.w))
 	for i, d := range m.w {
@@ -79,12 +91,12 @@ func float64Grads(t *testing.T, m *Model, b SeqBatch, temperature float64) ([][]
 	if err != nil {
 		t.Fatal(err)
 	}
-	ng, err := buildNet(m.cfg, w, graphKey{B: lay.B, T: lay.T, invT: 1 / temperature, train: true})
+	key.B, key.T = lay.B, lay.T
+	ng, err := buildNet(m.cfg, w, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj := fixedObjective(11)
-	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return lay.callObjective(flat, obj) }
+	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return hook(lay, flat) }
 	mask := make([]float64, len(lay.mask))
 	for i, v := range lay.mask {
 		mask[i] = float64(v)

@@ -100,8 +100,9 @@ func logProbGrad[T float](dl, logits []T, tg []int, g []T, v int, invT float64) 
 }
 
 // lossHook carries the caller's objective into the graph: when the forward
-// pass reaches it, fn receives the flat per-position log-probs and returns
-// the loss and its gradient, which becomes the constant upstream gradient.
+// pass reaches it, fn receives the flat per-position log-probs (followed by
+// the entropies in entropy graphs) and returns the loss and its gradient,
+// which becomes the constant upstream gradient.
 // One hook belongs to one cached graph and is only used under its mutex.
 type lossHook struct {
 	fn   func(logp []float64) (loss float64, dlogp []float64, err error)

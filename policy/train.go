@@ -175,6 +175,38 @@ type LossGradFunc func(logp [][]float64) (loss float64, dlogp [][]float64, err e
 // Cost: one forward and one backward pass; graphs are cached per padded
 // shape. Serialises with LogProbs.
 func (m *Model) Accumulate(b SeqBatch, temperature float64, lossGrad LossGradFunc) (float64, error) {
+	return m.accumulate(b, temperature, false, func(lay *batchLayout, flat []float64) (float64, []float64, error) {
+		return lay.callObjective(flat, lossGrad)
+	})
+}
+
+// EntropyLossGradFunc is an objective of the completion log-probs and of
+// the entropies of the tempered next-token distributions they were drawn
+// from: entropy[i][j] is H = −Σ_v p_v log p_v of the distribution at the
+// position that scores completion i's token j (bit-identical to the entropy
+// LogProbs reports). It returns the loss, dloss/dlogp and dloss/dentropy
+// with the shapes of its inputs; dentropy may be nil (no entropy gradient).
+type EntropyLossGradFunc func(logp, entropy [][]float64) (loss float64, dlogp, dentropy [][]float64, err error)
+
+// AccumulateWithEntropy is Accumulate for objectives that also depend on the
+// per-token entropies, such as an entropy bonus: the graph's scalar is
+// Σ dlogp ⊙ logp + Σ dentropy ⊙ H, and H back-propagates its exact gradient
+// ∂H/∂logits_v = −p_v·(log p_v + H)/temperature. The log-probs and the
+// gradients through them are those of Accumulate.
+// Cost: Accumulate's, plus one more pass over the vocabulary per scored
+// position in each direction (and a separately cached graph); objectives
+// without an entropy term should call Accumulate.
+func (m *Model) AccumulateWithEntropy(b SeqBatch, temperature float64, lossGrad EntropyLossGradFunc) (float64, error) {
+	return m.accumulate(b, temperature, true, func(lay *batchLayout, flat []float64) (float64, []float64, error) {
+		return lay.callEntropyObjective(flat, lossGrad)
+	})
+}
+
+// accumulate runs the training graph with the given hook (which sees the
+// flat gather output of the graph: log-probs, then entropies when entropy
+// is set) and adds the weight gradients into m.grad.
+func (m *Model) accumulate(b SeqBatch, temperature float64, entropy bool,
+	hook func(lay *batchLayout, flat []float64) (float64, []float64, error)) (float64, error) {
 	if err := checkTemperature(temperature); err != nil {
 		return 0, err
 	}
@@ -184,11 +216,11 @@ func (m *Model) Accumulate(b SeqBatch, temperature float64, lossGrad LossGradFun
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T, invT: 1 / temperature, train: true})
+	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T, invT: 1 / temperature, train: true, entropy: entropy})
 	if err != nil {
 		return 0, err
 	}
-	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return lay.callObjective(flat, lossGrad) }
+	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return hook(lay, flat) }
 	defer func() { ng.hook.fn = nil }()
 	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
 		return 0, fmt.Errorf("policy: forward/backward pass: %w", err)
@@ -217,15 +249,49 @@ func (lay *batchLayout) callObjective(flat []float64, f LossGradFunc) (float64, 
 	if err != nil {
 		return 0, nil, fmt.Errorf("objective: %w", err)
 	}
-	if len(d) != lay.B {
-		return 0, nil, fmt.Errorf("objective returned %d gradient rows for %d sequences", len(d), lay.B)
-	}
 	out := make([]float64, len(flat))
-	for i, row := range d {
-		if len(row) != lay.count[i] {
-			return 0, nil, fmt.Errorf("objective returned %d gradients for sequence %d with %d tokens", len(row), i, lay.count[i])
-		}
-		copy(out[lay.start[i]:], row)
+	if err := lay.scatter(out, d, "log-prob"); err != nil {
+		return 0, nil, err
 	}
 	return loss, out, nil
+}
+
+// callEntropyObjective is callObjective for entropy graphs, whose flat
+// input holds the per-position log-probs followed by the entropies (2N).
+func (lay *batchLayout) callEntropyObjective(flat []float64, f EntropyLossGradFunc) (float64, []float64, error) {
+	n := len(flat) / 2
+	lp, ent := make([][]float64, lay.B), make([][]float64, lay.B)
+	for i := range lp {
+		lo, hi := lay.start[i], lay.start[i]+lay.count[i]
+		lp[i], ent[i] = flat[lo:hi], flat[n+lo:n+hi]
+	}
+	loss, dlp, dent, err := f(lp, ent)
+	if err != nil {
+		return 0, nil, fmt.Errorf("objective: %w", err)
+	}
+	out := make([]float64, len(flat))
+	if err := lay.scatter(out[:n], dlp, "log-prob"); err != nil {
+		return 0, nil, err
+	}
+	if dent != nil {
+		if err := lay.scatter(out[n:], dent, "entropy"); err != nil {
+			return 0, nil, err
+		}
+	}
+	return loss, out, nil
+}
+
+// scatter copies per-completion gradients d into the flat per-position
+// dst (left zero at unscored positions), checking d's shape.
+func (lay *batchLayout) scatter(dst []float64, d [][]float64, what string) error {
+	if len(d) != lay.B {
+		return fmt.Errorf("objective returned %d %s gradient rows for %d sequences", len(d), what, lay.B)
+	}
+	for i, row := range d {
+		if len(row) != lay.count[i] {
+			return fmt.Errorf("objective returned %d %s gradients for sequence %d with %d tokens", len(row), what, i, lay.count[i])
+		}
+		copy(dst[lay.start[i]:], row)
+	}
+	return nil
 }

@@ -53,10 +53,10 @@ type AggParams struct {
 }
 
 // AggScales fills dst[i] with the per-row scale s_i of the aggregation, so
-// that agg(L) = Σ_{i,t} mask[i][t]·s_i·L[i][t]; it is also ∂agg/∂L. A learner
-// that back-propagates an entropy bonus uses it: dLoss/dH[i][t] =
-// −EntropyCoef·mask[i][t]·s_i. dst is reused when large enough. An empty
-// normaliser (no tokens) gives zero scales.
+// that agg(L) = Σ_{i,t} mask[i][t]·s_i·L[i][t]; it is also ∂agg/∂L (the
+// entropy bonus's gradient [LossResult.DEntropy] is −EntropyCoef times it).
+// dst is reused when large enough. An empty normaliser (no tokens) gives
+// zero scales.
 func AggScales(dst []float64, mask [][]float64, mode AggMode, p AggParams) []float64 {
 	dst = resizeFloats(dst, len(mask))
 	norm := aggNorm(mask, mode, p)

@@ -38,10 +38,12 @@ type LossConfig struct {
 	Beta float64 `yaml:"beta"`
 	// KL is the estimator used when Beta > 0; "" means k3 (verl low_var_kl).
 	KL KLType `yaml:"kl"`
-	// EntropyCoef weighs the entropy bonus −EntropyCoef·agg(H). Its value is
-	// reported in [LossResult.EntropyLoss]; its gradient flows through the
-	// model's logits, not through ℓ, so it is not part of DLogp (see
-	// [AggScales]).
+	// EntropyCoef weighs the entropy bonus −EntropyCoef·agg(H), H the
+	// per-token entropy of the policy at the sampling temperature, agg the
+	// loss's own aggregation (verl entropy_coeff; positive raises entropy,
+	// 0 is off). Its value is [LossResult.EntropyLoss]; its gradient is with
+	// respect to H ([LossResult.DEntropy]), which the model back-propagates
+	// through the logits, so it is not part of DLogp.
 	EntropyCoef float64 `yaml:"entropy_coef"`
 }
 

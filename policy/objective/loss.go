@@ -19,7 +19,9 @@ type LossInput struct {
 	Mask [][]float64
 	// Adv is the per-row advantage A_i from [GroupAdvantages].
 	Adv []float64
-	// Entropy is the optional per-token entropy H[i][t] (nil: not reported).
+	// Entropy is the per-token entropy H[i][t] of the policy's tempered
+	// next-token distribution; required when EntropyCoef != 0, otherwise
+	// optional (nil: not reported).
 	Entropy [][]float64
 	// Tokens and Seqs override the local normalisers (see [AggParams]) so that
 	// micro-batches of one mini-batch sum to the mini-batch loss.
@@ -46,12 +48,17 @@ type LossMetrics struct {
 type LossResult struct {
 	// Loss = PGLoss + β·KLLoss; DLogp is its exact gradient.
 	Loss float64
-	// EntropyLoss = −EntropyCoef·agg(H), reported separately because its
-	// gradient is not a function of ℓ (see [AggScales]).
+	// EntropyLoss = −EntropyCoef·agg(H) (verl: the entropy term is
+	// aggregated with the same mode and subtracted), reported separately
+	// because its gradient is with respect to H, not ℓ.
 	EntropyLoss float64
 	// DLogp is dLoss/dℓ[i][t], zero where the mask is 0.
-	DLogp   [][]float64
-	Metrics LossMetrics
+	DLogp [][]float64
+	// DEntropy is dEntropyLoss/dH[i][t] = −EntropyCoef·mask·s_i (s_i from
+	// [AggScales]), zero where the mask is 0; nil when EntropyCoef is 0.
+	// The model back-propagates it through H's dependence on the logits.
+	DEntropy [][]float64
+	Metrics  LossMetrics
 }
 
 // Total returns Loss + EntropyLoss, the full objective value.
@@ -63,9 +70,11 @@ func (r LossResult) Total() float64 { return r.Loss + r.EntropyLoss }
 //	L1 = −A·ρ;  L2 = −A·clip(ρ, 1−ε_low, 1+ε_high);  Lc = max(L1, L2)
 //	L  = min(Lc, −A·c) if A < 0 and c > 0, else Lc
 //	loss = agg(L) + β·agg(KL(ℓ, ℓ_ref))
+//	entropy loss = −EntropyCoef·agg(H)
 //
 // dLogp is reused as the gradient's storage when its shape matches (no
-// allocation), otherwise a new matrix is allocated. Cost O(Σ row lengths).
+// allocation), otherwise a new matrix is allocated; DEntropy is allocated
+// only when EntropyCoef != 0. Cost O(Σ row lengths).
 func PolicyLoss(dLogp [][]float64, in *LossInput, cfg LossConfig) (LossResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return LossResult{}, err
@@ -73,7 +82,15 @@ func PolicyLoss(dLogp [][]float64, in *LossInput, cfg LossConfig) (LossResult, e
 	if err := checkLossInput(in, cfg.Beta > 0); err != nil {
 		return LossResult{}, err
 	}
+	if cfg.EntropyCoef != 0 && in.Entropy == nil {
+		// Without entropies the bonus would silently be zero.
+		return LossResult{}, fmt.Errorf("%w: loss: entropy_coef %v needs the per-token entropies", ErrInvalid, cfg.EntropyCoef)
+	}
 	dLogp = shapeLike(dLogp, in.Mask)
+	var dEnt [][]float64
+	if cfg.EntropyCoef != 0 {
+		dEnt = shapeLike(nil, in.Mask)
+	}
 	mode := cfg.agg()
 	norm := aggNorm(in.Mask, mode, AggParams{ScaleFactor: cfg.ScaleFactor, MaxLen: cfg.MaxLen, Tokens: in.Tokens, Seqs: in.Seqs})
 	tok := tokenLoss{lo: 1 - cfg.clipLow(), hi: 1 + cfg.clipHigh(), c: cfg.DualClip, beta: cfg.Beta, kl: cfg.KL}
@@ -99,6 +116,9 @@ func PolicyLoss(dLogp [][]float64, in *LossInput, cfg LossConfig) (LossResult, e
 				hRow += m * in.Entropy[i][t]
 			}
 			grow[t] = s * m * g
+			if dEnt != nil {
+				dEnt[i][t] = -cfg.EntropyCoef * s * m
+			}
 		}
 		res.Metrics.PGLoss += s * pgRow
 		res.Metrics.KLLoss += s * klRow
@@ -109,7 +129,7 @@ func PolicyLoss(dLogp [][]float64, in *LossInput, cfg LossConfig) (LossResult, e
 	if cfg.EntropyCoef != 0 {
 		res.EntropyLoss = -cfg.EntropyCoef * res.Metrics.Entropy
 	}
-	res.DLogp = dLogp
+	res.DLogp, res.DEntropy = dLogp, dEnt
 	return res, nil
 }
 
