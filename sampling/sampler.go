@@ -54,12 +54,22 @@ type Checkpointer interface {
 }
 
 // Refresher is implemented by samplers that need whole-dataset rollouts
-// (VAS with refresh: full). At a step where NeedsRefresh is true, the
-// pipeline rolls out RefreshSamples samples for every prompt of the pool,
-// passes the scored groups to Observe for that step and then calls Next.
+// (VAS with refresh: full, MMR1's Alg. 1). Before calling Next at a step
+// where NeedsRefresh is true, the pipeline re-rolls the pool chunk by chunk
+// with the policy that generates that step's rollouts:
+//
+//	for chunk := RefreshChunk(step, n); chunk != nil; chunk = RefreshChunk(step, n) {
+//		roll out RefreshSamples samples of each prompt in chunk, verify them,
+//		ObserveRefresh(step, chunk, groups)
+//	}
+//
+// The progress is part of the saved state, so the loop may stop after any
+// chunk and continue in a restored sampler.
 type Refresher interface {
 	NeedsRefresh(step int64) bool
 	RefreshSamples() int
+	RefreshChunk(step int64, n int) []int
+	ObserveRefresh(step int64, chunk []int, groups []GroupOutcome) (complete bool, err error)
 }
 
 // GroupOutcome is what the sampler learns from one prompt's scored group.
