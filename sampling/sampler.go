@@ -66,9 +66,13 @@ type Checkpointer interface {
 // The progress is part of the saved state, so the loop may stop after any
 // chunk and continue in a restored sampler.
 type Refresher interface {
+	// NeedsRefresh reports whether a refresh must complete before Next(step).
 	NeedsRefresh(step int64) bool
+	// RefreshSamples is the number of rollouts per prompt and mode.
 	RefreshSamples() int
+	// RefreshChunk returns the next at most n pool indices to re-roll, or nil.
 	RefreshChunk(step int64, n int) []int
+	// ObserveRefresh applies the verified rollouts of the chunk just returned.
 	ObserveRefresh(step int64, chunk []int, groups []GroupOutcome) (complete bool, err error)
 }
 
