@@ -55,8 +55,11 @@ type StepMetrics struct {
 	Entropy         float64            `json:"entropy"`
 	Sampler         map[string]float64 `json:"sampler"`
 	Filter          map[string]float64 `json:"filter,omitempty"`
-	Algo            map[string]float64 `json:"algo,omitempty"`
-	Timing          StepTiming         `json:"timing"`
+	// Refresh summarises the VAS full refresh run before this step's pick
+	// (sampling.vas.refresh: full); absent at other steps.
+	Refresh map[string]float64 `json:"vas_refresh,omitempty"`
+	Algo    map[string]float64 `json:"algo,omitempty"`
+	Timing  StepTiming         `json:"timing"`
 }
 
 // StepTiming holds the wall-clock figures of a step (not reproducible).
@@ -69,6 +72,9 @@ type StepTiming struct {
 	Stages map[string]StageTimes `json:"stages,omitempty"`
 	// WallS is the wall time of the step, from the previous step's end.
 	WallS float64 `json:"wall_s"`
+	// RefreshS is the wall time of the VAS full refresh before this step's
+	// pick, when this process ran it (a resumed run counts its own part).
+	RefreshS float64 `json:"vas_refresh_s,omitempty"`
 }
 
 // StageTimes are one stage's seconds of work and of waiting in one step.

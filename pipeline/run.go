@@ -92,6 +92,7 @@ type runner struct {
 	graph          *Graph       // the running stage graph, for per-stage statistics
 	lastStats      []StageStats // stage statistics at the end of the previous step
 	lastStepEnd    time.Time
+	vasRefresh     refreshRun // VAS full refreshes (refresh.go)
 }
 
 // Run executes the RL job described by cfg in opts.OutDir: warm start (SFT
@@ -110,7 +111,9 @@ func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error
 	}
 	defer r.close()
 	res := &RunResult{}
-	if r.start == 0 {
+	// A resume at step 0 (from a checkpoint written during the initial VAS
+	// refresh) already has the starting evaluation in eval.jsonl.
+	if r.start == 0 && !opts.Resume {
 		before, err := r.evaluate(ctx, 0)
 		if err != nil {
 			return nil, err
@@ -246,6 +249,9 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 	picks := make(chan stepPrompts, st+2)
 	for s := r.start; s <= r.start+st && s < steps; s++ {
+		if err := r.refreshIfDue(ctx, s, r.start, versions); err != nil {
+			return err
+		}
 		sp, err := r.pick(s)
 		if err != nil {
 			return err

@@ -74,14 +74,19 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 		versions.drop(s + 1 - st)
 		delete(r.pending, s)
 		// Pick ahead even past the step budget, so that a run extended later
-		// with --resume continues exactly as if the budget had been larger.
-		sp, err := r.pick(s + 1 + st)
-		if err != nil {
-			return err
-		}
-		if sp.Step < steps {
-			if err := Send(ctx, picks, sp); err != nil {
+		// with --resume continues exactly as if the budget had been larger;
+		// a pick that needs a VAS full refresh first waits until this step
+		// is written (refresh.go).
+		deferred := r.deferPick(s + 1 + st)
+		if !deferred {
+			sp, err := r.pick(s + 1 + st)
+			if err != nil {
 				return err
+			}
+			if sp.Step < steps {
+				if err := Send(ctx, picks, sp); err != nil {
+					return err
+				}
 			}
 		}
 		m.Timing.LearnerS = time.Since(start).Seconds()
@@ -93,6 +98,11 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 		}
 		if err := r.finishStep(ctx, s, m, versions); err != nil {
 			return err
+		}
+		if deferred {
+			if err := r.refreshAndPick(ctx, s+1+st, s+1, picks, versions); err != nil {
+				return err
+			}
 		}
 		if s+1 >= steps {
 			return nil
@@ -204,6 +214,7 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 	m.Entropy = stats.Entropy
 	m.Algo = stats.Algo
 	m.Sampler = r.pending[s].Stats.Metrics()
+	r.refreshMetrics(m, s)
 	if filter != nil {
 		m.Filter = filter.Metrics()
 	}

@@ -44,7 +44,8 @@ type Request struct {
 	Seed uint64
 	Step int64
 	// Round distinguishes repeated generations within one step (DAPO
-	// refill rounds); 0 for the first.
+	// refill rounds 1, 2, …; the pipeline's VAS full refresh uses −1); 0
+	// for the first.
 	Round int
 	// PolicyVersion is recorded on every row.
 	PolicyVersion int64

@@ -30,9 +30,12 @@ const (
 	// RefreshIncremental updates a prompt's statistics from every scored
 	// training group and re-weights before each pick (rlpipe's default).
 	RefreshIncremental = "incremental"
-	// RefreshFull is MMR1-faithful: weights change only at steps where
-	// NeedsRefresh is true, after the pipeline re-rolled RefreshSamples
-	// rollouts for every prompt and passed them to Observe.
+	// RefreshFull is MMR1-faithful (Alg. 1): before step 0 and every
+	// RefreshEvery steps the pipeline re-rolls RefreshSamples rollouts of
+	// every prompt of the pool with the policy of that step, and P, OVS,
+	// TDS, VPS and the weights are recomputed from them (ObserveRefresh).
+	// Training groups only count; weights change only when a refresh
+	// completes.
 	RefreshFull = "full"
 )
 
@@ -68,10 +71,19 @@ type VASConfig struct {
 	EMA float64 `yaml:"ema"`
 	// TDS names the diversity score; "" means TDSInverseSelfBLEU.
 	TDS string `yaml:"tds"`
-	// Refresh is RefreshIncremental (default; "" means it) or RefreshFull.
+	// Refresh is RefreshIncremental (default; "" means it): statistics from
+	// the training groups, re-weighted before each pick; or RefreshFull:
+	// MMR1's whole-pool re-rolls, which cost RefreshSamples rollouts per
+	// prompt of the pool (and rollout mode) every RefreshEvery steps. A full
+	// refresh runs in chunks of train.prompts_per_step prompts, with the
+	// rollout generator (in-process, OpenAI-compatible or Flight workers)
+	// and the binary verifier (eval.verifier) of the run, on a seed stream
+	// of its own; its progress is checkpointed, so a run stopped mid-refresh
+	// resumes at the next chunk with bit-identical results.
 	Refresh string `yaml:"refresh"`
-	// RefreshEvery is T_update in RefreshFull mode: refresh at steps that are
-	// multiples of it (step 0 included). Default 35 (MMR1 paper, main text).
+	// RefreshEvery is T_update in RefreshFull mode: refresh before the
+	// steps that are multiples of it, step 0 included (unless restored from
+	// a checkpoint that holds it). Default 35 (MMR1 paper, main text).
 	RefreshEvery int64 `yaml:"refresh_every"`
 	// RefreshSamples is N, the rollouts per prompt of a full refresh.
 	// Default 8 (MMR1 yaml and code).

@@ -26,7 +26,9 @@
 // padding is never part of the n-gram and edit-distance metrics (callers
 // pass completion tokens with padding stripped); statistics are updated
 // incrementally from the training groups (refresh: full restores MMR1's
-// whole-dataset re-rolls through [Refresher]); the minimum weight is floored.
+// whole-dataset re-rolls through [Refresher], chunk by chunk and resumable;
+// training groups then never move the weights); the minimum weight is
+// floored.
 //
 // # Determinism
 //

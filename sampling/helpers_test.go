@@ -45,34 +45,66 @@ func newWorld(n, g int) *world {
 func (w *world) outcomes(step int64, picks []int) []GroupOutcome {
 	groups := make([]GroupOutcome, len(picks))
 	for k, i := range picks {
-		s := stream{state: streamKey(999, uint64(step), uint64(k), uint64(i))}
-		g := GroupOutcome{PromptID: w.ids[i]}
-		for j := 0; j < w.g; j++ {
-			ok := s.float64() < w.truth[i]
-			g.Correct = append(g.Correct, ok)
-			r := 0.0
-			if ok {
-				r = 1
-			}
-			g.Rewards = append(g.Rewards, r+0.1*s.float64())
-			toks := []int32{1, 2, 3, 4, 5, 6}
-			if w.truth[i] == 0.5 {
-				for t := range toks {
-					toks[t] = int32(s.intn(50))
-				}
-			}
-			g.Completions = append(g.Completions, toks)
-		}
-		groups[k] = g
+		groups[k] = w.group(stream{state: streamKey(999, uint64(step), uint64(k), uint64(i))}, i, w.g)
 	}
 	return groups
 }
 
-// run drives s for steps [from, to) with batches of b and returns the picks.
+// group draws n samples of prompt i from s.
+func (w *world) group(s stream, i, n int) GroupOutcome {
+	g := GroupOutcome{PromptID: w.ids[i]}
+	for j := 0; j < n; j++ {
+		ok := s.float64() < w.truth[i]
+		g.Correct = append(g.Correct, ok)
+		r := 0.0
+		if ok {
+			r = 1
+		}
+		g.Rewards = append(g.Rewards, r+0.1*s.float64())
+		toks := []int32{1, 2, 3, 4, 5, 6}
+		if w.truth[i] == 0.5 {
+			for t := range toks {
+				toks[t] = int32(s.intn(50))
+			}
+		}
+		g.Completions = append(g.Completions, toks)
+	}
+	return g
+}
+
+// refresh runs a due full refresh of step in chunks of n prompts, drawing
+// each prompt's RefreshSamples samples from a stream keyed by (step,
+// prompt) only, as the pipeline's refresh rollouts are, so that the result
+// does not depend on n. Refresh groups carry no rewards.
+func (w *world) refresh(t testing.TB, rf Refresher, step int64, n int) {
+	t.Helper()
+	w.refreshChunks(t, rf, step, n, -1)
+}
+
+// refreshChunks is refresh stopped after limit chunks (limit < 0: none).
+func (w *world) refreshChunks(t testing.TB, rf Refresher, step int64, n, limit int) {
+	t.Helper()
+	for chunk := rf.RefreshChunk(step, n); chunk != nil && limit != 0; chunk, limit = rf.RefreshChunk(step, n), limit-1 {
+		groups := make([]GroupOutcome, len(chunk))
+		for k, i := range chunk {
+			groups[k] = w.group(stream{state: streamKey(777, uint64(step), uint64(i))}, i, rf.RefreshSamples())
+			groups[k].Rewards = nil
+		}
+		if _, err := rf.ObserveRefresh(step, chunk, groups); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// run drives s for steps [from, to) with batches of b and returns the picks;
+// a sampler in refresh: full mode is refreshed (chunks of 3) when due.
 func (w *world) run(t testing.TB, s Sampler, from, to int64, b int) [][]int {
 	t.Helper()
 	var all [][]int
 	for step := from; step < to; step++ {
+		if rf, ok := s.(Refresher); ok {
+			w.refresh(t, rf, step, 3)
+		}
 		picks, err := s.Next(step, b)
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,9 @@ type Stats struct {
 	MeanPassRate     float64 // mean latest pass rate over prompts with statistics
 	Epoch            uint64  // uniform cursor: epoch
 	EpochOffset      int     // uniform cursor: position in the epoch
+	// Refresh summarises the latest complete full refresh (VAS in
+	// RefreshFull mode); nil otherwise, and then left out of JSON.
+	Refresh *RefreshStats `json:",omitempty"`
 }
 
 // WeightedShare returns PickedWeighted/Picked, or 0 before any pick.
@@ -52,7 +55,7 @@ func (v *VAS) Stats() Stats {
 	defer v.mu.Unlock()
 	s := Stats{
 		Kind: KindVAS, Prompts: len(v.pool.ids), Picked: v.last.n, PickedWeighted: v.last.weighted,
-		PickedWithStats: v.last.withStats, Epoch: v.cur.epoch, EpochOffset: v.cur.offset,
+		PickedWithStats: v.last.withStats, Epoch: v.cur.epoch, EpochOffset: v.cur.offset, Refresh: v.rf.stats(),
 	}
 	if n := float64(v.last.withStats); n > 0 {
 		s.MeanVPSPicked, s.MeanPassPicked = v.last.vpsSum/n, v.last.passSum/n

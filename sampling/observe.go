@@ -16,17 +16,36 @@ import (
 //	VPS = α·OVS + β·TDS
 //
 // It checks all groups before changing anything (ErrUnknownPrompt,
-// ErrOutcome). Weights are recomputed at the next Next. In RefreshFull mode
-// the pipeline also passes the refresh rollouts here. Cost: dominated by
+// ErrOutcome). Weights are recomputed at the next Next.
+//
+// In RefreshFull mode P, its history, OVS, TDS and VPS come from the
+// refresh rollouts alone (ObserveRefresh), as in MMR1: training groups only
+// count (times and samples seen, reward moments, last step) and never move
+// the weights. The exception is a prompt without any statistics yet (its
+// refresh rollouts were all lost by a remote generator), whose first
+// training groups stand in until a refresh covers it. Cost: dominated by
 // TDS, O(G²·L) per group for self-BLEU.
 func (v *VAS) Observe(step int64, groups []GroupOutcome) error {
 	idx, err := v.pool.resolve(groups)
 	if err != nil {
 		return err
 	}
-	order := byPrompt(idx)
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	forEachPrompt(groups, idx, func(i, nGroups int, pooled *GroupOutcome) {
+		v.update(&v.stats[i], step, nGroups, pooled)
+	})
+	if len(groups) > 0 && v.cfg.Refresh != RefreshFull {
+		v.stale = true
+	}
+	return nil
+}
+
+// forEachPrompt calls fn once per distinct pool index of idx (groups[k] is
+// at pool index idx[k]), in pool order, with that prompt's groups pooled in
+// their given order. The pooled outcome is reused between calls.
+func forEachPrompt(groups []GroupOutcome, idx []int, fn func(i, nGroups int, pooled *GroupOutcome)) {
+	order := byPrompt(idx)
 	var pooled GroupOutcome
 	for start := 0; start < len(order); {
 		end := start + 1
@@ -40,13 +59,9 @@ func (v *VAS) Observe(step int64, groups []GroupOutcome) error {
 			pooled.Rewards = append(pooled.Rewards, g.Rewards...)
 			pooled.Completions = append(pooled.Completions, g.Completions...)
 		}
-		v.update(&v.stats[idx[order[start]]], step, end-start, &pooled)
+		fn(idx[order[start]], end-start, &pooled)
 		start = end
 	}
-	if len(groups) > 0 {
-		v.stale = true
-	}
-	return nil
 }
 
 // reset empties g's slices, keeping their storage for the next prompt.
@@ -54,26 +69,22 @@ func (g GroupOutcome) reset() GroupOutcome {
 	return GroupOutcome{Correct: g.Correct[:0], Rewards: g.Rewards[:0], Completions: g.Completions[:0]}
 }
 
-// update applies one pooled observation of nGroups groups to st.
+// update applies one pooled training observation of nGroups groups to st.
 func (v *VAS) update(st *data.SamplerStats, step int64, nGroups int, g *GroupOutcome) {
-	pass := 0
-	for _, c := range g.Correct {
-		if c {
-			pass++
-		}
+	fresh := st.TimesSeen == 0
+	v.count(st, step, nGroups, g)
+	if v.cfg.Refresh != RefreshFull || fresh {
+		v.score(st, g)
 	}
-	p := float64(pass) / float64(len(g.Correct))
+}
+
+// count adds one pooled observation to st's counters and reward moments.
+// LastStep takes the maximum because a refresh for a later step may run
+// before the training groups of an earlier one (pick-ahead).
+func (v *VAS) count(st *data.SamplerStats, step int64, nGroups int, g *GroupOutcome) {
 	st.TimesSeen += int64(nGroups)
 	st.SamplesSeen += int64(len(g.Correct))
-	st.LastStep = step
-	st.PassRate = p
-	if h := v.cfg.HistoryLen; h > 0 {
-		if len(st.PassRateHistory) >= h {
-			drop := len(st.PassRateHistory) - h + 1
-			st.PassRateHistory = append(st.PassRateHistory[:0], st.PassRateHistory[drop:]...)
-		}
-		st.PassRateHistory = append(st.PassRateHistory, float32(p))
-	}
+	st.LastStep = max(st.LastStep, step)
 	for _, r := range g.Rewards {
 		if math.IsNaN(r) || math.IsInf(r, 0) {
 			continue
@@ -82,6 +93,26 @@ func (v *VAS) update(st *data.SamplerStats, step int64, nGroups int, g *GroupOut
 		d := r - st.RewardMean
 		st.RewardMean += d / float64(st.RewardCount)
 		st.RewardM2 += d * (r - st.RewardMean)
+	}
+}
+
+// score sets st's pass rate (appending it to the history), OVS, TDS and
+// VPS from one pooled observation.
+func (v *VAS) score(st *data.SamplerStats, g *GroupOutcome) {
+	pass := 0
+	for _, c := range g.Correct {
+		if c {
+			pass++
+		}
+	}
+	p := float64(pass) / float64(len(g.Correct))
+	st.PassRate = p
+	if h := v.cfg.HistoryLen; h > 0 {
+		if len(st.PassRateHistory) >= h {
+			drop := len(st.PassRateHistory) - h + 1
+			st.PassRateHistory = append(st.PassRateHistory[:0], st.PassRateHistory[drop:]...)
+		}
+		st.PassRateHistory = append(st.PassRateHistory, float32(p))
 	}
 	st.OVS = OVS(p)
 	if len(g.Completions) > 0 && v.cfg.Beta > 0 {

@@ -54,12 +54,26 @@ type Checkpointer interface {
 }
 
 // Refresher is implemented by samplers that need whole-dataset rollouts
-// (VAS with refresh: full). At a step where NeedsRefresh is true, the
-// pipeline rolls out RefreshSamples samples for every prompt of the pool,
-// passes the scored groups to Observe for that step and then calls Next.
+// (VAS with refresh: full, MMR1's Alg. 1). Before calling Next at a step
+// where NeedsRefresh is true, the pipeline re-rolls the pool chunk by chunk
+// with the policy that generates that step's rollouts:
+//
+//	for chunk := RefreshChunk(step, n); chunk != nil; chunk = RefreshChunk(step, n) {
+//		roll out RefreshSamples samples of each prompt in chunk, verify them,
+//		ObserveRefresh(step, chunk, groups)
+//	}
+//
+// The progress is part of the saved state, so the loop may stop after any
+// chunk and continue in a restored sampler.
 type Refresher interface {
+	// NeedsRefresh reports whether a refresh must complete before Next(step).
 	NeedsRefresh(step int64) bool
+	// RefreshSamples is the number of rollouts per prompt and mode.
 	RefreshSamples() int
+	// RefreshChunk returns the next at most n pool indices to re-roll, or nil.
+	RefreshChunk(step int64, n int) []int
+	// ObserveRefresh applies the verified rollouts of the chunk just returned.
+	ObserveRefresh(step int64, chunk []int, groups []GroupOutcome) (complete bool, err error)
 }
 
 // GroupOutcome is what the sampler learns from one prompt's scored group.

@@ -32,6 +32,9 @@ type scalarState struct {
 	Offset   int    `json:"epoch_offset"`  // uniform cursor: position in the epoch
 	Calls    uint64 `json:"calls"`         // Next calls so far (keys the weighted draws)
 	Stale    bool   `json:"stale_weights"` // statistics changed since the last weighting
+	// Refresh is the progress of VAS's full refresh; absent in incremental
+	// mode, so that its state files are unchanged by the field.
+	Refresh *refreshState `json:"refresh,omitempty"`
 }
 
 // check compares a loaded state st with the sampler's own identity want.

@@ -27,9 +27,10 @@ type VAS struct {
 	pool  pool
 	stats []data.SamplerStats // by pool index; TimesSeen 0 = never observed
 	cur   epochCursor
-	calls uint64    // Next calls so far; keys the weighted draws
-	stale bool      // statistics changed since the last weighting
-	cum   []float64 // cumulative effective weights by pool index, valid when cumOK
+	calls uint64        // Next calls so far; keys the weighted draws
+	stale bool          // statistics changed since the last weighting (incremental mode)
+	rf    *refreshState // RefreshFull mode: the latest refresh, nil before the first
+	cum   []float64     // cumulative effective weights by pool index, valid when cumOK
 	cumOK bool
 	last  pickStats
 }
@@ -75,28 +76,20 @@ func BatchSplit(n int, lambda float64) (weighted, uniform int) {
 	return weighted, n - weighted
 }
 
-// NeedsRefresh reports whether the pipeline must re-roll RefreshSamples
-// samples for every prompt before calling Next at step: only in
-// RefreshFull mode, at multiples of RefreshEvery. See Refresher.
-func (v *VAS) NeedsRefresh(step int64) bool {
-	return v.cfg.Refresh == RefreshFull && step%v.cfg.RefreshEvery == 0
-}
-
-// RefreshSamples returns N, the rollouts per prompt of a full refresh.
-func (v *VAS) RefreshSamples() int { return v.cfg.RefreshSamples }
-
 // Next returns n pool indices for step: weighted and uniform picks
 // interleaved (w₀, u₀, w₁, u₁, …, then the longer part's rest). Weighted
-// draws come from streamKey(seed, purposeWeighted, step, calls). It first
-// re-weights if statistics changed (in RefreshFull mode only at refresh
-// steps). Cost O(pool) when re-weighting, else O(n·log pool).
+// draws come from streamKey(seed, purposeWeighted, step, calls). In
+// incremental mode it first re-weights if statistics changed; in
+// RefreshFull mode only a completed refresh re-weights (ObserveRefresh), so
+// that refill rounds after training groups pick from the same weights.
+// Cost O(pool) when re-weighting, else O(n·log pool).
 func (v *VAS) Next(step int64, n int) ([]int, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("%w: Next(step %d, n %d): negative n", ErrConfig, step, n)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.stale && (v.cfg.Refresh != RefreshFull || step%v.cfg.RefreshEvery == 0) {
+	if v.stale && v.cfg.Refresh != RefreshFull {
 		v.reweight()
 		v.stale = false
 		v.cumOK = false
@@ -237,6 +230,9 @@ func (v *VAS) LoadState(r io.Reader, mem memory.Allocator) error {
 	if err := st.check(v.scalar(), len(v.pool.ids)); err != nil {
 		return err
 	}
+	if err := st.Refresh.check(v.cfg.Refresh == RefreshFull, len(v.pool.ids)); err != nil {
+		return err
+	}
 	stats := v.emptyStats()
 	for k, row := range rows {
 		i, ok := v.pool.index[row.PromptID]
@@ -256,12 +252,13 @@ func (v *VAS) LoadState(r io.Reader, mem memory.Allocator) error {
 	v.stats = stats
 	v.cur.setState(st.Epoch, st.Offset)
 	v.calls, v.stale, v.cumOK, v.last = st.Calls, st.Stale, false, pickStats{}
+	v.rf = st.Refresh
 	return nil
 }
 
 func (v *VAS) scalar() scalarState {
 	return scalarState{
 		Format: stateFormat, Kind: KindVAS, Seed: v.seed, Prompts: len(v.pool.ids), PoolHash: v.pool.hash,
-		Epoch: v.cur.epoch, Offset: v.cur.offset, Calls: v.calls, Stale: v.stale,
+		Epoch: v.cur.epoch, Offset: v.cur.offset, Calls: v.calls, Stale: v.stale, Refresh: v.rf.clone(),
 	}
 }

@@ -167,42 +167,6 @@ func TestVASObserve(t *testing.T) {
 	})
 }
 
-func TestVASRefreshFull(t *testing.T) {
-	v := newTestVAS(t, 1, func(c *VASConfig) { c.Refresh = RefreshFull; c.RefreshEvery = 10 }, 4)
-	for _, step := range []int64{0, 10, 20} {
-		if !v.NeedsRefresh(step) {
-			t.Errorf("NeedsRefresh(%d) = false", step)
-		}
-	}
-	if v.NeedsRefresh(5) || v.RefreshSamples() != 8 {
-		t.Errorf("NeedsRefresh(5) = %v, RefreshSamples = %d", v.NeedsRefresh(5), v.RefreshSamples())
-	}
-	w := newWorld(4, 8)
-	all := []int{0, 1, 2, 3}
-	if err := v.Observe(0, w.outcomes(0, all)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := v.Next(0, 4); err != nil {
-		t.Fatal(err)
-	}
-	before := append([]float64(nil), v.cum...)
-	if err := v.Observe(3, []GroupOutcome{{PromptID: w.ids[2], Correct: []bool{true, false}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := v.Next(3, 4); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(v.cum, before) {
-		t.Error("weights changed between refreshes")
-	}
-	if _, err := v.Next(10, 4); err != nil {
-		t.Fatal(err)
-	}
-	if reflect.DeepEqual(v.cum, before) {
-		t.Error("weights did not change at the refresh step after new statistics")
-	}
-}
-
 func TestVASLambdaZeroFollowsTheCursor(t *testing.T) {
 	w := newWorld(50, 4)
 	u, err := NewUniform(3, w.ids)
