@@ -40,7 +40,7 @@ type BVPOConfig struct {
 	// micro-batch gradient statistics (rlpipe's extension). With auto, a
 	// step where either mode has fewer than 4 kept groups, or the modes
 	// have different numbers of micro-batches, trains with the previous α
-	// (0.5 before the first estimate) and logs algo bvpo/alpha_fallback 1;
+	// (0.5 before the first estimate) and logs algo bvpo_alpha_fallback 1;
 	// other auto steps log 0, so the column's sum counts the fallbacks.
 	Alpha config.FloatOrAuto `yaml:"alpha"`
 	// Base is "dpo" (default) or "grpo".
@@ -320,12 +320,12 @@ func (b *bvpoLearner) autoGradient(rows []data.TrainRow, trace, empty []int, par
 		// prompts_per_step, groups dropped for reward errors, a refill
 		// shortfall): one such step must not end the run, so it trains with
 		// the last estimate (the initial α before any) and says so.
-		st.Algo["bvpo/alpha_fallback"] = 1
+		st.Algo["bvpo_alpha_fallback"] = 1
 		alpha := b.est.Alpha()
 		st.Loss = objective.MixLoss(alpha, lt, le)
 		return alpha, writeMixedGrad(params, gt, ge, alpha)
 	}
-	st.Algo["bvpo/alpha_fallback"] = 0
+	st.Algo["bvpo_alpha_fallback"] = 0
 	stats, err := b.est.Update(gt, ge)
 	if err != nil {
 		return 0, err

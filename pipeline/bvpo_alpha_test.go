@@ -62,7 +62,7 @@ func TestBVPOAutoAlphaFallsBackWhenAModeHasTooFewGroups(t *testing.T) {
 	type step struct {
 		trace, empty string
 		alpha        float64 // the α the step must train with
-		fallback     float64 // bvpo/alpha_fallback
+		fallback     float64 // bvpo_alpha_fallback
 	}
 	cases := []struct {
 		name  string
@@ -85,7 +85,7 @@ func TestBVPOAutoAlphaFallsBackWhenAModeHasTooFewGroups(t *testing.T) {
 				if a := st.Algo["bvpo/alpha"]; math.Abs(a-s.alpha) > 1e-9 {
 					t.Errorf("step %d: alpha = %v, want %v", i, a, s.alpha)
 				}
-				if f, ok := st.Algo["bvpo/alpha_fallback"]; !ok || f != s.fallback {
+				if f, ok := st.Algo["bvpo_alpha_fallback"]; !ok || f != s.fallback {
 					t.Errorf("step %d: alpha_fallback = %v (present %v), want %v", i, f, ok, s.fallback)
 				}
 				if s.fallback == 0 {
@@ -117,7 +117,7 @@ func TestBVPOAutoAlphaRunWithFewPromptsCompletes(t *testing.T) {
 		if err := json.Unmarshal(line, &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.Algo["bvpo/alpha_fallback"] != 1 || m.Algo["bvpo/alpha"] != 0.5 {
+		if m.Algo["bvpo_alpha_fallback"] != 1 || m.Algo["bvpo/alpha"] != 0.5 {
 			t.Errorf("step %d: algo metrics %v, want alpha 0.5 and alpha_fallback 1", i+1, m.Algo)
 		}
 	}
@@ -264,7 +264,7 @@ func checkAlphaMoved(t *testing.T, dir string) {
 		if err := json.Unmarshal(line, &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.Algo["bvpo/alpha_fallback"] == 0 && m.Algo["bvpo/alpha"] != 0.5 {
+		if m.Algo["bvpo_alpha_fallback"] == 0 && m.Algo["bvpo/alpha"] != 0.5 {
 			return
 		}
 	}
