@@ -133,7 +133,10 @@ type AlgorithmConfig struct {
 	// empty-trace modes).
 	BVPO BVPOConfig `yaml:"bvpo"`
 	// GDPO configures algorithms gdpo and diffu_grpo (the ELBO estimator,
-	// ratio form, clipping and KL).
+	// ratio form, clipping and KL). It is self-contained: those algorithms
+	// read neither the loss section nor its defaults. Its clip_low and
+	// clip_high are written out by the presets (null means GDPO's 0.2);
+	// dual_clip 0 and beta 0 mean off.
 	GDPO objective.GDPOConfig `yaml:"gdpo"`
 }
 
@@ -198,7 +201,7 @@ func DefaultRunConfig() RunConfig {
 		Sampling: sampling.DefaultConfig(),
 		Algorithm: AlgorithmConfig{Name: "rlpipe", Advantage: preset.Advantage, Loss: preset.Loss,
 			Epochs: 1, MiniBatches: 1, BVPO: DefaultBVPOConfig(),
-			GDPO: objective.GDPOConfig{ELBO: objective.DefaultELBOConfig()}},
+			GDPO: objective.DefaultGDPOConfig()},
 		Train: TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 1e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
 		Check: CheckConfig{Every: 10, KeepLast: 3},
 		Eval:  DefaultEvalConfig(),
@@ -276,13 +279,13 @@ func (c *RunConfig) ApplyPreset() error {
 	case AlgoGDPO:
 		// GDPO uses advantages without std normalisation (ALGORITHMS §3.3).
 		c.Algorithm.Advantage.Std = objective.StdNone
-		c.Algorithm.GDPO = objective.GDPOConfig{ELBO: objective.DefaultELBOConfig()}
+		c.Algorithm.GDPO = objective.DefaultGDPOConfig()
 	case AlgoDiffuGRPO:
 		// d1: one-step estimator with prompt masking 0.15, ε = 0.5, no std
 		// (ALGORITHMS §3.4), applied to the sequence (mean-field) log-prob.
 		c.Algorithm.Advantage.Std = objective.StdNone
-		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioELBODiff, ClipLow: 0.5, ClipHigh: 0.5,
-			ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
+		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioELBODiff, ClipLow: new(0.5), ClipHigh: new(0.5),
+			KL: objective.KLk3, ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
 	}
 	return nil
 }

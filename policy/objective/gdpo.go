@@ -19,15 +19,18 @@ const (
 // DefaultGDPOClip is GDPO's symmetric ε.
 const DefaultGDPOClip = 0.2
 
-// GDPOConfig configures [GDPOLoss]. The zero value is rlpipe's default:
-// length-normalised ratio, ε = 0.2 on both sides, no dual clip, no KL.
-// Advantages come from [GroupAdvantages] with Std = StdNone (§3.3, §7).
+// GDPOConfig configures [GDPOLoss]. It is independent of
+// [LossConfig]: nothing falls back to the GRPO loss section. The zero value
+// is rlpipe's GDPO default: length-normalised ratio, ε = 0.2 on both sides,
+// no dual clip, no KL. Only the clip bounds are pointers (nil = 0.2), so
+// that 0 can be set; DualClip and Beta take 0 literally (off). Advantages
+// come from [GroupAdvantages] with Std = StdNone (§3.3, §7).
 type GDPOConfig struct {
 	// Ratio is length_norm (default when "") or elbo_diff.
 	Ratio RatioMode `yaml:"ratio"`
-	// ClipLow and ClipHigh are ε_low, ε_high; 0 means 0.2.
-	ClipLow  float64 `yaml:"clip_low"`
-	ClipHigh float64 `yaml:"clip_high"`
+	// ClipLow and ClipHigh are ε_low, ε_high; nil means 0.2, 0 is allowed.
+	ClipLow  *float64 `yaml:"clip_low"`
+	ClipHigh *float64 `yaml:"clip_high"`
 	// DualClip is verl's c for A < 0; 0 (default) disables it.
 	DualClip float64 `yaml:"dual_clip"`
 	// Beta weighs a sequence-level KL (the source's form is unknown; rlpipe
@@ -38,6 +41,14 @@ type GDPOConfig struct {
 	KL KLType `yaml:"kl"`
 	// ELBO is the likelihood estimator's masking plan.
 	ELBO ELBOConfig `yaml:"elbo"`
+}
+
+// DefaultGDPOConfig returns the zero value's choices written out: the
+// length-normalised ratio, ε = 0.2/0.2, no dual clip, no KL (k3 when
+// turned on) and [DefaultELBOConfig].
+func DefaultGDPOConfig() GDPOConfig {
+	return GDPOConfig{Ratio: RatioLengthNorm, ClipLow: new(DefaultGDPOClip), ClipHigh: new(DefaultGDPOClip),
+		KL: KLk3, ELBO: DefaultELBOConfig()}
 }
 
 // Validate reports unknown names and out-of-range values.
@@ -54,15 +65,11 @@ func (c GDPOConfig) Validate() error {
 	return c.ELBO.Validate()
 }
 
+// lossConfig is the clipped surrogate of c (GDPOLoss averages sequences
+// itself and does not read Agg).
 func (c GDPOConfig) lossConfig() LossConfig {
-	lc := LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, DualClip: c.DualClip, Beta: c.Beta, KL: c.KL}
-	if lc.ClipLow == 0 {
-		lc.ClipLow = DefaultGDPOClip
-	}
-	if lc.ClipHigh == 0 {
-		lc.ClipHigh = DefaultGDPOClip
-	}
-	return lc
+	return LossConfig{ClipLow: new(valueOr(c.ClipLow, DefaultGDPOClip)), ClipHigh: new(valueOr(c.ClipHigh, DefaultGDPOClip)),
+		DualClip: c.DualClip, Agg: AggTokenMean, Beta: c.Beta, KL: c.KL}
 }
 
 // GDPOInput is a batch of N sequences. Only read.
@@ -103,7 +110,7 @@ func GDPOLoss(dELBO []float64, in *GDPOInput, cfg GDPOConfig) (GDPOResult, error
 		return GDPOResult{}, fmt.Errorf("%w: gdpo: ELBO, OldELBO, Len, Adv (and RefELBO when beta > 0) need %d entries", ErrInvalid, n)
 	}
 	lc := cfg.lossConfig()
-	tok := tokenLoss{lo: 1 - lc.ClipLow, hi: 1 + lc.ClipHigh, c: lc.DualClip, beta: lc.Beta, kl: lc.KL}
+	tok := tokenLoss{lo: 1 - lc.clipLow(), hi: 1 + lc.clipHigh(), c: lc.DualClip, beta: lc.Beta, kl: lc.KL}
 	dELBO = resizeFloats(dELBO, n)
 	norm := float64(n)
 	if in.Seqs > 0 {

@@ -30,7 +30,7 @@ func TestGDPOGradientMatchesFiniteDifferences(t *testing.T) {
 		{},
 		{Ratio: RatioELBODiff},
 		{Beta: 0.04},
-		{Beta: 0.04, KL: KLk2, DualClip: 3, ClipHigh: 0.28},
+		{Beta: 0.04, KL: KLk2, DualClip: 3, ClipHigh: new(0.28)},
 		{Ratio: RatioELBODiff, Beta: 0.1, KL: KLk1},
 	} {
 		res, err := GDPOLoss(nil, in, cfg)
