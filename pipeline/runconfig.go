@@ -124,7 +124,10 @@ type RolloutConfig struct {
 type AlgorithmConfig struct {
 	Name      string                    `yaml:"name"`
 	Advantage objective.AdvantageConfig `yaml:"advantage"`
-	Loss      objective.LossConfig      `yaml:"loss"`
+	// Loss is the GRPO family's clipped surrogate (also bvpo's base grpo).
+	// Its max_len (dr_grpo) and scale_factor (seq-mean-token-sum-norm) of 0
+	// mean rollout.max_new_tokens, a constant normaliser (§1.6).
+	Loss objective.LossConfig `yaml:"loss"`
 	// Epochs is the number of inner passes over each step's batch. Default 1.
 	Epochs int `yaml:"epochs"`
 	// MiniBatches splits each step's batch (by whole groups). Default 1.
@@ -359,6 +362,27 @@ func (c RunConfig) validateAlgorithm() error {
 		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
 	}
 	return nil
+}
+
+// lossConfig is algorithm.loss as the learner applies it: a constant
+// normaliser the user left at 0 — dr_grpo's max_len, the S (scale_factor)
+// of seq-mean-token-sum-norm — becomes the generation budget, so that the
+// divisor is ALGORITHMS §1.6's G·L_max rather than the width of each
+// mini-batch's longest completion. Other modes ignore both fields, so the
+// default run's loss is unchanged.
+func (c RunConfig) lossConfig() objective.LossConfig {
+	l := c.Algorithm.Loss
+	switch l.Agg {
+	case objective.AggDrGRPO:
+		if l.MaxLen == 0 {
+			l.MaxLen = c.maxNewTokens()
+		}
+	case objective.AggSeqMeanTokenSumNorm:
+		if l.ScaleFactor == 0 {
+			l.ScaleFactor = float64(c.maxNewTokens())
+		}
+	}
+	return l
 }
 
 // maxNewTokens is the generation budget: rollout.max_new_tokens, or the

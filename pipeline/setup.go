@@ -222,6 +222,7 @@ func (r *runner) buildLearner() error {
 		return err
 	}
 	algo := r.cfg.Algorithm
+	algo.Loss = r.cfg.lossConfig()
 	if algo.Loss.Beta > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) {
 		r.ref = cloneModel(r.pol.Model)
 	}
