@@ -128,6 +128,15 @@ type AlgorithmConfig struct {
 	// Its max_len (dr_grpo) and scale_factor (seq-mean-token-sum-norm) of 0
 	// mean rollout.max_new_tokens, a constant normaliser (§1.6).
 	Loss objective.LossConfig `yaml:"loss"`
+	// KLInReward is β of verl's use_kl_in_reward (ALGORITHMS §1.4): each
+	// rollout's reward becomes R − β·Σ_t(ℓ^old_t − ℓ^ref_t), the k1 KL of
+	// the behaviour policy to the frozen reference (the starting policy),
+	// before advantages. 0 (default) is off; > 0 pays one reference forward
+	// pass per step. GRPO family only, and mutually exclusive with the
+	// loss's KL term (loss.beta > 0): choose where the KL goes. The train
+	// batch's reward column keeps the scorer's reward; metrics.jsonl
+	// reports algo.kl_in_reward/penalty_mean and kl_mean.
+	KLInReward float64 `yaml:"kl_in_reward"`
 	// Epochs is the number of inner passes over each step's batch. Default 1.
 	Epochs int `yaml:"epochs"`
 	// MiniBatches splits each step's batch (by whole groups). Default 1.
@@ -341,6 +350,9 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: train.max_staleness %d (supported: 0 or 1)", ErrConfig, c.Train.MaxStaleness)
 	case c.Check.Every < 0 || c.Check.KeepLast < 0:
 		return fmt.Errorf("%w: checkpoint.every and checkpoint.keep_last must be >= 0", ErrConfig)
+	}
+	if err := c.Algorithm.validateKLInReward(); err != nil {
+		return err
 	}
 	if _, err := c.modes(); err != nil {
 		return err
