@@ -293,11 +293,13 @@ func (c *RunConfig) ApplyPreset() error {
 		c.Algorithm.Advantage.Std = objective.StdNone
 		c.Algorithm.GDPO = objective.DefaultGDPOConfig()
 	case AlgoDiffuGRPO:
-		// d1: one-step estimator with prompt masking 0.15, ε = 0.5, no std
-		// (ALGORITHMS §3.4), applied to the sequence (mean-field) log-prob.
+		// d1 (ALGORITHMS §3.4, its train.yaml): one-step estimator with
+		// prompt masking 0.15, per-token ratios, token-mean, ε = 0.5, k3 KL
+		// to the reference with β = 0.04, no std. ratio: elbo_diff keeps the
+		// sequence-level (mean-field sum) form.
 		c.Algorithm.Advantage.Std = objective.StdNone
-		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioELBODiff, ClipLow: new(0.5), ClipHigh: new(0.5),
-			KL: objective.KLk3, ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
+		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioToken, ClipLow: new(0.5), ClipHigh: new(0.5),
+			Beta: 0.04, KL: objective.KLk3, ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
 	}
 	return nil
 }

@@ -223,7 +223,8 @@ func (r *runner) buildLearner() error {
 	}
 	algo := r.cfg.Algorithm
 	algo.Loss = r.cfg.lossConfig()
-	if algo.Loss.Beta > 0 || algo.KLInReward > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) {
+	gdpo := algo.Name == AlgoGDPO || algo.Name == AlgoDiffuGRPO
+	if algo.Loss.Beta > 0 || algo.KLInReward > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) || (gdpo && algo.GDPO.Beta > 0) {
 		r.ref = cloneModel(r.pol.Model)
 	}
 	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: algo,
