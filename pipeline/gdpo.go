@@ -81,10 +81,12 @@ func (g *gdpoLearner) update(rows []data.TrainRow, step int) (updateStats, error
 	if len(kept) == 0 {
 		return st, nil
 	}
+	if g.cfg.Ratio == objective.RatioToken {
+		return g.updateTokens(rows, kept, step, st)
+	}
 	model := g.pol.Model.(*policy.DiffusionModel)
 	batch, keys, lens, adv := g.inputs(rows, kept)
-	// Shared masks: one seed per step for every evaluation of its rollouts.
-	seed := mix64(g.seed ^ mix64(uint64(step)+0x6d61736b))
+	seed := g.maskSeed(step)
 	old, err := model.ELBO(batch, g.cfg.ELBO, seed, keys)
 	if err != nil {
 		return st, fmt.Errorf("pipeline: gdpo step %d: %w", step, err)
@@ -130,6 +132,13 @@ func (g *gdpoLearner) update(rows []data.TrainRow, step int) (updateStats, error
 	st.Algo["gdpo/elbo_mean"] = meanELBO
 	st.Algo["gdpo/passes_per_seq"] = float64(policy.ELBOPasses(g.cfg.ELBO, int(meanLen(lens))))
 	return st, nil
+}
+
+// maskSeed is the step's mask seed, shared by every evaluation (current,
+// behaviour, reference; every epoch) of its rollouts, so that ratios and
+// KLs compare like with like (ALGORITHMS §3.6.2).
+func (g *gdpoLearner) maskSeed(step int) uint64 {
+	return mix64(g.seed ^ mix64(uint64(step)+0x6d61736b))
 }
 
 func (g *gdpoLearner) inputs(rows []data.TrainRow, kept []int) (policy.SeqBatch, []uint64, []int, []float64) {

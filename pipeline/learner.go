@@ -67,6 +67,12 @@ func computeAdvantages(rows []data.TrainRow, groups []int, cfg objective.Advanta
 	for i := range rows {
 		rewards[i] = rows[i].Reward
 	}
+	return advantagesOf(rows, rewards, groups, cfg)
+}
+
+// advantagesOf is computeAdvantages from rewards[i] in place of the rows'
+// rewards (e.g. with a KL penalty folded in).
+func advantagesOf(rows []data.TrainRow, rewards []float64, groups []int, cfg objective.AdvantageConfig) (zeroStd int, err error) {
 	var adv objective.Advantages
 	if err := objective.GroupAdvantages(&adv, rewards, groups, cfg); err != nil {
 		return 0, err

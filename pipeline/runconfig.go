@@ -124,7 +124,19 @@ type RolloutConfig struct {
 type AlgorithmConfig struct {
 	Name      string                    `yaml:"name"`
 	Advantage objective.AdvantageConfig `yaml:"advantage"`
-	Loss      objective.LossConfig      `yaml:"loss"`
+	// Loss is the GRPO family's clipped surrogate (also bvpo's base grpo).
+	// Its max_len (dr_grpo) and scale_factor (seq-mean-token-sum-norm) of 0
+	// mean rollout.max_new_tokens, a constant normaliser (§1.6).
+	Loss objective.LossConfig `yaml:"loss"`
+	// KLInReward is β of verl's use_kl_in_reward (ALGORITHMS §1.4): each
+	// rollout's reward becomes R − β·Σ_t(ℓ^old_t − ℓ^ref_t), the k1 KL of
+	// the behaviour policy to the frozen reference (the starting policy),
+	// before advantages. 0 (default) is off; > 0 pays one reference forward
+	// pass per step. GRPO family only, and mutually exclusive with the
+	// loss's KL term (loss.beta > 0): choose where the KL goes. The train
+	// batch's reward column keeps the scorer's reward; metrics.jsonl
+	// reports algo.kl_in_reward/penalty_mean and kl_mean.
+	KLInReward float64 `yaml:"kl_in_reward"`
 	// Epochs is the number of inner passes over each step's batch. Default 1.
 	Epochs int `yaml:"epochs"`
 	// MiniBatches splits each step's batch (by whole groups). Default 1.
@@ -133,7 +145,10 @@ type AlgorithmConfig struct {
 	// empty-trace modes).
 	BVPO BVPOConfig `yaml:"bvpo"`
 	// GDPO configures algorithms gdpo and diffu_grpo (the ELBO estimator,
-	// ratio form, clipping and KL).
+	// ratio form, clipping and KL). It is self-contained: those algorithms
+	// read neither the loss section nor its defaults. Its clip_low and
+	// clip_high are written out by the presets (null means GDPO's 0.2);
+	// dual_clip 0 and beta 0 mean off.
 	GDPO objective.GDPOConfig `yaml:"gdpo"`
 }
 
@@ -198,7 +213,7 @@ func DefaultRunConfig() RunConfig {
 		Sampling: sampling.DefaultConfig(),
 		Algorithm: AlgorithmConfig{Name: "rlpipe", Advantage: preset.Advantage, Loss: preset.Loss,
 			Epochs: 1, MiniBatches: 1, BVPO: DefaultBVPOConfig(),
-			GDPO: objective.GDPOConfig{ELBO: objective.DefaultELBOConfig()}},
+			GDPO: objective.DefaultGDPOConfig()},
 		Train: TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 1e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
 		Check: CheckConfig{Every: 10, KeepLast: 3},
 		Eval:  DefaultEvalConfig(),
@@ -276,13 +291,15 @@ func (c *RunConfig) ApplyPreset() error {
 	case AlgoGDPO:
 		// GDPO uses advantages without std normalisation (ALGORITHMS §3.3).
 		c.Algorithm.Advantage.Std = objective.StdNone
-		c.Algorithm.GDPO = objective.GDPOConfig{ELBO: objective.DefaultELBOConfig()}
+		c.Algorithm.GDPO = objective.DefaultGDPOConfig()
 	case AlgoDiffuGRPO:
-		// d1: one-step estimator with prompt masking 0.15, ε = 0.5, no std
-		// (ALGORITHMS §3.4), applied to the sequence (mean-field) log-prob.
+		// d1 (ALGORITHMS §3.4, its train.yaml): one-step estimator with
+		// prompt masking 0.15, per-token ratios, token-mean, ε = 0.5, k3 KL
+		// to the reference with β = 0.04, no std. ratio: elbo_diff keeps the
+		// sequence-level (mean-field sum) form.
 		c.Algorithm.Advantage.Std = objective.StdNone
-		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioELBODiff, ClipLow: 0.5, ClipHigh: 0.5,
-			ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
+		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioToken, ClipLow: new(0.5), ClipHigh: new(0.5),
+			Beta: 0.04, KL: objective.KLk3, ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
 	}
 	return nil
 }
@@ -339,6 +356,9 @@ func (c RunConfig) Validate() error {
 	if err := c.validateEntropyBonus(); err != nil {
 		return err
 	}
+	if err := c.Algorithm.validateKLInReward(); err != nil {
+		return err
+	}
 	if _, err := c.modes(); err != nil {
 		return err
 	}
@@ -378,6 +398,27 @@ func (c RunConfig) validateAlgorithm() error {
 		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
 	}
 	return nil
+}
+
+// lossConfig is algorithm.loss as the learner applies it: a constant
+// normaliser the user left at 0 — dr_grpo's max_len, the S (scale_factor)
+// of seq-mean-token-sum-norm — becomes the generation budget, so that the
+// divisor is ALGORITHMS §1.6's G·L_max rather than the width of each
+// mini-batch's longest completion. Other modes ignore both fields, so the
+// default run's loss is unchanged.
+func (c RunConfig) lossConfig() objective.LossConfig {
+	l := c.Algorithm.Loss
+	switch l.Agg {
+	case objective.AggDrGRPO:
+		if l.MaxLen == 0 {
+			l.MaxLen = c.maxNewTokens()
+		}
+	case objective.AggSeqMeanTokenSumNorm:
+		if l.ScaleFactor == 0 {
+			l.ScaleFactor = float64(c.maxNewTokens())
+		}
+	}
+	return l
 }
 
 // maxNewTokens is the generation budget: rollout.max_new_tokens, or the

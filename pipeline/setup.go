@@ -222,7 +222,9 @@ func (r *runner) buildLearner() error {
 		return err
 	}
 	algo := r.cfg.Algorithm
-	if algo.Loss.Beta > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) {
+	algo.Loss = r.cfg.lossConfig()
+	gdpo := algo.Name == AlgoGDPO || algo.Name == AlgoDiffuGRPO
+	if algo.Loss.Beta > 0 || algo.KLInReward > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) || (gdpo && algo.GDPO.Beta > 0) {
 		r.ref = cloneModel(r.pol.Model)
 	}
 	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: algo,

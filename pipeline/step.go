@@ -202,7 +202,7 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 		train[i] = data.TrainRow{Scored: rows[i], Keep: keep[i]}
 	}
 	dropGroupsWithErrors(train, groups)
-	zeroStd, err := computeAdvantages(train, groups, r.cfg.Algorithm.Advantage)
+	zeroStd, klMetrics, err := r.learn.advantages(train, groups)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +213,12 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 	m := newStepMetrics(s, train, groups, correct, zeroStd, stats)
 	m.Entropy = stats.Entropy
 	m.Algo = stats.Algo
+	for k, v := range klMetrics {
+		if m.Algo == nil {
+			m.Algo = map[string]float64{}
+		}
+		m.Algo[k] = v
+	}
 	m.Sampler = r.pending[s].Stats.Metrics()
 	r.refreshMetrics(m, s)
 	if filter != nil {

@@ -38,9 +38,11 @@
 // DiffusionModel (diffusion*.go) is a LLaDA-style masked diffusion LM on
 // the same weights and graphs with bidirectional attention: position i of
 // the canvas prompt ⧺ completion predicts token i, hidden positions read
-// MaskToken. It trains with AccumulateMaskedLM (SFT) and AccumulateELBO
-// (GDPO / diffu-GRPO through objective.ELBOConfig's masking plans, shared
-// by current, old and reference evaluations), scores with ELBO, samples
+// MaskToken. It trains with AccumulateMaskedLM (SFT), AccumulateELBO
+// (GDPO through objective.ELBOConfig's masking plans, shared by current,
+// old and reference evaluations) and AccumulateOneStep (diffu-GRPO's
+// per-token one-step log-probs, same plans), scores with ELBO and
+// OneStepLogProbs, samples
 // with Generate (iterative low-confidence unmasking in blocks, no KV
 // cache, no behaviour log-probs), and is measured by BenchELBO. Its files
 // carry MetaModelKind "diffusion"; Load and LoadDiffusion refuse each

@@ -54,10 +54,18 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path string) error {
 		}
 	}
 	if t.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			v.Set(reflect.New(t.Elem()))
+		// Decode into a fresh copy: config trees are copied by value, so
+		// the old pointee may be shared with another tree (a preset, the
+		// defaults) that must not change.
+		fresh := reflect.New(t.Elem())
+		if !v.IsNil() {
+			fresh.Elem().Set(v.Elem())
 		}
-		return d.decode(v.Elem(), n, path)
+		if err := d.decode(fresh.Elem(), n, path); err != nil {
+			return err
+		}
+		v.Set(fresh)
+		return nil
 	}
 	if custom(t) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {

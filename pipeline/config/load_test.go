@@ -178,3 +178,38 @@ func TestLoadFilesReadsFiles(t *testing.T) {
 		t.Fatal("LoadFiles of a missing file succeeded")
 	}
 }
+
+// optionalTree has an optional number, as objective.LossConfig's clip
+// bounds: nil is "unset", so an explicit 0 must survive decoding.
+type optionalTree struct {
+	Clip *float64 `yaml:"clip"`
+}
+
+func TestOptionalNumbersKeepZeroAndDoNotWriteThroughSharedPointers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		docs []Doc
+		sets []string
+		want *float64 // nil: unset
+	}{
+		{"a YAML zero is set, not unset", doc("clip: 0\n"), nil, new(0.0)},
+		{"a --set zero is set, not unset", nil, []string{"clip=0"}, new(0.0)},
+		{"null unsets", doc("clip: null\n"), nil, nil},
+		{"a value replaces the default", nil, []string{"clip=0.5"}, new(0.5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			def := 0.28
+			shared := optionalTree{Clip: &def}
+			c := shared // a copy sharing the pointee, as a preset and a run config do
+			if err := Load(&c, tc.docs, tc.sets); err != nil {
+				t.Fatal(err)
+			}
+			if (c.Clip == nil) != (tc.want == nil) || (c.Clip != nil && *c.Clip != *tc.want) {
+				t.Errorf("clip = %v, want %v", c.Clip, tc.want)
+			}
+			if def != 0.28 || shared.Clip != &def {
+				t.Errorf("decoding wrote through the shared pointer: default is now %v", def)
+			}
+		})
+	}
+}

@@ -1,8 +1,10 @@
 // Package objective holds the objective math of rlpipe's learners: group
 // advantages, the GRPO-family clipped surrogate (GRPO, Dr. GRPO, DAPO) with KL
-// estimators and loss aggregation, DPO on pairs, BVPO loss mixing with an
-// optional estimated mixing weight, and the GDPO/ELBO machinery for masked
-// diffusion LMs (quadrature plans, exact-k masks, sequence-level ratios).
+// estimators (in the loss, or in the reward with [KLInReward]) and loss
+// aggregation, DPO on pairs, BVPO loss mixing with an optional estimated
+// mixing weight, and the GDPO/ELBO machinery for masked diffusion LMs
+// (quadrature plans, exact-k masks, sequence-level ratios, and diffu-GRPO's
+// per-token ratios of one-step log-probs).
 //
 // Everything here is plain float64 math on per-token or per-sequence arrays;
 // there is no autodiff. A model computes the per-token log-probabilities

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// RatioMode selects GDPO's sequence-level importance ratio (ALGORITHMS §3.3).
+// RatioMode selects GDPO's importance ratio (ALGORITHMS §3.3, §3.4).
 type RatioMode string
 
 // Ratio modes.
@@ -14,25 +14,34 @@ const (
 	RatioLengthNorm RatioMode = "length_norm"
 	// RatioELBODiff is r = exp(ELBO_θ − ELBO_old) (the site's ratio read as a likelihood ratio).
 	RatioELBODiff RatioMode = "elbo_diff"
+	// RatioToken is diffu-GRPO's per-token ratio ρ_{i,k} = exp(ℓ̂_{i,k} −
+	// ℓ̂^old_{i,k}) of one-step log-probs, token-mean aggregated (d1, §3.4);
+	// it needs the one_step estimator. See [GDPOTokenLoss].
+	RatioToken RatioMode = "token"
 )
 
 // DefaultGDPOClip is GDPO's symmetric ε.
 const DefaultGDPOClip = 0.2
 
-// GDPOConfig configures [GDPOLoss]. The zero value is rlpipe's default:
-// length-normalised ratio, ε = 0.2 on both sides, no dual clip, no KL.
-// Advantages come from [GroupAdvantages] with Std = StdNone (§3.3, §7).
+// GDPOConfig configures [GDPOLoss] and [GDPOTokenLoss]. It is independent of
+// [LossConfig]: nothing falls back to the GRPO loss section. The zero value
+// is rlpipe's GDPO default: length-normalised ratio, ε = 0.2 on both sides,
+// no dual clip, no KL. Only the clip bounds are pointers (nil = 0.2), so
+// that 0 can be set; DualClip and Beta take 0 literally (off). Advantages
+// come from [GroupAdvantages] with Std = StdNone (§3.3, §7).
 type GDPOConfig struct {
-	// Ratio is length_norm (default when "") or elbo_diff.
+	// Ratio is length_norm (default when ""), elbo_diff or token.
 	Ratio RatioMode `yaml:"ratio"`
-	// ClipLow and ClipHigh are ε_low, ε_high; 0 means 0.2.
-	ClipLow  float64 `yaml:"clip_low"`
-	ClipHigh float64 `yaml:"clip_high"`
+	// ClipLow and ClipHigh are ε_low, ε_high; nil means 0.2, 0 is allowed.
+	ClipLow  *float64 `yaml:"clip_low"`
+	ClipHigh *float64 `yaml:"clip_high"`
 	// DualClip is verl's c for A < 0; 0 (default) disables it.
 	DualClip float64 `yaml:"dual_clip"`
-	// Beta weighs a sequence-level KL (the source's form is unknown; rlpipe
-	// applies KL on δ = (ELBO_ref − ELBO_θ)/n, n = |y| for length_norm and 1
-	// for elbo_diff). 0 disables it.
+	// Beta weighs the KL to the reference; 0 disables it (and the reference
+	// evaluation). With ratio token it is d1's per-token KL(ℓ̂, ℓ̂^ref) of
+	// the one-step log-probs. Otherwise it is sequence-level (the source's
+	// form is unknown; rlpipe applies KL on δ = (ELBO_ref − ELBO_θ)/n, n =
+	// |y| for length_norm and 1 for elbo_diff).
 	Beta float64 `yaml:"beta"`
 	// KL is the estimator; "" means k3.
 	KL KLType `yaml:"kl"`
@@ -40,12 +49,24 @@ type GDPOConfig struct {
 	ELBO ELBOConfig `yaml:"elbo"`
 }
 
+// DefaultGDPOConfig returns the zero value's choices written out: the
+// length-normalised ratio, ε = 0.2/0.2, no dual clip, no KL (k3 when
+// turned on) and [DefaultELBOConfig].
+func DefaultGDPOConfig() GDPOConfig {
+	return GDPOConfig{Ratio: RatioLengthNorm, ClipLow: new(DefaultGDPOClip), ClipHigh: new(DefaultGDPOClip),
+		KL: KLk3, ELBO: DefaultELBOConfig()}
+}
+
 // Validate reports unknown names and out-of-range values.
 func (c GDPOConfig) Validate() error {
 	switch c.Ratio {
 	case "", RatioLengthNorm, RatioELBODiff:
+	case RatioToken:
+		if c.ELBO.Estimator != EstOneStep {
+			return fmt.Errorf("%w: gdpo.ratio token needs gdpo.elbo.estimator one_step (per-token log-probs of one pass), not %q", ErrInvalid, c.ELBO.Estimator)
+		}
 	default:
-		return fmt.Errorf("%w: gdpo.ratio %q: want length_norm or elbo_diff", ErrInvalid, c.Ratio)
+		return fmt.Errorf("%w: gdpo.ratio %q: want length_norm, elbo_diff or token", ErrInvalid, c.Ratio)
 	}
 	lc := c.lossConfig()
 	if err := lc.Validate(); err != nil {
@@ -54,15 +75,11 @@ func (c GDPOConfig) Validate() error {
 	return c.ELBO.Validate()
 }
 
+// lossConfig is the clipped surrogate of c: token-mean, which GDPOLoss does
+// not read (it averages sequences itself) and GDPOTokenLoss uses as d1 does.
 func (c GDPOConfig) lossConfig() LossConfig {
-	lc := LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, DualClip: c.DualClip, Beta: c.Beta, KL: c.KL}
-	if lc.ClipLow == 0 {
-		lc.ClipLow = DefaultGDPOClip
-	}
-	if lc.ClipHigh == 0 {
-		lc.ClipHigh = DefaultGDPOClip
-	}
-	return lc
+	return LossConfig{ClipLow: new(valueOr(c.ClipLow, DefaultGDPOClip)), ClipHigh: new(valueOr(c.ClipHigh, DefaultGDPOClip)),
+		DualClip: c.DualClip, Agg: AggTokenMean, Beta: c.Beta, KL: c.KL}
 }
 
 // GDPOInput is a batch of N sequences. Only read.
@@ -102,8 +119,11 @@ func GDPOLoss(dELBO []float64, in *GDPOInput, cfg GDPOConfig) (GDPOResult, error
 	if len(in.OldELBO) != n || len(in.Len) != n || len(in.Adv) != n || (cfg.Beta > 0 && len(in.RefELBO) != n) {
 		return GDPOResult{}, fmt.Errorf("%w: gdpo: ELBO, OldELBO, Len, Adv (and RefELBO when beta > 0) need %d entries", ErrInvalid, n)
 	}
+	if cfg.Ratio == RatioToken {
+		return GDPOResult{}, fmt.Errorf("%w: gdpo: ratio token is per token: use GDPOTokenLoss", ErrInvalid)
+	}
 	lc := cfg.lossConfig()
-	tok := tokenLoss{lo: 1 - lc.ClipLow, hi: 1 + lc.ClipHigh, c: lc.DualClip, beta: lc.Beta, kl: lc.KL}
+	tok := tokenLoss{lo: 1 - lc.clipLow(), hi: 1 + lc.clipHigh(), c: lc.DualClip, beta: lc.Beta, kl: lc.KL}
 	dELBO = resizeFloats(dELBO, n)
 	norm := float64(n)
 	if in.Seqs > 0 {
@@ -135,4 +155,26 @@ func GDPOLoss(dELBO []float64, in *GDPOInput, cfg GDPOConfig) (GDPOResult, error
 		return res, fmt.Errorf("%w: gdpo: loss is NaN (non-finite ELBO input?)", ErrInvalid)
 	}
 	return res, nil
+}
+
+// GDPOTokenLoss is diffu-GRPO's objective (d1, ALGORITHMS §3.4) on one-step
+// log-probs ℓ̂ (in.Logp, in.OldLogp, and in.RefLogp when Beta > 0, all
+// evaluated with the same masks):
+//
+//	ρ_{i,k} = exp(ℓ̂_{i,k} − ℓ̂^old_{i,k})
+//	L_{i,k} = −min(ρA_i, clip(ρ, 1−ε_low, 1+ε_high)A_i) (dual-clipped if c > 0) + β·KL(ℓ̂, ℓ̂^ref)
+//	loss    = Σ m·L / Σ m   (token-mean; in.Tokens overrides Σ m)
+//
+// It is [PolicyLoss] with cfg's clip, KL and token-mean settings, so it
+// shares verl's ±20 log-ratio clamp and k3 clamps (d1 clamps neither; the
+// values differ only past them). cfg.Ratio must be RatioToken. Cost O(Σ
+// row lengths).
+func GDPOTokenLoss(dLogp [][]float64, in *LossInput, cfg GDPOConfig) (LossResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return LossResult{}, err
+	}
+	if cfg.Ratio != RatioToken {
+		return LossResult{}, fmt.Errorf("%w: gdpo: GDPOTokenLoss needs ratio token, not %q", ErrInvalid, cfg.Ratio)
+	}
+	return PolicyLoss(dLogp, in, cfg.lossConfig())
 }

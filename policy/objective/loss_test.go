@@ -16,7 +16,7 @@ func TestPolicyLossPerTokenMatchesGoldenValues(t *testing.T) {
 				Mask:    [][]float64{{1}},
 				Adv:     []float64{c.float(t, "adv")},
 			}
-			cfg := LossConfig{ClipLow: 0.2, ClipHigh: c.float(t, "eh"), DualClip: c.float(t, "dual")}
+			cfg := LossConfig{ClipLow: new(0.2), ClipHigh: new(c.float(t, "eh")), DualClip: c.float(t, "dual")}
 			res, err := PolicyLoss(nil, in, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -101,7 +101,7 @@ func TestPolicyLossGradientMatchesFiniteDifferences(t *testing.T) {
 			for _, dual := range []float64{0, 3} {
 				name := fmt.Sprintf("agg %s kl %q dual %v", mode, kl, dual)
 				t.Run(name, func(t *testing.T) {
-					cfg := LossConfig{ClipLow: 0.2, ClipHigh: 0.28, DualClip: dual, Agg: mode, KL: kl, MaxLen: 12}
+					cfg := LossConfig{ClipLow: new(0.2), ClipHigh: new(0.28), DualClip: dual, Agg: mode, KL: kl, MaxLen: 12}
 					if kl != "" {
 						cfg.Beta = 0.1
 					}
@@ -255,7 +255,7 @@ func TestPolicyLossRejectsBadInput(t *testing.T) {
 		{"dual clip of one", func(_ *LossInput, c *LossConfig) { c.DualClip = 1 }},
 		{"unknown aggregation", func(_ *LossInput, c *LossConfig) { c.Agg = "mean" }},
 		{"unknown kl", func(_ *LossInput, c *LossConfig) { c.KL = "k4" }},
-		{"clip low of one", func(_ *LossInput, c *LossConfig) { c.ClipLow = 1 }},
+		{"clip low of one", func(_ *LossInput, c *LossConfig) { c.ClipLow = new(1.0) }},
 		{"NaN beta", func(_ *LossInput, c *LossConfig) { c.Beta = math.NaN() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -289,7 +289,7 @@ func TestPresetsSetTheDocumentedCombinations(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := c.Loss
-			if c.Advantage.Std != tc.std || l.ClipLow != 0.2 || l.ClipHigh != tc.hi || l.Beta != tc.beta || l.Agg != tc.agg || l.DualClip != 3 {
+			if c.Advantage.Std != tc.std || *l.ClipLow != 0.2 || *l.ClipHigh != tc.hi || l.Beta != tc.beta || l.Agg != tc.agg || l.DualClip != 3 {
 				t.Errorf("got %+v", c)
 			}
 		})
@@ -325,4 +325,40 @@ func TestPolicyLossClampsTheLogRatio(t *testing.T) {
 	if res.DLogp[0][0] != 0 {
 		t.Errorf("gradient through the clamp = %v, want 0", res.DLogp[0][0])
 	}
+}
+
+// ε = 0 is a value (no room on that side of ρ = 1), nil is the default.
+// Hand values: one token, loss −A·clip(ρ, 1−ε_low, 1+ε_high) when clipped.
+func TestZeroClipBoundsAreValuesAndNilIsTheDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		lo, hi          *float64
+		adv, rho        float64
+		want            float64
+		clipLow, clipHi float64
+	}{
+		{"nil ε_high is 0.28", nil, nil, 1, 1.5, -1.28, 0, 1},
+		{"ε_high 0 clips at 1", nil, new(0.0), 1, 1.5, -1, 0, 1},
+		{"ε_high 0 leaves ρ < 1 unclipped", nil, new(0.0), 1, 0.5, -0.5, 0, 0},
+		{"nil ε_low is 0.2", nil, nil, -1, 0.5, 0.8, 1, 0},
+		{"ε_low 0 clips at 1", new(0.0), nil, -1, 0.5, 1, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &LossInput{Logp: [][]float64{{math.Log(tc.rho)}}, OldLogp: [][]float64{{0}}, Mask: [][]float64{{1}}, Adv: []float64{tc.adv}}
+			res, err := PolicyLoss(nil, in, LossConfig{ClipLow: tc.lo, ClipHigh: tc.hi})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClose(t, "loss", res.Loss, tc.want)
+			if res.Metrics.ClipFracLow != tc.clipLow || res.Metrics.ClipFracHigh != tc.clipHi {
+				t.Errorf("clip fractions low %v high %v, want %v %v", res.Metrics.ClipFracLow, res.Metrics.ClipFracHigh, tc.clipLow, tc.clipHi)
+			}
+		})
+	}
+	in := &GDPOInput{ELBO: []float64{-40}, OldELBO: []float64{-42}, Len: []int{20}, Adv: []float64{1}}
+	res, err := GDPOLoss(nil, in, GDPOConfig{ClipHigh: new(0.0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, "gdpo loss with ε_high 0", res.Loss, -1)
 }

@@ -96,7 +96,7 @@ func TestSeqMeanAggregationExcludesAllZeroMaskRows(t *testing.T) {
 				Mask:    mask,
 				Adv:     []float64{-2, -4, 100},
 			}
-			res, err := PolicyLoss(nil, in, LossConfig{ClipLow: 0.2, ClipHigh: 0.28, DualClip: 3, Agg: c.mode})
+			res, err := PolicyLoss(nil, in, LossConfig{ClipLow: new(0.2), ClipHigh: new(0.28), DualClip: 3, Agg: c.mode})
 			if err != nil {
 				t.Fatal(err)
 			}
