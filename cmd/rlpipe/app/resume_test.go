@@ -37,7 +37,9 @@ func resumeCases() []resumeCase {
 			// A length-shaped reward differs within groups, so DPO pairs
 			// exist and α moves (the math reward of this tiny policy is 0).
 			"reward.spec=length(max_len=24,buffer=22)"},
-			check: func(t *testing.T, ms []map[string]any) { wantSomeStep(t, ms[:len(ms)-1], "α estimated away from 0.5", alphaMoved) }},
+			check: func(t *testing.T, ms []map[string]any) {
+				wantSomeStep(t, ms[:len(ms)-1], "α estimated away from 0.5", alphaMoved)
+			}},
 		{name: "gdpo", set: append([]string{"algorithm.name=gdpo"}, diffusionSmall...)},
 		{name: "diffu_grpo", set: append([]string{"algorithm.name=diffu_grpo"}, diffusionSmall...)},
 		{name: "vas refresh full", set: []string{"sampling.vas.refresh=full", "sampling.vas.refresh_every=2",
