@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
@@ -155,5 +156,39 @@ func TestDistributedWorkersCarryTheRun(t *testing.T) {
 				t.Errorf("%s at a dead address: err = %v, want flight.ErrNoWorkers", c.key, err)
 			}
 		})
+	}
+}
+
+// distributed.request_timeout bounds each request to a worker: a worker
+// that accepts connections but never answers is given up on after it,
+// failing the run for want of workers, rather than after the 10-minute
+// default.
+func TestDistributedRequestTimeoutBoundsAHangingWorker(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	cfg := initConfig(t, KindAR)
+	cfg.Train.Steps = 1
+	cfg.Distributed.RolloutWorkers = []string{l.Addr().String()}
+	cfg.Distributed.RequestTimeout = 300 * time.Millisecond
+	// Past this deadline the run would fail with the context's error, not
+	// for want of workers.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = Run(ctx, cfg, RunOptions{OutDir: t.TempDir()})
+	if !errors.Is(err, flight.ErrNoWorkers) {
+		t.Fatalf("err = %v after %v, want flight.ErrNoWorkers well within the deadline", err, time.Since(start))
 	}
 }
