@@ -11,11 +11,15 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="${1:-runs/vas_vs_uniform}"
 rlpipe="${RLPIPE:-rlpipe}"          # the rlpipe binary (e.g. built with go build -o)
-steps="${STEPS:-40}"                # RL steps per run
-eval_every="${EVAL_EVERY:-5}"       # held-out evaluation every this many steps
-eval_n="${EVAL_N:-200}"             # held-out problems
+steps="${STEPS:-60}"                # RL steps per run
+eval_every="${EVAL_EVERY:-10}"      # held-out evaluation every this many steps
+difficulties="${DIFFICULTIES:-1 2 3}" # arithmetic difficulties mixed in the pool and the held-out set
+pool_per="${POOL_PER:-200}"         # training prompts per difficulty
+eval_per="${EVAL_PER:-134}"         # held-out problems per difficulty
 seeds="${SEEDS:-1 2 3}"             # run seeds (keys rollouts, sampler and training prompts)
-kinds="${KINDS:-vas uniform}"       # sampling.kind values to compare
+kinds="${KINDS:-uniform vas vas_full}" # uniform, vas (incremental statistics) or vas_full (MMR1's full refresh)
+refresh_every="${REFRESH_EVERY:-35}"   # vas_full: sampling.vas.refresh_every
+refresh_samples="${REFRESH_SAMPLES:-4}" # vas_full: sampling.vas.refresh_samples
 threshold="${THRESHOLD:-0.50}"      # accuracy for the steps-to-threshold column
 extra=(${EXTRA_SET:-})              # more --set overrides for every command, e.g. "--set sft.steps=200"
 
@@ -33,11 +37,31 @@ if [[ ! -f "$work/sft/model.safetensors" ]]; then
 	cat "$work/sft.out" >&2
 fi
 
-# 2. A fixed held-out set: with data.eval unset, each seed would draw its own.
-heldout="$work/heldout.jsonl"
+# 2. A training pool and a held-out set mixing the difficulties, so that the
+#    pass rate P differs between prompts (the case VAS is for); fixed files,
+#    so that every run sees the same prompts.
+pool="$work/pool.jsonl" heldout="$work/heldout.jsonl"
 if [[ ! -f "$heldout" ]]; then
-	"$rlpipe" data export --task arithmetic --split test --difficulty 1 --n "$eval_n" --seed 1000 --out "$heldout" 2>/dev/null
+	: >"$pool.tmp"; : >"$heldout.tmp"
+	for d in $difficulties; do
+		"$rlpipe" data export --task arithmetic --split train --difficulty "$d" --n "$pool_per" --seed 11 --out "$work/pool-d$d.jsonl" 2>/dev/null
+		"$rlpipe" data export --task arithmetic --split test --difficulty "$d" --n "$eval_per" --seed 12 --out "$work/heldout-d$d.jsonl" 2>/dev/null
+		cat "$work/pool-d$d.jsonl" >>"$pool.tmp"; cat "$work/heldout-d$d.jsonl" >>"$heldout.tmp"
+	done
+	mv "$pool.tmp" "$pool"; mv "$heldout.tmp" "$heldout"
 fi
+pool_n=$(wc -l <"$pool") eval_n=$(wc -l <"$heldout")
+for kind in $kinds; do
+	case "$kind" in uniform | vas | vas_full) ;; *) log "unknown kind $kind (want uniform, vas or vas_full)"; exit 2 ;; esac
+done
+
+# kind_sets prints the --set flags of a kind.
+kind_sets() {
+	case "$1" in
+	uniform | vas) echo "--set sampling.kind=$1" ;;
+	vas_full) echo "--set sampling.kind=vas --set sampling.vas.refresh=full --set sampling.vas.refresh_every=$refresh_every --set sampling.vas.refresh_samples=$refresh_samples" ;;
+	esac
+}
 
 # 3. One RL run per (kind, seed); a finished run (its final checkpoint
 #    exists) is skipped, so the script can be re-run after an interruption.
@@ -52,8 +76,9 @@ for seed in $seeds; do
 		log "run $kind seed $seed -> $out"
 		t0=$(date +%s)
 		"$rlpipe" run --out "$out" \
-			--set policy.init="$work/sft" --set sampling.kind="$kind" --set seed="$seed" \
+			--set policy.init="$work/sft" $(kind_sets "$kind") --set seed="$seed" \
 			--set train.steps="$steps" --set eval.every="$eval_every" --set eval.n="$eval_n" \
+			--set data.train="$pool" --set data.train_size="$pool_n" \
 			--set data.eval="$heldout" --set checkpoint.every=0 --set checkpoint.keep_last=1 \
 			--set log.progress=false "${extra[@]}" >"$out.out" 2>"$out.log" ||
 			{ log "  failed; see $out.log"; exit 1; }

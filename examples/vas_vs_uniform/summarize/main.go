@@ -62,6 +62,41 @@ func main() {
 		groups[name] = append(groups[name], c)
 	}
 	printTable(os.Stdout, order, groups, *threshold)
+	printPaired(os.Stdout, order, groups)
+}
+
+// printPaired compares every group with the first one run by run (the i-th
+// run of each group is taken to share the i-th run's seed): the paired
+// change of final accuracy, and the steps each run took to reach the
+// baseline run's final accuracy.
+func printPaired(w io.Writer, order []string, groups map[string][]runCurve) {
+	if len(order) < 2 {
+		return
+	}
+	base := groups[order[0]]
+	fmt.Fprintf(w, "\npaired by seed against %s (run i of each kind shares run i's seed)\n\n", order[0])
+	fmt.Fprintf(w, "| kind | final − %s (points, mean ± se over seeds) | per seed | steps to reach %s's final accuracy (per seed; – = not reached) |\n", order[0], order[0])
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, name := range order[1:] {
+		runs := groups[name]
+		var diffs []float64
+		var per, reach []string
+		for i, c := range runs {
+			if i >= len(base) {
+				break
+			}
+			d := c.last().Accuracy - base[i].last().Accuracy
+			diffs = append(diffs, d)
+			per = append(per, fmt.Sprintf("%+.1f", 100*d))
+			if s, ok := c.stepsTo(base[i].last().Accuracy); ok {
+				reach = append(reach, fmt.Sprintf("%d (base %d)", s, base[i].last().Step))
+			} else {
+				reach = append(reach, "–")
+			}
+		}
+		m, se := meanSE(diffs)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", name, pm(m, se, 100, 1), strings.Join(per, ", "), strings.Join(reach, ", "))
+	}
 }
 
 // readCurve reads dir/eval.jsonl.
