@@ -11,10 +11,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// pending marks a key whose behaviour is being reworked in another branch;
-// it is accepted only for the keys pendingKey names.
-const pending = "PENDING"
-
 // configKeyTests maps every leaf key of `rlpipe config default` to the
 // tests ("package/dir.TestName") that fail if the key stopped doing what it
 // says: tests that observe behaviour change (prompts, weights, metrics,
@@ -185,19 +181,6 @@ var configKeyTests = map[string][]string{
 	"distributed.request_timeout": {"pipeline/flight.TestNoWorkersFailsQuickly"},
 }
 
-// pendingKey reports whether key is being reworked in another branch
-// (loss terms, BVPO, GDPO and VAS's full refresh), the only keys that may
-// map to PENDING.
-func pendingKey(key string) bool {
-	switch key {
-	case "algorithm.loss.entropy_coef", "algorithm.loss.clip_low", "algorithm.loss.clip_high", "algorithm.loss.max_len",
-		"algorithm.loss.scale_factor", "algorithm.loss.beta", "algorithm.loss.kl",
-		"sampling.vas.refresh", "sampling.vas.refresh_every", "sampling.vas.refresh_samples":
-		return true
-	}
-	return strings.HasPrefix(key, "algorithm.bvpo.") || strings.HasPrefix(key, "algorithm.gdpo.")
-}
-
 // flattenKeys appends the dotted path of every leaf under n: scalars
 // (null included), lists (one key each) and empty maps.
 func flattenKeys(out []string, prefix string, n *yaml.Node) []string {
@@ -245,12 +228,6 @@ func TestEveryConfigKeyHasABehaviourTest(t *testing.T) {
 			t.Errorf("%s: no test named", k)
 		}
 		for _, ref := range tests {
-			if ref == pending {
-				if !pendingKey(k) {
-					t.Errorf("%s: only the keys being reworked elsewhere may be %s", k, pending)
-				}
-				continue
-			}
 			dot := strings.LastIndex(ref, ".")
 			if dot < 0 || !strings.HasPrefix(ref[dot+1:], "Test") {
 				t.Errorf("%s: %q is not package/dir.TestName", k, ref)
