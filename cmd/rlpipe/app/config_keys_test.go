@@ -11,10 +11,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// pending marks a key whose behaviour is being reworked in another branch;
-// it is accepted only for the keys pendingKey names.
-const pending = "PENDING"
-
 // configKeyTests maps every leaf key of `rlpipe config default` to the
 // tests ("package/dir.TestName") that fail if the key stopped doing what it
 // says: tests that observe behaviour change (prompts, weights, metrics,
@@ -111,9 +107,9 @@ var configKeyTests = map[string][]string{
 	"sampling.vas.w_min":                {"sampling.TestVASWeights", "sampling.TestConfigKeysChangeThePicks"},
 	"sampling.vas.ema":                  {"sampling.TestGoldenVPSAndWeights", "sampling.TestConfigKeysChangeThePicks"},
 	"sampling.vas.tds":                  {"sampling.TestTDSChoices", "sampling.TestConfigKeysChangeThePicks"},
-	"sampling.vas.refresh":              {pending},
-	"sampling.vas.refresh_every":        {pending},
-	"sampling.vas.refresh_samples":      {pending},
+	"sampling.vas.refresh":              {"pipeline.TestVASRefreshRunsAtItsSteps", "sampling.TestRefreshSchedule"},
+	"sampling.vas.refresh_every":        {"pipeline.TestVASRefreshRunsAtItsSteps", "sampling.TestRefreshSchedule"},
+	"sampling.vas.refresh_samples":      {"pipeline.TestVASRefreshRunsAtItsSteps"},
 	"sampling.vas.history_len":          {"sampling.TestVASObserve"},
 	"sampling.filter.zero_variance":     {"pipeline.TestDynamicSamplingRefillsAtMostMaxRounds"},
 	"sampling.filter.max_refill_rounds": {"pipeline.TestDynamicSamplingRefillsAtMostMaxRounds"},
@@ -123,36 +119,38 @@ var configKeyTests = map[string][]string{
 	"algorithm.advantage.std":              {"pipeline.TestAdvantageKeysChangeTheAdvantages", "policy/objective.TestGroupAdvantagesMatchesGoldenValues"},
 	"algorithm.advantage.eps":              {"pipeline.TestAdvantageKeysChangeTheAdvantages", "policy/objective.TestGroupAdvantagesMatchesGoldenValues"},
 	"algorithm.advantage.biased":           {"pipeline.TestAdvantageKeysChangeTheAdvantages", "policy/objective.TestGroupAdvantagesMatchesGoldenValues"},
-	"algorithm.loss.clip_low":              {pending},
-	"algorithm.loss.clip_high":             {pending},
+	"algorithm.loss.clip_low":              {"pipeline.TestLossKeysChangeTheUpdate", "cmd/rlpipe/app.TestConfigZeroClipBoundsAreTakenLiterally"},
+	"algorithm.loss.clip_high":             {"pipeline.TestLossKeysChangeTheUpdate", "cmd/rlpipe/app.TestConfigZeroClipBoundsAreTakenLiterally"},
 	"algorithm.loss.dual_clip":             {"pipeline.TestLearnerKeysChangeTheUpdate", "policy/objective.TestPolicyLossPerTokenMatchesGoldenValues"},
 	"algorithm.loss.agg":                   {"pipeline.TestLearnerKeysChangeTheUpdate", "policy/objective.TestAggregationMatchesGoldenValues"},
-	"algorithm.loss.scale_factor":          {pending},
-	"algorithm.loss.max_len":               {pending},
-	"algorithm.loss.beta":                  {pending},
-	"algorithm.loss.kl":                    {pending},
-	"algorithm.loss.entropy_coef":          {pending},
+	"algorithm.loss.scale_factor":          {"pipeline.TestLossKeysChangeTheUpdate", "pipeline.TestLearnerLossNormaliserIsTheCompletionBudget"},
+	"algorithm.loss.max_len":               {"pipeline.TestLossKeysChangeTheUpdate", "pipeline.TestLearnerLossNormaliserIsTheCompletionBudget"},
+	"algorithm.loss.beta":                  {"pipeline.TestLossKeysChangeTheUpdate"},
+	"algorithm.loss.kl":                    {"pipeline.TestLossKeysChangeTheUpdate", "policy/objective.TestKLEstimatorsMatchGoldenValues"},
+	"algorithm.loss.entropy_coef":          {"pipeline.TestLossKeysChangeTheUpdate", "pipeline.TestEntropyBonusMovesThePolicyEntropy"},
+	"algorithm.kl_in_reward":               {"pipeline.TestLossKeysChangeTheUpdate", "pipeline.TestKLInRewardFoldsThePenaltyIntoTheAdvantages"},
 	"algorithm.epochs":                     {"pipeline.TestLearnerKeysChangeTheUpdate"},
 	"algorithm.mini_batches":               {"pipeline.TestLearnerKeysChangeTheUpdate"},
-	"algorithm.bvpo.alpha":                 {pending},
-	"algorithm.bvpo.base":                  {pending},
-	"algorithm.bvpo.beta_dpo":              {pending},
-	"algorithm.bvpo.micro_batches":         {pending},
-	"algorithm.bvpo.smoothing":             {pending},
-	"algorithm.bvpo.normalize":             {pending},
-	"algorithm.gdpo.ratio":                 {pending},
-	"algorithm.gdpo.clip_low":              {pending},
-	"algorithm.gdpo.clip_high":             {pending},
-	"algorithm.gdpo.dual_clip":             {pending},
-	"algorithm.gdpo.beta":                  {pending},
-	"algorithm.gdpo.kl":                    {pending},
-	"algorithm.gdpo.elbo.estimator":        {pending},
-	"algorithm.gdpo.elbo.rule":             {pending},
-	"algorithm.gdpo.elbo.draws":            {pending},
-	"algorithm.gdpo.elbo.mask_min":         {pending},
-	"algorithm.gdpo.elbo.prompt_mask_prob": {pending},
-	"algorithm.gdpo.elbo.coupling":         {pending},
-	"algorithm.gdpo.elbo.stratify":         {pending},
+	"algorithm.bvpo.alpha":                 {"pipeline.TestBVPOKeysChangeTheUpdate", "pipeline.TestBVPOAutoAlphaFollowsTheGradientVariances"},
+	"algorithm.bvpo.base":                  {"pipeline.TestBVPOKeysChangeTheUpdate"},
+	"algorithm.bvpo.beta_dpo":              {"pipeline.TestBVPOKeysChangeTheUpdate"},
+	"algorithm.bvpo.micro_batches":         {"pipeline.TestBVPOKeysChangeTheUpdate"},
+	"algorithm.bvpo.smoothing":             {"pipeline.TestBVPOKeysChangeTheUpdate", "pipeline.TestBVPOBiasMomentumDrivesTheBiasProxy"},
+	"algorithm.bvpo.bias_momentum":         {"pipeline.TestBVPOKeysChangeTheUpdate", "pipeline.TestBVPOBiasMomentumDrivesTheBiasProxy"},
+	"algorithm.bvpo.normalize":             {"pipeline.TestBVPOKeysChangeTheUpdate", "pipeline.TestBVPOGroupsNormalizationIsThePairMeanScaledByPairsOverGroups"},
+	"algorithm.gdpo.ratio":                 {"pipeline.TestGDPOKeysChangeTheUpdate", "policy/objective.TestGDPOSequenceRatioMatchesGoldenValues"},
+	"algorithm.gdpo.clip_low":              {"pipeline.TestGDPOKeysChangeTheUpdate"},
+	"algorithm.gdpo.clip_high":             {"pipeline.TestGDPOKeysChangeTheUpdate", "cmd/rlpipe/app.TestConfigZeroClipBoundsAreTakenLiterally"},
+	"algorithm.gdpo.dual_clip":             {"pipeline.TestGDPOKeysChangeTheUpdate"},
+	"algorithm.gdpo.beta":                  {"pipeline.TestGDPOKeysChangeTheUpdate"},
+	"algorithm.gdpo.kl":                    {"pipeline.TestGDPOKeysChangeTheUpdate"},
+	"algorithm.gdpo.elbo.estimator":        {"pipeline.TestGDPOKeysChangeTheUpdate"},
+	"algorithm.gdpo.elbo.rule":             {"pipeline.TestGDPOKeysChangeTheUpdate", "policy/objective.TestSDMCToyELBOMatchesGoldenValues"},
+	"algorithm.gdpo.elbo.draws":            {"pipeline.TestGDPOKeysChangeTheUpdate", "policy/objective.TestSDMCPlanUsesDrawsAndWeights"},
+	"algorithm.gdpo.elbo.mask_min":         {"pipeline.TestGDPOKeysChangeTheUpdate", "policy/objective.TestSDMCToyELBOMatchesGoldenValues"},
+	"algorithm.gdpo.elbo.prompt_mask_prob": {"pipeline.TestGDPOKeysChangeTheUpdate"},
+	"algorithm.gdpo.elbo.coupling":         {"pipeline.TestGDPOKeysChangeTheUpdate", "policy/objective.TestCyclicCouplingSpreadsMasksAndKeepsThemUniform"},
+	"algorithm.gdpo.elbo.stratify":         {"pipeline.TestGDPOKeysChangeTheUpdate", "policy/objective.TestDoubleMCStratification"},
 
 	// train
 	"train.steps":            {"pipeline.TestRunSmallCompletesAndReleasesEveryRecord"},
@@ -181,19 +179,6 @@ var configKeyTests = map[string][]string{
 	"distributed.rollout_workers": {"pipeline.TestDistributedWorkersCarryTheRun", "pipeline.TestDistributedRunEqualsInProcessRun"},
 	"distributed.reward_workers":  {"pipeline.TestDistributedWorkersCarryTheRun", "pipeline.TestDistributedRunEqualsInProcessRun"},
 	"distributed.request_timeout": {"pipeline/flight.TestNoWorkersFailsQuickly"},
-}
-
-// pendingKey reports whether key is being reworked in another branch
-// (loss terms, BVPO, GDPO and VAS's full refresh), the only keys that may
-// map to PENDING.
-func pendingKey(key string) bool {
-	switch key {
-	case "algorithm.loss.entropy_coef", "algorithm.loss.clip_low", "algorithm.loss.clip_high", "algorithm.loss.max_len",
-		"algorithm.loss.scale_factor", "algorithm.loss.beta", "algorithm.loss.kl",
-		"sampling.vas.refresh", "sampling.vas.refresh_every", "sampling.vas.refresh_samples":
-		return true
-	}
-	return strings.HasPrefix(key, "algorithm.bvpo.") || strings.HasPrefix(key, "algorithm.gdpo.")
 }
 
 // flattenKeys appends the dotted path of every leaf under n: scalars
@@ -243,12 +228,6 @@ func TestEveryConfigKeyHasABehaviourTest(t *testing.T) {
 			t.Errorf("%s: no test named", k)
 		}
 		for _, ref := range tests {
-			if ref == pending {
-				if !pendingKey(k) {
-					t.Errorf("%s: only the keys being reworked elsewhere may be %s", k, pending)
-				}
-				continue
-			}
 			dot := strings.LastIndex(ref, ".")
 			if dot < 0 || !strings.HasPrefix(ref[dot+1:], "Test") {
 				t.Errorf("%s: %q is not package/dir.TestName", k, ref)
