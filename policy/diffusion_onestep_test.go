@@ -106,7 +106,7 @@ func TestAccumulateOneStepGradientMatchesFiniteDifferences(t *testing.T) {
 				loss, d, err := call(logp)
 				return loss, p.spreadTokens(g, 0, d), err
 			})
-			checkFiniteDifferences(t, m, grads, eval)
+			checkFiniteDifferences(t, m.net, grads, eval, 5)
 			// Single-graph path, then the chunked two-phase path: both add
 			// the same gradient.
 			if _, err := m.AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, tokenExpLoss); err != nil {
@@ -116,7 +116,7 @@ func TestAccumulateOneStepGradientMatchesFiniteDifferences(t *testing.T) {
 			if _, err := m.AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, tokenExpLoss); err != nil {
 				t.Fatal(err)
 			}
-			checkAccumulated(t, m, grads, 2)
+			checkAccumulated(t, m.net, grads, 2)
 		})
 	}
 }
