@@ -164,7 +164,7 @@ func TestDiffusionAccumulateELBOGradientMatchesFiniteDifferences(t *testing.T) {
 					t.Fatal(err)
 				}
 				g := p.grid(0, len(p.seq))
-				grads, eval := float64GridGrads(t, m, g, p.objective(g, p.checked(gdpoLikeLoss)))
+				grads, eval := float64GridGrads(t, m, g, gridObjective(p, elboValues, g, p.checked(gdpoLikeLoss)))
 				checkFiniteDifferences(t, m.net, grads, eval, 5)
 				// Single-graph path, then the chunked two-phase path: both add
 				// the same gradient.

@@ -99,13 +99,7 @@ func TestAccumulateOneStepGradientMatchesFiniteDifferences(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := p.grid(0, len(p.seq))
-			call := p.checkedTokens(tokenExpLoss)
-			grads, eval := float64GridGrads(t, m, g, func(flat []float64) (float64, []float64, error) {
-				logp := make([][]float64, p.n)
-				p.tokenLogp(logp, g, 0, flat)
-				loss, d, err := call(logp)
-				return loss, p.spreadTokens(g, 0, d), err
-			})
+			grads, eval := float64GridGrads(t, m, g, gridObjective(p, tokenValues, g, p.checkedTokens(tokenExpLoss)))
 			checkFiniteDifferences(t, m.net, grads, eval, 5)
 			// Single-graph path, then the chunked two-phase path: both add
 			// the same gradient.
