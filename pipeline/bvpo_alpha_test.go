@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -225,31 +224,8 @@ func TestBVPOAutoAlphaResumeIsBitIdentical(t *testing.T) {
 	// A length-shaped reward differs within most groups, so DPO pairs exist
 	// and α moves (the math reward is 0 for every sample of this tiny policy).
 	cfg.Reward = reward.Config{Spec: "length(max_len=24,buffer=22)"}
-	full := t.TempDir()
-	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: full}); err != nil {
-		t.Fatal(err)
-	}
+	full := assertResumeBitIdentical(t, cfg, ModelFile, samplerFile, optimizerFile)
 	checkAlphaMoved(t, full)
-	part := t.TempDir()
-	short := cfg
-	short.Train.Steps = 2
-	if _, err := Run(context.Background(), short, RunOptions{OutDir: part}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: part, Resume: true}); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"model.safetensors", "sampler.arrow", "optimizer.bin.zst"} {
-		f = filepath.Join("checkpoints/step-000004", f)
-		a, _ := os.ReadFile(filepath.Join(full, f))
-		b, _ := os.ReadFile(filepath.Join(part, f))
-		if len(a) == 0 || !bytes.Equal(a, b) {
-			t.Errorf("%s differs between the uninterrupted and the resumed run", f)
-		}
-	}
-	if a, b := deterministicMetrics(t, full), deterministicMetrics(t, part); a != b {
-		t.Errorf("metrics differ:\n%s\n%s", a, b)
-	}
 }
 
 // checkAlphaMoved fails unless α left 0.5 from an estimate (not a fallback)

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 )
 
@@ -48,20 +47,7 @@ func readRunDir(t *testing.T, out string) runDir {
 	dumps, _ := os.ReadDir(filepath.Join(out, "rollouts"))
 	for _, f := range dumps {
 		d.dumps = append(d.dumps, f.Name())
-		rr, err := data.OpenRecords(filepath.Join(out, "rollouts", f.Name()), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := rr.Next(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, err := data.TrainFromRecord(rec)
-		rec.Release()
-		rr.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows := readTrainRows(t, filepath.Join(out, "rollouts", f.Name()))
 		d.versions = append(d.versions, rows[0].PolicyVersion)
 	}
 	return d

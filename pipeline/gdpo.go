@@ -97,33 +97,28 @@ func (g *gdpoLearner) update(rows []data.TrainRow, step int) (updateStats, error
 			return st, err
 		}
 	}
-	params := model.Params()
-	mbs := objective.MiniBatches(len(kept), (len(kept)+g.algo.MiniBatches-1)/g.algo.MiniBatches, 0, false, g.seed, 0)
-	for epoch := 0; epoch < g.algo.Epochs; epoch++ {
-		for _, mb := range mbs {
-			sub := subBatch(batch, mb)
-			in := &objective.GDPOInput{OldELBO: pick(old, mb), Len: pickInt(lens, mb), Adv: pick(adv, mb)}
-			if ref != nil {
-				in.RefELBO = pick(ref, mb)
-			}
-			model.ZeroGrad()
-			var metrics objective.LossMetrics
-			loss, err := model.AccumulateELBO(sub, g.cfg.ELBO, seed, pickU64(keys, mb), func(elbo []float64) (float64, []float64, error) {
-				in.ELBO = elbo
-				res, err := objective.GDPOLoss(nil, in, g.cfg)
-				if err != nil {
-					return 0, nil, err
-				}
-				metrics = res.Metrics
-				return res.Loss, res.DELBO, nil
-			})
-			if err != nil {
-				return st, fmt.Errorf("pipeline: gdpo step %d: %w", step, err)
-			}
-			st.Loss, st.Metrics = loss, metrics
-			st.GradNorm = optim.ClipGradNorm(params, g.clipNorm)
-			g.opt.Step(params, st.LR)
+	st, err = g.miniBatches(model, len(kept), st, func(mb []int) (float64, objective.LossMetrics, error) {
+		in := &objective.GDPOInput{OldELBO: pick(old, mb), Len: pick(lens, mb), Adv: pick(adv, mb)}
+		if ref != nil {
+			in.RefELBO = pick(ref, mb)
 		}
+		var metrics objective.LossMetrics
+		loss, err := model.AccumulateELBO(subBatch(batch, mb), g.cfg.ELBO, seed, pick(keys, mb), func(elbo []float64) (float64, []float64, error) {
+			in.ELBO = elbo
+			res, err := objective.GDPOLoss(nil, in, g.cfg)
+			if err != nil {
+				return 0, nil, err
+			}
+			metrics = res.Metrics
+			return res.Loss, res.DELBO, nil
+		})
+		if err != nil {
+			return 0, metrics, fmt.Errorf("pipeline: gdpo step %d: %w", step, err)
+		}
+		return loss, metrics, nil
+	})
+	if err != nil {
+		return st, err
 	}
 	var meanELBO float64
 	for _, v := range old {
@@ -131,6 +126,29 @@ func (g *gdpoLearner) update(rows []data.TrainRow, step int) (updateStats, error
 	}
 	st.Algo["gdpo/elbo_mean"] = meanELBO
 	st.Algo["gdpo/passes_per_seq"] = float64(policy.ELBOPasses(g.cfg.ELBO, int(meanLen(lens))))
+	return st, nil
+}
+
+// miniBatches runs the configured epochs over mini-batches of the n kept
+// rows: per mini-batch it zeroes the gradients, lets accumulate add the
+// mini-batch's loss gradient (returning its loss and metrics), clips and
+// steps the optimizer. st ends with the last mini-batch's loss, metrics
+// and gradient norm.
+func (g *gdpoLearner) miniBatches(model *policy.DiffusionModel, n int, st updateStats, accumulate func(mb []int) (float64, objective.LossMetrics, error)) (updateStats, error) {
+	params := model.Params()
+	mbs := objective.MiniBatches(n, (n+g.algo.MiniBatches-1)/g.algo.MiniBatches, 0, false, g.seed, 0)
+	for epoch := 0; epoch < g.algo.Epochs; epoch++ {
+		for _, mb := range mbs {
+			model.ZeroGrad()
+			loss, metrics, err := accumulate(mb)
+			if err != nil {
+				return st, err
+			}
+			st.Loss, st.Metrics = loss, metrics
+			st.GradNorm = optim.ClipGradNorm(params, g.clipNorm)
+			g.opt.Step(params, st.LR)
+		}
+	}
 	return st, nil
 }
 
@@ -172,24 +190,9 @@ func subBatch(b policy.SeqBatch, idx []int) policy.SeqBatch {
 	return out
 }
 
-func pick(xs []float64, idx []int) []float64 {
-	out := make([]float64, len(idx))
-	for j, i := range idx {
-		out[j] = xs[i]
-	}
-	return out
-}
-
-func pickInt(xs []int, idx []int) []int {
-	out := make([]int, len(idx))
-	for j, i := range idx {
-		out[j] = xs[i]
-	}
-	return out
-}
-
-func pickU64(xs []uint64, idx []int) []uint64 {
-	out := make([]uint64, len(idx))
+// pick returns xs at the indices idx.
+func pick[T any](xs []T, idx []int) []T {
+	out := make([]T, len(idx))
 	for j, i := range idx {
 		out[j] = xs[i]
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
-	"github.com/rlpipe/rlpipe/policy/optim"
 )
 
 // updateTokens is update for gdpo.ratio token: diffu-GRPO's per-token
@@ -34,32 +33,28 @@ func (g *gdpoLearner) updateTokens(rows []data.TrainRow, kept []int, step int, s
 			return st, fmt.Errorf("pipeline: diffu-grpo step %d: reference: %w", step, err)
 		}
 	}
-	params := model.Params()
-	mbs := objective.MiniBatches(len(kept), (len(kept)+g.algo.MiniBatches-1)/g.algo.MiniBatches, 0, false, g.seed, 0)
-	for epoch := 0; epoch < g.algo.Epochs; epoch++ {
-		for _, mb := range mbs {
-			in := &objective.LossInput{OldLogp: pickRows(old, mb), Mask: pickRows(mask, mb), Adv: pick(adv, mb)}
-			if ref != nil {
-				in.RefLogp = pickRows(ref, mb)
-			}
-			model.ZeroGrad()
-			var metrics objective.LossMetrics
-			loss, err := model.AccumulateOneStep(subBatch(batch, mb), g.cfg.ELBO, seed, pickU64(keys, mb), func(logp [][]float64) (float64, [][]float64, error) {
-				in.Logp = logp
-				res, err := objective.GDPOTokenLoss(nil, in, g.cfg)
-				if err != nil {
-					return 0, nil, err
-				}
-				metrics = res.Metrics
-				return res.Loss, res.DLogp, nil
-			})
-			if err != nil {
-				return st, fmt.Errorf("pipeline: diffu-grpo step %d: %w", step, err)
-			}
-			st.Loss, st.Metrics = loss, metrics
-			st.GradNorm = optim.ClipGradNorm(params, g.clipNorm)
-			g.opt.Step(params, st.LR)
+	st, err = g.miniBatches(model, len(kept), st, func(mb []int) (float64, objective.LossMetrics, error) {
+		in := &objective.LossInput{OldLogp: pick(old, mb), Mask: pick(mask, mb), Adv: pick(adv, mb)}
+		if ref != nil {
+			in.RefLogp = pick(ref, mb)
 		}
+		var metrics objective.LossMetrics
+		loss, err := model.AccumulateOneStep(subBatch(batch, mb), g.cfg.ELBO, seed, pick(keys, mb), func(logp [][]float64) (float64, [][]float64, error) {
+			in.Logp = logp
+			res, err := objective.GDPOTokenLoss(nil, in, g.cfg)
+			if err != nil {
+				return 0, nil, err
+			}
+			metrics = res.Metrics
+			return res.Loss, res.DLogp, nil
+		})
+		if err != nil {
+			return 0, metrics, fmt.Errorf("pipeline: diffu-grpo step %d: %w", step, err)
+		}
+		return loss, metrics, nil
+	})
+	if err != nil {
+		return st, err
 	}
 	// The one-step ELBO of the canvas (the row sums), comparable with the
 	// sequence-level modes' gdpo/elbo_mean.
@@ -84,12 +79,4 @@ func rolloutMask(n, width int) []float64 {
 		m[k] = 1
 	}
 	return m
-}
-
-func pickRows(xs [][]float64, idx []int) [][]float64 {
-	out := make([][]float64, len(idx))
-	for j, i := range idx {
-		out[j] = xs[i]
-	}
-	return out
 }

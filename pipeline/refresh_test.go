@@ -153,16 +153,8 @@ func TestVASRefreshIsIndependentOfRolloutWorkers(t *testing.T) {
 		}
 		dirs = append(dirs, out)
 	}
-	for _, f := range []string{ModelFile, samplerFile, optimizerFile} {
-		a, _ := os.ReadFile(filepath.Join(ckptDir(dirs[0], 4), f))
-		b, _ := os.ReadFile(filepath.Join(ckptDir(dirs[1], 4), f))
-		if len(a) == 0 || !bytes.Equal(a, b) {
-			t.Errorf("%s differs between 1 and 3 rollout workers", f)
-		}
-	}
-	if a, b := deterministicMetrics(t, dirs[0]), deterministicMetrics(t, dirs[1]); a != b {
-		t.Errorf("metrics differ:\n%s\n%s", a, b)
-	}
+	sameCheckpointFiles(t, dirs[0], dirs[1], 4, "between 1 and 3 rollout workers", ModelFile, samplerFile, optimizerFile)
+	sameMetrics(t, dirs[0], dirs[1])
 }
 
 // TestVASRefreshResumeIsBitIdentical compares the final checkpoint of an
@@ -173,16 +165,7 @@ func TestVASRefreshResumeIsBitIdentical(t *testing.T) {
 	for _, staleness := range []int64{0, 1} {
 		cfg := refreshRunConfig()
 		cfg.Train.MaxStaleness = int(staleness)
-		full := t.TempDir()
-		if _, err := Run(context.Background(), cfg, RunOptions{OutDir: full}); err != nil {
-			t.Fatal(err)
-		}
-		part := t.TempDir()
-		short := cfg
-		short.Train.Steps = 2
-		if _, err := Run(context.Background(), short, RunOptions{OutDir: part}); err != nil {
-			t.Fatal(err)
-		}
+		full, part := runFullAndPart(t, cfg)
 		resumed := map[string]string{"resumed after 2 steps": part}
 		// The refresh before step s > 0 runs while s − staleness steps are
 		// done; the one before step 0 before any.
@@ -207,16 +190,8 @@ func TestVASRefreshResumeIsBitIdentical(t *testing.T) {
 				if _, err := Run(context.Background(), cfg, RunOptions{OutDir: dir, Resume: true}); err != nil {
 					t.Fatal(err)
 				}
-				for _, f := range []string{ModelFile, samplerFile, optimizerFile, stateFile} {
-					a, _ := os.ReadFile(filepath.Join(ckptDir(full, 4), f))
-					b, _ := os.ReadFile(filepath.Join(ckptDir(dir, 4), f))
-					if len(a) == 0 || !bytes.Equal(a, b) {
-						t.Errorf("%s differs between the uninterrupted and the resumed run", f)
-					}
-				}
-				if a, b := deterministicMetrics(t, full), deterministicMetrics(t, dir); a != b {
-					t.Errorf("metrics differ:\n%s\n%s", a, b)
-				}
+				sameCheckpointFiles(t, full, dir, 4, "between the uninterrupted and the resumed run", ModelFile, samplerFile, optimizerFile, stateFile)
+				sameMetrics(t, full, dir)
 				if dir == part {
 					return // its eval.jsonl also holds the 2-step run's final evaluation
 				}
@@ -247,13 +222,7 @@ func TestVASRefreshWithRemoteGenerators(t *testing.T) {
 		if _, err := Run(context.Background(), dcfg, RunOptions{OutDir: out}); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{ModelFile, samplerFile} {
-			a, _ := os.ReadFile(filepath.Join(ckptDir(local, 4), f))
-			b, _ := os.ReadFile(filepath.Join(ckptDir(out, 4), f))
-			if len(a) == 0 || !bytes.Equal(a, b) {
-				t.Errorf("%s differs from the in-process run", f)
-			}
-		}
+		sameCheckpointFiles(t, local, out, 4, "from the in-process run", ModelFile, samplerFile)
 	})
 	t.Run("an OpenAI-compatible server refreshes every prompt", func(t *testing.T) {
 		base, _ := serveSFTPolicy(t)

@@ -65,30 +65,62 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			cfg := smallRunConfig()
 			cfg.Train.MaxStaleness = tc.staleness
 			cfg.Sampling.Filter.ZeroVariance = tc.filter
-			full := t.TempDir()
-			if _, err := Run(context.Background(), cfg, RunOptions{OutDir: full}); err != nil {
-				t.Fatal(err)
-			}
-			part := t.TempDir()
-			short := cfg
-			short.Train.Steps = 2
-			if _, err := Run(context.Background(), short, RunOptions{OutDir: part}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := Run(context.Background(), cfg, RunOptions{OutDir: part, Resume: true}); err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range []string{"checkpoints/step-000004/model.safetensors", "checkpoints/step-000004/sampler.arrow", "checkpoints/step-000004/optimizer.bin.zst"} {
-				a, _ := os.ReadFile(filepath.Join(full, f))
-				b, _ := os.ReadFile(filepath.Join(part, f))
-				if len(a) == 0 || !bytes.Equal(a, b) {
-					t.Errorf("%s differs between the uninterrupted and the resumed run", f)
-				}
-			}
-			if a, b := deterministicMetrics(t, full), deterministicMetrics(t, part); a != b {
-				t.Errorf("metrics differ:\n%s\n%s", a, b)
-			}
+			assertResumeBitIdentical(t, cfg, ModelFile, samplerFile, optimizerFile)
 		})
+	}
+}
+
+// assertResumeBitIdentical runs cfg uninterrupted, and for 2 steps then
+// resumed, and checks that the given files of the last checkpoint and the
+// metrics agree bit for bit. It returns the uninterrupted run's directory.
+func assertResumeBitIdentical(t *testing.T, cfg RunConfig, files ...string) string {
+	t.Helper()
+	full, part := runFullAndPart(t, cfg)
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: part, Resume: true}); err != nil {
+		t.Fatal(err)
+	}
+	sameCheckpointFiles(t, full, part, int64(cfg.Train.Steps), "between the uninterrupted and the resumed run", files...)
+	sameMetrics(t, full, part)
+	return full
+}
+
+// runFullAndPart runs cfg in one new directory, full, and only its first
+// 2 steps in another, part, ready to resume.
+func runFullAndPart(t *testing.T, cfg RunConfig) (full, part string) {
+	t.Helper()
+	full = t.TempDir()
+	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: full}); err != nil {
+		t.Fatal(err)
+	}
+	part = t.TempDir()
+	short := cfg
+	short.Train.Steps = 2
+	if _, err := Run(context.Background(), short, RunOptions{OutDir: part}); err != nil {
+		t.Fatal(err)
+	}
+	return full, part
+}
+
+// sameCheckpointFiles fails t unless each of files in checkpoint step of
+// run directory a is non-empty and equal byte for byte to b's; how says
+// how b differs from a, for the message.
+func sameCheckpointFiles(t *testing.T, a, b string, step int64, how string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		x, _ := os.ReadFile(filepath.Join(ckptDir(a, step), f))
+		y, _ := os.ReadFile(filepath.Join(ckptDir(b, step), f))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Errorf("%s differs %s", f, how)
+		}
+	}
+}
+
+// sameMetrics fails t unless the runs in a and b logged the same metrics
+// apart from timings.
+func sameMetrics(t *testing.T, a, b string) {
+	t.Helper()
+	if x, y := deterministicMetrics(t, a), deterministicMetrics(t, b); x != y {
+		t.Errorf("metrics differ:\n%s\n%s", x, y)
 	}
 }
 
@@ -103,6 +135,27 @@ func readLines(t *testing.T, path string) [][]byte {
 		out = append(out, l)
 	}
 	return out
+}
+
+// readTrainRows reads the first record of a train-row file (a step's
+// export or rollout dump).
+func readTrainRows(t *testing.T, path string) []data.TrainRow {
+	t.Helper()
+	rr, err := data.OpenRecords(path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := rr.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := data.TrainFromRecord(rec)
+	rec.Release()
+	rr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 func deterministicMetrics(t *testing.T, dir string) string {
@@ -128,21 +181,7 @@ func TestExportTrainBatchesWritesParquetPerStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	for step := 1; step <= 2; step++ {
-		path := filepath.Join(cfg.Export.TrainBatches, fmt.Sprintf("step-%06d.parquet", step))
-		rr, err := data.OpenRecords(path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := rr.Next(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, err := data.TrainFromRecord(rec)
-		rec.Release()
-		rr.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows := readTrainRows(t, filepath.Join(cfg.Export.TrainBatches, fmt.Sprintf("step-%06d.parquet", step)))
 		want := cfg.Train.PromptsPerStep * cfg.Rollout.G
 		if len(rows) != want || len(rows[0].CompletionTokens) == 0 || len(rows[0].Logprobs) != len(rows[0].CompletionTokens) {
 			t.Fatalf("step %d: %d rows (want %d), first %+v", step, len(rows), want, rows[0])

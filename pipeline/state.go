@@ -150,27 +150,11 @@ func (r *runner) restore() error {
 	if err := r.restoreLearnerState(info.Dir); err != nil {
 		return err
 	}
-	ids := make([]uint64, len(r.train))
-	for i, p := range r.train {
-		ids[i] = p.ID
-	}
-	scfg := r.cfg.Sampling
-	scfg.Seed ^= r.cfg.Seed
-	if r.sampler, err = sampling.New(scfg, ids); err != nil {
+	if err := r.restoreSampler(info.Dir); err != nil {
 		return err
 	}
-	if err := readFile(filepath.Join(info.Dir, samplerFile), func(in io.Reader) error { return r.sampler.LoadState(in, r.mem) }); err != nil {
+	if err := r.restoreBehaviour(info.Dir); err != nil {
 		return err
-	}
-	if _, err := os.Stat(filepath.Join(info.Dir, behaviourFile)); err == nil {
-		m, _, err := loadModel(filepath.Join(info.Dir, behaviourFile))
-		if err != nil {
-			return err
-		}
-		if err := r.configurePolicy(&Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
-			return err
-		}
-		r.behaviour = m
 	}
 	r.start = st.Step
 	r.pending = map[int64]pendingPick{}
@@ -183,6 +167,39 @@ func (r *runner) restore() error {
 		}
 	}
 	fmt.Fprintf(r.log, "resume: continuing after step %d from %s\n", st.Step, info.Dir)
+	return nil
+}
+
+// restoreSampler rebuilds the sampler over the run's prompts and loads its
+// state from checkpoint dir.
+func (r *runner) restoreSampler(dir string) error {
+	ids := make([]uint64, len(r.train))
+	for i, p := range r.train {
+		ids[i] = p.ID
+	}
+	scfg := r.cfg.Sampling
+	scfg.Seed ^= r.cfg.Seed
+	var err error
+	if r.sampler, err = sampling.New(scfg, ids); err != nil {
+		return err
+	}
+	return readFile(filepath.Join(dir, samplerFile), func(in io.Reader) error { return r.sampler.LoadState(in, r.mem) })
+}
+
+// restoreBehaviour loads the behaviour policy of checkpoint dir, when it
+// has one (max_staleness 1).
+func (r *runner) restoreBehaviour(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, behaviourFile)); err != nil {
+		return nil
+	}
+	m, _, err := loadModel(filepath.Join(dir, behaviourFile))
+	if err != nil {
+		return err
+	}
+	if err := r.configurePolicy(&Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
+		return err
+	}
+	r.behaviour = m
 	return nil
 }
 

@@ -86,17 +86,89 @@ type scoreFunc func(g *canvasGrid) ([]float64, error)
 // ELBO_i = Σ_{canvases r of i} coef_r · Σ_{masked} log p (a sum over
 // tokens, as objective.CombineELBO).
 func (p *elboPlan) elbo(chunk int, score scoreFunc) ([]float64, error) {
-	out := make([]float64, p.n)
+	return evalPlan(p, elboValues, chunk, score)
+}
+
+// planValues is what an objective of a plan sees, V per sequence (ELBOs
+// []float64, or one-step token log-probs [][]float64): alloc makes it
+// for the plan's sequences, gather adds to it from the flat masked
+// log-probs of a grid of the plan's canvases from lo, and spread is
+// gather's transpose, dLoss/dflat of that grid from dLoss/dV.
+type planValues[V any] struct {
+	alloc  func(p *elboPlan) V
+	gather func(p *elboPlan, dst V, g *canvasGrid, lo int, flat []float64)
+	spread func(p *elboPlan, g *canvasGrid, lo int, d V) []float64
+}
+
+// elboValues are the sequences' ELBOs.
+var elboValues = planValues[[]float64]{
+	alloc: func(p *elboPlan) []float64 { return make([]float64, p.n) },
+	gather: func(p *elboPlan, elbo []float64, g *canvasGrid, lo int, flat []float64) {
+		p.combine(elbo, lo, g.rowSums(flat))
+	},
+	spread: (*elboPlan).spread,
+}
+
+// evalPlan evaluates the plan in chunks of at most chunk canvases and
+// returns its values.
+func evalPlan[V any](p *elboPlan, pv planValues[V], chunk int, score scoreFunc) (V, error) {
+	out := pv.alloc(p)
 	for lo := 0; lo < len(p.seq); lo += chunk {
-		hi := min(lo+chunk, len(p.seq))
-		g := p.grid(lo, hi)
+		g := p.grid(lo, min(lo+chunk, len(p.seq)))
 		flat, err := score(g)
 		if err != nil {
-			return nil, err
+			var zero V
+			return zero, err
 		}
-		p.combine(out, lo, g.rowSums(flat))
+		pv.gather(p, out, g, lo, flat)
 	}
 	return out, nil
+}
+
+// gridObjective is the graph hook of a single-pass accumulatePlan over the
+// grid g of every canvas of the plan: masked log-probs → values → call →
+// dlogp.
+func gridObjective[V any](p *elboPlan, pv planValues[V], g *canvasGrid, call func(V) (float64, V, error)) func(flat []float64) (float64, []float64, error) {
+	return func(flat []float64) (float64, []float64, error) {
+		v := pv.alloc(p)
+		pv.gather(p, v, g, 0, flat)
+		loss, d, err := call(v)
+		if err != nil {
+			return 0, nil, err
+		}
+		return loss, pv.spread(p, g, 0, d), nil
+	}
+}
+
+// accumulatePlan calls call once with the plan's values, back-propagates
+// its gradient through every canvas and ADDS the weight gradients into the
+// gradient buffers, returning call's loss: one training pass when the
+// canvases fit one graph, else a no-gradient pass over every chunk (the
+// values are needed before any backward pass) and a training pass per
+// chunk. The caller holds m.net.mu.
+func accumulatePlan[V any](m *DiffusionModel, p *elboPlan, pv planValues[V], call func(V) (float64, V, error)) (float64, error) {
+	rows := len(p.seq)
+	if rows <= m.chunk() {
+		g := p.grid(0, rows)
+		return m.trainGrid(g, gridObjective(p, pv, g, call))
+	}
+	v, err := evalPlan(p, pv, m.chunk(), m.forwardGrid)
+	if err != nil {
+		return 0, err
+	}
+	loss, d, err := call(v)
+	if err != nil {
+		return 0, err
+	}
+	for lo := 0; lo < rows; lo += m.chunk() {
+		g := p.grid(lo, min(lo+m.chunk(), rows))
+		if _, err := m.trainGrid(g, func([]float64) (float64, []float64, error) {
+			return 0, pv.spread(p, g, lo, d), nil
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return loss, nil
 }
 
 // combine adds coef_r·sums[r−lo] into elbo[seq_r] for the canvases from lo.
@@ -190,32 +262,11 @@ func (m *DiffusionModel) AccumulateELBO(b SeqBatch, cfg objective.ELBOConfig, se
 	call := p.checked(lossGrad)
 	m.net.mu.Lock()
 	defer m.net.mu.Unlock()
-	rows := len(p.seq)
-	if rows == 0 {
+	if len(p.seq) == 0 {
 		loss, _, err := call(make([]float64, p.n))
 		return loss, err
 	}
-	if rows <= m.chunk() {
-		g := p.grid(0, rows)
-		return m.trainGrid(g, p.objective(g, call))
-	}
-	elbo, err := p.elbo(m.chunk(), m.forwardGrid)
-	if err != nil {
-		return 0, err
-	}
-	loss, d, err := call(elbo)
-	if err != nil {
-		return 0, err
-	}
-	for lo := 0; lo < rows; lo += m.chunk() {
-		g := p.grid(lo, min(lo+m.chunk(), rows))
-		if _, err := m.trainGrid(g, func([]float64) (float64, []float64, error) {
-			return 0, p.spread(g, lo, d), nil
-		}); err != nil {
-			return 0, err
-		}
-	}
-	return loss, nil
+	return accumulatePlan(m, p, elboValues, call)
 }
 
 // checked wraps lossGrad with error context and a length check.
@@ -229,19 +280,5 @@ func (p *elboPlan) checked(lossGrad ELBOLossFunc) ELBOLossFunc {
 			return 0, nil, fmt.Errorf("objective returned %d ELBO gradients for %d sequences", len(d), p.n)
 		}
 		return loss, d, nil
-	}
-}
-
-// objective is the graph hook of a single-pass AccumulateELBO over the grid
-// g of every canvas of the plan: masked log-probs → ELBOs → call → dlogp.
-func (p *elboPlan) objective(g *canvasGrid, call ELBOLossFunc) func(flat []float64) (float64, []float64, error) {
-	return func(flat []float64) (float64, []float64, error) {
-		elbo := make([]float64, p.n)
-		p.combine(elbo, 0, g.rowSums(flat))
-		loss, d, err := call(elbo)
-		if err != nil {
-			return 0, nil, err
-		}
-		return loss, p.spread(g, 0, d), nil
 	}
 }

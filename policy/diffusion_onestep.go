@@ -43,19 +43,11 @@ func (p *elboPlan) spreadTokens(g *canvasGrid, lo int, d [][]float64) []float64 
 	return out
 }
 
-// oneStep evaluates the plan in chunks of at most chunk canvases and returns
-// the per-token log-probs.
-func (p *elboPlan) oneStep(chunk int, score scoreFunc) ([][]float64, error) {
-	out := make([][]float64, p.n)
-	for lo := 0; lo < len(p.seq); lo += chunk {
-		g := p.grid(lo, min(lo+chunk, len(p.seq)))
-		flat, err := score(g)
-		if err != nil {
-			return nil, err
-		}
-		p.tokenLogp(out, g, lo, flat)
-	}
-	return out, nil
+// tokenValues are the sequences' one-step token log-probs.
+var tokenValues = planValues[[][]float64]{
+	alloc:  func(p *elboPlan) [][]float64 { return make([][]float64, p.n) },
+	gather: (*elboPlan).tokenLogp,
+	spread: (*elboPlan).spreadTokens,
 }
 
 // checkedTokens wraps lossGrad with error context and a shape check.
@@ -93,7 +85,7 @@ func (m *DiffusionModel) OneStepLogProbs(b SeqBatch, cfg objective.ELBOConfig, s
 	}
 	m.net.mu.Lock()
 	defer m.net.mu.Unlock()
-	return p.oneStep(m.chunk(), m.forwardGrid)
+	return evalPlan(p, tokenValues, m.chunk(), m.forwardGrid)
 }
 
 // AccumulateOneStep computes the one-step log-probs of b exactly as
@@ -111,34 +103,5 @@ func (m *DiffusionModel) AccumulateOneStep(b SeqBatch, cfg objective.ELBOConfig,
 	call := p.checkedTokens(lossGrad)
 	m.net.mu.Lock()
 	defer m.net.mu.Unlock()
-	rows := len(p.seq)
-	if rows <= m.chunk() {
-		g := p.grid(0, rows)
-		return m.trainGrid(g, func(flat []float64) (float64, []float64, error) {
-			logp := make([][]float64, p.n)
-			p.tokenLogp(logp, g, 0, flat)
-			loss, d, err := call(logp)
-			if err != nil {
-				return 0, nil, err
-			}
-			return loss, p.spreadTokens(g, 0, d), nil
-		})
-	}
-	logp, err := p.oneStep(m.chunk(), m.forwardGrid)
-	if err != nil {
-		return 0, err
-	}
-	loss, d, err := call(logp)
-	if err != nil {
-		return 0, err
-	}
-	for lo := 0; lo < rows; lo += m.chunk() {
-		g := p.grid(lo, min(lo+m.chunk(), rows))
-		if _, err := m.trainGrid(g, func([]float64) (float64, []float64, error) {
-			return 0, p.spreadTokens(g, lo, d), nil
-		}); err != nil {
-			return 0, err
-		}
-	}
-	return loss, nil
+	return accumulatePlan(m, p, tokenValues, call)
 }

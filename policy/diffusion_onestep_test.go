@@ -99,14 +99,8 @@ func TestAccumulateOneStepGradientMatchesFiniteDifferences(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := p.grid(0, len(p.seq))
-			call := p.checkedTokens(tokenExpLoss)
-			grads, eval := float64GridGrads(t, m, g, func(flat []float64) (float64, []float64, error) {
-				logp := make([][]float64, p.n)
-				p.tokenLogp(logp, g, 0, flat)
-				loss, d, err := call(logp)
-				return loss, p.spreadTokens(g, 0, d), err
-			})
-			checkFiniteDifferences(t, m, grads, eval)
+			grads, eval := float64GridGrads(t, m, g, gridObjective(p, tokenValues, g, p.checkedTokens(tokenExpLoss)))
+			checkFiniteDifferences(t, m.net, grads, eval, 5)
 			// Single-graph path, then the chunked two-phase path: both add
 			// the same gradient.
 			if _, err := m.AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, tokenExpLoss); err != nil {
@@ -116,7 +110,7 @@ func TestAccumulateOneStepGradientMatchesFiniteDifferences(t *testing.T) {
 			if _, err := m.AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, tokenExpLoss); err != nil {
 				t.Fatal(err)
 			}
-			checkAccumulated(t, m, grads, 2)
+			checkAccumulated(t, m.net, grads, 2)
 		})
 	}
 }

@@ -80,29 +80,18 @@ func float64EntropyGrads(t *testing.T, m *Model, temperature, wl, wh float64) ([
 }
 
 func TestModelEntropyGradientMatchesFiniteDifferencesInFloat64(t *testing.T) {
-	tl := loadTol(t, "model_grad_f64")
 	for _, c := range tinyConfigs {
 		for _, o := range entropyObjectives {
 			t.Run(c.name+"/"+o.name, func(t *testing.T) {
 				m := tinyModel(t, c.cfg)
 				grads, eval := float64EntropyGrads(t, m, 0.8, o.wl, o.wh)
-				rng := rand.New(rand.NewPCG(5, 6))
-				for i, g := range grads {
-					for k := 0; k < 4; k++ {
-						j := rng.IntN(len(g))
-						fd := (eval(i, j, tl.H) - eval(i, j, -tl.H)) / (2 * tl.H)
-						if !tl.ok(g[j], fd) {
-							t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g", m.names[i], j, g[j], fd)
-						}
-					}
-				}
+				checkFiniteDifferences(t, m, grads, eval, 6)
 			})
 		}
 	}
 }
 
 func TestFloat32AccumulateWithEntropyMatchesFloat64Gradient(t *testing.T) {
-	tl := loadTol(t, "model_grad_f32_vs_f64")
 	for _, c := range tinyConfigs {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyModel(t, c.cfg)
@@ -110,13 +99,7 @@ func TestFloat32AccumulateWithEntropyMatchesFloat64Gradient(t *testing.T) {
 			if _, err := m.AccumulateWithEntropy(tinyBatch, 0.8, fixedEntropyObjective(13, 1, 1)); err != nil {
 				t.Fatal(err)
 			}
-			for i, g := range m.grad {
-				for j, v := range g {
-					if !tl.ok(float64(v), want[i][j]) {
-						t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", m.names[i], j, v, want[i][j])
-					}
-				}
-			}
+			checkAccumulated(t, m, want, 1)
 		})
 	}
 }

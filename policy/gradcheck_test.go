@@ -23,6 +23,37 @@ func (tl tol) ok(got, want float64) bool {
 	return math.Abs(got-want) <= tl.Atol+tl.Rtol*math.Abs(want)
 }
 
+// checkFiniteDifferences compares 4 entries of every tensor's analytic
+// gradient of net, drawn from PCG(5, stream), with central differences of
+// eval.
+func checkFiniteDifferences(t *testing.T, net *Model, grads [][]float64, eval func(i, j int, delta float64) float64, stream uint64) {
+	t.Helper()
+	tl := loadTol(t, "model_grad_f64")
+	rng := rand.New(rand.NewPCG(5, stream))
+	for i, g := range grads {
+		for range 4 {
+			j := rng.IntN(len(g))
+			fd := (eval(i, j, tl.H) - eval(i, j, -tl.H)) / (2 * tl.H)
+			if !tl.ok(g[j], fd) {
+				t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g", net.names[i], j, g[j], fd)
+			}
+		}
+	}
+}
+
+// checkAccumulated compares net's float32 gradient buffers with want·scale.
+func checkAccumulated(t *testing.T, net *Model, want [][]float64, scale float64) {
+	t.Helper()
+	tl := loadTol(t, "model_grad_f32_vs_f64")
+	for i, g := range net.grad {
+		for j, v := range g {
+			if !tl.ok(float64(v), scale*want[i][j]) {
+				t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", net.names[i], j, v, scale*want[i][j])
+			}
+		}
+	}
+}
+
 // loadTol reads a named tolerance from testdata/tolerances.json.
 func loadTol(t testing.TB, name string) tol {
 	t.Helper()

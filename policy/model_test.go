@@ -124,27 +124,16 @@ func float64GraphGrads(t *testing.T, m *Model, b SeqBatch, key graphKey,
 }
 
 func TestModelGradientMatchesFiniteDifferencesInFloat64(t *testing.T) {
-	tl := loadTol(t, "model_grad_f64")
 	for _, c := range tinyConfigs {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyModel(t, c.cfg)
 			grads, eval := float64Grads(t, m, tinyBatch, 0.8)
-			rng := rand.New(rand.NewPCG(5, 5))
-			for i, g := range grads {
-				for k := 0; k < 4; k++ {
-					j := rng.IntN(len(g))
-					fd := (eval(i, j, tl.H) - eval(i, j, -tl.H)) / (2 * tl.H)
-					if !tl.ok(g[j], fd) {
-						t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g", m.names[i], j, g[j], fd)
-					}
-				}
-			}
+			checkFiniteDifferences(t, m, grads, eval, 5)
 		})
 	}
 }
 
 func TestFloat32AccumulateMatchesFloat64Gradient(t *testing.T) {
-	tl := loadTol(t, "model_grad_f32_vs_f64")
 	for _, c := range tinyConfigs {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyModel(t, c.cfg)
@@ -155,13 +144,7 @@ func TestFloat32AccumulateMatchesFloat64Gradient(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for i, g := range m.grad {
-				for j, v := range g {
-					if !tl.ok(float64(v), 2*want[i][j]) {
-						t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", m.names[i], j, v, 2*want[i][j])
-					}
-				}
-			}
+			checkAccumulated(t, m, want, 2)
 			for j, v := range m.weight("wte") {
 				if v != before[j] {
 					t.Fatalf("Accumulate changed weight wte[%d]", j)

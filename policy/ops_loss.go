@@ -13,19 +13,41 @@ import (
 // int targets (N); a negative target yields 0 (and no gradient). It fuses
 // the row max, log-sum-exp and the gather, avoiding gorgonia's SoftMax
 // (wrong row max) and one-hot products over V.
-type logProbOp struct{ invT float64 }
+type logProbOp struct {
+	tokenGather
+	invT float64
+}
 
 func (o logProbOp) name() string { return fmt.Sprintf("policy.LogProb{invT=%g}", o.invT) }
-func (logProbOp) inputs() []int  { return []int{2, 0} }
-func (logProbOp) outDims() int   { return 1 }
 func (logProbOp) shape(in []tensor.Shape) (tensor.Shape, error) {
+	return gatherShape(in, 1)
+}
+func (o logProbOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+	return gather(out, in, o.invT, false)
+}
+func (o logProbOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	return gatherDiff(logProbGradOp{invT: o.invT}, in, grad)
+}
+
+// tokenGather is what logProbOp and logProbEntropyOp share: logits (N, V)
+// and int targets (N) in, a vector out, no gradient for the targets.
+type tokenGather struct{}
+
+func (tokenGather) inputs() []int      { return []int{2, 0} }
+func (tokenGather) outDims() int       { return 1 }
+func (tokenGather) nonDiff(i int) bool { return i == 1 }
+
+// gatherShape checks logits (N, V) and targets (N) and returns the output
+// shape (perRow·N).
+func gatherShape(in []tensor.Shape, perRow int) (tensor.Shape, error) {
 	if err := wantShape("log-prob logits", in[0], -1, -1); err != nil {
 		return nil, err
 	}
-	return tensor.Shape{in[0][0]}, wantShape("log-prob targets", in[1], in[0][0])
+	return tensor.Shape{perRow * in[0][0]}, wantShape("log-prob targets", in[1], in[0][0])
 }
 
-func (o logProbOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+// gather checks the targets against the vocabulary and runs gatherRows.
+func gather(out *tensor.Dense, in []*tensor.Dense, invT float64, entropy bool) error {
 	v := in[0].Shape()[1]
 	tg := ints(in[1])
 	for n, t := range tg {
@@ -34,52 +56,77 @@ func (o logProbOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 		}
 	}
 	return dispatch(out, func() error {
-		gatherLogProbs(floats[float32](out), floats[float32](in[0]), tg, v, o.invT)
+		gatherRows(floats[float32](out), floats[float32](in[0]), tg, v, invT, entropy)
 		return nil
 	}, func() error {
-		gatherLogProbs(floats[float64](out), floats[float64](in[0]), tg, v, o.invT)
+		gatherRows(floats[float64](out), floats[float64](in[0]), tg, v, invT, entropy)
 		return nil
 	})
 }
 
-func gatherLogProbs[T float](out, logits []T, tg []int, v int, invT float64) {
-	for n, t := range tg {
+// gatherRows is the gathers' row pass: out[n] = log-prob of target n (0
+// for a negative target) and, with entropy, out[N+n] = the entropy of the
+// row's tempered distribution (0 for a negative target), both through
+// rowLogProb and rowEntropy as LogProbs reports them.
+func gatherRows[T float](out, logits []T, tg []int, v int, invT float64, entropy bool) {
+	n := len(tg)
+	for r, t := range tg {
 		if t < 0 {
-			out[n] = 0
+			out[r] = 0
+			if entropy {
+				out[n+r] = 0
+			}
 			continue
 		}
-		lp, _ := rowLogProb(logits[n*v:(n+1)*v], invT, t)
-		out[n] = T(lp)
+		row := logits[r*v : (r+1)*v]
+		lp, lse := rowLogProb(row, invT, t)
+		out[r] = T(lp)
+		if entropy {
+			out[n+r] = T(rowEntropy(row, invT, lse))
+		}
 	}
 }
 
-func (o logProbOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	d, err := apply(logProbGradOp{invT: o.invT}, in[0], in[1], grad)
+// gatherDiff differentiates a gather through its gradient op: dlogits, and
+// nothing for the targets.
+func gatherDiff(gradOp kernelOp, in G.Nodes, grad *G.Node) (G.Nodes, error) {
+	d, err := apply(gradOp, in[0], in[1], grad)
 	return G.Nodes{d, nil}, err
 }
 
-func (logProbOp) nonDiff(i int) bool { return i == 1 }
+// tokenGatherGrad is what the gathers' gradient ops share: logits, targets
+// and the upstream gradient in, dlogits (N, V) out.
+type tokenGatherGrad struct{ backOp }
+
+func (tokenGatherGrad) inputs() []int                                 { return []int{2, 0, 1} }
+func (tokenGatherGrad) outDims() int                                  { return 2 }
+func (tokenGatherGrad) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0], nil }
+
+// gradKernel computes dlogits from logits, targets and the upstream
+// gradient g over a vocabulary of v.
+type gradKernel[T float] func(dl, logits []T, tg []int, g []T, v int, invT float64)
+
+// gatherGrad runs a gradient op's kernel at the output's element type.
+func gatherGrad(out *tensor.Dense, in []*tensor.Dense, invT float64, k32 gradKernel[float32], k64 gradKernel[float64]) error {
+	v := in[0].Shape()[1]
+	return dispatch(out, func() error {
+		k32(floats[float32](out), floats[float32](in[0]), ints(in[1]), floats[float32](in[2]), v, invT)
+		return nil
+	}, func() error {
+		k64(floats[float64](out), floats[float64](in[0]), ints(in[1]), floats[float64](in[2]), v, invT)
+		return nil
+	})
+}
 
 // logProbGradOp: dlogits[n, j] = g[n]·invT·(1[j = target[n]] − p[n, j]).
 type logProbGradOp struct {
-	backOp
+	tokenGatherGrad
 	invT float64
 }
 
-func (o logProbGradOp) name() string                                { return fmt.Sprintf("policy.LogProbGrad{invT=%g}", o.invT) }
-func (logProbGradOp) inputs() []int                                 { return []int{2, 0, 1} }
-func (logProbGradOp) outDims() int                                  { return 2 }
-func (logProbGradOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0], nil }
-
+func (o logProbGradOp) name() string { return fmt.Sprintf("policy.LogProbGrad{invT=%g}", o.invT) }
 func (o logProbGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
-	v := in[0].Shape()[1]
-	return dispatch(out, func() error {
-		logProbGrad(floats[float32](out), floats[float32](in[0]), ints(in[1]), floats[float32](in[2]), v, o.invT)
-		return nil
-	}, func() error {
-		logProbGrad(floats[float64](out), floats[float64](in[0]), ints(in[1]), floats[float64](in[2]), v, o.invT)
-		return nil
-	})
+	return gatherGrad(out, in, o.invT, logProbGrad[float32], logProbGrad[float64])
 }
 
 func logProbGrad[T float](dl, logits []T, tg []int, g []T, v int, invT float64) {
