@@ -18,16 +18,29 @@ import (
 	"github.com/rlpipe/rlpipe/reward/rewardtest"
 )
 
+// Budgets for test workers that must never time out. A fresh worker is
+// this race-built test binary, and on a loaded CI machine its exec and init
+// alone can take seconds; a timeout there uses up the row's only retry, so
+// a later genuine failure of that row (CRASHONCE) becomes its error. These
+// are far above any load-induced delay, so only a real hang fires them and
+// a passing run never waits for them. Tests of the timeout path itself set
+// their own, short ones and only assert outcomes that load cannot change.
+const (
+	noHangTimeout      = 10 * time.Second
+	noHangStartTimeout = time.Minute
+)
+
 func testWorker(t testing.TB, mode string, mod func(*reward.SubprocessConfig)) *reward.Subprocess {
 	t.Helper()
 	cfg := reward.SubprocessConfig{
-		Command:    []string{os.Args[0]},
-		Env:        []string{workerEnv + "=" + mode},
-		Workers:    2,
-		Batch:      8,
-		Timeout:    2 * time.Second,
-		BackoffMin: time.Millisecond,
-		BackoffMax: 10 * time.Millisecond,
+		Command:      []string{os.Args[0]},
+		Env:          []string{workerEnv + "=" + mode},
+		Workers:      2,
+		Batch:        8,
+		Timeout:      noHangTimeout,
+		StartTimeout: noHangStartTimeout,
+		BackoffMin:   time.Millisecond,
+		BackoffMax:   10 * time.Millisecond,
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -44,22 +57,23 @@ func TestSubprocessConformance(t *testing.T) {
 	rewardtest.Run(t, func() reward.Func { return testWorker(t, "1", nil) })
 }
 
+// TestSubprocessMisbehavingWorkers covers every failure the pool detects
+// from the worker's own output or exit. No timer may decide a row here (see
+// noHangTimeout); hangs are TestSubprocessHangTimesOut's.
 func TestSubprocessMisbehavingWorkers(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "marker")
 	s := testWorker(t, "1", func(c *reward.SubprocessConfig) {
-		c.Timeout = 300 * time.Millisecond
-		c.StartTimeout = 300 * time.Millisecond
 		c.Env = append(c.Env, "RLPIPE_MARKER="+marker)
 	})
 	rows := []reward.Row{
 		{Completion: "a", Answer: "a"},
 		{Completion: "CRASH"},
 		{Completion: "b", Answer: "c"},
-		{Completion: "HANG"},
 		{Completion: "GARBAGE"},
 		{Completion: "NAN"},
 		{Completion: "ERROR"},
 		{Completion: "BADREWARD"},
+		{Completion: "e", Answer: "e"}, // keeps CRASHONCE leading the second batch of 8
 		{Completion: "CRASHONCE", Answer: "CRASHONCE"},
 		{Completion: "d", Answer: "d"},
 	}
@@ -71,11 +85,11 @@ func TestSubprocessMisbehavingWorkers(t *testing.T) {
 		{1, "", ""},
 		{0, reward.KindCrash, "boom on request"},
 		{0, "", ""},
-		{0, reward.KindTimeout, "no reply within"},
 		{0, reward.KindMalformed, "this is not json"},
 		{0, reward.KindNaN, "NaN"},
 		{0, reward.KindError, "bad row"},
 		{0, reward.KindMalformed, "not a number"},
+		{1, "", ""},
 		{1, "", ""},
 		{1, "", ""},
 	}
@@ -104,10 +118,60 @@ func TestSubprocessMisbehavingWorkers(t *testing.T) {
 	}
 }
 
+// TestSubprocessRowBehindACrashIsRetried: CRASHONCE is in flight, unread,
+// when CRASH kills the worker. That failure is not its own, so when its
+// worker dies on it once it must still be retried, like any other row.
+func TestSubprocessRowBehindACrashIsRetried(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "marker")
+	s := testWorker(t, "1", func(c *reward.SubprocessConfig) {
+		c.Env = append(c.Env, "RLPIPE_MARKER="+marker)
+		c.Workers = 1
+	})
+	rows := []reward.Row{{Completion: "CRASH"}, {Completion: "CRASHONCE", Answer: "CRASHONCE"}, {Completion: "a", Answer: "a"}}
+	out := make([]reward.Result, len(rows))
+	if err := s.Score(context.Background(), rows, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Kind != reward.KindCrash {
+		t.Errorf("CRASH: got %+v, want a crash", out[0])
+	}
+	for i := 1; i < len(rows); i++ {
+		if out[i].Err != "" || out[i].Reward != 1 {
+			t.Errorf("row %d (%s): got %+v, want reward 1", i, rows[i].Completion, out[i])
+		}
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("CRASHONCE never crashed its worker: %v", err)
+	}
+}
+
+// TestSubprocessHangTimesOut uses short timeouts, so it cannot tell a hang
+// from a slow start under load; it does not need to: the row is retried
+// once on a fresh worker and either way ends with a timeout, which is all
+// it asserts. Load can only make the timeout fire sooner.
+func TestSubprocessHangTimesOut(t *testing.T) {
+	s := testWorker(t, "1", func(c *reward.SubprocessConfig) {
+		c.Timeout = 100 * time.Millisecond
+		c.StartTimeout = 100 * time.Millisecond
+		c.Workers = 1
+	})
+	out := make([]reward.Result, 1)
+	if err := s.Score(context.Background(), []reward.Row{{Completion: "HANG"}}, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Kind != reward.KindTimeout || !strings.Contains(out[0].Err, "no reply within") {
+		t.Errorf("HANG: got %+v, want a timeout", out[0])
+	}
+}
+
+// TestSubprocessSlowStartIsNotATimeout: the worker sleeps longer than
+// Timeout before reading, so only StartTimeout can save the first reply,
+// and rows 1 and 2 were sent that long before their replies, so they pass
+// only if each reply's budget runs from the previous reply. Timeout still
+// leaves ample room for a reply that follows another at once.
 func TestSubprocessSlowStartIsNotATimeout(t *testing.T) {
-	s := testWorker(t, "slow:400ms", func(c *reward.SubprocessConfig) {
-		c.Timeout = 200 * time.Millisecond
-		c.StartTimeout = 2 * time.Second
+	s := testWorker(t, "slow:1500ms", func(c *reward.SubprocessConfig) {
+		c.Timeout = time.Second
 		c.Workers = 1
 	})
 	out := make([]reward.Result, 3)
@@ -152,7 +216,10 @@ func TestPythonExampleVerifier(t *testing.T) {
 	if err != nil {
 		t.Skip("python3 not installed")
 	}
-	s, err := reward.NewSubprocess(reward.SubprocessConfig{Command: []string{py, "../examples/python_verifier/verifier.py"}, Workers: 1, Timeout: 5 * time.Second})
+	// Under load, python3 (often a pyenv shim: a shell script running
+	// more processes) can take longer to start than the default budget.
+	s, err := reward.NewSubprocess(reward.SubprocessConfig{Command: []string{py, "../examples/python_verifier/verifier.py"},
+		Workers: 1, Timeout: noHangTimeout, StartTimeout: noHangStartTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

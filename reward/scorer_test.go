@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,10 +34,45 @@ func init() {
 		return v, nil
 	})))
 	reward.Register("test-sleepy", reward.Static(reward.RowFunc(func(ctx context.Context, r reward.Row) (float64, error) {
+		if r.Completion == "block" {
+			<-sleepyGate()
+			return 1, nil
+		}
 		d, _ := time.ParseDuration(r.Completion)
 		time.Sleep(d)
 		return 1, nil
 	})))
+}
+
+// blockGate is the channel test-sleepy's "block" rows wait on. Like
+// non-preemptible Go code they ignore ctx, and they run until their test
+// opens the gate, so a timeout on them does not depend on machine load.
+var blockGate struct {
+	sync.Mutex
+	ch chan struct{}
+}
+
+func sleepyGate() chan struct{} {
+	blockGate.Lock()
+	defer blockGate.Unlock()
+	return blockGate.ch
+}
+
+// shutGate makes "block" rows wait until the returned open is called, at
+// the latest in t's cleanup, so the goroutines the scorer abandons end with
+// the test (goleak). open reports whether the gate was still shut.
+func shutGate(t *testing.T) (open func() bool) {
+	ch := make(chan struct{})
+	blockGate.Lock()
+	blockGate.ch = ch
+	blockGate.Unlock()
+	var once sync.Once
+	open = func() (wasShut bool) {
+		once.Do(func() { close(ch); wasShut = true })
+		return wasShut
+	}
+	t.Cleanup(func() { open() })
+	return open
 }
 
 func newScorer(t *testing.T, c reward.Config) *reward.Scorer {
@@ -58,7 +94,7 @@ func TestScorerComposesWeightedParts(t *testing.T) {
 }
 
 func TestScorerRecordsRowErrors(t *testing.T) {
-	s := newScorer(t, reward.Config{Spec: "test-echo", Timeout: 50 * time.Millisecond})
+	s := newScorer(t, reward.Config{Spec: "test-echo"})
 	for _, tc := range []struct {
 		completion string
 		kind       reward.ErrorKind
@@ -68,14 +104,21 @@ func TestScorerRecordsRowErrors(t *testing.T) {
 			t.Errorf("%s: got %+v, want kind %q", tc.completion, got, tc.kind)
 		}
 	}
-	sl := newScorer(t, reward.Config{Spec: "test-sleepy", Timeout: 50 * time.Millisecond})
-	start := time.Now()
-	got := scoreRows(t, sl, reward.Row{Completion: "300ms"}, reward.Row{Completion: "1ms"})
+	// Row 0 blocks until the gate opens, so it times out however loaded
+	// the machine is; the timeout is long enough that row 1 never does.
+	// Score must return without waiting for row 0's abandoned goroutine:
+	// the gate is still shut when it returns (a Score that waited would be
+	// released only by the backstop, and fail here).
+	open := shutGate(t)
+	backstop := time.AfterFunc(time.Minute, func() { open() })
+	defer backstop.Stop()
+	sl := newScorer(t, reward.Config{Spec: "test-sleepy", Timeout: 2 * time.Second})
+	got := scoreRows(t, sl, reward.Row{Completion: "block"}, reward.Row{Completion: "1ms"})
+	if !open() {
+		t.Errorf("Score waited for a row past its timeout")
+	}
 	if got[0].Kind != reward.KindTimeout || got[1].Err != "" {
 		t.Errorf("got %+v, want a timeout on row 0 only", got)
-	}
-	if d := time.Since(start); d > 250*time.Millisecond {
-		t.Errorf("a 50ms row timeout took %v", d)
 	}
 }
 

@@ -65,8 +65,10 @@ func (c SubprocessConfig) Validate() error {
 // processes speaking JSON lines on stdin/stdout (reward/PROTOCOL.md). Rows
 // are sent in batches of up to Batch per worker; a worker that crashes,
 // hangs past Timeout or writes a malformed line is killed and restarted
-// with backoff, and its in-flight rows are retried one at a time, so a
-// row that fails twice gets an error — every row gets a reward or an error.
+// with backoff, and its in-flight rows are retried one at a time. A row
+// gets an error only after failing twice on its own (a failure with several
+// rows in flight is not blamed on any of them), so a worker that dies once
+// on a row has that row retried — every row gets a reward or an error.
 // Subprocess is safe for concurrent use; Close stops the workers.
 type Subprocess struct {
 	cfg    SubprocessConfig

@@ -129,13 +129,19 @@ type batchState struct {
 	j        *spJob
 	pending  []int          // row indices to send, suspects first
 	inflight map[uint64]int // request id → row index
-	attempts []int
-	suspects int // rows retried alone after a failure
+	failures []int          // worker failures while the row was alone in flight
+	suspect  []bool         // row was in flight at a worker failure: it is sent alone
+	suspects int            // suspect rows without a result yet
 }
+
+// maxRowFailures is how many failures a row must cause, alone in flight,
+// before it gets the error: a worker that dies once is restarted and its
+// row retried.
+const maxRowFailures = 2
 
 func (w *spWorker) do(j *spJob) {
 	defer j.wg.Done()
-	b := &batchState{j: j, inflight: map[uint64]int{}, attempts: make([]int, len(j.rows))}
+	b := &batchState{j: j, inflight: map[uint64]int{}, failures: make([]int, len(j.rows)), suspect: make([]bool, len(j.rows))}
 	for i := range j.rows {
 		b.pending = append(b.pending, i)
 	}
@@ -201,7 +207,6 @@ func (w *spWorker) send(b *batchState) error {
 	for len(b.inflight) < window && len(b.pending) > 0 {
 		i := b.pending[0]
 		b.pending = b.pending[1:]
-		b.attempts[i]++
 		id := w.s.nextID.Add(1)
 		b.inflight[id] = i
 		line, err := json.Marshal(newWireRequest(id, &b.j.rows[i]))
@@ -242,7 +247,7 @@ func (w *spWorker) receive(b *batchState) {
 			return // a late reply to a request abandoned earlier
 		}
 		delete(b.inflight, id)
-		if b.attempts[i] > 1 {
+		if b.suspect[i] {
 			b.suspects--
 		}
 		rep.fill(&b.j.out[i], "subprocess")
@@ -255,9 +260,13 @@ func (w *spWorker) receive(b *batchState) {
 	}
 }
 
-// fail kills the process after a crash, hang or protocol error. In-flight
-// rows sent for the first time are retried alone; a row that fails on its
-// retry gets the error.
+// fail kills the process after a crash, hang or protocol error and
+// retries the in-flight rows alone. Only a row that was alone in flight is
+// charged with the failure: with several in flight, the culprit is unknown
+// (the others may not even have been read, e.g. behind a crashing row or
+// when a slow start times out), and charging them all would spend the one
+// retry of a row whose worker later dies on it once. A row charged
+// maxRowFailures times gets the error.
 func (w *spWorker) fail(b *batchState, kind ErrorKind, msg string) {
 	w.proc.kill()
 	w.proc = nil
@@ -265,17 +274,26 @@ func (w *spWorker) fail(b *batchState, kind ErrorKind, msg string) {
 	if tail := w.tail.String(); tail != "" {
 		msg += "; stderr tail: " + clip(tail, 1024)
 	}
+	alone := len(b.inflight) == 1
 	var retry []int
 	for id, i := range b.inflight {
 		delete(b.inflight, id)
-		if b.attempts[i] >= 2 {
+		if alone {
+			b.failures[i]++
+		}
+		if b.failures[i] >= maxRowFailures {
 			b.j.out[i].Fail(kind, "subprocess: %s", msg)
-			b.suspects--
+			if b.suspect[i] {
+				b.suspects--
+			}
 			continue
+		}
+		if !b.suspect[i] {
+			b.suspect[i] = true
+			b.suspects++
 		}
 		retry = append(retry, i)
 	}
-	b.suspects += len(retry)
 	b.pending = append(retry, b.pending...)
 }
 
