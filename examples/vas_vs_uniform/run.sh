@@ -48,7 +48,10 @@ if [[ ! -f "$heldout" ]]; then
 		"$rlpipe" data export --task arithmetic --split test --difficulty "$d" --n "$eval_per" --seed 12 --out "$work/heldout-d$d.jsonl" 2>/dev/null
 		cat "$work/pool-d$d.jsonl" >>"$pool.tmp"; cat "$work/heldout-d$d.jsonl" >>"$heldout.tmp"
 	done
-	mv "$pool.tmp" "$pool"; mv "$heldout.tmp" "$heldout"
+	# Easy problems recur across difficulties (e.g. 15+0=); keep each
+	# prompt id once, as rlpipe requires.
+	dedupe() { awk -F'"prompt_id":' '{ split($2, id, ","); if (!seen[id[1]]++) print }' "$1"; }
+	dedupe "$pool.tmp" >"$pool"; dedupe "$heldout.tmp" >"$heldout"; rm "$pool.tmp" "$heldout.tmp"
 fi
 pool_n=$(wc -l <"$pool") eval_n=$(wc -l <"$heldout")
 for kind in $kinds; do
