@@ -18,13 +18,13 @@ func newBenchCmd() *cobra.Command {
 		size     int
 	)
 	cmd := &cobra.Command{
-		Use:   "bench [sgemm|train|generate|pipeline|elbo]",
+		Use:   "bench [sgemm|train|generate|pipeline|elbo|bvpo]",
 		Short: "Speed figures with ratios against the sgemm peak measured in the same run",
 		Long: "bench measures this machine: sgemm GFLOP/s (the peak), a training step and batched\n" +
 			"generation of the default policy (d=128, 4 layers, T=128), each as tokens/s, achieved\n" +
 			"GFLOP/s and the ratio to the measured peak. bench pipeline (step time of a short RL job\n" +
-			"against its slowest stage) and bench elbo (ELBO estimators of a diffusion checkpoint) are\n" +
-			"subcommands with their own flags.",
+			"against its slowest stage), bench elbo (ELBO estimators of a diffusion checkpoint) and\n" +
+			"bench bvpo (DPO gradient estimators of BVPO's mixing) are subcommands with their own flags.",
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: []string{"sgemm", "train", "generate"},
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -117,6 +117,10 @@ func TestBadConfigExitsWithUsageStatus(t *testing.T) {
 		{"an invalid value names its field", []string{"config", "default", "--set", "rollout.g=0"}, "rollout.g"},
 		{"an unknown preset is refused", []string{"config", "default", "--set", "algorithm.name=ppo2"}, "algorithm.name"},
 		{"a missing flag value is a usage error", []string{"data", "export", "--task", "arithmetic"}, "--out"},
+		{"an unknown command is a usage error", []string{"export", "model"}, `unknown command "export"`},
+		{"an unknown subcommand is a usage error", []string{"data", "exprot"}, `unknown command "exprot" for "rlpipe data"`},
+		{"a missing positional argument is a usage error", []string{"inspect"}, "arg"},
+		{"an extra positional argument is a usage error", []string{"version", "now"}, `unknown command "now"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,6 +129,16 @@ func TestBadConfigExitsWithUsageStatus(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
 			}
 		})
+	}
+}
+
+// A command group without a subcommand prints its help and succeeds.
+func TestCommandGroupWithoutSubcommandPrintsHelp(t *testing.T) {
+	for _, args := range [][]string{nil, {"data"}, {"config"}} {
+		out, stderr, code := cli(t, args...)
+		if code != 0 || !strings.Contains(out, "Available Commands") {
+			t.Fatalf("rlpipe %v: exit %d, stdout %q, stderr %q; want 0 and the help", args, code, out, stderr)
+		}
 	}
 }
 

@@ -67,7 +67,38 @@ func newRootCmd() *cobra.Command {
 	bench.AddCommand(newBenchBVPOCmd())
 	root.AddCommand(newVersionCmd(), newRunCmd(), newSFTCmd(), newEvalCmd(), newInspectCmd(), newDataCmd(),
 		newConfigCmd(), bench, newScoreCmd(), newReportCmd(), newServeCmd(), newCurateCmd(), newWorkerCmd())
+	strictUsage(root)
 	return root
+}
+
+// strictUsage makes cobra's own usage errors — an unknown (sub)command, the
+// wrong number of positional arguments — exit with status 2 like every other
+// usage error. Cobra reports them as plain errors (and an unknown
+// subcommand of a command group only as its help with status 0), so each
+// command's argument check is wrapped, and command groups get one that
+// refuses unknown names.
+func strictUsage(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		strictUsage(sub)
+	}
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		return
+	}
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
 }
 
 func newVersionCmd() *cobra.Command {

@@ -28,7 +28,7 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve a policy checkpoint over OpenAI-compatible HTTP endpoints",
 		Long: "serve loads a policy checkpoint and answers GET /v1/models, POST /v1/completions and\n" +
 			"POST /v1/chat/completions (non-streaming), so the official OpenAI clients, vLLM tooling and\n" +
-			"rlpipe's own remote rollouts (curate --base-url, rollout.backend openai) can use it.\n\n" +
+			"rlpipe's own remote rollouts (curate --base-url, rollout.kind openai) can use it.\n\n" +
 			"Once listening it prints \"rlpipe serve: listening on http://ADDR/v1\" on stderr (--addr\n" +
 			"HOST:0 picks a free port). SIGINT/SIGTERM stop accepting connections, let in-flight\n" +
 			"requests finish within --shutdown-grace and exit 0; a second signal exits at once.",
