@@ -13,7 +13,7 @@ func TestSyntheticRunStreamIsPinned(t *testing.T) {
 	w := rngtest.Words(4)
 	var got []uint64
 	for k := range 4 {
-		s := splitmix(w[k])
+		s := newSplitmix(w[k])
 		for range 8 {
 			got = append(got, math.Float64bits(s.float()))
 		}
