@@ -26,7 +26,7 @@ var arithLevels = [MaxDifficulty]arithLevel{
 
 // randDigits returns a uniform number with exactly n decimal digits (n >= 1;
 // one digit includes 0).
-func randDigits(r *rng, n int) int {
+func randDigits(r *taskRNG, n int) int {
 	if n == 1 {
 		return r.intn(10)
 	}
@@ -43,7 +43,7 @@ func pow10(n int) int {
 }
 
 // genArithmetic draws one problem "A op B=" with its worked trace.
-func genArithmetic(r *rng, difficulty int) generated {
+func genArithmetic(r *taskRNG, difficulty int) generated {
 	lv := arithLevels[difficulty-1]
 	op := lv.ops[r.intn(len(lv.ops))]
 	var a, b int

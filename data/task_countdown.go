@@ -68,7 +68,7 @@ func combine(x, y expr, op byte) expr {
 // target, so every instance is solvable; the trace lists each step
 // ("100-93=7,30-7=23") and the solution is one equation using every number
 // once ("30-(100-93)"). The answer is the target.
-func genCountdown(r *rng, difficulty int) generated {
+func genCountdown(r *taskRNG, difficulty int) generated {
 	lv := countdownLevels[difficulty-1]
 	for {
 		nums := make([]int, lv.count)
@@ -105,7 +105,7 @@ func genCountdown(r *rng, difficulty int) generated {
 
 // countdownStep picks an operator (and operand order) keeping the result a
 // positive integer within lv.maxValue; it reports false when none fits.
-func countdownStep(r *rng, acc, n expr, lv countdownLevel) (expr, string, bool) {
+func countdownStep(r *taskRNG, acc, n expr, lv countdownLevel) (expr, string, bool) {
 	ops := "+-*"
 	if lv.divide {
 		ops += "/"
@@ -131,7 +131,7 @@ func countdownStep(r *rng, acc, n expr, lv countdownLevel) (expr, string, bool) 
 }
 
 // perm returns a uniform permutation of 0..n-1.
-func (r *rng) perm(n int) []int {
+func (r *taskRNG) perm(n int) []int {
 	p := make([]int, n)
 	for i := range p {
 		j := r.intn(i + 1)

@@ -43,7 +43,7 @@ func (e Example) Completion() string { return TargetCompletion(e.Trace, e.Soluti
 func (e Example) EmptyCompletion() string { return EmptyTraceCompletion(e.Solution) }
 
 // taskGens maps generated task names to their generators.
-var taskGens = map[string]func(*rng, int) generated{
+var taskGens = map[string]func(*taskRNG, int) generated{
 	"arithmetic":    genArithmetic,
 	"countdown-gen": genCountdown,
 }
@@ -87,7 +87,7 @@ func GenerateExamples(task string, split Split, opts ...Option) ([]Example, erro
 
 type exampleGen struct {
 	task  string
-	gen   func(*rng, int) generated
+	gen   func(*taskRNG, int) generated
 	split Split
 	o     Options
 	draw  uint64

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
@@ -156,7 +157,7 @@ func (g *gdpoLearner) miniBatches(model *policy.DiffusionModel, n int, st update
 // behaviour, reference; every epoch) of its rollouts, so that ratios and
 // KLs compare like with like (ALGORITHMS §3.6.2).
 func (g *gdpoLearner) maskSeed(step int) uint64 {
-	return mix64(g.seed ^ mix64(uint64(step)+0x6d61736b))
+	return rng.GDPOMaskSeed(g.seed, step)
 }
 
 func (g *gdpoLearner) inputs(rows []data.TrainRow, kept []int) (policy.SeqBatch, []uint64, []int, []float64) {

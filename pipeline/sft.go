@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
@@ -98,7 +99,7 @@ func sftSequences(examples []data.Example, tok *tokenizer.Tokenizer, tmpl data.T
 	out := make([]sftSeq, len(examples))
 	for i, e := range examples {
 		mode, completion := data.ModeTrace, e.Completion()
-		if float64(mix64(e.ID^0x5f7)>>11)/(1<<53) < emptyShare {
+		if rng.SFTEmptyTraceUnit(e.ID) < emptyShare {
 			mode, completion = data.ModeEmpty, data.AnswerOpen+e.Solution+data.AnswerClose
 		}
 		c := append(tok.Encode(completion), tokenizer.EOS)
@@ -161,7 +162,7 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 		case *policy.DiffusionModel:
 			// Masks are keyed by (seed, step) so that every step draws new
 			// masking times and positions.
-			loss, err = m.AccumulateMaskedLMWith(batch.Prompts, batch.Completions, mix64(seed^mix64(uint64(step)+0xd1f)), cfg.DiffusionMasking)
+			loss, err = m.AccumulateMaskedLMWith(batch.Prompts, batch.Completions, rng.SFTMaskSeed(seed, step), cfg.DiffusionMasking)
 		default:
 			err = fmt.Errorf("pipeline: SFT of %T is not supported", m)
 		}
@@ -237,9 +238,9 @@ func (o *epochOrder) shuffle() {
 	for i := range o.perm {
 		o.perm[i] = i
 	}
-	s := mix64(o.seed ^ mix64(o.epoch+0x51f7))
+	s := rng.SFTEpochKey(o.seed, o.epoch)
 	for i := o.n - 1; i > 0; i-- {
-		s = mix64(s)
+		s = rng.SplitMix64(s)
 		j := int(s % uint64(i+1))
 		o.perm[i], o.perm[j] = o.perm[j], o.perm[i]
 	}
@@ -254,14 +255,6 @@ func (o *epochOrder) next() int {
 	i := o.perm[o.pos]
 	o.pos++
 	return i
-}
-
-// mix64 is SplitMix64's finalizer.
-func mix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // weightDecay maps rlpipe's "0 means none" to optim's convention, where a

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
@@ -80,19 +81,9 @@ type genSeq struct {
 }
 
 // seqRNG returns the random stream of one sample: PCG seeded by SplitMix64
-// hashes of (seed, promptID) and (seed, sampleIdx).
+// hashes of (seed, promptID) and (seed, sampleIdx), see rng.DecodeSeeds.
 func seqRNG(seed, promptID uint64, sampleIdx int32) *rand.Rand {
-	a := splitMix(seed ^ splitMix(promptID^0x5eed))
-	b := splitMix(seed + splitMix(uint64(uint32(sampleIdx))+0x9e3779b97f4a7c15))
-	return rand.New(rand.NewPCG(a, b))
-}
-
-// splitMix is the SplitMix64 finaliser.
-func splitMix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return rand.New(rand.NewPCG(rng.DecodeSeeds(seed, promptID, sampleIdx)))
 }
 
 func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenRequest, p data.GenParams, out []data.GenResult) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // ErrRequest reports an invalid generation request.
@@ -78,15 +79,7 @@ func (r *Request) Rows() int { return len(r.Prompts) * len(r.modes()) * r.G }
 
 // StepSeed derives the generation seed of one (step, round, mode) from the
 // run seed, so that each step, refill round and mode draws fresh yet
-// reproducible samples.
+// reproducible samples. It is rng.RolloutStepSeed.
 func StepSeed(seed uint64, step int64, round int, mode uint8) uint64 {
-	return mix(mix(seed^0x726f6c6c6f7574) ^ mix(uint64(step)+1) ^ mix(uint64(mode)+0x9e37) ^ mix(uint64(round)+0x7f4a))
-}
-
-// mix is SplitMix64's finalizer: a bijective, well-distributed hash of x.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return rng.RolloutStepSeed(seed, step, round, mode)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // hashModel answers each request with tokens drawn from its own
@@ -18,11 +19,11 @@ func (m *hashModel) Generate(_ context.Context, seed uint64, reqs []data.GenRequ
 	m.calls++
 	out := make([]data.GenResult, len(reqs))
 	for i, r := range reqs {
-		s := mix(seed ^ mix(r.PromptID) ^ mix(uint64(r.SampleIdx)))
+		s := rng.SplitMix64(seed ^ rng.SplitMix64(r.PromptID) ^ rng.SplitMix64(uint64(r.SampleIdx)))
 		n := 1 + int(s%4)
 		res := data.GenResult{FinishReason: data.FinishStop}
 		for j := 0; j < n; j++ {
-			s = mix(s)
+			s = rng.SplitMix64(s)
 			res.Tokens = append(res.Tokens, int32('a'+s%26))
 			res.Logprobs = append(res.Logprobs, -float32(s%100)/100)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/openai/openai-go/v3"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // sample is one choice of a server answer.
@@ -31,7 +32,7 @@ func (g *OpenAI) group(ctx context.Context, st *statCounters, model string, req 
 	if g.codec != nil {
 		promptTokens = g.codec.Encode(r.Text)
 	}
-	seed := mix(StepSeed(req.Seed, req.Step, req.Round, mode) ^ mix(p.ID))
+	seed := rng.OpenAIGroupSeed(StepSeed(req.Seed, req.Step, req.Round, mode), p.ID)
 	rows := make([]*data.Rollout, req.G)
 	place := func(s int, sm sample) {
 		row := &data.Rollout{
@@ -62,7 +63,7 @@ func (g *OpenAI) group(ctx context.Context, st *statCounters, model string, req 
 			continue
 		}
 		st.fallbacks.Add(1)
-		one, err := g.request(ctx, st, model, r, 1, mix(seed^mix(uint64(s)+1)), req.Params)
+		one, err := g.request(ctx, st, model, r, 1, rng.OpenAIFallbackSeed(seed, s), req.Params)
 		switch {
 		case err != nil && fatal(ctx, err):
 			return nil, err

@@ -1,7 +1,9 @@
 package sampling
 
+import "github.com/rlpipe/rlpipe/data/rng"
+
 // epochCursor walks the prompt pool in epochs: each epoch is a permutation
-// of 0..n−1 drawn from streamKey(seed, purposeEpoch, epoch), consumed
+// of 0..n−1 drawn from rng.Key(seed, purposeEpoch, epoch), consumed
 // without replacement. Its whole state is (epoch, offset); the permutation
 // is a cache rebuilt on demand, so a loaded cursor continues exactly, also
 // when a batch straddles an epoch boundary.
@@ -49,9 +51,9 @@ func permutation(dst []int, seed, epoch uint64, n int) []int {
 	for i := 0; i < n; i++ {
 		dst = append(dst, i)
 	}
-	s := stream{state: streamKey(seed, purposeEpoch, epoch)}
+	s := rng.NewStream(rng.Key(seed, purposeEpoch, epoch))
 	for i := n - 1; i > 0; i-- {
-		j := s.intn(i + 1)
+		j := s.Intn(i + 1)
 		dst[i], dst[j] = dst[j], dst[i]
 	}
 	return dst

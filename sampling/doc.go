@@ -32,8 +32,8 @@
 //
 // # Determinism
 //
-// Every draw comes from a SplitMix64 stream keyed by a hash of (seed,
-// purpose, …): the epoch permutation by (seed, "epoc", epoch), the weighted
+// Every draw comes from a SplitMix64 stream (package data/rng) keyed by
+// rng.Key(seed, purpose, …): the epoch permutation by (seed, "epoc", epoch), the weighted
 // draws of a Next call by (seed, "vpsw", step, number of earlier Next
 // calls). No global RNG is used. Results depend only on the sequence of
 // calls, never on worker count; [Checkpointer.SaveState] and

@@ -3,6 +3,8 @@ package sampling
 import (
 	"math"
 	"testing"
+
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // approx reports |got − want| ≤ atol + rtol·|want| with the house tolerance.
@@ -13,7 +15,7 @@ func approx(got, want float64) bool {
 func testIDs(n int) []uint64 {
 	ids := make([]uint64, n)
 	for i := range ids {
-		ids[i] = mix64(uint64(i) + 12345) // arbitrary, distinct, not 0..n−1
+		ids[i] = rng.Finalize(uint64(i) + 12345) // arbitrary, distinct, not 0..n−1
 	}
 	return ids
 }
@@ -45,26 +47,26 @@ func newWorld(n, g int) *world {
 func (w *world) outcomes(step int64, picks []int) []GroupOutcome {
 	groups := make([]GroupOutcome, len(picks))
 	for k, i := range picks {
-		groups[k] = w.group(stream{state: streamKey(999, uint64(step), uint64(k), uint64(i))}, i, w.g)
+		groups[k] = w.group(rng.NewStream(rng.Key(999, uint64(step), uint64(k), uint64(i))), i, w.g)
 	}
 	return groups
 }
 
 // group draws n samples of prompt i from s.
-func (w *world) group(s stream, i, n int) GroupOutcome {
+func (w *world) group(s rng.Stream, i, n int) GroupOutcome {
 	g := GroupOutcome{PromptID: w.ids[i]}
 	for j := 0; j < n; j++ {
-		ok := s.float64() < w.truth[i]
+		ok := s.Float64() < w.truth[i]
 		g.Correct = append(g.Correct, ok)
 		r := 0.0
 		if ok {
 			r = 1
 		}
-		g.Rewards = append(g.Rewards, r+0.1*s.float64())
+		g.Rewards = append(g.Rewards, r+0.1*s.Float64())
 		toks := []int32{1, 2, 3, 4, 5, 6}
 		if w.truth[i] == 0.5 {
 			for t := range toks {
-				toks[t] = int32(s.intn(50))
+				toks[t] = int32(s.Intn(50))
 			}
 		}
 		g.Completions = append(g.Completions, toks)
@@ -87,7 +89,7 @@ func (w *world) refreshChunks(t testing.TB, rf Refresher, step int64, n, limit i
 	for chunk := rf.RefreshChunk(step, n); chunk != nil && limit != 0; chunk, limit = rf.RefreshChunk(step, n), limit-1 {
 		groups := make([]GroupOutcome, len(chunk))
 		for k, i := range chunk {
-			groups[k] = w.group(stream{state: streamKey(777, uint64(step), uint64(i))}, i, rf.RefreshSamples())
+			groups[k] = w.group(rng.NewStream(rng.Key(777, uint64(step), uint64(i))), i, rf.RefreshSamples())
 			groups[k].Rewards = nil
 		}
 		if _, err := rf.ObserveRefresh(step, chunk, groups); err != nil {

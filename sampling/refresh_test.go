@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // fullVAS is a VAS in refresh: full mode refreshing every `every` steps.
@@ -190,7 +192,7 @@ func TestRefreshPromptsWithoutRollouts(t *testing.T) {
 		w.refresh(t, v, 0, 3)
 		kept := snapshot(v)[1]
 		chunk := v.RefreshChunk(2, 4)
-		groups := []GroupOutcome{w.group(stream{state: 1}, 0, 8), w.group(stream{state: 2}, 2, 8), w.group(stream{state: 3}, 3, 8)}
+		groups := []GroupOutcome{w.group(rng.NewStream(1), 0, 8), w.group(rng.NewStream(2), 2, 8), w.group(rng.NewStream(3), 3, 8)}
 		if done, err := v.ObserveRefresh(2, chunk, groups); err != nil || !done {
 			t.Fatalf("complete %v, %v", done, err)
 		}

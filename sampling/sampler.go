@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // Errors wrapped by this package's errors.
@@ -130,14 +132,13 @@ func newPool(ids []uint64) (pool, error) {
 		return pool{}, fmt.Errorf("%w: empty prompt pool", ErrConfig)
 	}
 	p := pool{ids: append([]uint64(nil), ids...), index: make(map[uint64]int, len(ids))}
-	p.hash = streamKey(uint64(len(ids)))
 	for i, id := range ids {
 		if j, dup := p.index[id]; dup {
 			return pool{}, fmt.Errorf("%w: prompt ID %d at positions %d and %d", ErrConfig, id, j, i)
 		}
 		p.index[id] = i
-		p.hash = mix64(p.hash ^ (id + golden64))
 	}
+	p.hash = rng.PoolFingerprint(p.ids)
 	return p, nil
 }
 

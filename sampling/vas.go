@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // VAS is Variance-Aware Sampling (MMR1, ALGORITHMS §2 with rlpipe's choices
@@ -78,7 +79,7 @@ func BatchSplit(n int, lambda float64) (weighted, uniform int) {
 
 // Next returns n pool indices for step: weighted and uniform picks
 // interleaved (w₀, u₀, w₁, u₁, …, then the longer part's rest). Weighted
-// draws come from streamKey(seed, purposeWeighted, step, calls). In
+// draws come from rng.Key(seed, purposeWeighted, step, calls). In
 // incremental mode it first re-weights if statistics changed; in
 // RefreshFull mode only a completed refresh re-weights (ObserveRefresh), so
 // that refill rounds after training groups pick from the same weights.
@@ -98,7 +99,7 @@ func (v *VAS) Next(step int64, n int) ([]int, error) {
 		v.cum, v.cumOK = v.cumulative(v.cum), true
 	}
 	nw, nr := BatchSplit(n, v.cfg.Lambda)
-	s := stream{state: streamKey(v.seed, purposeWeighted, uint64(step), v.calls)}
+	s := rng.NewStream(rng.Key(v.seed, purposeWeighted, uint64(step), v.calls))
 	weighted := make([]int, nw)
 	for k := range weighted {
 		weighted[k] = v.draw(&s)
@@ -119,12 +120,12 @@ func (v *VAS) Next(step int64, n int) ([]int, error) {
 }
 
 // draw picks one pool index with probability ∝ its effective weight.
-func (v *VAS) draw(s *stream) int {
+func (v *VAS) draw(s *rng.Stream) int {
 	total := v.cum[len(v.cum)-1]
 	if !(total > 0) {
-		return s.intn(len(v.cum))
+		return s.Intn(len(v.cum))
 	}
-	u := s.float64() * total
+	u := s.Float64() * total
 	i := sort.Search(len(v.cum), func(i int) bool { return v.cum[i] > u })
 	return min(i, len(v.cum)-1)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
@@ -39,7 +40,7 @@ func (g *fakeGen) Generate(ctx context.Context, req rollout.Request) ([]data.Rol
 			continue
 		}
 		for s := 0; s < req.G; s++ {
-			h := mix(req.Seed ^ mix(p.ID^mix(uint64(s)+1)))
+			h := rng.SplitMix64(req.Seed ^ rng.SplitMix64(p.ID^rng.SplitMix64(uint64(s)+1)))
 			completion := "<think>guess</think><answer>" + p.Answer + "</answer>"
 			if h%3 != 0 {
 				completion = fmt.Sprintf("<think>guess</think><answer>%d</answer>", h%1000+100000)
@@ -53,13 +54,6 @@ func (g *fakeGen) Generate(ctx context.Context, req rollout.Request) ([]data.Rol
 		}
 	}
 	return out, nil
-}
-
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // writeDataset writes n generated arithmetic prompts to a JSONL file and

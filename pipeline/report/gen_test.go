@@ -6,20 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // splitmix is a SplitMix64 stream: the test generator's only source of
 // randomness, so every run of the tests writes the same files.
-type splitmix uint64
+type splitmix struct{ s rng.Stream }
 
-func (s *splitmix) float() float64 {
-	*s += 0x9e3779b97f4a7c15
-	z := uint64(*s)
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	z ^= z >> 31
-	return float64(z>>11) / (1 << 53)
-}
+func newSplitmix(seed uint64) *splitmix { return &splitmix{s: rng.NewStream(seed)} }
+
+func (s *splitmix) float() float64 { return s.s.Float64() }
 
 // synthRun is a generated run: the rows written and the modes evaluated.
 type synthRun struct {
@@ -30,7 +27,7 @@ type synthRun struct {
 // makeRun generates steps metrics rows and an eval every evalEvery steps
 // (from step 0) for two modes; evalEvery 0 writes no eval rows.
 func makeRun(seed uint64, steps, evalEvery int) synthRun {
-	rng := splitmix(seed)
+	rng := newSplitmix(seed)
 	var r synthRun
 	for s := 1; s <= steps; s++ {
 		f := float64(s) / float64(steps)

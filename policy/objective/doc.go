@@ -22,7 +22,7 @@
 //
 // Randomness (GDPO masks, mini-batch shuffles) never uses global state: every
 // draw comes from a SplitMix64 stream keyed by a hash of (seed, ids...,
-// purpose), see [Key] and [Stream], so results do not depend on scheduling or
+// purpose), see [Key] and [Stream] (package data/rng), so results do not depend on scheduling or
 // worker count.
 //
 // Concurrency: functions are pure and safe for concurrent use on distinct

@@ -3,6 +3,8 @@ package optim
 import (
 	"math"
 	"testing"
+
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // close reports |got-want| <= atol + rtol*|want|.
@@ -10,17 +12,9 @@ func close(got, want, atol, rtol float64) bool {
 	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
 }
 
-// mix is SplitMix64, used to derive deterministic test gradients.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
 // noise returns a deterministic value in [-1, 1) for (step, param, index).
 func noise(step, p, i int) float64 {
-	h := mix(uint64(step)<<40 ^ uint64(p)<<20 ^ uint64(i))
+	h := rng.SplitMix64(uint64(step)<<40 ^ uint64(p)<<20 ^ uint64(i))
 	return float64(h>>11)/(1<<52) - 1
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // choiceOut is one finished sequence, after stop strings were applied.
@@ -28,7 +29,7 @@ type choiceOut struct {
 func (s *Server) run(ctx context.Context, j *job) ([]choiceOut, *apiError) {
 	seed := j.seed
 	if !j.hasSeed {
-		seed = mix(s.cfg.Seed ^ mix(s.requests.Add(1)))
+		seed = rng.ServerRequestSeed(s.cfg.Seed, s.requests.Add(1))
 	}
 	reqs := make([]data.GenRequest, 0, len(j.prompts)*j.n)
 	for i, p := range j.prompts {
@@ -130,13 +131,5 @@ func promptID(tokens []int32, pos int) uint64 {
 		b[0], b[1], b[2], b[3] = byte(t), byte(t>>8), byte(t>>16), byte(t>>24)
 		h.Write(b[:])
 	}
-	return mix(h.Sum64() ^ mix(uint64(pos)))
-}
-
-// mix is SplitMix64's finalizer.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return rng.ServerPromptKey(h.Sum64(), pos)
 }

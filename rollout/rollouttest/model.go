@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/rng"
 )
 
 // ByteCodec maps each byte of a string to one token (0..255) and back. It is
@@ -83,10 +84,7 @@ func (m HashModel) Generate(ctx context.Context, seed uint64, reqs []data.GenReq
 }
 
 func hashComplete(seed uint64, r data.GenRequest, p data.GenParams) data.GenResult {
-	s := mix(seed ^ mix(r.PromptID+0x51ed))
-	if !p.Greedy {
-		s = mix(s ^ mix(uint64(r.SampleIdx)+1))
-	}
+	s := rng.HashModelKey(seed, r.PromptID, r.SampleIdx, p.Greedy)
 	text := answerText(&s)
 	if !endsWith(r.PromptTokens, data.EmptyTrace) {
 		text = data.ThinkOpen + letters(&s) + data.ThinkClose + text
@@ -98,7 +96,7 @@ func hashComplete(seed uint64, r data.GenRequest, p data.GenParams) data.GenResu
 			break
 		}
 		tok := int32(text[i])
-		s = mix(s)
+		s = rng.SplitMix64(s)
 		res.Tokens = append(res.Tokens, tok)
 		res.Logprobs = append(res.Logprobs, -float32(s%1000+1)/1001)
 		if isStop(tok, p.StopTokens) {
@@ -109,16 +107,16 @@ func hashComplete(seed uint64, r data.GenRequest, p data.GenParams) data.GenResu
 }
 
 func answerText(s *uint64) string {
-	*s = mix(*s)
+	*s = rng.SplitMix64(*s)
 	return data.AnswerOpen + itoa(*s%1000) + data.AnswerClose
 }
 
 func letters(s *uint64) string {
-	*s = mix(*s)
+	*s = rng.SplitMix64(*s)
 	n := 1 + int(*s%6)
 	b := make([]byte, n)
 	for i := range b {
-		*s = mix(*s)
+		*s = rng.SplitMix64(*s)
 		b[i] = byte('a' + *s%26)
 	}
 	return string(b)
@@ -155,12 +153,4 @@ func endsWith(tokens []int32, suffix string) bool {
 		}
 	}
 	return true
-}
-
-// mix is SplitMix64's finalizer.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
