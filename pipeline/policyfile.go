@@ -78,7 +78,7 @@ type Policy struct {
 	// Diffusion is the canvas and generation setting a diffusion policy was
 	// trained with (saved with it); nil for autoregressive policies and for
 	// files written before rlpipe recorded it.
-	Diffusion *DiffusionConfig
+	Diffusion *policy.DiffusionConfig
 	// TrainedOn is the data the policy was trained on (saved with it); nil
 	// for files written before rlpipe recorded it.
 	TrainedOn *TrainedOn
@@ -87,11 +87,11 @@ type Policy struct {
 // DiffusionSettings returns the saved diffusion settings, or for a file
 // written before they were saved the defaults of that time (a 32-token
 // canvas), which it was trained with unless its run overrode them.
-func (p *Policy) DiffusionSettings() DiffusionConfig {
+func (p *Policy) DiffusionSettings() policy.DiffusionConfig {
 	if p.Diffusion != nil {
 		return *p.Diffusion
 	}
-	return legacyDiffusionConfig()
+	return policy.LegacyDiffusionConfig()
 }
 
 // meta returns the metadata saved with the policy's weights.
@@ -223,7 +223,7 @@ func LoadPolicy(dir string) (*Policy, error) {
 	}
 	pol := &Policy{Model: m, Tokenizer: tok}
 	if pol.Kind() == KindDiffusion {
-		var d DiffusionConfig
+		var d policy.DiffusionConfig
 		if ok, err := getJSON(meta, path, metaDiffusion, &d); err != nil {
 			return nil, err
 		} else if ok {

@@ -82,7 +82,7 @@ type PolicyConfig struct {
 	Init  string        `yaml:"init"`
 	Model policy.Config `yaml:"model"`
 	// Diffusion configures generation of policy.kind diffusion.
-	Diffusion DiffusionConfig `yaml:"diffusion"`
+	Diffusion policy.DiffusionConfig `yaml:"diffusion"`
 }
 
 // Rollout kinds (rollout.kind).
@@ -205,7 +205,7 @@ func DefaultRunConfig() RunConfig {
 	return RunConfig{
 		Seed:   1,
 		Data:   DataConfig{Train: "arithmetic", TrainSize: 2000, Difficulty: 1, Template: data.TemplatePlain},
-		Policy: PolicyConfig{Kind: KindAR, Model: policy.DefaultConfig(), Diffusion: DefaultDiffusionConfig()},
+		Policy: PolicyConfig{Kind: KindAR, Model: policy.DefaultConfig(), Diffusion: policy.DefaultDiffusionConfig()},
 		SFT:    sft,
 		Rollout: RolloutConfig{Kind: RolloutInProcess, OpenAI: defaultOpenAI(), G: 8, Temperature: 1, TopP: 1, MaxNewTokens: 96, Workers: 2,
 			Modes: []string{"trace"}},

@@ -377,7 +377,7 @@ func TestDiffusionInitCheckpointSetsCanvasUnlessGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := pipeline.DefaultDiffusionConfig()
+	saved := policy.DefaultDiffusionConfig()
 	saved.Canvas, saved.Gen.Steps = 24, 8
 	pol.Diffusion = &saved
 	if err := pol.Save(dir); err != nil {
