@@ -15,6 +15,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/config"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 )
 
@@ -224,7 +225,7 @@ func TestBVPOAutoAlphaResumeIsBitIdentical(t *testing.T) {
 	// A length-shaped reward differs within most groups, so DPO pairs exist
 	// and α moves (the math reward is 0 for every sample of this tiny policy).
 	cfg.Reward = reward.Config{Spec: "length(max_len=24,buffer=22)"}
-	full := assertResumeBitIdentical(t, cfg, ModelFile, samplerFile, optimizerFile)
+	full := assertResumeBitIdentical(t, cfg, policyfile.ModelFile, samplerFile, optimizerFile)
 	checkAlphaMoved(t, full)
 }
 

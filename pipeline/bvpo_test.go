@@ -16,6 +16,7 @@ import (
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // bvpoFixture is a tiny policy and one step's rows: 3 prompts × 2 modes ×
@@ -42,13 +43,13 @@ func bvpoFixture(t *testing.T) (*bvpoLearner, []data.TrainRow) {
 func testBVPOLearner(t *testing.T, cfg BVPOConfig) *bvpoLearner {
 	t.Helper()
 	pcfg := policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3}
-	pol, err := NewPolicy(KindAR, pcfg)
+	pol, err := policyfile.New(policy.KindAR, pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opt, _ := optim.NewAdamW(optim.AdamWConfig{LR: 1e-3})
 	sched, _ := optim.NewSchedule(optim.ScheduleConfig{}, 1e-3)
-	l := &learner{pol: pol, ref: cloneModel(pol.Model), opt: opt, sched: sched, algo: DefaultRunConfig().Algorithm, temperature: 1, clipNorm: 0}
+	l := &learner{pol: pol, ref: pol.Model.Clone(), opt: opt, sched: sched, algo: DefaultRunConfig().Algorithm, temperature: 1, clipNorm: 0}
 	return newBVPOLearner(l, cfg)
 }
 
@@ -253,7 +254,7 @@ func TestDiffusionRunsWithGDPOAndDiffuGRPO(t *testing.T) {
 	for _, algo := range []string{AlgoGDPO, AlgoDiffuGRPO} {
 		t.Run(algo, func(t *testing.T) {
 			cfg := smallRunConfig()
-			cfg.Policy.Kind = KindDiffusion
+			cfg.Policy.Kind = policy.KindDiffusion
 			cfg.Algorithm.Name = algo
 			if err := cfg.ApplyPreset(); err != nil {
 				t.Fatal(err)
@@ -282,8 +283,8 @@ func TestDiffusionRunsWithGDPOAndDiffuGRPO(t *testing.T) {
 				t.Fatalf("last step metrics = %+v", m)
 			}
 			for _, dir := range []string{out, filepath.Join(out, "sft")} {
-				pol, err := LoadPolicy(dir)
-				if err != nil || pol.Kind() != KindDiffusion {
+				pol, err := policyfile.Load(dir)
+				if err != nil || pol.Kind() != policy.KindDiffusion {
 					t.Fatalf("%s: checkpoint kind = %v, %v", dir, pol, err)
 				}
 				// eval and bench elbo generate on the canvas the policy was trained on.
@@ -291,7 +292,7 @@ func TestDiffusionRunsWithGDPOAndDiffuGRPO(t *testing.T) {
 					t.Errorf("%s: saved diffusion settings %+v, want %+v", dir, pol.Diffusion, cfg.Policy.Diffusion)
 				}
 				// eval defaults to the run's held-out task and difficulty.
-				want := TrainedOn{Train: cfg.Data.Train, Difficulty: cfg.Data.Difficulty}
+				want := policyfile.TrainedOn{Train: cfg.Data.Train, Difficulty: cfg.Data.Difficulty}
 				if pol.TrainedOn == nil || *pol.TrainedOn != want {
 					t.Errorf("%s: trained on %+v, want %+v", dir, pol.TrainedOn, want)
 				}
@@ -311,7 +312,7 @@ func TestAlgorithmMustSuitPolicyKind(t *testing.T) {
 		t.Fatal("gdpo on a causal policy was accepted")
 	}
 	cfg = smallRunConfig()
-	cfg.Policy.Kind = KindDiffusion
+	cfg.Policy.Kind = policy.KindDiffusion
 	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: t.TempDir()}); err == nil {
 		t.Fatal("grpo on a diffusion policy was accepted")
 	}
@@ -323,7 +324,7 @@ func TestDiffusionSFTMaskings(t *testing.T) {
 	var finals []float64
 	for _, masking := range []string{policy.MaskingDiscrete, policy.MaskingContinuous} {
 		cfg := smallRunConfig()
-		cfg.Policy.Kind = KindDiffusion
+		cfg.Policy.Kind = policy.KindDiffusion
 		if err := cfg.ApplyPreset(); err != nil {
 			t.Fatal(err)
 		}

@@ -6,8 +6,10 @@ import (
 	"math"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -106,11 +108,11 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	pol, err := LoadPolicy(o.Checkpoint)
+	pol, err := policyfile.Load(o.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	if pol.Kind() != KindAR {
+	if pol.Kind() != policy.KindAR {
 		return nil, fmt.Errorf("%w: bench bvpo needs a causal (ar) checkpoint", ErrConfig)
 	}
 	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Prompts, o.Seed, 0)...)
@@ -125,7 +127,7 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 	defer scorer.Close()
 	opt, _ := optim.NewAdamW(optim.AdamWConfig{})
 	sched, _ := optim.NewSchedule(optim.ScheduleConfig{}, 1)
-	l := &learner{pol: pol, ref: cloneModel(pol.Model), opt: opt, sched: sched, temperature: o.Temperature}
+	l := &learner{pol: pol, ref: pol.Model.Clone(), opt: opt, sched: sched, temperature: o.Temperature}
 	cfg := DefaultBVPOConfig()
 	cfg.Normalize = o.Normalize
 	b := &bvpoBench{o: o, prompts: prompts, scorer: scorer, bl: newBVPOLearner(l, cfg)}

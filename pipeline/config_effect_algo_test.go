@@ -18,6 +18,7 @@ import (
 	"github.com/rlpipe/rlpipe/pipeline/config"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
@@ -37,7 +38,7 @@ type updateEffect struct {
 // instead of below, so that an A < 0 row sits at ρ = e^−1.5 ≈ 0.22, below
 // 1 − ε_low, and an A > 0 row at ρ ≈ 4.5, above 1 + ε_high.
 func TestLossKeysChangeTheUpdate(t *testing.T) {
-	base := initConfig(t, KindAR)
+	base := initConfig(t, policy.KindAR)
 	base.Algorithm.Epochs = 2
 	base.Train.LR, base.Train.WarmupSteps = 1e-3, 0
 	rows := learnerRows(t, base)
@@ -163,7 +164,7 @@ const gdpoKeyCanvas = 12
 func gdpoKeyConfig(t *testing.T, algo string) RunConfig {
 	t.Helper()
 	cfg := DefaultRunConfig()
-	cfg.Policy.Kind, cfg.Algorithm.Name = KindDiffusion, algo
+	cfg.Policy.Kind, cfg.Algorithm.Name = policy.KindDiffusion, algo
 	if err := cfg.ApplyPreset(); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestGDPOKeysChangeTheUpdate(t *testing.T) {
 	rows := gdpoKeyRows()
 	update := func(t *testing.T, cfg RunConfig) (updateStats, []float32) {
 		t.Helper()
-		pol, err := NewPolicy(KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: tokenizer.Size, InitSeed: 5})
+		pol, err := policyfile.New(policy.KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: tokenizer.Size, InitSeed: 5})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
@@ -151,8 +152,8 @@ func TestEntropyCoefIsRefusedWhereItWouldBeIgnored(t *testing.T) {
 		{"grpo", func(c *RunConfig) {}, false},
 		{"bvpo base grpo", func(c *RunConfig) { c.Algorithm.Name, c.Algorithm.BVPO.Base = AlgoBVPO, BVPOBaseGRPO }, false},
 		{"bvpo base dpo", func(c *RunConfig) { c.Algorithm.Name = AlgoBVPO }, true},
-		{"gdpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = KindDiffusion, AlgoGDPO }, true},
-		{"diffu_grpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = KindDiffusion, AlgoDiffuGRPO }, true},
+		{"gdpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = policy.KindDiffusion, AlgoGDPO }, true},
+		{"diffu_grpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = policy.KindDiffusion, AlgoDiffuGRPO }, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
@@ -28,7 +29,7 @@ const gdpoMaskCanvas = 12
 func gdpoMaskFixture(t *testing.T, algo AlgorithmConfig) (*gdpoLearner, []data.TrainRow) {
 	t.Helper()
 	cfg := policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: tokenizer.Size, InitSeed: 5}
-	pol, err := NewPolicy(KindDiffusion, cfg)
+	pol, err := policyfile.New(policy.KindDiffusion, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func gdpoMaskFixture(t *testing.T, algo AlgorithmConfig) (*gdpoLearner, []data.T
 	}
 	l := &learner{pol: pol, opt: opt, sched: sched, algo: algo, temperature: 1, seed: 42}
 	if algo.GDPO.Beta > 0 {
-		l.ref = cloneModel(pol.Model)
+		l.ref = pol.Model.Clone()
 	}
 	var rows []data.TrainRow
 	for p := 0; p < 3; p++ {
@@ -65,7 +66,7 @@ func gdpoMaskFixture(t *testing.T, algo AlgorithmConfig) (*gdpoLearner, []data.T
 	return &gdpoLearner{learner: l, cfg: algo.GDPO, canvas: gdpoMaskCanvas}, rows
 }
 
-func snapshotParams(m Model) [][]float32 {
+func snapshotParams(m policy.Trainable) [][]float32 {
 	var out [][]float32
 	for _, p := range m.Params() {
 		out = append(out, slices.Clone(p.Value))

@@ -7,6 +7,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
@@ -15,7 +16,7 @@ import (
 // prompt masking 0.15, no std; the sequence-level form stays available.
 func TestPresetDiffuGRPOSelectsThePerTokenRatio(t *testing.T) {
 	cfg := DefaultRunConfig()
-	cfg.Policy.Kind, cfg.Algorithm.Name = KindDiffusion, AlgoDiffuGRPO
+	cfg.Policy.Kind, cfg.Algorithm.Name = policy.KindDiffusion, AlgoDiffuGRPO
 	if err := cfg.ApplyPreset(); err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +45,12 @@ func TestPresetDiffuGRPOSelectsThePerTokenRatio(t *testing.T) {
 func diffuGRPOFixture(t *testing.T) (*runner, []data.TrainRow) {
 	t.Helper()
 	cfg := DefaultRunConfig()
-	cfg.Policy.Kind, cfg.Algorithm.Name = KindDiffusion, AlgoDiffuGRPO
+	cfg.Policy.Kind, cfg.Algorithm.Name = policy.KindDiffusion, AlgoDiffuGRPO
 	if err := cfg.ApplyPreset(); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Policy.Diffusion.Canvas = 8
-	pol, err := NewPolicy(KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 5})
+	pol, err := policyfile.New(policy.KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

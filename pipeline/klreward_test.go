@@ -29,7 +29,7 @@ func TestKLInRewardConfigIsValidatedNamingTheKeys(t *testing.T) {
 		{"with bvpo", func(c *RunConfig) { c.Algorithm.Name, c.Algorithm.KLInReward = AlgoBVPO, 0.01 },
 			[]string{"algorithm.kl_in_reward", "bvpo"}},
 		{"with gdpo", func(c *RunConfig) {
-			c.Policy.Kind, c.Algorithm.Name, c.Algorithm.KLInReward = KindDiffusion, AlgoGDPO, 0.01
+			c.Policy.Kind, c.Algorithm.Name, c.Algorithm.KLInReward = policy.KindDiffusion, AlgoGDPO, 0.01
 		}, []string{"algorithm.kl_in_reward", "gdpo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

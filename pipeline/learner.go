@@ -8,6 +8,7 @@ import (
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // updater applies one step's update to the policy from its train rows
@@ -36,8 +37,8 @@ type statefulUpdater interface {
 // learner applies GRPO-family updates to the policy. It is driven by one
 // goroutine.
 type learner struct {
-	pol         *Policy
-	ref         Model // frozen reference (the starting policy); nil when unused
+	pol         *policyfile.Policy
+	ref         policy.Trainable // frozen reference (the starting policy); nil when unused
 	opt         *optim.AdamW
 	sched       *optim.Schedule
 	algo        AlgorithmConfig

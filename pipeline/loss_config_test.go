@@ -6,12 +6,13 @@ import (
 
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // tinyARPolicy is a causal policy small enough to build in milliseconds.
-func tinyARPolicy(t *testing.T) *Policy {
+func tinyARPolicy(t *testing.T) *policyfile.Policy {
 	t.Helper()
-	pol, err := NewPolicy(KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3})
+	pol, err := policyfile.New(policy.KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
@@ -205,7 +206,7 @@ func DefaultRunConfig() RunConfig {
 	return RunConfig{
 		Seed:   1,
 		Data:   DataConfig{Train: "arithmetic", TrainSize: 2000, Difficulty: 1, Template: data.TemplatePlain},
-		Policy: PolicyConfig{Kind: KindAR, Model: policy.DefaultConfig(), Diffusion: policy.DefaultDiffusionConfig()},
+		Policy: PolicyConfig{Kind: policy.KindAR, Model: policy.DefaultConfig(), Diffusion: policy.DefaultDiffusionConfig()},
 		SFT:    sft,
 		Rollout: RolloutConfig{Kind: RolloutInProcess, OpenAI: defaultOpenAI(), G: 8, Temperature: 1, TopP: 1, MaxNewTokens: 96, Workers: 2,
 			Modes: []string{"trace"}},
@@ -253,14 +254,14 @@ const DiffusionEvalSamples = 4
 // it before applying the user's overrides a second time, so explicit
 // policy.diffusion fields still win.
 func (c *RunConfig) ApplyInitPreset(init string) error {
-	if init == "" || c.Policy.Kind != KindDiffusion {
+	if init == "" || c.Policy.Kind != policy.KindDiffusion {
 		return nil
 	}
-	pol, err := LoadPolicy(init)
+	pol, err := policyfile.Load(init)
 	if err != nil {
 		return fmt.Errorf("%w: policy.init: %v", ErrConfig, err)
 	}
-	if pol.Kind() == KindDiffusion {
+	if pol.Kind() == policy.KindDiffusion {
 		c.Policy.Diffusion = pol.DiffusionSettings()
 	}
 	return nil
@@ -273,7 +274,7 @@ func (c *RunConfig) ApplyInitPreset(init string) error {
 // the user's overrides a second time, so that explicit fields win over the
 // preset.
 func (c *RunConfig) ApplyPreset() error {
-	if c.Policy.Kind == KindDiffusion {
+	if c.Policy.Kind == policy.KindDiffusion {
 		c.SFT.Steps = DiffusionSFTSteps
 		c.Eval.Samples = DiffusionEvalSamples
 	}
@@ -330,11 +331,11 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.train is empty", ErrConfig)
 	case c.Data.TrainSize < 1:
 		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
-	case c.Policy.Kind != KindAR && c.Policy.Kind != KindDiffusion:
-		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, KindAR, KindDiffusion)
+	case c.Policy.Kind != policy.KindAR && c.Policy.Kind != policy.KindDiffusion:
+		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, policy.KindAR, policy.KindDiffusion)
 	case c.Rollout.Kind != RolloutInProcess && c.Rollout.Kind != RolloutOpenAI:
 		return fmt.Errorf("%w: rollout.kind %q (want %s or %s)", ErrConfig, c.Rollout.Kind, RolloutInProcess, RolloutOpenAI)
-	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != KindAR:
+	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != policy.KindAR:
 		return fmt.Errorf("%w: rollout.kind openai needs policy.kind ar", ErrConfig)
 	case c.Rollout.G < 1:
 		return fmt.Errorf("%w: rollout.g %d < 1", ErrConfig, c.Rollout.G)
@@ -376,7 +377,7 @@ func (c RunConfig) validateEntropyBonus() error {
 		return nil
 	}
 	switch {
-	case c.Policy.Kind == KindDiffusion || c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO:
+	case c.Policy.Kind == policy.KindDiffusion || c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO:
 		return fmt.Errorf("%w: algorithm.loss.entropy_coef %v: not supported for diffusion policies (gdpo, diffu_grpo), "+
 			"which sample by iterative unmasking and train on sequence-level ELBO estimates, so there is no per-token "+
 			"policy entropy at the sampling temperature for the bonus to raise; set it to 0", ErrConfig, coef)
@@ -392,9 +393,9 @@ func (c RunConfig) validateEntropyBonus() error {
 func (c RunConfig) validateAlgorithm() error {
 	diffusionAlgo := c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO
 	switch {
-	case c.Policy.Kind == KindDiffusion && !diffusionAlgo:
+	case c.Policy.Kind == policy.KindDiffusion && !diffusionAlgo:
 		return fmt.Errorf("%w: policy.kind diffusion trains with algorithm.name gdpo or diffu_grpo, not %q", ErrConfig, c.Algorithm.Name)
-	case c.Policy.Kind == KindAR && diffusionAlgo:
+	case c.Policy.Kind == policy.KindAR && diffusionAlgo:
 		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
 	}
 	return nil
@@ -424,7 +425,7 @@ func (c RunConfig) lossConfig() objective.LossConfig {
 // maxNewTokens is the generation budget: rollout.max_new_tokens, or the
 // diffusion canvas for diffusion policies.
 func (c RunConfig) maxNewTokens() int {
-	if c.Policy.Kind == KindDiffusion {
+	if c.Policy.Kind == policy.KindDiffusion {
 		return c.Policy.Diffusion.Canvas
 	}
 	return c.Rollout.MaxNewTokens

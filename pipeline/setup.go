@@ -10,6 +10,7 @@ import (
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
@@ -128,17 +129,17 @@ func (r *runner) freshStart(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) initialPolicy(ctx context.Context) (*Policy, error) {
+func (r *runner) initialPolicy(ctx context.Context) (*policyfile.Policy, error) {
 	if r.cfg.Policy.Init != "" {
-		return LoadPolicy(r.cfg.Policy.Init)
+		return policyfile.Load(r.cfg.Policy.Init)
 	}
 	return r.sft(ctx, filepath.Join(r.opts.OutDir, "sft"))
 }
 
 // sft trains a fresh policy on the task's worked solutions and saves it in
 // dir.
-func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
-	pol, err := NewPolicy(r.cfg.Policy.Kind, r.cfg.Policy.Model)
+func (r *runner) sft(ctx context.Context, dir string) (*policyfile.Policy, error) {
+	pol, err := policyfile.New(r.cfg.Policy.Kind, r.cfg.Policy.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +183,7 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 // every configured mode, on the held-out prompts of the final evaluation.
 // It goes to the log; eval.jsonl keeps the evaluations of the policy that
 // is saved.
-func (r *runner) sftEval(ctx context.Context, pol *Policy, step int) error {
+func (r *runner) sftEval(ctx context.Context, pol *policyfile.Policy, step int) error {
 	e := *r.evaluator
 	e.Config.Samples = 0
 	e.Generator = r.inProcessFor(pol, pol.Model)
@@ -225,7 +226,7 @@ func (r *runner) buildLearner() error {
 	algo.Loss = r.cfg.lossConfig()
 	gdpo := algo.Name == AlgoGDPO || algo.Name == AlgoDiffuGRPO
 	if algo.Loss.Beta > 0 || algo.KLInReward > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) || (gdpo && algo.GDPO.Beta > 0) {
-		r.ref = cloneModel(r.pol.Model)
+		r.ref = r.pol.Model.Clone()
 	}
 	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: algo,
 		temperature: r.cfg.Rollout.Temperature, clipNorm: tc.ClipNorm, seed: r.cfg.Seed}
@@ -266,12 +267,12 @@ func (r *runner) connectWorkers() error {
 
 // configurePolicy checks that pol is of the configured kind and applies the
 // diffusion generation settings.
-func (r *runner) configurePolicy(pol *Policy) error {
+func (r *runner) configurePolicy(pol *policyfile.Policy) error {
 	if pol.Kind() != r.cfg.Policy.Kind {
 		return fmt.Errorf("%w: policy.kind is %q but the policy loaded is %q", ErrConfig, r.cfg.Policy.Kind, pol.Kind())
 	}
-	pol.TrainedOn = &TrainedOn{Train: r.cfg.Data.Train, Difficulty: r.cfg.Data.Difficulty}
-	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
+	pol.TrainedOn = &policyfile.TrainedOn{Train: r.cfg.Data.Train, Difficulty: r.cfg.Data.Difficulty}
+	if m, ok := pol.Model.(policy.DiffusionSampler); ok {
 		d := r.cfg.Policy.Diffusion
 		if pol.Diffusion != nil && pol.Diffusion.Canvas != d.Canvas {
 			// An explicit override of the saved canvas: allowed, but the
@@ -288,7 +289,7 @@ func (r *runner) configurePolicy(pol *Policy) error {
 // policy version: the OpenAI-compatible server when rollout.kind is openai,
 // the Flight rollout workers when distributed.rollout_workers is set (they
 // receive the snapshot once per version), else an in-process generator.
-func (r *runner) generator(model Model, version int64) generator {
+func (r *runner) generator(model policy.Trainable, version int64) generator {
 	switch {
 	case r.remote != nil:
 		return r.remote
@@ -321,11 +322,13 @@ func (r *runner) score(ctx context.Context, rows []data.Rollout) ([]data.Scored,
 }
 
 // inProcess returns an in-process generator over model.
-func (r *runner) inProcess(model Model) *rollout.InProcess { return r.inProcessFor(r.pol, model) }
+func (r *runner) inProcess(model policy.Trainable) *rollout.InProcess {
+	return r.inProcessFor(r.pol, model)
+}
 
 // inProcessFor generates with model (pol's or a snapshot of it) and pol's
 // tokenizer.
-func (r *runner) inProcessFor(pol *Policy, model Model) *rollout.InProcess {
+func (r *runner) inProcessFor(pol *policyfile.Policy, model policy.Trainable) *rollout.InProcess {
 	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
 	return &rollout.InProcess{Model: model, Codec: pol.Tokenizer, Renderer: promptRenderer{tmpl}}
 }

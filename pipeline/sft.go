@@ -10,6 +10,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
@@ -116,7 +117,7 @@ func sftSequences(examples []data.Example, tok *tokenizer.Tokenizer, tmpl data.T
 // generation canvas of canvas tokens (as LLaDA's SFT does), so that the
 // model learns to fill the canvas after its answer; examples longer than the
 // canvas are skipped. canvas is ignored for causal policies.
-func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(SFTProgress) error) (float64, error) {
+func SFT(ctx context.Context, pol *policyfile.Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(SFTProgress) error) (float64, error) {
 	if err := cfg.Validate(); err != nil {
 		return 0, err
 	}
@@ -124,7 +125,7 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 		return 0, fmt.Errorf("%w: no SFT examples", ErrConfig)
 	}
 	seqs := sftSequences(examples, pol.Tokenizer, tmpl, cfg.EmptyTraceShare)
-	if pol.Kind() == KindDiffusion {
+	if pol.Kind() == policy.KindDiffusion {
 		if seqs = padToCanvas(seqs, canvas); len(seqs) == 0 {
 			return 0, fmt.Errorf("%w: no SFT example fits the diffusion canvas of %d tokens", ErrConfig, canvas)
 		}

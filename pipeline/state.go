@@ -13,6 +13,8 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/checkpoint"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
@@ -45,20 +47,20 @@ func (r *runner) checkpointsDir() string { return filepath.Join(r.opts.OutDir, "
 
 // checkpoint writes the state after done completed steps atomically and
 // prunes old checkpoints.
-func (r *runner) checkpoint(done int64, behaviour Model) error {
+func (r *runner) checkpoint(done int64, behaviour policy.Trainable) error {
 	w, err := checkpoint.NewWriter(r.checkpointsDir(), done)
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	meta, err := r.pol.meta()
+	meta, err := r.pol.Meta()
 	if err != nil {
 		return err
 	}
-	if err := r.pol.Model.Save(w.Path(ModelFile), meta); err != nil {
+	if err := r.pol.Model.Save(w.Path(policyfile.ModelFile), meta); err != nil {
 		return err
 	}
-	w.Add(ModelFile)
+	w.Add(policyfile.ModelFile)
 	if behaviour != nil {
 		if err := behaviour.Save(w.Path(behaviourFile), meta); err != nil {
 			return err
@@ -119,7 +121,7 @@ func (r *runner) restore() error {
 	if st.ConfigHash != r.configHash {
 		return fmt.Errorf("%w: the configuration differs from the checkpointed run's (only train.steps may change on --resume); start a new --out or restore the config", ErrConfig)
 	}
-	pol, err := LoadPolicy(info.Dir)
+	pol, err := policyfile.Load(info.Dir)
 	if err != nil {
 		return err
 	}
@@ -192,11 +194,11 @@ func (r *runner) restoreBehaviour(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, behaviourFile)); err != nil {
 		return nil
 	}
-	m, _, err := loadModel(filepath.Join(dir, behaviourFile))
+	m, _, err := policy.LoadTrainable(filepath.Join(dir, behaviourFile))
 	if err != nil {
 		return err
 	}
-	if err := r.configurePolicy(&Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
+	if err := r.configurePolicy(&policyfile.Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
 		return err
 	}
 	r.behaviour = m
@@ -220,11 +222,11 @@ func (r *runner) restoreLearnerState(dir string) error {
 
 // startingPolicy loads the policy the run started from (for the KL
 // reference after a resume).
-func (r *runner) startingPolicy() (*Policy, error) {
+func (r *runner) startingPolicy() (*policyfile.Policy, error) {
 	if r.cfg.Policy.Init != "" {
-		return LoadPolicy(r.cfg.Policy.Init)
+		return policyfile.Load(r.cfg.Policy.Init)
 	}
-	return LoadPolicy(filepath.Join(r.opts.OutDir, "sft"))
+	return policyfile.Load(filepath.Join(r.opts.OutDir, "sft"))
 }
 
 func readFile(path string, fn func(io.Reader) error) error {

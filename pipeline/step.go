@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -70,7 +71,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 		if err != nil {
 			return err
 		}
-		versions.publish(s+1, cloneModel(r.pol.Model))
+		versions.publish(s+1, r.pol.Model.Clone())
 		versions.drop(s + 1 - st)
 		delete(r.pending, s)
 		// Pick ahead even past the step budget, so that a run extended later
@@ -139,7 +140,7 @@ func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versio
 	default:
 	}
 	if c := int64(r.cfg.Check.Every); last || interrupted || (c > 0 && done%c == 0) {
-		var behaviour Model
+		var behaviour policy.Trainable
 		if st := int64(r.cfg.Train.MaxStaleness); st > 0 {
 			behaviour, _ = versions.wait(done - st)
 		}

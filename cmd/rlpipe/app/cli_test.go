@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -373,7 +373,7 @@ func TestEvalAgainstABaselineIsPaired(t *testing.T) {
 // unless policy.diffusion is set explicitly.
 func TestDiffusionInitCheckpointSetsCanvasUnlessGiven(t *testing.T) {
 	dir := t.TempDir()
-	pol, err := pipeline.NewPolicy(pipeline.KindDiffusion, policy.Config{Layers: 1, DModel: 8, Heads: 1, DFF: 8, Context: 64})
+	pol, err := policyfile.New(policy.KindDiffusion, policy.Config{Layers: 1, DModel: 8, Heads: 1, DFF: 8, Context: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
