@@ -1,110 +1,24 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/config"
-	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 )
-
-// alphaRows builds one step's rows with one group of two samples per
-// letter of each mode's pattern; group k of both modes is prompt k. Every
-// group has the same prompt and completions, so groups with the same letter
-// have the same DPO gradient:
-//
-//	P  completion X preferred to Y
-//	N  Y preferred to X: at θ = ref, N's DPO gradient is −P's (up to the
-//	   rounding of log-probs that are equal in exact arithmetic)
-//	Z  a tie: no pair, a zero gradient
-func alphaRows(trace, empty string) []data.TrainRow {
-	x, y := []int32{10, 20, 30}, []int32{11, 21, 31}
-	var rows []data.TrainRow
-	for k := range max(len(trace), len(empty)) {
-		for _, m := range []struct {
-			mode    uint8
-			pattern string
-		}{{data.ModeTrace, trace}, {data.ModeEmpty, empty}} {
-			if k >= len(m.pattern) {
-				continue
-			}
-			r := map[byte][2]float64{'P': {1, 0}, 'N': {0, 1}, 'Z': {1, 1}}[m.pattern[k]]
-			for s, c := range [][]int32{x, y} {
-				rows = append(rows, data.TrainRow{Keep: true, Scored: data.Scored{
-					Rollout: data.Rollout{PromptID: uint64(100 + k), Mode: m.mode, SampleIdx: int32(s),
-						PromptTokens: []int32{8, 40}, CompletionTokens: c, Logprobs: make([]float32, len(c))},
-					Reward: r[s]}})
-			}
-		}
-	}
-	return rows
-}
-
-// autoBVPOConfig is the default BVPO configuration with alpha auto.
-func autoBVPOConfig() BVPOConfig {
-	c := DefaultBVPOConfig()
-	c.Alpha = config.AutoValue[float64]()
-	return c
-}
-
-func TestBVPOAutoAlphaFallsBackWhenAModeHasTooFewGroups(t *testing.T) {
-	type step struct {
-		trace, empty string
-		alpha        float64 // the α the step must train with
-		fallback     float64 // bvpo_alpha_fallback
-	}
-	cases := []struct {
-		name  string
-		steps []step
-	}{
-		{"3 groups per mode before any estimate use 0.5", []step{{"PNP", "ZZZ", 0.5, 1}}},
-		{"3 groups after an estimate keep the last alpha", []step{{"PNPN", "ZZZZ", 0, 0}, {"PNP", "ZZZ", 0, 1}}},
-		{"modes with different group counts", []step{{"PNPN", "ZZZ", 0.5, 1}}},
-		{"a mode without kept rows", []step{{"PNPN", "", 0.5, 1}}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			b := testBVPOLearner(t, autoBVPOConfig())
-			estimates := 0
-			for i, s := range tc.steps {
-				st, err := b.update(alphaRows(s.trace, s.empty), i)
-				if err != nil {
-					t.Fatalf("step %d: %v", i, err)
-				}
-				if a := st.Algo["bvpo/alpha"]; math.Abs(a-s.alpha) > 1e-9 {
-					t.Errorf("step %d: alpha = %v, want %v", i, a, s.alpha)
-				}
-				if f, ok := st.Algo["bvpo_alpha_fallback"]; !ok || f != s.fallback {
-					t.Errorf("step %d: alpha_fallback = %v (present %v), want %v", i, f, ok, s.fallback)
-				}
-				if s.fallback == 0 {
-					estimates++
-				}
-				if b.est.Steps() != estimates {
-					t.Errorf("step %d: estimator updated %d times, want %d", i, b.est.Steps(), estimates)
-				}
-			}
-		})
-	}
-}
 
 // A run whose steps have fewer groups per mode than alpha auto needs
 // completes, trains with the fallback α and logs every fallback.
 func TestBVPOAutoAlphaRunWithFewPromptsCompletes(t *testing.T) {
 	cfg := smallRunConfig()
-	cfg.Algorithm.Name = AlgoBVPO
-	cfg.Algorithm.BVPO.Alpha = config.AutoValue[float64]()
+	cfg.Algorithm.Name = learn.NameBVPO
+	cfg.Algorithm.BVPO.Alpha = learn.AutoAlpha()
 	cfg.Train.Steps, cfg.Train.PromptsPerStep = 2, 3
 	out := t.TempDir()
 	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: out}); err != nil {
@@ -120,43 +34,6 @@ func TestBVPOAutoAlphaRunWithFewPromptsCompletes(t *testing.T) {
 		if m.Algo["bvpo_alpha_fallback"] != 1 || m.Algo["bvpo/alpha"] != 0.5 {
 			t.Errorf("step %d: algo metrics %v, want alpha 0.5 and alpha_fallback 1", i+1, m.Algo)
 		}
-	}
-}
-
-// The first auto-α estimate follows ALGORITHMS §4.2 with the estimator's
-// proxies (b_t = 0, ‖b_e‖² = ‖ḡ_e − ḡ_t‖² − (σ_t² + σ_e² − 2c) on the first
-// step). Writing g for P's gradient (N's is −g) and K = 4:
-//
-//	PNPN: mean ≈ 0, σ² = Σ_k‖g_k‖²/((K−1)K) = ‖g‖²/3;  ZZZZ, PPPP: σ² = 0
-//	PNPN vs ZZZZ: c = 0, ‖b_e‖² = max(0, 0 − ‖g‖²/3) = 0 → α* = 0/σ_t² = 0
-//	ZZZZ vs PNPN: α* = σ_e²/σ_e² = 1
-//	PNPN vs PPPP: ‖b_e‖² = ‖g‖² − ‖g‖²/3 → α* = (2/3)/(1/3 + 2/3) = 2/3
-//
-// so a noisier trace mode pulls α below 0.5, a noisier empty mode above,
-// and a quiet but biased empty mode is worth less than its quiet suggests.
-func TestBVPOAutoAlphaFollowsTheGradientVariances(t *testing.T) {
-	cases := []struct {
-		name, trace, empty string
-		want               float64
-	}{
-		{"noisy trace, quiet unbiased empty", "PNPN", "ZZZZ", 0},
-		{"quiet unbiased trace, noisy empty", "ZZZZ", "PNPN", 1},
-		{"noisy trace, quiet biased empty", "PNPN", "PPPP", 2.0 / 3},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			b := testBVPOLearner(t, autoBVPOConfig())
-			st, err := b.update(alphaRows(tc.trace, tc.empty), 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.Algo["bvpo/var_trace"]+st.Algo["bvpo/var_empty"] == 0 {
-				t.Fatalf("no gradient variance in either mode; the fixture proves nothing: %v", st.Algo)
-			}
-			if a := st.Algo["bvpo/alpha"]; math.Abs(a-tc.want) > 1e-3 {
-				t.Errorf("alpha = %v, want %v (algo metrics %v)", a, tc.want, st.Algo)
-			}
-		})
 	}
 }
 
@@ -179,48 +56,13 @@ func TestBVPOBiasMomentumIsAValidatedConfigKey(t *testing.T) {
 	}
 }
 
-// bias_momentum reaches the estimator. Step 1 (PNPN vs PPPP) gives
-// α = 2/3 whatever the momentum (TestBVPOAutoAlphaFollowsTheGradientVariances).
-// Step 2 (PNPN vs ZZZZ) has ḡ_e = 0, ḡ_t ≈ 0, σ_t² ≈ ‖g‖²/3, σ_e² = c = 0:
-//
-//	μ_b = 0:   M_e − M_t ≈ 0, ‖b_e‖² = 0 → α* = 0
-//	μ_b = 0.9: M_e − M_t ≈ 0.9g, W₂ = 0.81 + 0.01 → ‖b_e‖² ≈ (0.81 − 0.82/3)‖g‖²,
-//	           α* = ‖b_e‖²/(σ_t² + ‖b_e‖²) ≈ 0.617
-//
-// and α = 0.9·(2/3) + 0.1·α* with the default smoothing. A negligible
-// learning rate keeps θ at the reference, so that g is the same both steps.
-func TestBVPOBiasMomentumDrivesTheBiasProxy(t *testing.T) {
-	b2 := 0.81 - 0.82/3
-	cases := []struct {
-		momentum, want float64
-	}{{0, 0.9 * 2 / 3}, {0.9, 0.9*2/3 + 0.1*b2/(1.0/3+b2)}}
-	for _, tc := range cases {
-		t.Run(fmt.Sprint(tc.momentum), func(t *testing.T) {
-			c := autoBVPOConfig()
-			c.BiasMomentum = tc.momentum
-			b := testBVPOLearner(t, c)
-			b.sched, _ = optim.NewSchedule(optim.ScheduleConfig{}, 1e-12)
-			var st updateStats
-			var err error
-			for i, p := range [][2]string{{"PNPN", "PPPP"}, {"PNPN", "ZZZZ"}} {
-				if st, err = b.update(alphaRows(p[0], p[1]), i); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if a := st.Algo["bvpo/alpha"]; math.Abs(a-tc.want) > 1e-4 {
-				t.Errorf("step 2 alpha = %v, want %v (algo metrics %v)", a, tc.want, st.Algo)
-			}
-		})
-	}
-}
-
 // An alpha-auto run interrupted after step 2 and resumed ends bit for bit
 // like the uninterrupted run: weights, optimizer, sampler and every metric
 // including α, which needs the estimator's state in the checkpoint.
 func TestBVPOAutoAlphaResumeIsBitIdentical(t *testing.T) {
 	cfg := smallRunConfig()
-	cfg.Algorithm.Name = AlgoBVPO
-	cfg.Algorithm.BVPO.Alpha = config.AutoValue[float64]()
+	cfg.Algorithm.Name = learn.NameBVPO
+	cfg.Algorithm.BVPO.Alpha = learn.AutoAlpha()
 	cfg.Train.PromptsPerStep = 4
 	// A length-shaped reward differs within most groups, so DPO pairs exist
 	// and α moves (the math reward is 0 for every sample of this tiny policy).
@@ -246,42 +88,4 @@ func checkAlphaMoved(t *testing.T, dir string) {
 		}
 	}
 	t.Fatal("alpha never moved from 0.5; the test proves nothing")
-}
-
-func TestBVPOStateRoundTripsBitForBit(t *testing.T) {
-	for _, steps := range [][]string{nil, {"PNPN", "PPPP"}} {
-		t.Run(fmt.Sprintf("%d estimates", len(steps)/2), func(t *testing.T) {
-			src := testBVPOLearner(t, autoBVPOConfig())
-			for i := 0; i < len(steps); i += 2 {
-				if _, err := src.update(alphaRows(steps[i], steps[i+1]), i/2); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var buf bytes.Buffer
-			if err := src.saveState(&buf); err != nil {
-				t.Fatal(err)
-			}
-			dst := testBVPOLearner(t, autoBVPOConfig())
-			if err := dst.loadState(bytes.NewReader(buf.Bytes())); err != nil {
-				t.Fatal(err)
-			}
-			a, b := src.est.State(), dst.est.State()
-			same := func(x, y []float64) bool {
-				return slices.EqualFunc(x, y, func(p, q float64) bool { return math.Float64bits(p) == math.Float64bits(q) })
-			}
-			if math.Float64bits(a.Alpha) != math.Float64bits(b.Alpha) || math.Float64bits(a.W2) != math.Float64bits(b.W2) ||
-				a.Steps != b.Steps || !same(a.MeanTrace, b.MeanTrace) || !same(a.MeanEmpty, b.MeanEmpty) {
-				t.Errorf("state changed through save and load: %v %v %d → %v %v %d", a.Alpha, a.W2, a.Steps, b.Alpha, b.W2, b.Steps)
-			}
-		})
-	}
-	t.Run("means of another policy are refused", func(t *testing.T) {
-		var buf bytes.Buffer
-		buf.WriteString(bvpoStateMagic)
-		binary.Write(&buf, binary.LittleEndian, []uint64{math.Float64bits(0.5), 0, 1, 3})
-		binary.Write(&buf, binary.LittleEndian, make([]float64, 6))
-		if err := testBVPOLearner(t, autoBVPOConfig()).loadState(&buf); err == nil || !strings.Contains(err.Error(), "parameters") {
-			t.Fatalf("err = %v", err)
-		}
-	})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
@@ -74,7 +75,7 @@ func initConfig(t *testing.T, kind string) RunConfig {
 	cfg := smallRunConfig()
 	cfg.Policy.Kind = kind
 	if kind == policy.KindDiffusion {
-		cfg.Algorithm.Name = AlgoGDPO
+		cfg.Algorithm.Name = learn.NameGDPO
 		if err := cfg.ApplyPreset(); err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +225,7 @@ func TestAdvantageKeysChangeTheAdvantages(t *testing.T) {
 		{"algorithm.advantage.eps", func(c *RunConfig) { c.Algorithm.Advantage.Eps = 0.5 }},
 		{"algorithm.advantage.biased", func(c *RunConfig) { c.Algorithm.Advantage.Biased = true }},
 	}, func(t *testing.T, cfg RunConfig) [3]float64 {
-		m, _ := learn(t, cfg, rows)
+		m, _ := learnOn(t, cfg, rows)
 		return [3]float64{m.AdvMean, m.AdvStd, m.AdvAbsMax}
 	})
 }
@@ -249,14 +250,14 @@ func TestLearnerKeysChangeTheUpdate(t *testing.T) {
 		{"train.clip_norm", func(c *RunConfig) { c.Train.ClipNorm = 1e-6 }},
 		{"train.warmup_steps", func(c *RunConfig) { c.Train.WarmupSteps = 0 }},
 	}, func(t *testing.T, cfg RunConfig) []float32 {
-		_, w := learn(t, cfg, rows)
+		_, w := learnOn(t, cfg, rows)
 		return w
 	})
 }
 
-// learn builds the runner of cfg, applies learnStep to a copy of rows and
+// learnOn builds the runner of cfg, applies learnStep to a copy of rows and
 // returns the step's metrics and the weights it leaves.
-func learn(t *testing.T, cfg RunConfig, rows []data.Scored) (*StepMetrics, []float32) {
+func learnOn(t *testing.T, cfg RunConfig, rows []data.Scored) (*StepMetrics, []float32) {
 	r := startRunner(t, cfg)
 	in := make([]data.Scored, len(rows))
 	for i, row := range rows {

@@ -14,6 +14,8 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
+	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/reward"
@@ -69,10 +71,10 @@ type runner struct {
 	mem     memory.Allocator
 	log     io.Writer
 	pol     *policyfile.Policy
-	ref     policy.Trainable
-	learn   *learner
-	updater updater         // the algorithm's update (learn itself for the GRPO family)
-	remote  *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
+	ref     policy.Trainable // the learner's frozen reference (the run's starting policy); nil when unused
+	opt     *optim.AdamW     // the learner's optimizer, checkpointed by the runner
+	learner learn.Learner    // algorithm.name's learner
+	remote  *rollout.OpenAI  // rollouts from an OpenAI-compatible server (rollout.kind openai)
 	// Flight workers (distributed.*) and the rollout generators per version.
 	flightRollouts *flight.RolloutPool
 	flightRewards  *flight.RewardPool

@@ -9,6 +9,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
@@ -110,7 +111,8 @@ func (r *runner) freshStart(ctx context.Context) error {
 		return err
 	}
 	r.pol = pol
-	if err := r.buildLearner(); err != nil {
+	// The reference of a fresh start is a copy of the policy it starts from.
+	if err := r.buildLearner(nil); err != nil {
 		return err
 	}
 	ids := make([]uint64, len(r.train))
@@ -156,7 +158,7 @@ func (r *runner) sft(ctx context.Context, dir string) (*policyfile.Policy, error
 	fmt.Fprintf(r.log, "sft: %d steps on %d %s examples\n", r.cfg.SFT.Steps, len(examples), task)
 	bar := newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.SFT.Steps), "sft")
 	every := r.cfg.SFT.EvalEvery
-	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p SFTProgress) error {
+	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p learn.SFTProgress) error {
 		bar.set(int64(p.Step), fmt.Sprintf("sft loss %.3f  %.0f tok/s", p.Loss, p.TokensPerSec))
 		if bar.bar == nil && (p.Step%100 == 0 || p.Step == p.Steps) {
 			fmt.Fprintf(r.log, "sft step %d/%d: loss %.4f, lr %.2g, %.0f tokens/s\n", p.Step, p.Steps, p.Loss, p.LR, p.TokensPerSec)
@@ -206,7 +208,10 @@ func cutSpec(spec string) (name, split string, ok bool) {
 	return spec, "", false
 }
 
-func (r *runner) buildLearner() error {
+// buildLearner builds the optimizer and the learner algorithm.name names
+// for r.pol. A learner that needs a frozen reference policy gets ref, or a
+// copy of r.pol's current weights when ref is nil.
+func (r *runner) buildLearner(ref policy.Trainable) error {
 	tc := r.cfg.Train
 	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: tc.LR, WeightDecay: weightDecay(tc.WeightDecay)})
 	if err != nil {
@@ -224,20 +229,19 @@ func (r *runner) buildLearner() error {
 	}
 	algo := r.cfg.Algorithm
 	algo.Loss = r.cfg.lossConfig()
-	gdpo := algo.Name == AlgoGDPO || algo.Name == AlgoDiffuGRPO
-	if algo.Loss.Beta > 0 || algo.KLInReward > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) || (gdpo && algo.GDPO.Beta > 0) {
-		r.ref = r.pol.Model.Clone()
+	r.ref = nil
+	if learn.NeedsReference(algo) {
+		if ref == nil {
+			ref = r.pol.Model.Clone()
+		}
+		r.ref = ref
 	}
-	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: algo,
-		temperature: r.cfg.Rollout.Temperature, clipNorm: tc.ClipNorm, seed: r.cfg.Seed}
-	switch algo.Name {
-	case AlgoBVPO:
-		r.updater = newBVPOLearner(r.learn, algo.BVPO)
-	case AlgoGDPO, AlgoDiffuGRPO:
-		r.updater = &gdpoLearner{learner: r.learn, cfg: algo.GDPO, canvas: r.cfg.Policy.Diffusion.Canvas}
-	default:
-		r.updater = r.learn
+	l, err := learn.New(learn.Env{Policy: r.pol.Model, Ref: r.ref, Opt: opt, Sched: sched, Algo: algo,
+		Temperature: r.cfg.Rollout.Temperature, ClipNorm: tc.ClipNorm, Seed: r.cfg.Seed, Canvas: r.cfg.Policy.Diffusion.Canvas})
+	if err != nil {
+		return err
 	}
+	r.opt, r.learner = opt, l
 	return nil
 }
 

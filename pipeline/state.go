@@ -14,6 +14,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/checkpoint"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -23,7 +24,7 @@ const (
 	optimizerFile = "optimizer.bin.zst"
 	samplerFile   = "sampler.arrow"
 	stateFile     = "state.json"
-	// learnerFile holds a statefulUpdater's state, only when it has any.
+	// learnerFile holds the learner's State, only when it has any.
 	learnerFile = "learner.bin"
 )
 
@@ -67,14 +68,14 @@ func (r *runner) checkpoint(done int64, behaviour policy.Trainable) error {
 		}
 		w.Add(behaviourFile)
 	}
-	if err := w.WriteFile(optimizerFile, r.learn.opt.SaveCompressed); err != nil {
+	if err := w.WriteFile(optimizerFile, r.opt.SaveCompressed); err != nil {
 		return err
 	}
 	if err := w.WriteFile(samplerFile, func(out io.Writer) error { return r.sampler.SaveState(out, r.mem) }); err != nil {
 		return err
 	}
-	if u, ok := r.updater.(statefulUpdater); ok && u.hasState() {
-		if err := w.WriteFile(learnerFile, u.saveState); err != nil {
+	if s := r.learner.State(); s != nil {
+		if err := w.WriteFile(learnerFile, s.Save); err != nil {
 			return err
 		}
 	}
@@ -129,10 +130,8 @@ func (r *runner) restore() error {
 		return err
 	}
 	r.pol = pol
-	if err := r.buildLearner(); err != nil {
-		return err
-	}
-	if r.ref != nil {
+	var ref policy.Trainable
+	if learn.NeedsReference(r.cfg.Algorithm) {
 		// The reference policy is the run's starting point: the SFT or --init
 		// checkpoint, never the resumed weights.
 		start, err := r.startingPolicy()
@@ -142,10 +141,13 @@ func (r *runner) restore() error {
 		if err := r.configurePolicy(start); err != nil {
 			return err
 		}
-		r.ref, r.learn.ref = start.Model, start.Model
+		ref = start.Model
+	}
+	if err := r.buildLearner(ref); err != nil {
+		return err
 	}
 	if err := readFile(filepath.Join(info.Dir, optimizerFile), func(in io.Reader) error {
-		return r.learn.opt.LoadCompressed(in, r.pol.Model.Params())
+		return r.opt.LoadCompressed(in, r.pol.Model.Params())
 	}); err != nil {
 		return err
 	}
@@ -205,19 +207,19 @@ func (r *runner) restoreBehaviour(dir string) error {
 	return nil
 }
 
-// restoreLearnerState loads the updater's own state from checkpoint dir.
+// restoreLearnerState loads the learner's own state from checkpoint dir.
 // A missing file is an error: continuing from fresh state would silently
 // give a different run.
 func (r *runner) restoreLearnerState(dir string) error {
-	u, ok := r.updater.(statefulUpdater)
-	if !ok || !u.hasState() {
+	s := r.learner.State()
+	if s == nil {
 		return nil
 	}
 	path := filepath.Join(dir, learnerFile)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("pipeline: resuming %s needs the checkpoint's %s: %w", r.cfg.Algorithm.Name, learnerFile, err)
 	}
-	return readFile(path, u.loadState)
+	return readFile(path, s.Load)
 }
 
 // startingPolicy loads the policy the run started from (for the KL

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -203,23 +204,13 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 		train[i] = data.TrainRow{Scored: rows[i], Keep: keep[i]}
 	}
 	dropGroupsWithErrors(train, groups)
-	zeroStd, klMetrics, err := r.learn.advantages(train, groups)
+	stats, err := r.learner.Update(learn.Batch{Step: int(s), Rows: train, Groups: groups})
 	if err != nil {
 		return nil, err
 	}
-	stats, err := r.updater.update(train, int(s))
-	if err != nil {
-		return nil, err
-	}
-	m := newStepMetrics(s, train, groups, correct, zeroStd, stats)
+	m := newStepMetrics(s, train, groups, correct, stats.ZeroStdGroups, stats)
 	m.Entropy = stats.Entropy
 	m.Algo = stats.Algo
-	for k, v := range klMetrics {
-		if m.Algo == nil {
-			m.Algo = map[string]float64{}
-		}
-		m.Algo[k] = v
-	}
 	m.Sampler = r.pending[s].Stats.Metrics()
 	r.refreshMetrics(m, s)
 	if filter != nil {
