@@ -3,6 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
@@ -265,8 +267,8 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.train is empty", ErrConfig)
 	case c.Data.TrainSize < 1:
 		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
-	case c.Policy.Kind != policy.KindAR && c.Policy.Kind != policy.KindDiffusion:
-		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, policy.KindAR, policy.KindDiffusion)
+	case !slices.Contains(policy.Kinds(), c.Policy.Kind):
+		return fmt.Errorf("%w: policy.kind %q (want %s)", ErrConfig, c.Policy.Kind, strings.Join(policy.Kinds(), " or "))
 	case c.Rollout.Kind != RolloutInProcess && c.Rollout.Kind != RolloutOpenAI:
 		return fmt.Errorf("%w: rollout.kind %q (want %s or %s)", ErrConfig, c.Rollout.Kind, RolloutInProcess, RolloutOpenAI)
 	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != policy.KindAR:
