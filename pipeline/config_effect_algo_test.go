@@ -17,7 +17,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
-	"github.com/rlpipe/rlpipe/policy/learn/learntest"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
@@ -109,7 +109,7 @@ func bvpoUpdates(t *testing.T, cfg RunConfig, steps ...[]data.TrainRow) updateEf
 	}
 	var e updateEffect
 	for i, rows := range steps {
-		st, err := r.learner.Update(learn.Batch{Step: i, Rows: slices.Clone(rows), Groups: learntest.Groups(rows)})
+		st, err := r.learner.Update(learn.Batch{Step: i, Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func bvpoUpdates(t *testing.T, cfg RunConfig, steps ...[]data.TrainRow) updateEf
 }
 
 // The algorithm.bvpo keys change BVPO's updates. With a fixed α the rows
-// are learntest.BVPORows, one group per mode tied (so that the mode has 3
+// are trainrows.BVPO, one group per mode tied (so that the mode has 3
 // groups but 2 DPO pairs and the normalisations differ), whose group
 // advantages base grpo trains on. Alpha auto's keys act through the estimated α
 // over two steps of learntest.AlphaRows with 6 groups per mode: K = 4 micro-batches
@@ -128,8 +128,8 @@ func bvpoUpdates(t *testing.T, cfg RunConfig, steps ...[]data.TrainRow) updateEf
 // second step's α follows the first one by the smoothing and its bias
 // proxy by the bias momentum (TestBVPOBiasMomentumDrivesTheBiasProxy).
 func TestBVPOKeysChangeTheUpdate(t *testing.T) {
-	rows := learntest.BVPORows()
-	learntest.TieGroups(rows)
+	rows := trainrows.BVPO()
+	trainrows.TieGroups(rows)
 	forEachKey(t, bvpoKeyConfig(), []keyCase{
 		{"algorithm.bvpo.alpha", func(c *RunConfig) { c.Algorithm.BVPO.Alpha = learn.FixedAlpha(0.2) }},
 		{"algorithm.bvpo.base", func(c *RunConfig) { c.Algorithm.BVPO.Base = learn.BVPOBaseGRPO }},
@@ -141,7 +141,7 @@ func TestBVPOKeysChangeTheUpdate(t *testing.T) {
 
 	auto := bvpoKeyConfig()
 	auto.Algorithm.BVPO.Alpha = learn.AutoAlpha()
-	step1, step2 := learntest.AlphaRows("PNPNPN", "PPPPPP"), learntest.AlphaRows("PNPNPN", "ZZZZZZ")
+	step1, step2 := trainrows.Alpha("PNPNPN", "PPPPPP"), trainrows.Alpha("PNPNPN", "ZZZZZZ")
 	forEachKey(t, auto, []keyCase{
 		{"algorithm.bvpo.alpha", func(c *RunConfig) { c.Algorithm.BVPO.Alpha = learn.FixedAlpha(0.5) }},
 		{"algorithm.bvpo.micro_batches", func(c *RunConfig) { c.Algorithm.BVPO.MicroBatches = 6 }},
@@ -183,7 +183,7 @@ func TestGDPOKeysChangeTheUpdate(t *testing.T) {
 	// 3 prompts × 2 samples with advantages of both signs (their rewards;
 	// the presets' advantages have no std) and completions of different
 	// lengths.
-	rows := learntest.DiffusionRows()
+	rows := trainrows.Diffusion()
 	update := func(t *testing.T, cfg RunConfig) (learn.Stats, []float32) {
 		t.Helper()
 		pol, err := policyfile.New(policy.KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: tokenizer.Size, InitSeed: 5})
@@ -199,7 +199,7 @@ func TestGDPOKeysChangeTheUpdate(t *testing.T) {
 		if err := r.buildLearner(nil); err != nil {
 			t.Fatal(err)
 		}
-		st, err := r.learner.Update(learn.Batch{Rows: slices.Clone(rows), Groups: learntest.Groups(rows)})
+		st, err := r.learner.Update(learn.Batch{Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
 		if err != nil {
 			t.Fatal(err)
 		}

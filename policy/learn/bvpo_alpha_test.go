@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rlpipe/rlpipe/policy/learn/learntest"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 	"github.com/rlpipe/rlpipe/policy/optim"
 )
 
@@ -40,7 +40,7 @@ func TestBVPOAutoAlphaFallsBackWhenAModeHasTooFewGroups(t *testing.T) {
 			b := testBVPOLearner(t, autoBVPOConfig())
 			estimates := 0
 			for i, s := range tc.steps {
-				st, err := b.update(learntest.AlphaRows(s.trace, s.empty), i)
+				st, err := b.update(trainrows.Alpha(s.trace, s.empty), i)
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -84,7 +84,7 @@ func TestBVPOAutoAlphaFollowsTheGradientVariances(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := testBVPOLearner(t, autoBVPOConfig())
-			st, err := b.update(learntest.AlphaRows(tc.trace, tc.empty), 0)
+			st, err := b.update(trainrows.Alpha(tc.trace, tc.empty), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +122,7 @@ func TestBVPOBiasMomentumDrivesTheBiasProxy(t *testing.T) {
 			var st Stats
 			var err error
 			for i, p := range [][2]string{{"PNPN", "PPPP"}, {"PNPN", "ZZZZ"}} {
-				if st, err = b.update(learntest.AlphaRows(p[0], p[1]), i); err != nil {
+				if st, err = b.update(trainrows.Alpha(p[0], p[1]), i); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -138,7 +138,7 @@ func TestBVPOStateRoundTripsBitForBit(t *testing.T) {
 		t.Run(fmt.Sprintf("%d estimates", len(steps)/2), func(t *testing.T) {
 			src := testBVPOLearner(t, autoBVPOConfig())
 			for i := 0; i < len(steps); i += 2 {
-				if _, err := src.update(learntest.AlphaRows(steps[i], steps[i+1]), i/2); err != nil {
+				if _, err := src.update(trainrows.Alpha(steps[i], steps[i+1]), i/2); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
-	"github.com/rlpipe/rlpipe/policy/learn/learntest"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
@@ -18,7 +18,7 @@ import (
 // 3 samples with distinct rewards, so every group yields a DPO pair.
 func bvpoFixture(t *testing.T) (*bvpo, []data.TrainRow) {
 	t.Helper()
-	return testBVPOLearner(t, DefaultBVPOConfig()), learntest.BVPORows()
+	return testBVPOLearner(t, DefaultBVPOConfig()), trainrows.BVPO()
 }
 
 // testBVPOLearner is a BVPO learner with cfg on a tiny fresh policy whose
@@ -129,7 +129,7 @@ func TestBVPOEndpointsHoldForBothNormalizationsWithPairlessGroups(t *testing.T) 
 			t.Run(fmt.Sprintf("%s alpha %v", norm, tc.alpha), func(t *testing.T) {
 				b, rows := bvpoFixture(t)
 				b.cfg.Normalize = norm
-				learntest.TieGroups(rows)
+				trainrows.TieGroups(rows)
 				st := checkMixedIsSingleMode(t, b, rows, tc.alpha, tc.mode)
 				if p := st.Algo["dpo/pairs_"+modeName(tc.mode)]; p != 2 {
 					t.Fatalf("pairs = %v, want 2 (one group tied)", p)
@@ -147,7 +147,7 @@ func TestBVPOGroupsNormalizationIsThePairMeanScaledByPairsOverGroups(t *testing.
 	for _, norm := range []string{BVPONormalizeGroups, BVPONormalizePairs} {
 		b, rows := bvpoFixture(t)
 		b.cfg.Normalize = norm
-		learntest.TieGroups(rows)
+		trainrows.TieGroups(rows)
 		b.pol.ZeroGrad()
 		st := Stats{Algo: map[string]float64{}}
 		if _, err := b.mixedBackward(rows, modeRows(rows, data.ModeTrace), nil, 1, &st); err != nil {

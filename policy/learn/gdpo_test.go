@@ -7,7 +7,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
-	"github.com/rlpipe/rlpipe/policy/learn/learntest"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
@@ -80,7 +80,7 @@ func gdpoMaskFixture(t *testing.T, algo Config) (*gdpo, []data.TrainRow) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l.(*gdpo), learntest.DiffusionRows()
+	return l.(*gdpo), trainrows.Diffusion()
 }
 
 func snapshotParams(m policy.Trainable) [][]float32 {

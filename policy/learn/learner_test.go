@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/policy"
-	"github.com/rlpipe/rlpipe/policy/learn/learntest"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 )
 
 // Every algorithm the run configuration names is registered, and the
@@ -89,8 +89,8 @@ func TestNeedsReferenceFollowsTheAlgorithm(t *testing.T) {
 // Update is the group advantages followed by the update: it writes the
 // rows' advantage columns and reports the zero-std groups.
 func TestUpdateFillsTheAdvantages(t *testing.T) {
-	rows := learntest.BVPORows()
-	learntest.TieGroups(rows)
+	rows := trainrows.BVPO()
+	trainrows.TieGroups(rows)
 	want := slices.Clone(rows)
 	setGroupAdvantages(t, want)
 	l, err := New(testEnv(t, tinyCausal(t), DefaultConfig(), 1e-3))
@@ -98,7 +98,7 @@ func TestUpdateFillsTheAdvantages(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := weights(l.(*grpo).pol)
-	st, err := l.Update(Batch{Step: 0, Rows: rows, Groups: learntest.Groups(rows)})
+	st, err := l.Update(Batch{Step: 0, Rows: rows, Groups: trainrows.Groups(rows)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,20 @@
-// Package learntest holds train-row fixtures for tests of learners and of
-// the code that wires them (policy/learn, pipeline): small batches whose
-// groups, modes and rewards exercise the algorithms' branches.
-package learntest
+// Package trainrows holds train-row fixtures for tests of learners and of
+// the code that wires them (policy/learn, its conformance suite learntest,
+// pipeline): small batches whose groups, modes and rewards exercise the
+// algorithms' branches. It imports no learner, so that policy/learn's own
+// tests can use it.
+package trainrows
 
 import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
-// BVPORows is one step's rows for a causal policy: 3 prompts × 2 modes × 3
+// BVPO is one step's rows for a causal policy: 3 prompts × 2 modes × 3
 // samples with distinct rewards, so every group yields a DPO pair. Rows
 // are ordered by group (prompt, then mode) and carry zero behaviour
 // log-probs.
-func BVPORows() []data.TrainRow {
+func BVPO() []data.TrainRow {
 	var rows []data.TrainRow
 	for p := 0; p < 3; p++ {
 		for _, mode := range []uint8{data.ModeTrace, data.ModeEmpty} {
@@ -29,7 +31,7 @@ func BVPORows() []data.TrainRow {
 }
 
 // TieGroups gives every sample of prompt 101 in trace mode and of prompt
-// 102 in empty mode the same reward, so that each mode of BVPORows has 3
+// 102 in empty mode the same reward, so that each mode of BVPO() has 3
 // groups but only 2 DPO pairs and the two normalisations differ.
 func TieGroups(rows []data.TrainRow) {
 	for i := range rows {
@@ -40,7 +42,7 @@ func TieGroups(rows []data.TrainRow) {
 	}
 }
 
-// AlphaRows builds one step's rows with one group of two samples per
+// Alpha builds one step's rows with one group of two samples per
 // letter of each mode's pattern; group k of both modes is prompt k. Every
 // group has the same prompt and completions, so groups with the same letter
 // have the same DPO gradient:
@@ -49,7 +51,7 @@ func TieGroups(rows []data.TrainRow) {
 //	N  Y preferred to X: at θ = ref, N's DPO gradient is −P's (up to the
 //	   rounding of log-probs that are equal in exact arithmetic)
 //	Z  a tie: no pair, a zero gradient
-func AlphaRows(trace, empty string) []data.TrainRow {
+func Alpha(trace, empty string) []data.TrainRow {
 	x, y := []int32{10, 20, 30}, []int32{11, 21, 31}
 	var rows []data.TrainRow
 	for k := range max(len(trace), len(empty)) {
@@ -72,12 +74,12 @@ func AlphaRows(trace, empty string) []data.TrainRow {
 	return rows
 }
 
-// DiffusionRows are one step's rows for a diffusion policy: 3 prompts × 2
+// Diffusion is one step's rows for a diffusion policy: 3 prompts × 2
 // samples whose completions of different lengths end with <eos> (so the
 // canvas fill differs per row), with advantages of both signs. Each row's
 // reward equals its advantage and each group's rewards sum to 0, so that
 // advantages without std normalisation (GDPO's) reproduce them exactly.
-func DiffusionRows() []data.TrainRow {
+func Diffusion() []data.TrainRow {
 	var rows []data.TrainRow
 	for p := range 3 {
 		for s := range 2 {
