@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
@@ -165,4 +167,14 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// heldOutSpec returns the held-out dataset spec matching t.Train: the test
+// split of a generated task or built-in dataset, "" for files.
+func heldOutSpec(t policyfile.TrainedOn) string {
+	name, _, _ := cutSpec(t.Train)
+	if slices.Contains(data.TaskNames(), name) || slices.Contains(data.BuiltinNames(), name) {
+		return name + ":test"
+	}
+	return ""
 }

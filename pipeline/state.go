@@ -19,6 +19,10 @@ import (
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
+// Version is the rlpipe release written into checkpoints and run
+// directories: the one policy files record.
+const Version = policyfile.Version
+
 // Checkpoint file names (DESIGN §4).
 const (
 	optimizerFile = "optimizer.bin.zst"
