@@ -71,10 +71,9 @@ type runner struct {
 	mem     memory.Allocator
 	log     io.Writer
 	pol     *policyfile.Policy
-	ref     policy.Trainable // the learner's frozen reference (the run's starting policy); nil when unused
-	opt     *optim.AdamW     // the learner's optimizer, checkpointed by the runner
-	learner learn.Learner    // algorithm.name's learner
-	remote  *rollout.OpenAI  // rollouts from an OpenAI-compatible server (rollout.kind openai)
+	opt     *optim.AdamW    // the learner's optimizer, checkpointed by the runner
+	learner learn.Learner   // algorithm.name's learner
+	remote  *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
 	// Flight workers (distributed.*) and the rollout generators per version.
 	flightRollouts *flight.RolloutPool
 	flightRewards  *flight.RewardPool

@@ -229,14 +229,12 @@ func (r *runner) buildLearner(ref policy.Trainable) error {
 	}
 	algo := r.cfg.Algorithm
 	algo.Loss = r.cfg.lossConfig()
-	r.ref = nil
-	if learn.NeedsReference(algo) {
-		if ref == nil {
-			ref = r.pol.Model.Clone()
-		}
-		r.ref = ref
+	if !learn.NeedsReference(algo) {
+		ref = nil
+	} else if ref == nil {
+		ref = r.pol.Model.Clone()
 	}
-	l, err := learn.New(learn.Env{Policy: r.pol.Model, Ref: r.ref, Opt: opt, Sched: sched, Algo: algo,
+	l, err := learn.New(learn.Env{Policy: r.pol.Model, Ref: ref, Opt: opt, Sched: sched, Algo: algo,
 		Temperature: r.cfg.Rollout.Temperature, ClipNorm: tc.ClipNorm, Seed: r.cfg.Seed, Canvas: r.cfg.Policy.Diffusion.Canvas})
 	if err != nil {
 		return err
