@@ -33,24 +33,30 @@ var (
 )
 
 func init() {
-	RegisterFamily(Family{Kind: KindAR, FileKind: ModelKindAutoregressive,
-		New: func(cfg Config) (Trainable, error) { return NewModel(cfg) },
-		Load: func(path string) (Trainable, map[string]string, error) {
-			m, meta, err := Load(path)
-			if err != nil {
-				return nil, nil, err
-			}
-			return m, meta, nil
-		}})
-	RegisterFamily(Family{Kind: KindDiffusion, FileKind: ModelKindDiffusion,
-		New: func(cfg Config) (Trainable, error) { return NewDiffusionModel(cfg) },
-		Load: func(path string) (Trainable, map[string]string, error) {
-			m, meta, err := LoadDiffusion(path)
-			if err != nil {
-				return nil, nil, err
-			}
-			return m, meta, nil
-		}})
+	RegisterFamily(Family{Kind: KindAR, FileKind: ModelKindAutoregressive, New: newAs(NewModel), Load: loadAs(Load)})
+	RegisterFamily(Family{Kind: KindDiffusion, FileKind: ModelKindDiffusion, New: newAs(NewDiffusionModel), Load: loadAs(LoadDiffusion)})
+}
+
+// newAs adapts a family's constructor to Family.New.
+func newAs[M Trainable](f func(Config) (M, error)) func(Config) (Trainable, error) {
+	return func(cfg Config) (Trainable, error) {
+		m, err := f(cfg)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return m, nil
+	}
+}
+
+// loadAs adapts a family's loader to Family.Load.
+func loadAs[M Trainable](f func(string) (M, map[string]string, error)) func(string) (Trainable, map[string]string, error) {
+	return func(path string) (Trainable, map[string]string, error) {
+		m, meta, err := f(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, meta, nil
+	}
 }
 
 // RegisterFamily makes f's kind available to NewTrainable and its files to

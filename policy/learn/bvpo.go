@@ -49,21 +49,7 @@ func newBVPOLearner(env Env) (*bvpo, error) {
 // Update fills the advantages as the GRPO family does and runs one BVPO
 // step: fixed α in one backward pass over the modes that carry weight, or
 // alpha auto from K micro-batch gradients per mode.
-func (b *bvpo) Update(batch Batch) (Stats, error) {
-	zeroStd, klMetrics, err := b.advantages(batch.Rows, batch.Groups)
-	if err != nil {
-		return Stats{}, err
-	}
-	st, err := b.update(batch.Rows, batch.Step)
-	if err != nil {
-		return Stats{}, err
-	}
-	st.ZeroStdGroups = zeroStd
-	for k, v := range klMetrics {
-		st.Algo[k] = v
-	}
-	return st, nil
-}
+func (b *bvpo) Update(batch Batch) (Stats, error) { return b.withAdvantages(batch, b.update) }
 
 // modeRows returns the kept rows of one mode, by row index.
 func modeRows(rows []data.TrainRow, mode uint8) []int {

@@ -76,12 +76,17 @@ func newGRPOLearner(env Env) (*grpo, error) {
 
 // Update fills the advantages (with KL in the reward when configured) and
 // runs the configured epochs and mini-batches of the clipped surrogate.
-func (l *grpo) Update(b Batch) (Stats, error) {
+func (l *grpo) Update(b Batch) (Stats, error) { return l.withAdvantages(b, l.update) }
+
+// withAdvantages fills b's advantages as the GRPO family does (KL in the
+// reward included), then runs update on the rows and adds the advantages'
+// figures to its stats.
+func (l *grpo) withAdvantages(b Batch, update func(rows []data.TrainRow, step int) (Stats, error)) (Stats, error) {
 	zeroStd, klMetrics, err := l.advantages(b.Rows, b.Groups)
 	if err != nil {
 		return Stats{}, err
 	}
-	st, err := l.update(b.Rows, b.Step)
+	st, err := update(b.Rows, b.Step)
 	if err != nil {
 		return Stats{}, err
 	}
