@@ -126,7 +126,7 @@ func bvpoUpdates(t *testing.T, cfg RunConfig, steps ...[]data.TrainRow) updateEf
 // over two steps of learntest.AlphaRows with 6 groups per mode: K = 4 micro-batches
 // of 1, 2, 1, 2 groups see other gradient variances than 6 of 1, and the
 // second step's α follows the first one by the smoothing and its bias
-// proxy by the bias momentum (TestBVPOBiasMomentumDrivesTheBiasProxy).
+// proxy by the bias momentum (policy/learn.TestBVPOBiasMomentumDrivesTheBiasProxy).
 func TestBVPOKeysChangeTheUpdate(t *testing.T) {
 	rows := trainrows.BVPO()
 	trainrows.TieGroups(rows)

@@ -24,15 +24,9 @@ type bvpo struct {
 
 // NewBVPO builds the BVPO learner (algorithm.name bvpo): it needs a
 // policy.Causal policy.
-func NewBVPO(env Env) (Learner, error) {
-	l, err := newBVPOLearner(env)
-	if err != nil {
-		return nil, err // not a typed nil in the interface
-	}
-	return l, nil
-}
+func NewBVPO(env Env) (Learner, error) { return asLearner(newBVPOLearner(env)) }
 
-// newBVPOLearner is newBVPO with the concrete type.
+// newBVPOLearner is NewBVPO with the concrete type.
 func newBVPOLearner(env Env) (*bvpo, error) {
 	g, err := newGRPOLearner(env)
 	if err != nil {

@@ -51,15 +51,18 @@ type grpo struct {
 
 // NewGRPO builds a GRPO-family learner (algorithm.name rlpipe, grpo, dr_grpo
 // or dapo): it needs a policy.Causal policy.
-func NewGRPO(env Env) (Learner, error) {
-	l, err := newGRPOLearner(env)
+func NewGRPO(env Env) (Learner, error) { return asLearner(newGRPOLearner(env)) }
+
+// asLearner returns l as a Learner, or a nil Learner (not a typed nil in
+// the interface) with err.
+func asLearner[L Learner](l L, err error) (Learner, error) {
 	if err != nil {
-		return nil, err // not a typed nil in the interface
+		return nil, err
 	}
 	return l, nil
 }
 
-// newGRPOLearner is newGRPO with the concrete type (BVPO builds on it).
+// newGRPOLearner is NewGRPO with the concrete type (BVPO builds on it).
 func newGRPOLearner(env Env) (*grpo, error) {
 	model, ok := env.Policy.(policy.Causal)
 	if !ok {
