@@ -27,5 +27,7 @@
 //
 // Every random draw is derived from the run seed and the step, exactly as
 // before this package existed, so results are unchanged bit for bit.
-// Learners are driven by one goroutine.
+// Learners are driven by one goroutine. learntest.Run is the conformance
+// suite a new learner passes (deterministic updates, exact resume through
+// State); trainrows holds the row fixtures of the tests.
 package learn
