@@ -6,8 +6,11 @@ import (
 	"math"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -106,11 +109,11 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	pol, err := LoadPolicy(o.Checkpoint)
+	pol, err := policyfile.Load(o.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	if pol.Kind() != KindAR {
+	if pol.Kind() != policy.KindAR {
 		return nil, fmt.Errorf("%w: bench bvpo needs a causal (ar) checkpoint", ErrConfig)
 	}
 	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Prompts, o.Seed, 0)...)
@@ -125,10 +128,14 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 	defer scorer.Close()
 	opt, _ := optim.NewAdamW(optim.AdamWConfig{})
 	sched, _ := optim.NewSchedule(optim.ScheduleConfig{}, 1)
-	l := &learner{pol: pol, ref: cloneModel(pol.Model), opt: opt, sched: sched, temperature: o.Temperature}
-	cfg := DefaultBVPOConfig()
+	cfg := learn.DefaultBVPOConfig()
 	cfg.Normalize = o.Normalize
-	b := &bvpoBench{o: o, prompts: prompts, scorer: scorer, bl: newBVPOLearner(l, cfg)}
+	bl, err := learn.New(learn.Env{Policy: pol.Model, Ref: pol.Model.Clone(), Opt: opt, Sched: sched,
+		Algo: learn.Config{Name: learn.NameBVPO, BVPO: cfg}, Temperature: o.Temperature})
+	if err != nil {
+		return nil, err
+	}
+	b := &bvpoBench{o: o, prompts: prompts, scorer: scorer, pol: pol, bl: bl}
 
 	ref := make([]float64, 0)
 	for i := 0; i < o.RefRepeats; i++ {
@@ -168,7 +175,7 @@ func (o BVPOBenchOptions) withDefaults() BVPOBenchOptions {
 		o.Reward = "math"
 	}
 	if o.Normalize == "" {
-		o.Normalize = BVPONormalizeGroups
+		o.Normalize = learn.BVPONormalizeGroups
 	}
 	return o
 }
@@ -181,8 +188,8 @@ func (o BVPOBenchOptions) validate() error {
 		return fmt.Errorf("%w: bench bvpo: --g %d must be even and at least 2: the mixed estimators draw G/2 samples per prompt in each mode", ErrConfig, o.G)
 	case o.Prompts < 1 || o.Repeats < 2 || o.RefRepeats < 1:
 		return fmt.Errorf("%w: bench bvpo: need at least 1 prompt, 2 repeats and 1 reference repeat (got --prompts %d, --repeats %d, --ref-repeats %d)", ErrConfig, o.Prompts, o.Repeats, o.RefRepeats)
-	case o.Normalize != BVPONormalizeGroups && o.Normalize != BVPONormalizePairs:
-		return fmt.Errorf("%w: bench bvpo: --normalize %q (want %s or %s)", ErrConfig, o.Normalize, BVPONormalizeGroups, BVPONormalizePairs)
+	case o.Normalize != learn.BVPONormalizeGroups && o.Normalize != learn.BVPONormalizePairs:
+		return fmt.Errorf("%w: bench bvpo: --normalize %q (want %s or %s)", ErrConfig, o.Normalize, learn.BVPONormalizeGroups, learn.BVPONormalizePairs)
 	}
 	return nil
 }
@@ -191,13 +198,14 @@ type bvpoBench struct {
 	o       BVPOBenchOptions
 	prompts []data.Prompt
 	scorer  *reward.Scorer
-	bl      *bvpoLearner
+	pol     *policyfile.Policy
+	bl      learn.Learner // a bvpo learner, for learn.ModeGradient
 }
 
 // gradient draws g samples for each of the bench's prompts in mode with the
 // given seed and returns the DPO gradient of that mode's pairs.
 func (b *bvpoBench) gradient(ctx context.Context, mode uint8, g int, seed uint64) ([]float64, error) {
-	gen := b.bl.pol
+	gen := b.pol
 	in := &rollout.InProcess{Model: gen.Model, Codec: gen.Tokenizer, Renderer: promptRenderer{data.Template{}}}
 	rows, err := in.Generate(ctx, rollout.Request{Prompts: b.prompts, G: g, Modes: []uint8{mode}, Seed: b.o.Seed ^ seed,
 		Params: data.GenParams{Temperature: b.o.Temperature, MaxNewTokens: b.o.MaxNewTokens}})
@@ -212,12 +220,7 @@ func (b *bvpoBench) gradient(ctx context.Context, mode uint8, g int, seed uint64
 	for i := range scored {
 		train[i] = data.TrainRow{Scored: scored[i], Keep: true}
 	}
-	b.bl.pol.Model.ZeroGrad()
-	st := updateStats{Algo: map[string]float64{}}
-	if _, err := b.bl.mixedBackward(train, modeRows(train, mode), nil, 1, &st); err != nil {
-		return nil, err
-	}
-	return flattenGrads(b.bl.pol.Model.Params()), nil
+	return learn.ModeGradient(b.bl, train, mode)
 }
 
 // bvpoDraw is one repeat's four gradient estimates: trace and empty with G
@@ -250,7 +253,7 @@ func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResul
 		}
 		errs["trace"] = append(errs["trace"], sqDist(d.trace, ref))
 		errs["empty"] = append(errs["empty"], sqDist(d.empty, ref))
-		errs["alpha_0.5"] = append(errs["alpha_0.5"], sqDist(mix(d.traceHalf, d.emptyHalf, 0.5), ref))
+		errs["alpha_0.5"] = append(errs["alpha_0.5"], sqDist(objective.MixGrad(nil, d.traceHalf, d.emptyHalf, 0.5), ref))
 		ctl["trace_x0.5"] = append(ctl["trace_x0.5"], sqDist(scaled(d.trace, 0.5), ref))
 		if rep < o.Repeats/2 {
 			firstHalf = append(firstHalf, d)
@@ -261,7 +264,7 @@ func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResul
 			}
 			continue
 		}
-		errs["alpha_star"] = append(errs["alpha_star"], sqDist(mix(d.traceHalf, d.emptyHalf, res.AlphaStar), ref))
+		errs["alpha_star"] = append(errs["alpha_star"], sqDist(objective.MixGrad(nil, d.traceHalf, d.emptyHalf, res.AlphaStar), ref))
 		ctl["trace_x_alpha_star"] = append(ctl["trace_x_alpha_star"], sqDist(scaled(d.trace, res.AlphaStar), ref))
 	}
 	summarize := func(dst map[string]BVPOMSE, src map[string][]float64) {
@@ -317,14 +320,6 @@ func addScaled(dst, x []float64, w float64) []float64 {
 		dst[i] += w * x[i]
 	}
 	return dst
-}
-
-func mix(a, b []float64, alpha float64) []float64 {
-	out := make([]float64, len(a))
-	for i := range a {
-		out[i] = alpha*a[i] + (1-alpha)*b[i]
-	}
-	return out
 }
 
 func sqDist(a, b []float64) float64 {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/rlpipe/rlpipe/policy/learn"
 )
 
 func TestBenchBVPOReportsEveryEstimator(t *testing.T) {
@@ -13,7 +15,7 @@ func TestBenchBVPOReportsEveryEstimator(t *testing.T) {
 	if _, err := RunSFT(context.Background(), smallRunConfig(), RunOptions{OutDir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	for _, norm := range []string{"", BVPONormalizePairs} {
+	for _, norm := range []string{"", learn.BVPONormalizePairs} {
 		t.Run("normalize "+norm, func(t *testing.T) {
 			res, err := BenchBVPO(context.Background(), BVPOBenchOptions{Checkpoint: dir, Prompts: 3, G: 4, Repeats: 4, RefRepeats: 3, MaxNewTokens: 24,
 				// The tiny policy never answers right; a length penalty still ranks
@@ -44,7 +46,7 @@ func TestBenchBVPOReportsEveryEstimator(t *testing.T) {
 			}
 			want := norm
 			if want == "" {
-				want = BVPONormalizeGroups // the default
+				want = learn.BVPONormalizeGroups // the default
 			}
 			if res.Normalize != want || res.Prompts != 3 || res.G != 4 || res.RefRepeats != 3 {
 				t.Errorf("design echo = %q, %d prompts, G %d, %d ref repeats", res.Normalize, res.Prompts, res.G, res.RefRepeats)

@@ -3,7 +3,7 @@ package pipeline
 // Tests that prove the algorithm keys of `rlpipe config default` change the
 // update: the loss terms, kl_in_reward, and every bvpo and gdpo key. Like
 // config_effect_test.go, each builds the learner the run builds from the
-// configuration (learnStep, or buildLearner and its updater) at the key's
+// configuration (learnStep, or buildLearner and its learner) at the key's
 // base value and at another one and asserts an observable difference: the
 // gradient norm the update reports in metrics.jsonl and the weights it
 // leaves. Keys that only act once the policy has moved off its behaviour or
@@ -15,9 +15,11 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline/config"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
@@ -37,7 +39,7 @@ type updateEffect struct {
 // instead of below, so that an A < 0 row sits at ρ = e^−1.5 ≈ 0.22, below
 // 1 − ε_low, and an A > 0 row at ρ ≈ 4.5, above 1 + ε_high.
 func TestLossKeysChangeTheUpdate(t *testing.T) {
-	base := initConfig(t, KindAR)
+	base := initConfig(t, policy.KindAR)
 	base.Algorithm.Epochs = 2
 	base.Train.LR, base.Train.WarmupSteps = 1e-3, 0
 	rows := learnerRows(t, base)
@@ -49,7 +51,7 @@ func TestLossKeysChangeTheUpdate(t *testing.T) {
 		}
 	}
 	observe := func(t *testing.T, cfg RunConfig) updateEffect {
-		m, w := learn(t, cfg, rows)
+		m, w := learnOn(t, cfg, rows)
 		return updateEffect{GradNorms: []float64{m.GradNorm}, Weights: w}
 	}
 	forEachKey(t, base, []keyCase{
@@ -90,23 +92,24 @@ func TestLossKeysChangeTheUpdate(t *testing.T) {
 // policy's learning rate and no warm-up, so that two updates move it.
 func bvpoKeyConfig() RunConfig {
 	cfg := DefaultRunConfig()
-	cfg.Algorithm.Name = AlgoBVPO
+	cfg.Algorithm.Name = learn.NameBVPO
 	cfg.Train.LR, cfg.Train.WarmupSteps = 1e-3, 0
 	return cfg
 }
 
 // bvpoUpdates builds cfg's learner as a run does (buildLearner picks the
-// BVPO updater and hands it algorithm.bvpo) on a tiny fresh policy and
-// applies one update per element of steps.
+// BVPO learner and hands it algorithm.bvpo) on a tiny fresh policy and
+// applies one update per element of steps (whose groups are runs of one
+// prompt and mode, as learnStep numbers them).
 func bvpoUpdates(t *testing.T, cfg RunConfig, steps ...[]data.TrainRow) updateEffect {
 	t.Helper()
 	r := &runner{cfg: cfg, pol: tinyARPolicy(t)}
-	if err := r.buildLearner(); err != nil {
+	if err := r.buildLearner(nil); err != nil {
 		t.Fatal(err)
 	}
 	var e updateEffect
 	for i, rows := range steps {
-		st, err := r.updater.update(slices.Clone(rows), i)
+		st, err := r.learner.Update(learn.Batch{Step: i, Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,31 +120,30 @@ func bvpoUpdates(t *testing.T, cfg RunConfig, steps ...[]data.TrainRow) updateEf
 }
 
 // The algorithm.bvpo keys change BVPO's updates. With a fixed α the rows
-// are bvpoFixture's, one group per mode tied (so that the mode has 3
-// groups but 2 DPO pairs and the normalisations differ) and with group
-// advantages for base grpo. Alpha auto's keys act through the estimated α
-// over two steps of alphaRows with 6 groups per mode: K = 4 micro-batches
+// are trainrows.BVPO, one group per mode tied (so that the mode has 3
+// groups but 2 DPO pairs and the normalisations differ), whose group
+// advantages base grpo trains on. Alpha auto's keys act through the estimated α
+// over two steps of learntest.AlphaRows with 6 groups per mode: K = 4 micro-batches
 // of 1, 2, 1, 2 groups see other gradient variances than 6 of 1, and the
 // second step's α follows the first one by the smoothing and its bias
-// proxy by the bias momentum (TestBVPOBiasMomentumDrivesTheBiasProxy).
+// proxy by the bias momentum (policy/learn.TestBVPOBiasMomentumDrivesTheBiasProxy).
 func TestBVPOKeysChangeTheUpdate(t *testing.T) {
-	_, rows := bvpoFixture(t)
-	tieGroups(rows)
-	setGroupAdvantages(t, rows)
+	rows := trainrows.BVPO()
+	trainrows.TieGroups(rows)
 	forEachKey(t, bvpoKeyConfig(), []keyCase{
-		{"algorithm.bvpo.alpha", func(c *RunConfig) { c.Algorithm.BVPO.Alpha = config.Fixed(0.2) }},
-		{"algorithm.bvpo.base", func(c *RunConfig) { c.Algorithm.BVPO.Base = BVPOBaseGRPO }},
+		{"algorithm.bvpo.alpha", func(c *RunConfig) { c.Algorithm.BVPO.Alpha = learn.FixedAlpha(0.2) }},
+		{"algorithm.bvpo.base", func(c *RunConfig) { c.Algorithm.BVPO.Base = learn.BVPOBaseGRPO }},
 		// DPO's loss is log 2 at the reference whatever β; its gradient
 		// scales with β.
 		{"algorithm.bvpo.beta_dpo", func(c *RunConfig) { c.Algorithm.BVPO.BetaDPO = 0.5 }},
-		{"algorithm.bvpo.normalize", func(c *RunConfig) { c.Algorithm.BVPO.Normalize = BVPONormalizePairs }},
+		{"algorithm.bvpo.normalize", func(c *RunConfig) { c.Algorithm.BVPO.Normalize = learn.BVPONormalizePairs }},
 	}, func(t *testing.T, cfg RunConfig) updateEffect { return bvpoUpdates(t, cfg, rows, rows) })
 
 	auto := bvpoKeyConfig()
-	auto.Algorithm.BVPO.Alpha = config.AutoValue[float64]()
-	step1, step2 := alphaRows("PNPNPN", "PPPPPP"), alphaRows("PNPNPN", "ZZZZZZ")
+	auto.Algorithm.BVPO.Alpha = learn.AutoAlpha()
+	step1, step2 := trainrows.Alpha("PNPNPN", "PPPPPP"), trainrows.Alpha("PNPNPN", "ZZZZZZ")
 	forEachKey(t, auto, []keyCase{
-		{"algorithm.bvpo.alpha", func(c *RunConfig) { c.Algorithm.BVPO.Alpha = config.Fixed(0.5) }},
+		{"algorithm.bvpo.alpha", func(c *RunConfig) { c.Algorithm.BVPO.Alpha = learn.FixedAlpha(0.5) }},
 		{"algorithm.bvpo.micro_batches", func(c *RunConfig) { c.Algorithm.BVPO.MicroBatches = 6 }},
 		{"algorithm.bvpo.smoothing", func(c *RunConfig) { c.Algorithm.BVPO.Smoothing = 0.5 }},
 		{"algorithm.bvpo.bias_momentum", func(c *RunConfig) { c.Algorithm.BVPO.BiasMomentum = 0 }},
@@ -163,7 +165,7 @@ const gdpoKeyCanvas = 12
 func gdpoKeyConfig(t *testing.T, algo string) RunConfig {
 	t.Helper()
 	cfg := DefaultRunConfig()
-	cfg.Policy.Kind, cfg.Algorithm.Name = KindDiffusion, algo
+	cfg.Policy.Kind, cfg.Algorithm.Name = policy.KindDiffusion, algo
 	if err := cfg.ApplyPreset(); err != nil {
 		t.Fatal(err)
 	}
@@ -173,31 +175,18 @@ func gdpoKeyConfig(t *testing.T, algo string) RunConfig {
 	return cfg
 }
 
-// gdpoKeyRows are one step's rows: 3 prompts × 2 samples with advantages
-// of both signs and completions of different lengths.
-func gdpoKeyRows() []data.TrainRow {
-	var rows []data.TrainRow
-	for p := range 3 {
-		for s := range 2 {
-			completion := []int32{int32(50 + 7*p + s), int32(90 + 3*s + p), int32(120 + 5*p)}
-			rows = append(rows, data.TrainRow{Keep: true, Advantage: float32(2*s-1) * float32(p+1) / 4,
-				Scored: data.Scored{Rollout: data.Rollout{PromptID: uint64(700 + p), SampleIdx: int32(s),
-					PromptTokens:     []int32{8, int32(30 + p), int32(33 + 2*p), 9, int32(60 + p), 10},
-					CompletionTokens: append(completion[:1+(p+s)%3], tokenizer.EOS)}}})
-		}
-	}
-	return rows
-}
-
 // The algorithm.gdpo keys change the updates of the GDPO and diffu-GRPO
 // learners that buildLearner makes from them. The tiny random policy's
-// weights are sharpened, as in gdpoMaskFixture, so that which positions a
+// weights are sharpened, as in policy/learn's gdpoMaskFixture, so that which positions a
 // mask covers changes the ELBO by more than rounding.
 func TestGDPOKeysChangeTheUpdate(t *testing.T) {
-	rows := gdpoKeyRows()
-	update := func(t *testing.T, cfg RunConfig) (updateStats, []float32) {
+	// 3 prompts × 2 samples with advantages of both signs (their rewards;
+	// the presets' advantages have no std) and completions of different
+	// lengths.
+	rows := trainrows.Diffusion()
+	update := func(t *testing.T, cfg RunConfig) (learn.Stats, []float32) {
 		t.Helper()
-		pol, err := NewPolicy(KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: tokenizer.Size, InitSeed: 5})
+		pol, err := policyfile.New(policy.KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: tokenizer.Size, InitSeed: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,10 +196,10 @@ func TestGDPOKeysChangeTheUpdate(t *testing.T) {
 			}
 		}
 		r := &runner{cfg: cfg, pol: pol}
-		if err := r.buildLearner(); err != nil {
+		if err := r.buildLearner(nil); err != nil {
 			t.Fatal(err)
 		}
-		st, err := r.updater.update(slices.Clone(rows), 0)
+		st, err := r.learner.Update(learn.Batch{Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,13 +214,13 @@ func TestGDPOKeysChangeTheUpdate(t *testing.T) {
 	// rollout in the second epoch (whose metrics the update reports), so
 	// that those cases show the bounds at work, not float32 rounding of a
 	// first-epoch ratio of 1.
-	tight := gdpoKeyConfig(t, AlgoGDPO)
+	tight := gdpoKeyConfig(t, learn.NameGDPO)
 	tight.Algorithm.GDPO.ClipLow, tight.Algorithm.GDPO.ClipHigh, tight.Algorithm.GDPO.DualClip = new(0.01), new(0.01), 1.001
 	if st, _ := update(t, tight); st.Metrics.ClipFracLow == 0 || st.Metrics.ClipFracHigh == 0 || st.Metrics.ClipFracDual == 0 {
 		t.Fatalf("the tight bounds clip nothing (%+v): the clip cases prove nothing", st.Metrics)
 	}
 
-	forEachKey(t, gdpoKeyConfig(t, AlgoGDPO), []keyCase{
+	forEachKey(t, gdpoKeyConfig(t, learn.NameGDPO), []keyCase{
 		// All completions fill the canvas, so elbo_diff is length_norm's
 		// log-ratio times 12.
 		{"algorithm.gdpo.ratio", func(c *RunConfig) { c.Algorithm.GDPO.Ratio = objective.RatioELBODiff }},
@@ -245,28 +234,28 @@ func TestGDPOKeysChangeTheUpdate(t *testing.T) {
 		{"algorithm.gdpo.elbo.coupling", func(c *RunConfig) { c.Algorithm.GDPO.ELBO.Coupling = objective.CouplingIndependent }},
 	}, observe)
 
-	withKL := gdpoKeyConfig(t, AlgoGDPO)
+	withKL := gdpoKeyConfig(t, learn.NameGDPO)
 	withKL.Algorithm.GDPO.Beta = 0.04
 	forEachKey(t, withKL, []keyCase{
 		{"algorithm.gdpo.kl", func(c *RunConfig) { c.Algorithm.GDPO.KL = objective.KLk1 }},
 		{"algorithm.gdpo.kl", func(c *RunConfig) { c.Algorithm.GDPO.KL = objective.KLk2 }},
 	}, observe)
 
-	gauss5 := gdpoKeyConfig(t, AlgoGDPO)
+	gauss5 := gdpoKeyConfig(t, learn.NameGDPO)
 	gauss5.Algorithm.GDPO.ELBO.Rule = objective.RuleGauss5
 	forEachKey(t, gauss5, []keyCase{
 		// mask_min 0 skips gauss-5's first node instead of masking 1 token.
 		{"algorithm.gdpo.elbo.mask_min", func(c *RunConfig) { c.Algorithm.GDPO.ELBO.MaskMin = 0 }},
 	}, observe)
 
-	doubleMC := gdpoKeyConfig(t, AlgoGDPO)
+	doubleMC := gdpoKeyConfig(t, learn.NameGDPO)
 	doubleMC.Algorithm.GDPO.ELBO.Estimator, doubleMC.Algorithm.GDPO.ELBO.Draws = objective.EstDoubleMC, 2
 	forEachKey(t, doubleMC, []keyCase{
 		{"algorithm.gdpo.elbo.stratify", func(c *RunConfig) { c.Algorithm.GDPO.ELBO.Stratify = objective.StratifyBatch }},
 	}, observe)
 
 	// prompt_mask_prob is read by one_step alone: diffu_grpo's 0.15.
-	forEachKey(t, gdpoKeyConfig(t, AlgoDiffuGRPO), []keyCase{
+	forEachKey(t, gdpoKeyConfig(t, learn.NameDiffuGRPO), []keyCase{
 		{"algorithm.gdpo.elbo.prompt_mask_prob", func(c *RunConfig) { c.Algorithm.GDPO.ELBO.PromptMaskProb = 0 }},
 	}, observe)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/pipeline/flight"
+	"github.com/rlpipe/rlpipe/policy"
 )
 
 // runDir is what a finished run left in its directory.
@@ -57,7 +58,7 @@ func readRunDir(t *testing.T, out string) runDir {
 // with each key at its base value and moved, and checks that the run
 // directory shows the key's documented effect, which the base run lacks.
 func TestRunKeysChangeTheRunDirectory(t *testing.T) {
-	base := initConfig(t, KindAR)
+	base := initConfig(t, policy.KindAR)
 	base.Train.Steps = 3
 	base.Check.Every, base.Check.KeepLast = 1, 0
 	base.Log.DumpRollouts = true
@@ -123,7 +124,7 @@ func TestDistributedWorkersCarryTheRun(t *testing.T) {
 	}
 	dead := l.Addr().String()
 	l.Close()
-	base := initConfig(t, KindAR)
+	base := initConfig(t, policy.KindAR)
 	base.Train.Steps = 1
 	if _, err := Run(context.Background(), base, RunOptions{OutDir: t.TempDir()}); err != nil {
 		t.Fatalf("the in-process run fails: %v", err)
@@ -164,7 +165,7 @@ func TestDistributedRequestTimeoutBoundsAHangingWorker(t *testing.T) {
 			defer c.Close() // held open, never answered
 		}
 	}()
-	cfg := initConfig(t, KindAR)
+	cfg := initConfig(t, policy.KindAR)
 	cfg.Train.Steps = 1
 	cfg.Distributed.RolloutWorkers = []string{l.Addr().String()}
 	cfg.Distributed.RequestTimeout = 300 * time.Millisecond

@@ -20,7 +20,10 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -71,8 +74,8 @@ func initConfig(t *testing.T, kind string) RunConfig {
 	t.Helper()
 	cfg := smallRunConfig()
 	cfg.Policy.Kind = kind
-	if kind == KindDiffusion {
-		cfg.Algorithm.Name = AlgoGDPO
+	if kind == policy.KindDiffusion {
+		cfg.Algorithm.Name = learn.NameGDPO
 		if err := cfg.ApplyPreset(); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +90,7 @@ func initConfig(t *testing.T, kind string) RunConfig {
 // running costs no SFT, and evaluates on 4 problems.
 func withInit(t *testing.T, cfg RunConfig) RunConfig {
 	t.Helper()
-	pol, err := NewPolicy(cfg.Policy.Kind, cfg.Policy.Model)
+	pol, err := policyfile.New(cfg.Policy.Kind, cfg.Policy.Model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +115,7 @@ func startRunner(t *testing.T, cfg RunConfig) *runner {
 }
 
 // weights returns every parameter of m in order.
-func weights(m Model) []float32 {
+func weights(m policy.Trainable) []float32 {
 	var out []float32
 	for _, p := range m.Params() {
 		out = append(out, p.Value...)
@@ -215,14 +218,14 @@ func learnerRows(t *testing.T, cfg RunConfig) []data.Scored {
 // Scaling every group's advantages alike would leave Adam's update nearly
 // unchanged, so the weights are not the observation here.
 func TestAdvantageKeysChangeTheAdvantages(t *testing.T) {
-	base := initConfig(t, KindAR)
+	base := initConfig(t, policy.KindAR)
 	rows := learnerRows(t, base)
 	forEachKey(t, base, []keyCase{
 		{"algorithm.advantage.std", func(c *RunConfig) { c.Algorithm.Advantage.Std = objective.StdNone }},
 		{"algorithm.advantage.eps", func(c *RunConfig) { c.Algorithm.Advantage.Eps = 0.5 }},
 		{"algorithm.advantage.biased", func(c *RunConfig) { c.Algorithm.Advantage.Biased = true }},
 	}, func(t *testing.T, cfg RunConfig) [3]float64 {
-		m, _ := learn(t, cfg, rows)
+		m, _ := learnOn(t, cfg, rows)
 		return [3]float64{m.AdvMean, m.AdvStd, m.AdvAbsMax}
 	})
 }
@@ -231,7 +234,7 @@ func TestAdvantageKeysChangeTheAdvantages(t *testing.T) {
 // change the weights learnStep leaves after updating on the same scored
 // rollouts.
 func TestLearnerKeysChangeTheUpdate(t *testing.T) {
-	base := initConfig(t, KindAR)
+	base := initConfig(t, policy.KindAR)
 	rows := learnerRows(t, base)
 	forEachKey(t, base, []keyCase{
 		{"algorithm.loss.dual_clip", func(c *RunConfig) { c.Algorithm.Loss.DualClip = 0 }},
@@ -247,14 +250,14 @@ func TestLearnerKeysChangeTheUpdate(t *testing.T) {
 		{"train.clip_norm", func(c *RunConfig) { c.Train.ClipNorm = 1e-6 }},
 		{"train.warmup_steps", func(c *RunConfig) { c.Train.WarmupSteps = 0 }},
 	}, func(t *testing.T, cfg RunConfig) []float32 {
-		_, w := learn(t, cfg, rows)
+		_, w := learnOn(t, cfg, rows)
 		return w
 	})
 }
 
-// learn builds the runner of cfg, applies learnStep to a copy of rows and
+// learnOn builds the runner of cfg, applies learnStep to a copy of rows and
 // returns the step's metrics and the weights it leaves.
-func learn(t *testing.T, cfg RunConfig, rows []data.Scored) (*StepMetrics, []float32) {
+func learnOn(t *testing.T, cfg RunConfig, rows []data.Scored) (*StepMetrics, []float32) {
 	r := startRunner(t, cfg)
 	in := make([]data.Scored, len(rows))
 	for i, row := range rows {
@@ -302,7 +305,7 @@ func generated(t *testing.T, cfg RunConfig) [][2][]int32 {
 // The policy.diffusion keys change what a diffusion policy generates: the
 // canvas is its budget, gen its unmasking schedule.
 func TestDiffusionKeysChangeTheCompletions(t *testing.T) {
-	forEachKey(t, initConfig(t, KindDiffusion), []keyCase{
+	forEachKey(t, initConfig(t, policy.KindDiffusion), []keyCase{
 		{"policy.diffusion.canvas", func(c *RunConfig) { c.Policy.Diffusion.Canvas = 8 }},
 		{"policy.diffusion.gen.steps", func(c *RunConfig) { c.Policy.Diffusion.Gen.Steps = 16 }},
 		{"policy.diffusion.gen.block_len", func(c *RunConfig) { c.Policy.Diffusion.Gen.BlockLen = 4 }},
@@ -313,7 +316,7 @@ func TestDiffusionKeysChangeTheCompletions(t *testing.T) {
 // eval.temperature is the temperature of sampled evaluation and
 // eval.verifier decides what counts as correct.
 func TestEvalKeysChangeTheEvaluation(t *testing.T) {
-	base := initConfig(t, KindAR)
+	base := initConfig(t, policy.KindAR)
 	base.Eval.Samples, base.Eval.Verifier = 4, "pipeline-test-parity"
 	forEachKey(t, base, []keyCase{
 		{"eval.temperature", func(c *RunConfig) { c.Eval.Temperature = 0.3 }},
@@ -332,8 +335,8 @@ func TestEvalKeysChangeTheEvaluation(t *testing.T) {
 // policy.init replaces the SFT warm start: the run starts from the saved
 // weights and trains no SFT policy; without it, the run does.
 func TestPolicyInitStartsFromTheCheckpoint(t *testing.T) {
-	cfg := initConfig(t, KindAR)
-	saved, err := LoadPolicy(cfg.Policy.Init)
+	cfg := initConfig(t, policy.KindAR)
+	saved, err := policyfile.Load(cfg.Policy.Init)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +349,7 @@ func TestPolicyInitStartsFromTheCheckpoint(t *testing.T) {
 	}
 	cfg.Policy.Init, cfg.SFT.Steps = "", 2
 	r = startRunner(t, cfg)
-	if _, err := os.Stat(filepath.Join(r.opts.OutDir, "sft", ModelFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(r.opts.OutDir, "sft", policyfile.ModelFile)); err != nil {
 		t.Errorf("without policy.init no SFT policy was trained: %v", err)
 	}
 }

@@ -6,10 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 )
 
@@ -76,10 +79,10 @@ type EvalOptions struct {
 // withDefaultsFrom fills an empty Dataset and a zero Difficulty from what
 // pol was trained on (the held-out split at the same difficulty, as the
 // run's own evaluation), else Dataset "arithmetic:test".
-func (o EvalOptions) withDefaultsFrom(pol *Policy) EvalOptions {
+func (o EvalOptions) withDefaultsFrom(pol *policyfile.Policy) EvalOptions {
 	if t := pol.TrainedOn; t != nil {
 		if o.Dataset == "" {
-			o.Dataset = t.HeldOutSpec()
+			o.Dataset = heldOutSpec(*t)
 		}
 		if o.Difficulty == 0 {
 			o.Difficulty = t.Difficulty
@@ -95,7 +98,7 @@ func (o EvalOptions) withDefaultsFrom(pol *Policy) EvalOptions {
 // EvaluateCheckpoint would pick for o.Checkpoint, so that a baseline can be
 // evaluated on exactly the same problems.
 func ResolveEvalDefaults(o EvalOptions) (EvalOptions, error) {
-	pol, err := LoadPolicy(o.Checkpoint)
+	pol, err := policyfile.Load(o.Checkpoint)
 	if err != nil {
 		return o, err
 	}
@@ -109,12 +112,12 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 	if o.DiffusionSteps < 0 || o.DiffusionBlockLen < 0 {
 		return nil, fmt.Errorf("%w: diffusion steps %d and block length %d must be >= 0", ErrConfig, o.DiffusionSteps, o.DiffusionBlockLen)
 	}
-	pol, err := LoadPolicy(o.Checkpoint)
+	pol, err := policyfile.Load(o.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
 	o = o.withDefaultsFrom(pol)
-	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
+	if m, ok := pol.Model.(policy.DiffusionSampler); ok {
 		d := pol.DiffusionSettings()
 		if o.DiffusionSteps > 0 {
 			d.Gen.Steps = o.DiffusionSteps
@@ -164,4 +167,14 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// heldOutSpec returns the held-out dataset spec matching t.Train: the test
+// split of a generated task or built-in dataset, "" for files.
+func heldOutSpec(t policyfile.TrainedOn) string {
+	name, _, _ := cutSpec(t.Train)
+	if slices.Contains(data.TaskNames(), name) || slices.Contains(data.BuiltinNames(), name) {
+		return name + ":test"
+	}
+	return ""
 }

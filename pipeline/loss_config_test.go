@@ -5,17 +5,32 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // tinyARPolicy is a causal policy small enough to build in milliseconds.
-func tinyARPolicy(t *testing.T) *Policy {
+func tinyARPolicy(t *testing.T) *policyfile.Policy {
 	t.Helper()
-	pol, err := NewPolicy(KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3})
+	pol, err := policyfile.New(policy.KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: 264, InitSeed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pol
+}
+
+// captureAlgorithm is a learner registered for the pipeline's tests: it
+// records the Env buildLearner hands it and trains nothing.
+const captureAlgorithm = "pipeline-test-capture"
+
+var captured learn.Env
+
+func init() {
+	learn.Register(captureAlgorithm, learn.Algorithm{New: func(env learn.Env) (learn.Learner, error) {
+		captured = env
+		return nil, nil
+	}})
 }
 
 // onesBatch is B = 2 on-policy rows (ρ = 1, A = +1) whose longest
@@ -25,7 +40,11 @@ func onesBatch(width int) *objective.LossInput {
 	for _, n := range []int{3, width} {
 		in.Logp = append(in.Logp, make([]float64, n))
 		in.OldLogp = append(in.OldLogp, make([]float64, n))
-		in.Mask = append(in.Mask, ones(n))
+		mask := make([]float64, n)
+		for k := range mask {
+			mask[k] = 1
+		}
+		in.Mask = append(in.Mask, mask)
 	}
 	return in
 }
@@ -34,7 +53,8 @@ func onesBatch(width int) *objective.LossInput {
 // rollout.max_new_tokens (ALGORITHMS §1.6), and seq-mean-token-sum-norm by
 // a constant S, not by the mini-batch's longest completion: the gradient of
 // an on-policy token with A = 1 is −1/(B·L_max) resp. −1/S whatever the
-// batch's width. Explicit values still win.
+// batch's width, with the loss configuration buildLearner hands the
+// learner. Explicit values still win.
 func TestLearnerLossNormaliserIsTheCompletionBudget(t *testing.T) {
 	const budget = 24
 	for _, tc := range []struct {
@@ -60,12 +80,19 @@ func TestLearnerLossNormaliserIsTheCompletionBudget(t *testing.T) {
 				tc.edit(&cfg.Algorithm.Loss)
 			}
 			cfg.Rollout.MaxNewTokens = budget
+			// The preset set the loss; the capturing learner shows what the
+			// run's learner would be given.
+			cfg.Algorithm.Name = captureAlgorithm
+			captured = learn.Env{}
 			r := &runner{cfg: cfg, pol: tinyARPolicy(t)}
-			if err := r.buildLearner(); err != nil {
+			if err := r.buildLearner(nil); err != nil {
 				t.Fatal(err)
 			}
+			if captured.Policy != r.pol.Model {
+				t.Fatal("buildLearner did not build the configured learner")
+			}
 			for _, width := range []int{5, 20} {
-				res, err := objective.PolicyLoss(nil, onesBatch(width), r.learn.algo.Loss)
+				res, err := objective.PolicyLoss(nil, onesBatch(width), captured.Algo.Loss)
 				if err != nil {
 					t.Fatal(err)
 				}

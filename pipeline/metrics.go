@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy/learn"
 )
 
 // Run-directory file names.
@@ -84,7 +85,7 @@ type StageTimes struct {
 	BlockedOutS float64 `json:"blocked_out_s"`
 }
 
-func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool, zeroStd int, st updateStats) *StepMetrics {
+func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool, zeroStd int, st learn.Stats) *StepMetrics {
 	m := &StepMetrics{Step: s + 1, Loss: st.Loss, PGLoss: st.Metrics.PGLoss, KL: st.Metrics.KLMean, ApproxKL: st.Metrics.ApproxKL,
 		ClipLow: st.Metrics.ClipFracLow, ClipHigh: st.Metrics.ClipFracHigh, ClipDual: st.Metrics.ClipFracDual,
 		RatioMean: st.Metrics.RatioMean, RatioMax: st.Metrics.RatioMax, GradNorm: st.GradNorm, LR: st.LR,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -189,7 +190,7 @@ func (r *runner) refreshCheckpoint(s, done int64, chunks int, versions *versionS
 	if !interrupted && (every <= 0 || chunks%every != 0) {
 		return nil
 	}
-	var behaviour Model
+	var behaviour policy.Trainable
 	if st := int64(r.cfg.Train.MaxStaleness); st > 0 && done-st >= 0 {
 		behaviour, _ = versions.wait(done - st)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/checkpoint"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -153,7 +154,7 @@ func TestVASRefreshIsIndependentOfRolloutWorkers(t *testing.T) {
 		}
 		dirs = append(dirs, out)
 	}
-	sameCheckpointFiles(t, dirs[0], dirs[1], 4, "between 1 and 3 rollout workers", ModelFile, samplerFile, optimizerFile)
+	sameCheckpointFiles(t, dirs[0], dirs[1], 4, "between 1 and 3 rollout workers", policyfile.ModelFile, samplerFile, optimizerFile)
 	sameMetrics(t, dirs[0], dirs[1])
 }
 
@@ -190,7 +191,7 @@ func TestVASRefreshResumeIsBitIdentical(t *testing.T) {
 				if _, err := Run(context.Background(), cfg, RunOptions{OutDir: dir, Resume: true}); err != nil {
 					t.Fatal(err)
 				}
-				sameCheckpointFiles(t, full, dir, 4, "between the uninterrupted and the resumed run", ModelFile, samplerFile, optimizerFile, stateFile)
+				sameCheckpointFiles(t, full, dir, 4, "between the uninterrupted and the resumed run", policyfile.ModelFile, samplerFile, optimizerFile, stateFile)
 				sameMetrics(t, full, dir)
 				if dir == part {
 					return // its eval.jsonl also holds the 2-step run's final evaluation
@@ -222,7 +223,7 @@ func TestVASRefreshWithRemoteGenerators(t *testing.T) {
 		if _, err := Run(context.Background(), dcfg, RunOptions{OutDir: out}); err != nil {
 			t.Fatal(err)
 		}
-		sameCheckpointFiles(t, local, out, 4, "from the in-process run", ModelFile, samplerFile)
+		sameCheckpointFiles(t, local, out, 4, "from the in-process run", policyfile.ModelFile, samplerFile)
 	})
 	t.Run("an OpenAI-compatible server refreshes every prompt", func(t *testing.T) {
 		base, _ := serveSFTPolicy(t)

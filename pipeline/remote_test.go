@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/rollout/openaiserver"
 )
 
 // textCodec decodes without control tokens, as a server's text output has.
-type textCodec struct{ *Policy }
+type textCodec struct{ *policyfile.Policy }
 
 func (c textCodec) Encode(s string) []int32   { return c.Tokenizer.Encode(s) }
 func (c textCodec) Decode(ids []int32) string { return c.Tokenizer.DecodeText(ids) }
@@ -30,7 +31,7 @@ func serveSFTPolicy(t *testing.T) (string, func()) {
 	if _, err := RunSFT(context.Background(), cfg, RunOptions{OutDir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	pol, err := LoadPolicy(dir)
+	pol, err := policyfile.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -56,17 +57,17 @@ func (sr stepRecord) Release() {
 type versionStore struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
-	versions map[int64]Model
+	versions map[int64]policy.Trainable
 	closed   bool
 }
 
 func newVersionStore() *versionStore {
-	v := &versionStore{versions: map[int64]Model{}}
+	v := &versionStore{versions: map[int64]policy.Trainable{}}
 	v.cond = sync.NewCond(&v.mu)
 	return v
 }
 
-func (v *versionStore) publish(version int64, m Model) {
+func (v *versionStore) publish(version int64, m policy.Trainable) {
 	v.mu.Lock()
 	v.versions[version] = m
 	v.mu.Unlock()
@@ -92,7 +93,7 @@ func (v *versionStore) close() {
 }
 
 // wait blocks until version is published or the store is closed.
-func (v *versionStore) wait(version int64) (Model, bool) {
+func (v *versionStore) wait(version int64) (policy.Trainable, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for {
@@ -109,7 +110,7 @@ func (v *versionStore) wait(version int64) (Model, bool) {
 // rolloutStage generates each step's rollouts with the weights of version
 // step−staleness, splitting the prompts over workers and keeping prompt
 // order. It sends one rollouts record per step (the receiver releases it).
-func rolloutStage(mem memory.Allocator, gen func(Model, int64) generator, versions *versionStore,
+func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) generator, versions *versionStore,
 	staleness int64, workers int, base rollout.Request) func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 		defer close(out)

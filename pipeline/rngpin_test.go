@@ -6,12 +6,11 @@ import (
 	"github.com/rlpipe/rlpipe/data/rng/rngtest"
 )
 
-// TestRandomDerivationsArePinned pins SFT's epoch shuffles and GDPO's mask
-// seeds to the golden files shared with package data/rng (which also
+// TestRandomDerivationsArePinned pins SFT's epoch shuffles to the golden files shared with package data/rng (which also
 // checks the SFT empty-trace share, mask seeds and epoch keys recorded
-// from this package). Move it with sft.go and gdpo.go.
+// from this package). Move it with sft.go; GDPO's mask seeds are pinned in
+// policy/learn.
 func TestRandomDerivationsArePinned(t *testing.T) {
-	w := rngtest.Words(48)
 	t.Run("SFT epoch orders are unchanged", func(t *testing.T) {
 		var got []uint64
 		for _, seed := range []uint64{1, 42} {
@@ -21,15 +20,5 @@ func TestRandomDerivationsArePinned(t *testing.T) {
 			}
 		}
 		rngtest.Check(t, "sft_epoch_order", "pipeline/sft.go epochOrder", got)
-	})
-	t.Run("GDPO mask seeds are unchanged", func(t *testing.T) {
-		var got []uint64
-		for _, seed := range []uint64{0, 1, w[20]} {
-			g := &gdpoLearner{learner: &learner{seed: seed}}
-			for step := range 12 {
-				got = append(got, g.maskSeed(step))
-			}
-		}
-		rngtest.Check(t, "gdpo_mask_seed", "pipeline/gdpo.go gdpoLearner.maskSeed", got)
 	})
 }

@@ -13,6 +13,10 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
+	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -66,10 +70,9 @@ type runner struct {
 	opts    RunOptions
 	mem     memory.Allocator
 	log     io.Writer
-	pol     *Policy
-	ref     Model
-	learn   *learner
-	updater updater         // the algorithm's update (learn itself for the GRPO family)
+	pol     *policyfile.Policy
+	opt     *optim.AdamW    // the learner's optimizer, checkpointed by the runner
+	learner learn.Learner   // algorithm.name's learner
 	remote  *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
 	// Flight workers (distributed.*) and the rollout generators per version.
 	flightRollouts *flight.RolloutPool
@@ -86,7 +89,7 @@ type runner struct {
 	evals          *jsonlFile
 	start          int64
 	pending        map[int64]pendingPick // picks sent to rollout but not yet learned, by step
-	behaviour      Model                 // version start−1 weights when resuming with staleness 1
+	behaviour      policy.Trainable      // version start−1 weights when resuming with staleness 1
 	configHash     string
 	progress       *progress
 	graph          *Graph       // the running stage graph, for per-stage statistics
@@ -240,7 +243,7 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 	st := int64(r.cfg.Train.MaxStaleness)
 	versions := newVersionStore()
-	versions.publish(r.start, cloneModel(r.pol.Model))
+	versions.publish(r.start, r.pol.Model.Clone())
 	if st > 0 && r.start > 0 {
 		if r.behaviour == nil {
 			return fmt.Errorf("pipeline: resuming with max_staleness %d needs the checkpoint's %s", st, behaviourFile)

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // smallRunConfig is a run that finishes in seconds: a tiny model, a short
@@ -65,7 +66,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			cfg := smallRunConfig()
 			cfg.Train.MaxStaleness = tc.staleness
 			cfg.Sampling.Filter.ZeroVariance = tc.filter
-			assertResumeBitIdentical(t, cfg, ModelFile, samplerFile, optimizerFile)
+			assertResumeBitIdentical(t, cfg, policyfile.ModelFile, samplerFile, optimizerFile)
 		})
 	}
 }
@@ -255,7 +256,7 @@ func TestSFTEvalEveryLogsIntermediateEvaluations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		weights, err := os.ReadFile(filepath.Join(dir, ModelFile))
+		weights, err := os.ReadFile(filepath.Join(dir, policyfile.ModelFile))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,11 +2,16 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/objective"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
@@ -25,7 +30,7 @@ type RunConfig struct {
 	Rollout   RolloutConfig   `yaml:"rollout"`
 	Reward    reward.Config   `yaml:"reward"`
 	Sampling  sampling.Config `yaml:"sampling"`
-	Algorithm AlgorithmConfig `yaml:"algorithm"`
+	Algorithm learn.Config    `yaml:"algorithm"`
 	Train     TrainConfig     `yaml:"train"`
 	Check     CheckConfig     `yaml:"checkpoint"`
 	Eval      EvalConfig      `yaml:"eval"`
@@ -82,7 +87,7 @@ type PolicyConfig struct {
 	Init  string        `yaml:"init"`
 	Model policy.Config `yaml:"model"`
 	// Diffusion configures generation of policy.kind diffusion.
-	Diffusion DiffusionConfig `yaml:"diffusion"`
+	Diffusion policy.DiffusionConfig `yaml:"diffusion"`
 }
 
 // Rollout kinds (rollout.kind).
@@ -117,47 +122,6 @@ type RolloutConfig struct {
 	// Modes lists "trace" and/or "empty". Default [trace].
 	Modes []string `yaml:"modes"`
 }
-
-// AlgorithmConfig selects the objective. Name picks a preset (grpo, dr_grpo,
-// dapo, or rlpipe's own defaults "rlpipe"); the advantage and loss sections
-// then override single fields.
-type AlgorithmConfig struct {
-	Name      string                    `yaml:"name"`
-	Advantage objective.AdvantageConfig `yaml:"advantage"`
-	// Loss is the GRPO family's clipped surrogate (also bvpo's base grpo).
-	// Its max_len (dr_grpo) and scale_factor (seq-mean-token-sum-norm) of 0
-	// mean rollout.max_new_tokens, a constant normaliser (§1.6).
-	Loss objective.LossConfig `yaml:"loss"`
-	// KLInReward is β of verl's use_kl_in_reward (ALGORITHMS §1.4): each
-	// rollout's reward becomes R − β·Σ_t(ℓ^old_t − ℓ^ref_t), the k1 KL of
-	// the behaviour policy to the frozen reference (the starting policy),
-	// before advantages. 0 (default) is off; > 0 pays one reference forward
-	// pass per step. GRPO family only, and mutually exclusive with the
-	// loss's KL term (loss.beta > 0): choose where the KL goes. The train
-	// batch's reward column keeps the scorer's reward; metrics.jsonl
-	// reports algo.kl_in_reward/penalty_mean and kl_mean.
-	KLInReward float64 `yaml:"kl_in_reward"`
-	// Epochs is the number of inner passes over each step's batch. Default 1.
-	Epochs int `yaml:"epochs"`
-	// MiniBatches splits each step's batch (by whole groups). Default 1.
-	MiniBatches int `yaml:"mini_batches"`
-	// BVPO configures algorithm bvpo (which rolls out both trace and
-	// empty-trace modes).
-	BVPO BVPOConfig `yaml:"bvpo"`
-	// GDPO configures algorithms gdpo and diffu_grpo (the ELBO estimator,
-	// ratio form, clipping and KL). It is self-contained: those algorithms
-	// read neither the loss section nor its defaults. Its clip_low and
-	// clip_high are written out by the presets (null means GDPO's 0.2);
-	// dual_clip 0 and beta 0 mean off.
-	GDPO objective.GDPOConfig `yaml:"gdpo"`
-}
-
-// Algorithm names beyond objective's presets.
-const (
-	AlgoBVPO      = "bvpo"
-	AlgoGDPO      = "gdpo"
-	AlgoDiffuGRPO = "diffu_grpo"
-)
 
 // TrainConfig configures the RL optimisation.
 type TrainConfig struct {
@@ -194,10 +158,6 @@ type LogConfig struct {
 // DefaultRunConfig returns the embedded default: SFT warm start on the
 // built-in arithmetic task, then GRPO with Variance-Aware Sampling.
 func DefaultRunConfig() RunConfig {
-	preset, err := objective.Preset("rlpipe")
-	if err != nil {
-		panic("pipeline: " + err.Error())
-	}
 	sft := DefaultSFTConfig()
 	// The warm start stops early on purpose: a policy that is right about
 	// half the time leaves RL room to improve it.
@@ -205,19 +165,17 @@ func DefaultRunConfig() RunConfig {
 	return RunConfig{
 		Seed:   1,
 		Data:   DataConfig{Train: "arithmetic", TrainSize: 2000, Difficulty: 1, Template: data.TemplatePlain},
-		Policy: PolicyConfig{Kind: KindAR, Model: policy.DefaultConfig(), Diffusion: DefaultDiffusionConfig()},
+		Policy: PolicyConfig{Kind: policy.KindAR, Model: policy.DefaultConfig(), Diffusion: policy.DefaultDiffusionConfig()},
 		SFT:    sft,
 		Rollout: RolloutConfig{Kind: RolloutInProcess, OpenAI: defaultOpenAI(), G: 8, Temperature: 1, TopP: 1, MaxNewTokens: 96, Workers: 2,
 			Modes: []string{"trace"}},
-		Reward:   reward.Config{Spec: "math", OnError: reward.OnErrorDropGroup, MaxErrorRate: 0.1, Timeout: 10 * time.Second},
-		Sampling: sampling.DefaultConfig(),
-		Algorithm: AlgorithmConfig{Name: "rlpipe", Advantage: preset.Advantage, Loss: preset.Loss,
-			Epochs: 1, MiniBatches: 1, BVPO: DefaultBVPOConfig(),
-			GDPO: objective.DefaultGDPOConfig()},
-		Train: TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 1e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
-		Check: CheckConfig{Every: 10, KeepLast: 3},
-		Eval:  DefaultEvalConfig(),
-		Log:   LogConfig{Progress: true},
+		Reward:    reward.Config{Spec: "math", OnError: reward.OnErrorDropGroup, MaxErrorRate: 0.1, Timeout: 10 * time.Second},
+		Sampling:  sampling.DefaultConfig(),
+		Algorithm: learn.DefaultConfig(),
+		Train:     TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 1e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
+		Check:     CheckConfig{Every: 10, KeepLast: 3},
+		Eval:      DefaultEvalConfig(),
+		Log:       LogConfig{Progress: true},
 	}
 }
 
@@ -253,53 +211,32 @@ const DiffusionEvalSamples = 4
 // it before applying the user's overrides a second time, so explicit
 // policy.diffusion fields still win.
 func (c *RunConfig) ApplyInitPreset(init string) error {
-	if init == "" || c.Policy.Kind != KindDiffusion {
+	if init == "" || c.Policy.Kind != policy.KindDiffusion {
 		return nil
 	}
-	pol, err := LoadPolicy(init)
+	pol, err := policyfile.Load(init)
 	if err != nil {
 		return fmt.Errorf("%w: policy.init: %v", ErrConfig, err)
 	}
-	if pol.Kind() == KindDiffusion {
+	if pol.Kind() == policy.KindDiffusion {
 		c.Policy.Diffusion = pol.DiffusionSettings()
 	}
 	return nil
 }
 
 // ApplyPreset replaces the advantage and loss sections with the preset
-// named by Algorithm.Name, and for a diffusion policy (Policy.Kind) sets
+// named by Algorithm.Name (learn.Config.ApplyPreset), and for a diffusion policy (Policy.Kind) sets
 // the SFT length to DiffusionSFTSteps and eval.samples to
 // DiffusionEvalSamples; cmd/rlpipe calls it before applying
 // the user's overrides a second time, so that explicit fields win over the
 // preset.
 func (c *RunConfig) ApplyPreset() error {
-	if c.Policy.Kind == KindDiffusion {
+	if c.Policy.Kind == policy.KindDiffusion {
 		c.SFT.Steps = DiffusionSFTSteps
 		c.Eval.Samples = DiffusionEvalSamples
 	}
-	name := c.Algorithm.Name
-	switch name {
-	case AlgoBVPO, AlgoGDPO, AlgoDiffuGRPO:
-		name = "rlpipe"
-	}
-	p, err := objective.Preset(name)
-	if err != nil {
+	if err := c.Algorithm.ApplyPreset(); err != nil {
 		return fmt.Errorf("%w: algorithm.name: %v", ErrConfig, err)
-	}
-	c.Algorithm.Advantage, c.Algorithm.Loss = p.Advantage, p.Loss
-	switch c.Algorithm.Name {
-	case AlgoGDPO:
-		// GDPO uses advantages without std normalisation (ALGORITHMS §3.3).
-		c.Algorithm.Advantage.Std = objective.StdNone
-		c.Algorithm.GDPO = objective.DefaultGDPOConfig()
-	case AlgoDiffuGRPO:
-		// d1 (ALGORITHMS §3.4, its train.yaml): one-step estimator with
-		// prompt masking 0.15, per-token ratios, token-mean, ε = 0.5, k3 KL
-		// to the reference with β = 0.04, no std. ratio: elbo_diff keeps the
-		// sequence-level (mean-field sum) form.
-		c.Algorithm.Advantage.Std = objective.StdNone
-		c.Algorithm.GDPO = objective.GDPOConfig{Ratio: objective.RatioToken, ClipLow: new(0.5), ClipHigh: new(0.5),
-			Beta: 0.04, KL: objective.KLk3, ELBO: objective.ELBOConfig{Estimator: objective.EstOneStep, PromptMaskProb: 0.15}}
 	}
 	return nil
 }
@@ -330,11 +267,11 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: data.train is empty", ErrConfig)
 	case c.Data.TrainSize < 1:
 		return fmt.Errorf("%w: data.train_size %d < 1", ErrConfig, c.Data.TrainSize)
-	case c.Policy.Kind != KindAR && c.Policy.Kind != KindDiffusion:
-		return fmt.Errorf("%w: policy.kind %q (want %s or %s)", ErrConfig, c.Policy.Kind, KindAR, KindDiffusion)
+	case !slices.Contains(policy.Kinds(), c.Policy.Kind):
+		return fmt.Errorf("%w: policy.kind %q (want %s)", ErrConfig, c.Policy.Kind, strings.Join(policy.Kinds(), " or "))
 	case c.Rollout.Kind != RolloutInProcess && c.Rollout.Kind != RolloutOpenAI:
 		return fmt.Errorf("%w: rollout.kind %q (want %s or %s)", ErrConfig, c.Rollout.Kind, RolloutInProcess, RolloutOpenAI)
-	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != KindAR:
+	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != policy.KindAR:
 		return fmt.Errorf("%w: rollout.kind openai needs policy.kind ar", ErrConfig)
 	case c.Rollout.G < 1:
 		return fmt.Errorf("%w: rollout.g %d < 1", ErrConfig, c.Rollout.G)
@@ -356,7 +293,7 @@ func (c RunConfig) Validate() error {
 	if err := c.validateEntropyBonus(); err != nil {
 		return err
 	}
-	if err := c.Algorithm.validateKLInReward(); err != nil {
+	if err := c.validateKLInReward(); err != nil {
 		return err
 	}
 	if _, err := c.modes(); err != nil {
@@ -376,13 +313,34 @@ func (c RunConfig) validateEntropyBonus() error {
 		return nil
 	}
 	switch {
-	case c.Policy.Kind == KindDiffusion || c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO:
+	case c.Policy.Kind == policy.KindDiffusion || learn.IsDiffusion(c.Algorithm.Name):
 		return fmt.Errorf("%w: algorithm.loss.entropy_coef %v: not supported for diffusion policies (gdpo, diffu_grpo), "+
 			"which sample by iterative unmasking and train on sequence-level ELBO estimates, so there is no per-token "+
 			"policy entropy at the sampling temperature for the bonus to raise; set it to 0", ErrConfig, coef)
-	case c.Algorithm.Name == AlgoBVPO && c.Algorithm.BVPO.Base == BVPOBaseDPO:
+	case c.Algorithm.Name == learn.NameBVPO && c.Algorithm.BVPO.Base == learn.BVPOBaseDPO:
 		return fmt.Errorf("%w: algorithm.loss.entropy_coef %v: bvpo with base dpo trains on DPO pair losses, not on the "+
 			"policy loss the bonus belongs to; use algorithm.bvpo.base grpo or set it to 0", ErrConfig, coef)
+	}
+	return nil
+}
+
+// validateKLInReward checks algorithm.kl_in_reward: a coefficient >= 0,
+// used only by the GRPO family (whose rollouts carry per-token behaviour
+// log-probs) and never together with the loss's KL term — verl offers both
+// but one KL is what ALGORITHMS §1.4 describes, and two would silently
+// double it.
+func (c RunConfig) validateKLInReward() error {
+	a := c.Algorithm
+	k := a.KLInReward
+	switch {
+	case math.IsNaN(k) || math.IsInf(k, 0) || k < 0:
+		return fmt.Errorf("%w: algorithm.kl_in_reward %v: want >= 0 (0 = off)", ErrConfig, k)
+	case k == 0:
+		return nil
+	case a.Loss.Beta > 0:
+		return fmt.Errorf("%w: algorithm.kl_in_reward (%v) and algorithm.loss.beta (%v) are mutually exclusive: put the KL in the reward or in the loss, and set the other to 0", ErrConfig, k, a.Loss.Beta)
+	case a.Name == learn.NameBVPO || learn.IsDiffusion(a.Name):
+		return fmt.Errorf("%w: algorithm.kl_in_reward applies to the GRPO family (rlpipe, grpo, dr_grpo, dapo), not algorithm.name %s", ErrConfig, a.Name)
 	}
 	return nil
 }
@@ -390,11 +348,11 @@ func (c RunConfig) validateEntropyBonus() error {
 // validateAlgorithm checks that the algorithm suits the policy kind (RL
 // only; SFT trains either kind).
 func (c RunConfig) validateAlgorithm() error {
-	diffusionAlgo := c.Algorithm.Name == AlgoGDPO || c.Algorithm.Name == AlgoDiffuGRPO
+	diffusionAlgo := learn.IsDiffusion(c.Algorithm.Name)
 	switch {
-	case c.Policy.Kind == KindDiffusion && !diffusionAlgo:
+	case c.Policy.Kind == policy.KindDiffusion && !diffusionAlgo:
 		return fmt.Errorf("%w: policy.kind diffusion trains with algorithm.name gdpo or diffu_grpo, not %q", ErrConfig, c.Algorithm.Name)
-	case c.Policy.Kind == KindAR && diffusionAlgo:
+	case c.Policy.Kind == policy.KindAR && diffusionAlgo:
 		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
 	}
 	return nil
@@ -424,14 +382,14 @@ func (c RunConfig) lossConfig() objective.LossConfig {
 // maxNewTokens is the generation budget: rollout.max_new_tokens, or the
 // diffusion canvas for diffusion policies.
 func (c RunConfig) maxNewTokens() int {
-	if c.Policy.Kind == KindDiffusion {
+	if c.Policy.Kind == policy.KindDiffusion {
 		return c.Policy.Diffusion.Canvas
 	}
 	return c.Rollout.MaxNewTokens
 }
 
 func (c RunConfig) modes() ([]uint8, error) {
-	if c.Algorithm.Name == AlgoBVPO {
+	if c.Algorithm.Name == learn.NameBVPO {
 		// BVPO mixes the two modes' losses: it always rolls out both.
 		return []uint8{data.ModeTrace, data.ModeEmpty}, nil
 	}

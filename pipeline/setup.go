@@ -9,7 +9,9 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
@@ -109,7 +111,8 @@ func (r *runner) freshStart(ctx context.Context) error {
 		return err
 	}
 	r.pol = pol
-	if err := r.buildLearner(); err != nil {
+	// The reference of a fresh start is a copy of the policy it starts from.
+	if err := r.buildLearner(nil); err != nil {
 		return err
 	}
 	ids := make([]uint64, len(r.train))
@@ -128,17 +131,17 @@ func (r *runner) freshStart(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) initialPolicy(ctx context.Context) (*Policy, error) {
+func (r *runner) initialPolicy(ctx context.Context) (*policyfile.Policy, error) {
 	if r.cfg.Policy.Init != "" {
-		return LoadPolicy(r.cfg.Policy.Init)
+		return policyfile.Load(r.cfg.Policy.Init)
 	}
 	return r.sft(ctx, filepath.Join(r.opts.OutDir, "sft"))
 }
 
 // sft trains a fresh policy on the task's worked solutions and saves it in
 // dir.
-func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
-	pol, err := NewPolicy(r.cfg.Policy.Kind, r.cfg.Policy.Model)
+func (r *runner) sft(ctx context.Context, dir string) (*policyfile.Policy, error) {
+	pol, err := policyfile.New(r.cfg.Policy.Kind, r.cfg.Policy.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +158,7 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 	fmt.Fprintf(r.log, "sft: %d steps on %d %s examples\n", r.cfg.SFT.Steps, len(examples), task)
 	bar := newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.SFT.Steps), "sft")
 	every := r.cfg.SFT.EvalEvery
-	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p SFTProgress) error {
+	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p learn.SFTProgress) error {
 		bar.set(int64(p.Step), fmt.Sprintf("sft loss %.3f  %.0f tok/s", p.Loss, p.TokensPerSec))
 		if bar.bar == nil && (p.Step%100 == 0 || p.Step == p.Steps) {
 			fmt.Fprintf(r.log, "sft step %d/%d: loss %.4f, lr %.2g, %.0f tokens/s\n", p.Step, p.Steps, p.Loss, p.LR, p.TokensPerSec)
@@ -182,7 +185,7 @@ func (r *runner) sft(ctx context.Context, dir string) (*Policy, error) {
 // every configured mode, on the held-out prompts of the final evaluation.
 // It goes to the log; eval.jsonl keeps the evaluations of the policy that
 // is saved.
-func (r *runner) sftEval(ctx context.Context, pol *Policy, step int) error {
+func (r *runner) sftEval(ctx context.Context, pol *policyfile.Policy, step int) error {
 	e := *r.evaluator
 	e.Config.Samples = 0
 	e.Generator = r.inProcessFor(pol, pol.Model)
@@ -205,7 +208,10 @@ func cutSpec(spec string) (name, split string, ok bool) {
 	return spec, "", false
 }
 
-func (r *runner) buildLearner() error {
+// buildLearner builds the optimizer and the learner algorithm.name names
+// for r.pol. A learner that needs a frozen reference policy gets ref, or a
+// copy of r.pol's current weights when ref is nil.
+func (r *runner) buildLearner(ref policy.Trainable) error {
 	tc := r.cfg.Train
 	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: tc.LR, WeightDecay: weightDecay(tc.WeightDecay)})
 	if err != nil {
@@ -223,20 +229,17 @@ func (r *runner) buildLearner() error {
 	}
 	algo := r.cfg.Algorithm
 	algo.Loss = r.cfg.lossConfig()
-	gdpo := algo.Name == AlgoGDPO || algo.Name == AlgoDiffuGRPO
-	if algo.Loss.Beta > 0 || algo.KLInReward > 0 || (algo.Name == AlgoBVPO && algo.BVPO.Base == BVPOBaseDPO) || (gdpo && algo.GDPO.Beta > 0) {
-		r.ref = cloneModel(r.pol.Model)
+	if !learn.NeedsReference(algo) {
+		ref = nil
+	} else if ref == nil {
+		ref = r.pol.Model.Clone()
 	}
-	r.learn = &learner{pol: r.pol, ref: r.ref, opt: opt, sched: sched, algo: algo,
-		temperature: r.cfg.Rollout.Temperature, clipNorm: tc.ClipNorm, seed: r.cfg.Seed}
-	switch algo.Name {
-	case AlgoBVPO:
-		r.updater = newBVPOLearner(r.learn, algo.BVPO)
-	case AlgoGDPO, AlgoDiffuGRPO:
-		r.updater = &gdpoLearner{learner: r.learn, cfg: algo.GDPO, canvas: r.cfg.Policy.Diffusion.Canvas}
-	default:
-		r.updater = r.learn
+	l, err := learn.New(learn.Env{Policy: r.pol.Model, Ref: ref, Opt: opt, Sched: sched, Algo: algo,
+		Temperature: r.cfg.Rollout.Temperature, ClipNorm: tc.ClipNorm, Seed: r.cfg.Seed, Canvas: r.cfg.Policy.Diffusion.Canvas})
+	if err != nil {
+		return err
 	}
+	r.opt, r.learner = opt, l
 	return nil
 }
 
@@ -266,12 +269,12 @@ func (r *runner) connectWorkers() error {
 
 // configurePolicy checks that pol is of the configured kind and applies the
 // diffusion generation settings.
-func (r *runner) configurePolicy(pol *Policy) error {
+func (r *runner) configurePolicy(pol *policyfile.Policy) error {
 	if pol.Kind() != r.cfg.Policy.Kind {
 		return fmt.Errorf("%w: policy.kind is %q but the policy loaded is %q", ErrConfig, r.cfg.Policy.Kind, pol.Kind())
 	}
-	pol.TrainedOn = &TrainedOn{Train: r.cfg.Data.Train, Difficulty: r.cfg.Data.Difficulty}
-	if m, ok := pol.Model.(*policy.DiffusionModel); ok {
+	pol.TrainedOn = &policyfile.TrainedOn{Train: r.cfg.Data.Train, Difficulty: r.cfg.Data.Difficulty}
+	if m, ok := pol.Model.(policy.DiffusionSampler); ok {
 		d := r.cfg.Policy.Diffusion
 		if pol.Diffusion != nil && pol.Diffusion.Canvas != d.Canvas {
 			// An explicit override of the saved canvas: allowed, but the
@@ -288,7 +291,7 @@ func (r *runner) configurePolicy(pol *Policy) error {
 // policy version: the OpenAI-compatible server when rollout.kind is openai,
 // the Flight rollout workers when distributed.rollout_workers is set (they
 // receive the snapshot once per version), else an in-process generator.
-func (r *runner) generator(model Model, version int64) generator {
+func (r *runner) generator(model policy.Trainable, version int64) generator {
 	switch {
 	case r.remote != nil:
 		return r.remote
@@ -321,11 +324,13 @@ func (r *runner) score(ctx context.Context, rows []data.Rollout) ([]data.Scored,
 }
 
 // inProcess returns an in-process generator over model.
-func (r *runner) inProcess(model Model) *rollout.InProcess { return r.inProcessFor(r.pol, model) }
+func (r *runner) inProcess(model policy.Trainable) *rollout.InProcess {
+	return r.inProcessFor(r.pol, model)
+}
 
 // inProcessFor generates with model (pol's or a snapshot of it) and pol's
 // tokenizer.
-func (r *runner) inProcessFor(pol *Policy, model Model) *rollout.InProcess {
+func (r *runner) inProcessFor(pol *policyfile.Policy, model policy.Trainable) *rollout.InProcess {
 	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
 	return &rollout.InProcess{Model: model, Codec: pol.Tokenizer, Renderer: promptRenderer{tmpl}}
 }
@@ -333,4 +338,12 @@ func (r *runner) inProcessFor(pol *Policy, model Model) *rollout.InProcess {
 func (r *runner) genParams() data.GenParams {
 	rc := r.cfg.Rollout
 	return data.GenParams{Temperature: rc.Temperature, TopP: rc.TopP, TopK: rc.TopK, MaxNewTokens: r.cfg.maxNewTokens()}
+}
+
+// promptRenderer adapts a data.Template to rollout.Renderer.
+type promptRenderer struct{ tmpl data.Template }
+
+// Render returns the text the model continues for p in mode.
+func (r promptRenderer) Render(p data.Prompt, mode uint8) string {
+	return r.tmpl.Render(p.Prompt, mode).Text
 }

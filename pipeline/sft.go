@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/data/rng"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
@@ -81,15 +82,6 @@ func (c SFTConfig) Validate() error {
 	return nil
 }
 
-// SFTProgress is reported after every SFT step.
-type SFTProgress struct {
-	Step, Steps  int
-	Loss         float64
-	LR           float64
-	GradNorm     float64
-	TokensPerSec float64
-}
-
 // sftSeq is one teacher-forced training sequence.
 type sftSeq struct{ prompt, completion []int32 }
 
@@ -109,15 +101,15 @@ func sftSequences(examples []data.Example, tok *tokenizer.Tokenizer, tmpl data.T
 }
 
 // SFT trains pol on examples by teacher forcing (mean negative log-likelihood
-// of the completion tokens at temperature 1) and returns the last step's
-// loss. Batches are drawn by per-epoch shuffles derived from seed, so the
-// result is reproducible. onStep may be nil.
+// of the completion tokens at temperature 1, learn.SFT) and returns the last
+// step's loss. Batches are drawn by per-epoch shuffles derived from seed, so
+// the result is reproducible. onStep may be nil.
 //
 // For a diffusion policy every completion is padded with <eos> to the
 // generation canvas of canvas tokens (as LLaDA's SFT does), so that the
 // model learns to fill the canvas after its answer; examples longer than the
 // canvas are skipped. canvas is ignored for causal policies.
-func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(SFTProgress) error) (float64, error) {
+func SFT(ctx context.Context, pol *policyfile.Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(learn.SFTProgress) error) (float64, error) {
 	if err := cfg.Validate(); err != nil {
 		return 0, err
 	}
@@ -125,12 +117,11 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 		return 0, fmt.Errorf("%w: no SFT examples", ErrConfig)
 	}
 	seqs := sftSequences(examples, pol.Tokenizer, tmpl, cfg.EmptyTraceShare)
-	if pol.Kind() == KindDiffusion {
+	if pol.Kind() == policy.KindDiffusion {
 		if seqs = padToCanvas(seqs, canvas); len(seqs) == 0 {
 			return 0, fmt.Errorf("%w: no SFT example fits the diffusion canvas of %d tokens", ErrConfig, canvas)
 		}
 	}
-	params := pol.Model.Params()
 	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: cfg.LR, WeightDecay: weightDecay(cfg.WeightDecay)})
 	if err != nil {
 		return 0, err
@@ -140,46 +131,22 @@ func SFT(ctx context.Context, pol *Policy, examples []data.Example, tmpl data.Te
 	if err != nil {
 		return 0, err
 	}
+	trainer, err := learn.NewSFT(pol.Model, opt, sched, learn.SFTConfig{Steps: cfg.Steps, ClipNorm: cfg.ClipNorm,
+		Masking: cfg.DiffusionMasking, Seed: seed})
+	if err != nil {
+		return 0, err
+	}
 	order := newEpochOrder(len(seqs), seed)
-	var loss float64
-	for step := 0; step < cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return loss, err
-		}
-		start := time.Now()
-		batch := policy.SeqBatch{}
-		tokens := 0
+	next := func() policy.SeqBatch {
+		var batch policy.SeqBatch
 		for range min(cfg.BatchSize, len(seqs)) {
 			s := seqs[order.next()]
 			batch.Prompts = append(batch.Prompts, s.prompt)
 			batch.Completions = append(batch.Completions, s.completion)
-			tokens += len(s.prompt) + len(s.completion)
 		}
-		pol.Model.ZeroGrad()
-		switch m := pol.Model.(type) {
-		case *policy.Model:
-			loss, err = m.Accumulate(batch, 1, meanNLL)
-		case *policy.DiffusionModel:
-			// Masks are keyed by (seed, step) so that every step draws new
-			// masking times and positions.
-			loss, err = m.AccumulateMaskedLMWith(batch.Prompts, batch.Completions, rng.SFTMaskSeed(seed, step), cfg.DiffusionMasking)
-		default:
-			err = fmt.Errorf("pipeline: SFT of %T is not supported", m)
-		}
-		if err != nil {
-			return loss, fmt.Errorf("pipeline: sft step %d: %w", step, err)
-		}
-		norm := optim.ClipGradNorm(params, cfg.ClipNorm)
-		lr := sched.LR(step)
-		opt.Step(params, lr)
-		if onStep != nil {
-			if err := onStep(SFTProgress{Step: step + 1, Steps: cfg.Steps, Loss: loss, LR: lr, GradNorm: norm,
-				TokensPerSec: float64(tokens) / time.Since(start).Seconds()}); err != nil {
-				return loss, err
-			}
-		}
+		return batch
 	}
-	return loss, nil
+	return trainer.Train(ctx, next, onStep)
 }
 
 // padToCanvas pads completions (each ending with <eos>) with <eos> to
@@ -194,28 +161,6 @@ func padToCanvas(seqs []sftSeq, canvas int) []sftSeq {
 		out = append(out, s)
 	}
 	return out
-}
-
-// meanNLL is the token-mean negative log-likelihood and its gradient.
-func meanNLL(logp [][]float64) (float64, [][]float64, error) {
-	n := 0
-	for _, row := range logp {
-		n += len(row)
-	}
-	if n == 0 {
-		return 0, nil, errors.New("pipeline: empty SFT batch")
-	}
-	inv := 1 / float64(n)
-	var loss float64
-	grad := make([][]float64, len(logp))
-	for i, row := range logp {
-		grad[i] = make([]float64, len(row))
-		for t, v := range row {
-			loss -= v * inv
-			grad[i][t] = -inv
-		}
-	}
-	return loss, grad, nil
 }
 
 // epochOrder yields indices 0..n-1 in a fresh deterministic shuffle per

@@ -13,15 +13,22 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/checkpoint"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/sampling"
 )
+
+// Version is the rlpipe release written into checkpoints and run
+// directories: the one policy files record.
+const Version = policyfile.Version
 
 // Checkpoint file names (DESIGN §4).
 const (
 	optimizerFile = "optimizer.bin.zst"
 	samplerFile   = "sampler.arrow"
 	stateFile     = "state.json"
-	// learnerFile holds a statefulUpdater's state, only when it has any.
+	// learnerFile holds the learner's State, only when it has any.
 	learnerFile = "learner.bin"
 )
 
@@ -45,34 +52,34 @@ func (r *runner) checkpointsDir() string { return filepath.Join(r.opts.OutDir, "
 
 // checkpoint writes the state after done completed steps atomically and
 // prunes old checkpoints.
-func (r *runner) checkpoint(done int64, behaviour Model) error {
+func (r *runner) checkpoint(done int64, behaviour policy.Trainable) error {
 	w, err := checkpoint.NewWriter(r.checkpointsDir(), done)
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	meta, err := r.pol.meta()
+	meta, err := r.pol.Meta()
 	if err != nil {
 		return err
 	}
-	if err := r.pol.Model.Save(w.Path(ModelFile), meta); err != nil {
+	if err := r.pol.Model.Save(w.Path(policyfile.ModelFile), meta); err != nil {
 		return err
 	}
-	w.Add(ModelFile)
+	w.Add(policyfile.ModelFile)
 	if behaviour != nil {
 		if err := behaviour.Save(w.Path(behaviourFile), meta); err != nil {
 			return err
 		}
 		w.Add(behaviourFile)
 	}
-	if err := w.WriteFile(optimizerFile, r.learn.opt.SaveCompressed); err != nil {
+	if err := w.WriteFile(optimizerFile, r.opt.SaveCompressed); err != nil {
 		return err
 	}
 	if err := w.WriteFile(samplerFile, func(out io.Writer) error { return r.sampler.SaveState(out, r.mem) }); err != nil {
 		return err
 	}
-	if u, ok := r.updater.(statefulUpdater); ok && u.hasState() {
-		if err := w.WriteFile(learnerFile, u.saveState); err != nil {
+	if s := r.learner.State(); s != nil {
+		if err := w.WriteFile(learnerFile, s.Save); err != nil {
 			return err
 		}
 	}
@@ -119,7 +126,7 @@ func (r *runner) restore() error {
 	if st.ConfigHash != r.configHash {
 		return fmt.Errorf("%w: the configuration differs from the checkpointed run's (only train.steps may change on --resume); start a new --out or restore the config", ErrConfig)
 	}
-	pol, err := LoadPolicy(info.Dir)
+	pol, err := policyfile.Load(info.Dir)
 	if err != nil {
 		return err
 	}
@@ -127,10 +134,8 @@ func (r *runner) restore() error {
 		return err
 	}
 	r.pol = pol
-	if err := r.buildLearner(); err != nil {
-		return err
-	}
-	if r.ref != nil {
+	var ref policy.Trainable
+	if learn.NeedsReference(r.cfg.Algorithm) {
 		// The reference policy is the run's starting point: the SFT or --init
 		// checkpoint, never the resumed weights.
 		start, err := r.startingPolicy()
@@ -140,10 +145,13 @@ func (r *runner) restore() error {
 		if err := r.configurePolicy(start); err != nil {
 			return err
 		}
-		r.ref, r.learn.ref = start.Model, start.Model
+		ref = start.Model
+	}
+	if err := r.buildLearner(ref); err != nil {
+		return err
 	}
 	if err := readFile(filepath.Join(info.Dir, optimizerFile), func(in io.Reader) error {
-		return r.learn.opt.LoadCompressed(in, r.pol.Model.Params())
+		return r.opt.LoadCompressed(in, r.pol.Model.Params())
 	}); err != nil {
 		return err
 	}
@@ -192,39 +200,39 @@ func (r *runner) restoreBehaviour(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, behaviourFile)); err != nil {
 		return nil
 	}
-	m, _, err := loadModel(filepath.Join(dir, behaviourFile))
+	m, _, err := policy.LoadTrainable(filepath.Join(dir, behaviourFile))
 	if err != nil {
 		return err
 	}
-	if err := r.configurePolicy(&Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
+	if err := r.configurePolicy(&policyfile.Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
 		return err
 	}
 	r.behaviour = m
 	return nil
 }
 
-// restoreLearnerState loads the updater's own state from checkpoint dir.
+// restoreLearnerState loads the learner's own state from checkpoint dir.
 // A missing file is an error: continuing from fresh state would silently
 // give a different run.
 func (r *runner) restoreLearnerState(dir string) error {
-	u, ok := r.updater.(statefulUpdater)
-	if !ok || !u.hasState() {
+	s := r.learner.State()
+	if s == nil {
 		return nil
 	}
 	path := filepath.Join(dir, learnerFile)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("pipeline: resuming %s needs the checkpoint's %s: %w", r.cfg.Algorithm.Name, learnerFile, err)
 	}
-	return readFile(path, u.loadState)
+	return readFile(path, s.Load)
 }
 
 // startingPolicy loads the policy the run started from (for the KL
 // reference after a resume).
-func (r *runner) startingPolicy() (*Policy, error) {
+func (r *runner) startingPolicy() (*policyfile.Policy, error) {
 	if r.cfg.Policy.Init != "" {
-		return LoadPolicy(r.cfg.Policy.Init)
+		return policyfile.Load(r.cfg.Policy.Init)
 	}
-	return LoadPolicy(filepath.Join(r.opts.OutDir, "sft"))
+	return policyfile.Load(filepath.Join(r.opts.OutDir, "sft"))
 }
 
 func readFile(path string, fn func(io.Reader) error) error {

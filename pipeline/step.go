@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -70,7 +72,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 		if err != nil {
 			return err
 		}
-		versions.publish(s+1, cloneModel(r.pol.Model))
+		versions.publish(s+1, r.pol.Model.Clone())
 		versions.drop(s + 1 - st)
 		delete(r.pending, s)
 		// Pick ahead even past the step budget, so that a run extended later
@@ -139,7 +141,7 @@ func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versio
 	default:
 	}
 	if c := int64(r.cfg.Check.Every); last || interrupted || (c > 0 && done%c == 0) {
-		var behaviour Model
+		var behaviour policy.Trainable
 		if st := int64(r.cfg.Train.MaxStaleness); st > 0 {
 			behaviour, _ = versions.wait(done - st)
 		}
@@ -202,23 +204,13 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 		train[i] = data.TrainRow{Scored: rows[i], Keep: keep[i]}
 	}
 	dropGroupsWithErrors(train, groups)
-	zeroStd, klMetrics, err := r.learn.advantages(train, groups)
+	stats, err := r.learner.Update(learn.Batch{Step: int(s), Rows: train, Groups: groups})
 	if err != nil {
 		return nil, err
 	}
-	stats, err := r.updater.update(train, int(s))
-	if err != nil {
-		return nil, err
-	}
-	m := newStepMetrics(s, train, groups, correct, zeroStd, stats)
+	m := newStepMetrics(s, train, groups, correct, stats.ZeroStdGroups, stats)
 	m.Entropy = stats.Entropy
 	m.Algo = stats.Algo
-	for k, v := range klMetrics {
-		if m.Algo == nil {
-			m.Algo = map[string]float64{}
-		}
-		m.Algo[k] = v
-	}
 	m.Sampler = r.pending[s].Stats.Metrics()
 	r.refreshMetrics(m, s)
 	if filter != nil {

@@ -7,7 +7,7 @@ import (
 
 // TestModelConfigKeysChangeTheModel proves that every policy.model key of
 // `rlpipe config default` shapes the model NewModel builds (the constructor
-// pipeline.NewPolicy calls): moved off the base value, each key changes the
+// policyfile.New calls): moved off the base value, each key changes the
 // parameter count or the log-probabilities of the same sequences. A key
 // that were validated and then ignored would change neither.
 func TestModelConfigKeysChangeTheModel(t *testing.T) {

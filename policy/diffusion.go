@@ -80,10 +80,13 @@ func (m *DiffusionModel) ZeroGrad() { m.net.ZeroGrad() }
 func (m *DiffusionModel) NumParams() int { return m.net.NumParams() }
 
 // Clone returns a deep copy of weights, gradients and the generation config
-// (e.g. the frozen old or reference policy of GDPO), with its own graph
-// cache.
-func (m *DiffusionModel) Clone() *DiffusionModel {
-	return &DiffusionModel{net: m.net.Clone(), gen: m.gen, chunkRows: m.chunkRows}
+// (e.g. the frozen old or reference policy of GDPO), a *DiffusionModel with
+// its own graph cache.
+func (m *DiffusionModel) Clone() Trainable { return m.clone() }
+
+// clone is Clone with the concrete type.
+func (m *DiffusionModel) clone() *DiffusionModel {
+	return &DiffusionModel{net: m.net.clone(), gen: m.gen, chunkRows: m.chunkRows}
 }
 
 // Save writes the weights like Model.Save, with MetaModelKind set to

@@ -137,7 +137,12 @@ type BenchELBOConfig struct {
 // deterministic in (m, b, c).
 // Cost per sequence of L tokens: CountReps·L + RefPasses + Repeats·Σ passes
 // per Monte Carlo row. Serialises with the model's other scoring calls.
-func BenchELBO(m *DiffusionModel, b SeqBatch, c BenchELBOConfig) (*ELBOBenchResult, error) {
+// A model of another family than DiffusionModel is an ErrInput.
+func BenchELBO(t Trainable, b SeqBatch, c BenchELBOConfig) (*ELBOBenchResult, error) {
+	m, ok := t.(*DiffusionModel)
+	if !ok {
+		return nil, fmt.Errorf("%w: bench elbo needs a %s policy, not %s", ErrInput, KindDiffusion, t.Kind())
+	}
 	if c.RefPasses == 0 {
 		c.RefPasses = DefaultBenchELBORefPasses
 	}

@@ -127,8 +127,8 @@ func TestDiffusionELBOCombinesMasksLikeTheObjectivePackage(t *testing.T) {
 
 func TestDiffusionCurrentOldAndReferenceShareMasks(t *testing.T) {
 	cur := tinyDiffusion(t, tinyDiffusionConfigs[0].cfg)
-	old := cur.Clone()
-	ref := cur.Clone()
+	old := cur.clone()
+	ref := cur.clone()
 	for _, x := range ref.Params() {
 		for j := range x.Value {
 			x.Value[j] *= 1.1

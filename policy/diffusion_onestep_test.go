@@ -66,7 +66,7 @@ func TestOneStepOldAndReferenceShareTheMaskSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen [][]float64
-	if _, err := cur.Clone().AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, func(l [][]float64) (float64, [][]float64, error) {
+	if _, err := cur.clone().AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, func(l [][]float64) (float64, [][]float64, error) {
 		seen = l
 		return 0, l, nil
 	}); err != nil {

@@ -4,6 +4,20 @@
 //
 // It knows nothing about datasets or the CLI.
 //
+// # Trainable and the model families
+//
+// Trainable is what every model family offers the rest of rlpipe:
+// generation, parameters, zero-grad, a frozen Clone, Save and its Kind.
+// Where the families differ, learners assert small capability interfaces
+// once: Causal (per-token log-probs under teacher forcing; Model),
+// ELBOScorer, OneStepScorer, MaskedLM and DiffusionSampler
+// (DiffusionModel). A family registers itself with RegisterFamily, after
+// which NewTrainable builds it by kind and LoadTrainable reads its files
+// (dispatching on MetaModelKind); no code outside this package asserts a
+// concrete model type. The policy file format (weights plus tokenizer,
+// version, diffusion settings and training data in the metadata) is
+// policy/policyfile; the learners are policy/learn.
+//
 // # Model
 //
 // Model is a pre-LN transformer (Config: layers, width, heads, MLP width,

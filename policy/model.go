@@ -177,8 +177,12 @@ func (m *Model) NumParams() int {
 }
 
 // Clone returns a deep copy of the weights and gradients (e.g. a frozen
-// reference policy). The copy has its own, initially empty, graph cache.
-func (m *Model) Clone() *Model {
+// reference policy), a *Model. The copy has its own, initially empty, graph
+// cache.
+func (m *Model) Clone() Trainable { return m.clone() }
+
+// clone is Clone with the concrete type.
+func (m *Model) clone() *Model {
 	c := newEmptyModel(m.cfg)
 	for i := range m.w {
 		copy(c.w[i].Data().([]float32), m.w[i].Data().([]float32))

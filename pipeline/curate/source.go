@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -52,14 +52,14 @@ type Source struct {
 }
 
 // InProcessSource loads the policy in checkpoint (a checkpoint or run
-// directory, see pipeline.LoadPolicy) and rolls out in this process with
+// directory, see policyfile.Load) and rolls out in this process with
 // the named prompt template ("" means plain).
 func InProcessSource(checkpoint, template string) (*Source, error) {
 	tmpl, err := data.TemplateByName(orDefault(template, data.TemplatePlain))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	pol, err := pipeline.LoadPolicy(checkpoint)
+	pol, err := policyfile.Load(checkpoint)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,8 @@
 //     WorkerStatus (role, versions held, reward settings).
 //   - DoAction "set_weights" (rollout workers) carries the weights of one
 //     policy version: the body is the version as 8 bytes little-endian,
-//     followed by a safetensors file exactly as policy.Model.Save (or
-//     DiffusionModel.Save) writes it; the model config (and, if present,
+//     followed by a safetensors file exactly as a policy.Trainable's Save
+//     writes it; the model kind and config (and, if present,
 //     the tokenizer spec under MetaTokenizer) come from its metadata. The
 //     reply is one Result with body "ok".
 //   - DoExchange carries one request. The client's first message holds a

@@ -18,18 +18,19 @@ import (
 )
 
 // tinyModel is a small causal policy with a fixed seed.
-func tinyModel(t testing.TB, seed uint64) *policy.Model {
+func tinyModel(t testing.TB, seed uint64) policy.Trainable {
 	t.Helper()
-	m, err := policy.NewModel(policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 64, Vocab: tokenizer.Size, Causal: true, InitSeed: seed})
+	m, err := policy.NewTrainable(policy.KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 64, Vocab: tokenizer.Size, Causal: true, InitSeed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func tinyDiffusion(t testing.TB, seed uint64) *policy.DiffusionModel {
+// tinyDiffusion is a small diffusion policy with a fixed seed.
+func tinyDiffusion(t testing.TB, seed uint64) policy.Trainable {
 	t.Helper()
-	m, err := policy.NewDiffusionModel(policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 64, Vocab: tokenizer.Size, InitSeed: seed})
+	m, err := policy.NewTrainable(policy.KindDiffusion, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 64, Vocab: tokenizer.Size, InitSeed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,8 +168,8 @@ func (g *Generator) push(ctx context.Context, w *worker) error {
 	return nil
 }
 
-// Saver is what WeightsFunc needs of a model: pipeline.Model,
-// *policy.Model and *policy.DiffusionModel have it.
+// Saver is what WeightsFunc needs of a model: every policy.Trainable has
+// it.
 type Saver interface {
 	Save(path string, meta map[string]string) error
 }

@@ -104,8 +104,7 @@ func NewRolloutServer(cfg RolloutServerConfig) (*RolloutServer, error) {
 	return &RolloutServer{cfg: cfg, mem: mem}, nil
 }
 
-// SetModel installs m (a *policy.Model, *policy.DiffusionModel or any
-// rollout.Model) as version, replacing an equal version and evicting the
+// SetModel installs m (a policy.Trainable or any rollout.Model) as version, replacing an equal version and evicting the
 // least recently installed beyond KeepVersions. tok nil means the server's tokenizer. The
 // server then owns m: the caller must not use it concurrently.
 func (s *RolloutServer) SetModel(version int64, m rollout.Model, tok *tokenizer.Tokenizer) {
@@ -151,12 +150,7 @@ func (s *RolloutServer) LoadWeights(version int64, st []byte) error {
 	if err != nil {
 		return fmt.Errorf("flight: set_weights: %w", err)
 	}
-	var m rollout.Model
-	if meta[policy.MetaModelKind] == policy.ModelKindDiffusion {
-		m, _, err = policy.LoadDiffusion(f.Name())
-	} else {
-		m, _, err = policy.Load(f.Name())
-	}
+	m, _, err := policy.LoadTrainable(f.Name())
 	if err != nil {
 		return fmt.Errorf("flight: set_weights version %d: %w", version, err)
 	}

@@ -214,7 +214,7 @@ func TestDiffusionPolicyMatchesInProcess(t *testing.T) {
 	rp := newPoolT(t, []string{ts.Addr()}, WithDiffusion(gen))
 	req := testRequest(testPrompts(2), 2)
 	req.Params.MaxNewTokens = 8
-	if err := m.SetGenConfig(gen); err != nil {
+	if err := m.(policy.DiffusionSampler).SetGenConfig(gen); err != nil {
 		t.Fatal(err)
 	}
 	want := inProcessRows(t, m, req, data.Template{})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
@@ -28,9 +29,9 @@ const (
 	RoleReward  = "reward"
 )
 
-// MetaTokenizer is the safetensors metadata key holding the tokenizer spec;
-// it is the key pipeline.Policy.Save writes.
-const MetaTokenizer = "rlpipe.tokenizer"
+// MetaTokenizer is the safetensors metadata key holding the tokenizer spec:
+// the key policy files carry it under.
+const MetaTokenizer = policyfile.MetaTokenizer
 
 // ReplyBatchRows is the most rows a worker puts in one reply batch.
 const ReplyBatchRows = 2048

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlpipe/rlpipe/pipeline"
+	"github.com/rlpipe/rlpipe/policy/learn"
 )
 
 func newBenchBVPOCmd() *cobra.Command {
@@ -69,7 +70,7 @@ func newBenchBVPOCmd() *cobra.Command {
 	f.Uint64Var(&o.Seed, "seed", 1, "seed")
 	f.IntVar(&o.MaxNewTokens, "max-new-tokens", 96, "completion budget")
 	f.StringVar(&o.Reward, "reward", "math", "reward spec that ranks each group's DPO pair")
-	f.StringVar(&o.Normalize, "normalize", pipeline.BVPONormalizeGroups, "DPO normalisation: groups (sum over pairs / prompts) or pairs (mean over pairs)")
+	f.StringVar(&o.Normalize, "normalize", learn.BVPONormalizeGroups, "DPO normalisation: groups (sum over pairs / prompts) or pairs (mean over pairs)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -174,28 +174,28 @@ func (o benchELBOOptions) validate() error {
 // benchELBO loads the checkpoint, rolls out o.n prompts and runs
 // policy.BenchELBO on the rollouts.
 func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
-	pol, err := pipeline.LoadPolicy(o.checkpoint)
+	pol, err := policyfile.Load(o.checkpoint)
 	if err != nil {
 		return elboBench{}, err
 	}
-	dm, ok := pol.Model.(*policy.DiffusionModel)
-	if !ok {
+	sampler, ok := pol.Model.(policy.DiffusionSampler)
+	if !ok || pol.Kind() != policy.KindDiffusion {
 		return elboBench{}, usageErrorf("--checkpoint %s holds a policy of kind %q; bench elbo needs a diffusion policy (policy.kind %s)",
-			o.checkpoint, pol.Kind(), pipeline.KindDiffusion)
+			o.checkpoint, pol.Kind(), policy.KindDiffusion)
 	}
 	// Roll out on the canvas the policy was trained on (as rlpipe eval does).
 	d := pol.DiffusionSettings()
-	if err := dm.SetGenConfig(d.Gen); err != nil {
+	if err := sampler.SetGenConfig(d.Gen); err != nil {
 		return elboBench{}, err
 	}
 	if o.maxNewTokens == 0 {
 		o.maxNewTokens = d.Canvas
 	}
-	batch, err := elboRollouts(ctx, pol, dm, o)
+	batch, err := elboRollouts(ctx, pol, o)
 	if err != nil {
 		return elboBench{}, err
 	}
-	bench, err := policy.BenchELBO(dm, batch, policy.BenchELBOConfig{Passes: o.passes, RefPasses: o.refPasses,
+	bench, err := policy.BenchELBO(pol.Model, batch, policy.BenchELBOConfig{Passes: o.passes, RefPasses: o.refPasses,
 		Repeats: o.repeats, CountReps: o.countReps, Seed: o.seed})
 	if err != nil {
 		return elboBench{}, err
@@ -248,7 +248,7 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 // elboRollouts samples one completion per held-out prompt with the model
 // itself (plain template, trace mode), skipping prompts that leave no room
 // for a completion in the model's context.
-func elboRollouts(ctx context.Context, pol *pipeline.Policy, dm *policy.DiffusionModel, o benchELBOOptions) (policy.SeqBatch, error) {
+func elboRollouts(ctx context.Context, pol *policyfile.Policy, o benchELBOOptions) (policy.SeqBatch, error) {
 	opts := []data.Option{data.WithN(4 * o.n), data.WithSeed(o.seed)}
 	if o.difficulty > 0 {
 		opts = append(opts, data.WithDifficulty(o.difficulty))
@@ -266,7 +266,10 @@ func elboRollouts(ctx context.Context, pol *pipeline.Policy, dm *policy.Diffusio
 	if err != nil {
 		return policy.SeqBatch{}, err
 	}
-	ctxLen := dm.Config().Context
+	ctxLen := 0
+	if m, ok := pol.Model.(interface{ Config() policy.Config }); ok {
+		ctxLen = m.Config().Context
+	}
 	var prompts []data.Prompt
 	for _, p := range all {
 		if len(prompts) == o.n {
@@ -279,7 +282,7 @@ func elboRollouts(ctx context.Context, pol *pipeline.Policy, dm *policy.Diffusio
 	if len(prompts) == 0 {
 		return policy.SeqBatch{}, fmt.Errorf("bench elbo: no prompt of %s fits the model's context of %d tokens", o.dataset, ctxLen)
 	}
-	gen := &rollout.InProcess{Model: dm, Codec: pol.Tokenizer, Renderer: templateRenderer{tmpl}}
+	gen := &rollout.InProcess{Model: pol.Model, Codec: pol.Tokenizer, Renderer: templateRenderer{tmpl}}
 	rows, err := gen.Generate(ctx, rollout.Request{Prompts: prompts, G: 1, Modes: []uint8{data.ModeTrace}, Seed: o.seed,
 		Params: data.GenParams{Temperature: o.temperature, MaxNewTokens: o.maxNewTokens, Greedy: o.temperature == 0}})
 	if err != nil {

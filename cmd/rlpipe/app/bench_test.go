@@ -8,6 +8,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // stepLine is a metrics.jsonl line with the given timings (stage busy
@@ -125,7 +126,7 @@ func TestBenchPipelineReportsStageRatio(t *testing.T) {
 // tinyPolicy saves a freshly initialised policy of kind in a new directory.
 func tinyPolicy(t *testing.T, kind string) string {
 	t.Helper()
-	pol, err := pipeline.NewPolicy(kind, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, InitSeed: 1})
+	pol, err := policyfile.New(kind, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, InitSeed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func tinyPolicy(t *testing.T, kind string) string {
 }
 
 func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
-	dir := tinyPolicy(t, pipeline.KindDiffusion)
+	dir := tinyPolicy(t, policy.KindDiffusion)
 	args := []string{"bench", "elbo", "--checkpoint", dir, "--n", "3", "--passes", "1,2", "--ref-passes", "8", "--max-new-tokens", "6", "--json"}
 	out, stderr, code := cli(t, args...)
 	if code != 0 {
@@ -210,7 +211,7 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 }
 
 func TestBenchUsageErrors(t *testing.T) {
-	ar := tinyPolicy(t, pipeline.KindAR)
+	ar := tinyPolicy(t, policy.KindAR)
 	cases := []struct {
 		name string
 		args []string
@@ -235,7 +236,7 @@ func TestBenchUsageErrors(t *testing.T) {
 
 // eval takes a diffusion policy's denoising schedule from the command line.
 func TestEvalDiffusionScheduleFlags(t *testing.T) {
-	dir := tinyPolicy(t, pipeline.KindDiffusion)
+	dir := tinyPolicy(t, policy.KindDiffusion)
 	for _, c := range []struct {
 		name string
 		args []string

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -387,11 +387,11 @@ func TestEvalAgainstABaselineIsPaired(t *testing.T) {
 // unless policy.diffusion is set explicitly.
 func TestDiffusionInitCheckpointSetsCanvasUnlessGiven(t *testing.T) {
 	dir := t.TempDir()
-	pol, err := pipeline.NewPolicy(pipeline.KindDiffusion, policy.Config{Layers: 1, DModel: 8, Heads: 1, DFF: 8, Context: 64})
+	pol, err := policyfile.New(policy.KindDiffusion, policy.Config{Layers: 1, DModel: 8, Heads: 1, DFF: 8, Context: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := pipeline.DefaultDiffusionConfig()
+	saved := policy.DefaultDiffusionConfig()
 	saved.Canvas, saved.Gen.Steps = 24, 8
 	pol.Diffusion = &saved
 	if err := pol.Save(dir); err != nil {

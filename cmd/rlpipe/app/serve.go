@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/pipeline/curate"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/rollout/openaiserver"
 )
 
@@ -40,7 +40,7 @@ func newServeCmd() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			pol, err := pipeline.LoadPolicy(checkpoint)
+			pol, err := policyfile.Load(checkpoint)
 			if err != nil {
 				return usageError{err}
 			}

@@ -11,8 +11,8 @@ import (
 	arrowflight "github.com/apache/arrow/go/v17/arrow/flight"
 	"github.com/spf13/cobra"
 
-	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 )
 
@@ -104,9 +104,9 @@ func workerService(o workerOptions) (arrowflight.FlightServer, func(), error) {
 		if err := cfg.Validate(); err != nil {
 			return nil, nil, usageErrorf("worker: %v", err)
 		}
-		var pol *pipeline.Policy
+		var pol *policyfile.Policy
 		if o.checkpoint != "" {
-			p, err := pipeline.LoadPolicy(o.checkpoint)
+			p, err := policyfile.Load(o.checkpoint)
 			if err != nil {
 				return nil, nil, fmt.Errorf("worker: %w", err)
 			}

@@ -15,9 +15,9 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -105,7 +105,7 @@ func (plainRenderer) Render(p data.Prompt, mode uint8) string {
 }
 
 func TestWorkerProcessServesRollouts(t *testing.T) {
-	pol, err := pipeline.NewPolicy(pipeline.KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 64, Causal: true, InitSeed: 4})
+	pol, err := policyfile.New(policy.KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 64, Causal: true, InitSeed: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package pipeline
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/rlpipe/rlpipe/policy/policyfile"
+)
 
 func TestTrainedOnHeldOutSpec(t *testing.T) {
 	for _, c := range []struct{ train, want string }{
@@ -10,8 +14,8 @@ func TestTrainedOnHeldOutSpec(t *testing.T) {
 		{"runs/data/train.jsonl", ""},
 		{"", ""},
 	} {
-		if got := (TrainedOn{Train: c.train}).HeldOutSpec(); got != c.want {
-			t.Errorf("HeldOutSpec(%q) = %q, want %q", c.train, got, c.want)
+		if got := heldOutSpec(policyfile.TrainedOn{Train: c.train}); got != c.want {
+			t.Errorf("heldOutSpec(%q) = %q, want %q", c.train, got, c.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package pipeline
+package learn
 
 import (
 	"math"
@@ -7,10 +7,34 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
+
+// GDPO scores a rollout over the canvas the model denoised: the answer
+// refilled with <eos>, and the length-normalised ratio uses that length.
+func TestGDPOInputsFillTheCanvas(t *testing.T) {
+	g := &gdpo{canvas: 6}
+	rows := []data.TrainRow{
+		{Scored: data.Scored{Rollout: data.Rollout{PromptTokens: []int32{1, 2}, CompletionTokens: []int32{40, tokenizer.EOS}}}, Advantage: 0.5, Keep: true},
+		{Scored: data.Scored{Rollout: data.Rollout{PromptTokens: []int32{1, 2}, CompletionTokens: []int32{40, 41, 42, 43, 44, 45}}}, Advantage: -0.5, Keep: true},
+	}
+	batch, _, lens, adv := g.inputs(rows, []int{0, 1})
+	want := [][]int32{{40, tokenizer.EOS, tokenizer.EOS, tokenizer.EOS, tokenizer.EOS, tokenizer.EOS}, {40, 41, 42, 43, 44, 45}}
+	for i := range want {
+		if !slices.Equal(batch.Completions[i], want[i]) || lens[i] != 6 {
+			t.Fatalf("row %d: completion %v (len %d), want %v (len 6)", i, batch.Completions[i], lens[i], want[i])
+		}
+	}
+	if !slices.Equal(adv, []float64{0.5, -0.5}) {
+		t.Fatalf("advantages %v", adv)
+	}
+	if len(rows[0].CompletionTokens) != 2 {
+		t.Fatal("the rollout itself was modified")
+	}
+}
 
 // gdpoMaskCanvas is the fixture's canvas: short, so the test is cheap, but
 // long enough that two different masks of one rollout score different
@@ -25,17 +49,17 @@ const gdpoMaskCanvas = 12
 // mini-batches run, the current ELBO of every rollout must equal its
 // behaviour (old) ELBO up to float32 rounding — which holds only if both
 // are evaluated on the same masks (ALGORITHMS §3.2, pitfall §3.6.2).
-func gdpoMaskFixture(t *testing.T, algo AlgorithmConfig) (*gdpoLearner, []data.TrainRow) {
+func gdpoMaskFixture(t *testing.T, algo Config) (*gdpo, []data.TrainRow) {
 	t.Helper()
 	cfg := policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Vocab: tokenizer.Size, InitSeed: 5}
-	pol, err := NewPolicy(KindDiffusion, cfg)
+	m, err := policy.NewDiffusionModel(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A random init is nearly uniform over the vocabulary, so its ELBO
 	// hardly depends on which positions are masked; sharper weights make
 	// the mask matter (see the fixture check in the test).
-	for _, p := range pol.Model.Params() {
+	for _, p := range m.Params() {
 		for j := range p.Value {
 			p.Value[j] *= 4
 		}
@@ -48,24 +72,18 @@ func gdpoMaskFixture(t *testing.T, algo AlgorithmConfig) (*gdpoLearner, []data.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &learner{pol: pol, opt: opt, sched: sched, algo: algo, temperature: 1, seed: 42}
+	env := Env{Policy: m, Opt: opt, Sched: sched, Algo: algo, Temperature: 1, Seed: 42, Canvas: gdpoMaskCanvas}
 	if algo.GDPO.Beta > 0 {
-		l.ref = cloneModel(pol.Model)
+		env.Ref = m.Clone()
 	}
-	var rows []data.TrainRow
-	for p := 0; p < 3; p++ {
-		for s := 0; s < 2; s++ {
-			completion := []int32{int32(50 + 7*p + s), int32(90 + 3*s + p), int32(120 + 5*p)}
-			completion = append(completion[:1+(p+s)%3], tokenizer.EOS)
-			rows = append(rows, data.TrainRow{Keep: true, Advantage: float32(2*s-1) * float32(p+1) / 4,
-				Scored: data.Scored{Rollout: data.Rollout{PromptID: uint64(700 + p), SampleIdx: int32(s),
-					PromptTokens: []int32{8, int32(30 + p), int32(33 + 2*p), 9, int32(60 + p), 10}, CompletionTokens: completion}}})
-		}
+	l, err := NewGDPO(env)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &gdpoLearner{learner: l, cfg: algo.GDPO, canvas: gdpoMaskCanvas}, rows
+	return l.(*gdpo), trainrows.Diffusion()
 }
 
-func snapshotParams(m Model) [][]float32 {
+func snapshotParams(m policy.Trainable) [][]float32 {
 	var out [][]float32
 	for _, p := range m.Params() {
 		out = append(out, slices.Clone(p.Value))
@@ -73,7 +91,7 @@ func snapshotParams(m Model) [][]float32 {
 	return out
 }
 
-// TestGDPOOldCurrentAndReferenceELBOsShareMasks runs gdpoLearner.update on
+// TestGDPOOldCurrentAndReferenceELBOsShareMasks runs the GDPO update on
 // an unchanged policy and requires every sequence ratio to be 1 (ratio
 // max = mean = 1 and approx KL mean(−log r) = 0; together these pin every
 // rollout's log-ratio to 0, since max r = 1 leaves no r above 1 to offset
@@ -113,12 +131,11 @@ func TestGDPOOldCurrentAndReferenceELBOsShareMasks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			algo := DefaultRunConfig().Algorithm
-			algo.Name = AlgoGDPO
+			algo := DefaultConfig()
+			algo.Name = NameGDPO
 			algo.Epochs, algo.MiniBatches = c.epochs, c.minibs
 			algo.GDPO = objective.GDPOConfig{Beta: c.beta, ELBO: c.elbo}
 			g, rows := gdpoMaskFixture(t, algo)
-			model := g.pol.Model.(*policy.DiffusionModel)
 
 			// Fixture check: on this policy, evaluating the batch with other
 			// masks (another seed) moves some rollout's length-normalised
@@ -126,11 +143,11 @@ func TestGDPOOldCurrentAndReferenceELBOsShareMasks(t *testing.T) {
 			// detect unshared masks.
 			kept := []int{0, 1, 2, 3, 4, 5}
 			batch, keys, lens, _ := g.inputs(rows, kept)
-			a, err := model.ELBO(batch, c.elbo, 1, keys)
+			a, err := g.elbo.ELBO(batch, c.elbo, 1, keys)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := model.ELBO(batch, c.elbo, 2, keys)
+			b, err := g.elbo.ELBO(batch, c.elbo, 2, keys)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,12 +159,12 @@ func TestGDPOOldCurrentAndReferenceELBOsShareMasks(t *testing.T) {
 				t.Fatalf("other masks move the log-ratio by at most %g: the fixture cannot detect unshared masks", sep)
 			}
 
-			before := snapshotParams(g.pol.Model)
+			before := snapshotParams(g.pol)
 			st, err := g.update(rows, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.LR != 0 || !slices.EqualFunc(before, snapshotParams(g.pol.Model), slices.Equal[[]float32]) {
+			if st.LR != 0 || !slices.EqualFunc(before, snapshotParams(g.pol), slices.Equal[[]float32]) {
 				t.Fatalf("the policy changed during the update (LR %v): the fixture needs it fixed", st.LR)
 			}
 			m := st.Metrics

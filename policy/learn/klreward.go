@@ -1,50 +1,29 @@
-package pipeline
+package learn
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
-// Metric keys of algorithm.kl_in_reward in metrics.jsonl's algo map.
+// Metric keys of algorithm.kl_in_reward in Stats.Algo (metrics.jsonl's
+// algo map).
 const (
-	// metricKLRewardPenalty is the mean over trained rows of β·Σ_t(ℓ^old −
+	// MetricKLRewardPenalty is the mean over trained rows of β·Σ_t(ℓ^old −
 	// ℓ^ref), the amount subtracted from the reward.
-	metricKLRewardPenalty = "kl_in_reward/penalty_mean"
-	// metricKLRewardKL is the same mean without β: the k1 sequence KL of
+	MetricKLRewardPenalty = "kl_in_reward/penalty_mean"
+	// MetricKLRewardKL is the same mean without β: the k1 sequence KL of
 	// the behaviour policy to the reference.
-	metricKLRewardKL = "kl_in_reward/kl_mean"
+	MetricKLRewardKL = "kl_in_reward/kl_mean"
 )
-
-// validateKLInReward checks algorithm.kl_in_reward: a coefficient >= 0,
-// used only by the GRPO family (whose rollouts carry per-token behaviour
-// log-probs) and never together with the loss's KL term — verl offers both
-// but one KL is what ALGORITHMS §1.4 describes, and two would silently
-// double it.
-func (a AlgorithmConfig) validateKLInReward() error {
-	k := a.KLInReward
-	switch {
-	case math.IsNaN(k) || math.IsInf(k, 0) || k < 0:
-		return fmt.Errorf("%w: algorithm.kl_in_reward %v: want >= 0 (0 = off)", ErrConfig, k)
-	case k == 0:
-		return nil
-	case a.Loss.Beta > 0:
-		return fmt.Errorf("%w: algorithm.kl_in_reward (%v) and algorithm.loss.beta (%v) are mutually exclusive: put the KL in the reward or in the loss, and set the other to 0", ErrConfig, k, a.Loss.Beta)
-	case a.Name == AlgoBVPO || a.Name == AlgoGDPO || a.Name == AlgoDiffuGRPO:
-		return fmt.Errorf("%w: algorithm.kl_in_reward applies to the GRPO family (rlpipe, grpo, dr_grpo, dapo), not algorithm.name %s", ErrConfig, a.Name)
-	}
-	return nil
-}
 
 // advantages fills the rows' advantage columns. With algorithm.kl_in_reward
 // set it first folds the KL penalty into the rewards of the rows that train
 // (objective.KLInReward) and returns its metrics; the rows' reward column
 // keeps the scorer's reward, while advantage, group_mean and group_std come
 // from the folded one. Without it, it is computeAdvantages.
-func (l *learner) advantages(rows []data.TrainRow, groups []int) (zeroStd int, metrics map[string]float64, err error) {
+func (l *grpo) advantages(rows []data.TrainRow, groups []int) (zeroStd int, metrics map[string]float64, err error) {
 	if l.algo.KLInReward == 0 {
 		zeroStd, err = computeAdvantages(rows, groups, l.algo.Advantage)
 		return zeroStd, nil, err
@@ -55,7 +34,7 @@ func (l *learner) advantages(rows []data.TrainRow, groups []int) (zeroStd int, m
 	}
 	penalty, kept, err := l.klRewardPenalty(rows, rewards)
 	if err != nil {
-		return 0, nil, fmt.Errorf("pipeline: kl_in_reward: %w", err)
+		return 0, nil, fmt.Errorf("learn: kl_in_reward: %w", err)
 	}
 	if zeroStd, err = advantagesOf(rows, rewards, groups, l.algo.Advantage); err != nil {
 		return 0, nil, err
@@ -64,7 +43,7 @@ func (l *learner) advantages(rows []data.TrainRow, groups []int) (zeroStd int, m
 	for _, p := range penalty {
 		mean += p / float64(max(kept, 1))
 	}
-	return zeroStd, map[string]float64{metricKLRewardPenalty: mean, metricKLRewardKL: mean / l.algo.KLInReward}, nil
+	return zeroStd, map[string]float64{MetricKLRewardPenalty: mean, MetricKLRewardKL: mean / l.algo.KLInReward}, nil
 }
 
 // klRewardPenalty subtracts β·Σ_t(ℓ^old − ℓ^ref) from rewards[i] of every
@@ -74,7 +53,7 @@ func (l *learner) advantages(rows []data.TrainRow, groups []int) (zeroStd int, m
 // that returns none) uses the current policy's, which is the behaviour
 // policy at max_staleness 0. The reference forward runs in mini-batch
 // sized chunks, the shapes the learner's graphs already have.
-func (l *learner) klRewardPenalty(rows []data.TrainRow, rewards []float64) ([]float64, int, error) {
+func (l *grpo) klRewardPenalty(rows []data.TrainRow, rewards []float64) ([]float64, int, error) {
 	var idx []int
 	for i := range rows {
 		if rows[i].Keep && len(rows[i].CompletionTokens) > 0 {
@@ -107,17 +86,16 @@ func (l *learner) klRewardPenalty(rows []data.TrainRow, rewards []float64) ([]fl
 
 // klRewardInputs returns the behaviour and reference log-probs and the
 // completion mask of rows[idx].
-func (l *learner) klRewardInputs(rows []data.TrainRow, idx []int) (old, ref, mask [][]float64, err error) {
-	batch := policy.SeqBatch{Prompts: make([][]int32, len(idx)), Completions: make([][]int32, len(idx))}
+func (l *grpo) klRewardInputs(rows []data.TrainRow, idx []int) (old, ref, mask [][]float64, err error) {
+	batch := seqBatch(rows, idx)
 	old, mask = make([][]float64, len(idx)), make([][]float64, len(idx))
 	missing := false
 	for j, i := range idx {
 		r := &rows[i]
-		batch.Prompts[j], batch.Completions[j] = r.PromptTokens, r.CompletionTokens
 		old[j], mask[j] = widen(r.Logprobs), ones(len(r.CompletionTokens))
 		missing = missing || len(r.Logprobs) != len(r.CompletionTokens)
 	}
-	refLogp, _, err := l.ref.(*policy.Model).LogProbs(batch, l.temperature)
+	refLogp, _, err := l.ref.LogProbs(batch, l.temperature)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -126,7 +104,7 @@ func (l *learner) klRewardInputs(rows []data.TrainRow, idx []int) (old, ref, mas
 		ref[j] = widen(refLogp[j])
 	}
 	if missing {
-		cur, _, err := l.pol.Model.(*policy.Model).LogProbs(batch, l.temperature)
+		cur, _, err := l.model.LogProbs(batch, l.temperature)
 		if err != nil {
 			return nil, nil, nil, err
 		}

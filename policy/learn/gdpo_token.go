@@ -1,10 +1,9 @@
-package pipeline
+package learn
 
 import (
 	"fmt"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
@@ -15,31 +14,30 @@ import (
 // which the current policy's passes reuse in every epoch, so that all
 // three score the same canvases. d1 instead draws a seed per inner
 // iteration and precomputes the old and reference log-probs for each.
-func (g *gdpoLearner) updateTokens(rows []data.TrainRow, kept []int, step int, st updateStats) (updateStats, error) {
-	model := g.pol.Model.(*policy.DiffusionModel)
+func (g *gdpo) updateTokens(rows []data.TrainRow, kept []int, step int, st Stats) (Stats, error) {
 	batch, keys, _, adv := g.inputs(rows, kept)
 	mask := make([][]float64, len(kept))
 	for j, i := range kept {
 		mask[j] = rolloutMask(len(rows[i].CompletionTokens), len(batch.Completions[j]))
 	}
 	seed := g.maskSeed(step)
-	old, err := model.OneStepLogProbs(batch, g.cfg.ELBO, seed, keys)
+	old, err := g.oneStep.OneStepLogProbs(batch, g.cfg.ELBO, seed, keys)
 	if err != nil {
-		return st, fmt.Errorf("pipeline: diffu-grpo step %d: %w", step, err)
+		return st, fmt.Errorf("learn: diffu-grpo step %d: %w", step, err)
 	}
 	var ref [][]float64
 	if g.cfg.Beta > 0 {
-		if ref, err = g.ref.(*policy.DiffusionModel).OneStepLogProbs(batch, g.cfg.ELBO, seed, keys); err != nil {
-			return st, fmt.Errorf("pipeline: diffu-grpo step %d: reference: %w", step, err)
+		if ref, err = g.refOneStep.OneStepLogProbs(batch, g.cfg.ELBO, seed, keys); err != nil {
+			return st, fmt.Errorf("learn: diffu-grpo step %d: reference: %w", step, err)
 		}
 	}
-	st, err = g.miniBatches(model, len(kept), st, func(mb []int) (float64, objective.LossMetrics, error) {
+	st, err = g.miniBatches(len(kept), st, func(mb []int) (float64, objective.LossMetrics, error) {
 		in := &objective.LossInput{OldLogp: pick(old, mb), Mask: pick(mask, mb), Adv: pick(adv, mb)}
 		if ref != nil {
 			in.RefLogp = pick(ref, mb)
 		}
 		var metrics objective.LossMetrics
-		loss, err := model.AccumulateOneStep(subBatch(batch, mb), g.cfg.ELBO, seed, pick(keys, mb), func(logp [][]float64) (float64, [][]float64, error) {
+		loss, err := g.oneStep.AccumulateOneStep(subBatch(batch, mb), g.cfg.ELBO, seed, pick(keys, mb), func(logp [][]float64) (float64, [][]float64, error) {
 			in.Logp = logp
 			res, err := objective.GDPOTokenLoss(nil, in, g.cfg)
 			if err != nil {
@@ -49,7 +47,7 @@ func (g *gdpoLearner) updateTokens(rows []data.TrainRow, kept []int, step int, s
 			return res.Loss, res.DLogp, nil
 		})
 		if err != nil {
-			return 0, metrics, fmt.Errorf("pipeline: diffu-grpo step %d: %w", step, err)
+			return 0, metrics, fmt.Errorf("learn: diffu-grpo step %d: %w", step, err)
 		}
 		return loss, metrics, nil
 	})

@@ -1,14 +1,11 @@
-package pipeline
+package learn
 
 import (
-	"errors"
 	"math"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
 // entropyLearner is bvpoFixture's tiny policy and rows under the plain GRPO
@@ -17,12 +14,12 @@ import (
 // entropy bonus is the whole gradient). The output head is scaled up so
 // that the policy starts well below the maximum entropy log V, leaving
 // room for the bonus to raise it.
-func entropyLearner(t *testing.T, coef float64, advantages bool) (*learner, []data.TrainRow) {
+func entropyLearner(t *testing.T, coef float64, advantages bool) (*grpo, []data.TrainRow) {
 	t.Helper()
 	b, rows := bvpoFixture(t)
-	l := b.learner
+	l := b.grpo
 	l.algo.Loss.EntropyCoef = coef
-	for _, p := range l.pol.Model.Params() {
+	for _, p := range l.pol.Params() {
 		if p.Name == "head.w" {
 			for i := range p.Value {
 				p.Value[i] *= 50
@@ -33,19 +30,6 @@ func entropyLearner(t *testing.T, coef float64, advantages bool) (*learner, []da
 		setGroupAdvantages(t, rows)
 	}
 	return l, rows
-}
-
-// setGroupAdvantages fills the rows' advantages, a group being a prompt in
-// one mode (rows are ordered by group).
-func setGroupAdvantages(t *testing.T, rows []data.TrainRow) {
-	t.Helper()
-	groups := make([]int, len(rows))
-	for i := range rows {
-		groups[i] = i / 3
-	}
-	if _, err := computeAdvantages(rows, groups, objective.DefaultGRPOConfig().Advantage); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func allRows(rows []data.TrainRow) []int {
@@ -110,16 +94,16 @@ func TestBVPOGRPOAppliesTheEntropyBonusOfEachMode(t *testing.T) {
 		if alpha != 1 {
 			idx = append(slices.Clone(trace), empty...)
 		}
-		params := b.pol.Model.Params()
-		want := learnerGrad(t, b.learner, rows, idx)
-		b.pol.Model.ZeroGrad()
-		st := updateStats{Algo: map[string]float64{}}
+		params := b.pol.Params()
+		want := learnerGrad(t, b.grpo, rows, idx)
+		b.pol.ZeroGrad()
+		st := Stats{Algo: map[string]float64{}}
 		if _, err := b.mixedBackward(rows, trace, empty, alpha, &st); err != nil {
 			t.Fatal(err)
 		}
 		got := flattenGrads(params)
 		b.algo.Loss.EntropyCoef = 0
-		withoutBonus := learnerGrad(t, b.learner, rows, idx)
+		withoutBonus := learnerGrad(t, b.grpo, rows, idx)
 		for i, g := range got {
 			if math.Abs(g-want[i]) > 1e-7+1e-5*math.Abs(want[i]) {
 				t.Fatalf("alpha %v: grad[%d] = %g, learner's %g", alpha, i, g, want[i])
@@ -132,44 +116,10 @@ func TestBVPOGRPOAppliesTheEntropyBonusOfEachMode(t *testing.T) {
 }
 
 // learnerGrad is the plain learner's gradient on rows[idx].
-func learnerGrad(t *testing.T, l *learner, rows []data.TrainRow, idx []int) []float64 {
+func learnerGrad(t *testing.T, l *grpo, rows []data.TrainRow, idx []int) []float64 {
 	t.Helper()
 	if _, _, err := l.accumulate(rows, idx); err != nil {
 		t.Fatal(err)
 	}
-	return flattenGrads(l.pol.Model.Params())
-}
-
-// algorithm.loss.entropy_coef is refused, naming the key, wherever no
-// learner would apply it.
-func TestEntropyCoefIsRefusedWhereItWouldBeIgnored(t *testing.T) {
-	cases := []struct {
-		name    string
-		set     func(c *RunConfig)
-		refused bool
-	}{
-		{"grpo", func(c *RunConfig) {}, false},
-		{"bvpo base grpo", func(c *RunConfig) { c.Algorithm.Name, c.Algorithm.BVPO.Base = AlgoBVPO, BVPOBaseGRPO }, false},
-		{"bvpo base dpo", func(c *RunConfig) { c.Algorithm.Name = AlgoBVPO }, true},
-		{"gdpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = KindDiffusion, AlgoGDPO }, true},
-		{"diffu_grpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = KindDiffusion, AlgoDiffuGRPO }, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, coef := range []float64{0, 0.01} {
-				cfg := smallRunConfig()
-				tc.set(&cfg)
-				cfg.Algorithm.Loss.EntropyCoef = coef
-				err := cfg.Validate()
-				switch {
-				case coef == 0 || !tc.refused:
-					if err != nil {
-						t.Fatalf("entropy_coef %v: %v", coef, err)
-					}
-				case !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "algorithm.loss.entropy_coef"):
-					t.Fatalf("entropy_coef %v: error %v, want a config error naming algorithm.loss.entropy_coef", coef, err)
-				}
-			}
-		})
-	}
+	return flattenGrads(l.pol.Params())
 }

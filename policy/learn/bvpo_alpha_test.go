@@ -1,59 +1,22 @@
-package pipeline
+package learn
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline/config"
+	"github.com/rlpipe/rlpipe/policy/learn/trainrows"
 	"github.com/rlpipe/rlpipe/policy/optim"
-	"github.com/rlpipe/rlpipe/reward"
 )
-
-// alphaRows builds one step's rows with one group of two samples per
-// letter of each mode's pattern; group k of both modes is prompt k. Every
-// group has the same prompt and completions, so groups with the same letter
-// have the same DPO gradient:
-//
-//	P  completion X preferred to Y
-//	N  Y preferred to X: at θ = ref, N's DPO gradient is −P's (up to the
-//	   rounding of log-probs that are equal in exact arithmetic)
-//	Z  a tie: no pair, a zero gradient
-func alphaRows(trace, empty string) []data.TrainRow {
-	x, y := []int32{10, 20, 30}, []int32{11, 21, 31}
-	var rows []data.TrainRow
-	for k := range max(len(trace), len(empty)) {
-		for _, m := range []struct {
-			mode    uint8
-			pattern string
-		}{{data.ModeTrace, trace}, {data.ModeEmpty, empty}} {
-			if k >= len(m.pattern) {
-				continue
-			}
-			r := map[byte][2]float64{'P': {1, 0}, 'N': {0, 1}, 'Z': {1, 1}}[m.pattern[k]]
-			for s, c := range [][]int32{x, y} {
-				rows = append(rows, data.TrainRow{Keep: true, Scored: data.Scored{
-					Rollout: data.Rollout{PromptID: uint64(100 + k), Mode: m.mode, SampleIdx: int32(s),
-						PromptTokens: []int32{8, 40}, CompletionTokens: c, Logprobs: make([]float32, len(c))},
-					Reward: r[s]}})
-			}
-		}
-	}
-	return rows
-}
 
 // autoBVPOConfig is the default BVPO configuration with alpha auto.
 func autoBVPOConfig() BVPOConfig {
 	c := DefaultBVPOConfig()
-	c.Alpha = config.AutoValue[float64]()
+	c.Alpha = AutoAlpha()
 	return c
 }
 
@@ -77,7 +40,7 @@ func TestBVPOAutoAlphaFallsBackWhenAModeHasTooFewGroups(t *testing.T) {
 			b := testBVPOLearner(t, autoBVPOConfig())
 			estimates := 0
 			for i, s := range tc.steps {
-				st, err := b.update(alphaRows(s.trace, s.empty), i)
+				st, err := b.update(trainrows.Alpha(s.trace, s.empty), i)
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -95,30 +58,6 @@ func TestBVPOAutoAlphaFallsBackWhenAModeHasTooFewGroups(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// A run whose steps have fewer groups per mode than alpha auto needs
-// completes, trains with the fallback α and logs every fallback.
-func TestBVPOAutoAlphaRunWithFewPromptsCompletes(t *testing.T) {
-	cfg := smallRunConfig()
-	cfg.Algorithm.Name = AlgoBVPO
-	cfg.Algorithm.BVPO.Alpha = config.AutoValue[float64]()
-	cfg.Train.Steps, cfg.Train.PromptsPerStep = 2, 3
-	out := t.TempDir()
-	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: out}); err != nil {
-		t.Fatal(err)
-	}
-	for i, line := range readLines(t, filepath.Join(out, metricsFile)) {
-		var m struct {
-			Algo map[string]float64 `json:"algo"`
-		}
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatal(err)
-		}
-		if m.Algo["bvpo_alpha_fallback"] != 1 || m.Algo["bvpo/alpha"] != 0.5 {
-			t.Errorf("step %d: algo metrics %v, want alpha 0.5 and alpha_fallback 1", i+1, m.Algo)
-		}
 	}
 }
 
@@ -145,7 +84,7 @@ func TestBVPOAutoAlphaFollowsTheGradientVariances(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := testBVPOLearner(t, autoBVPOConfig())
-			st, err := b.update(alphaRows(tc.trace, tc.empty), 0)
+			st, err := b.update(trainrows.Alpha(tc.trace, tc.empty), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,25 +93,6 @@ func TestBVPOAutoAlphaFollowsTheGradientVariances(t *testing.T) {
 			}
 			if a := st.Algo["bvpo/alpha"]; math.Abs(a-tc.want) > 1e-3 {
 				t.Errorf("alpha = %v, want %v (algo metrics %v)", a, tc.want, st.Algo)
-			}
-		})
-	}
-}
-
-func TestBVPOBiasMomentumIsAValidatedConfigKey(t *testing.T) {
-	cases := []struct {
-		value string
-		ok    bool
-	}{{"0", true}, {"0.5", true}, {"0.99", true}, {"1", false}, {"-0.1", false}, {".nan", false}}
-	for _, tc := range cases {
-		t.Run(tc.value, func(t *testing.T) {
-			cfg := DefaultRunConfig()
-			err := config.Load(&cfg, nil, []string{"algorithm.bvpo.bias_momentum=" + tc.value})
-			if tc.ok != (err == nil) {
-				t.Fatalf("err = %v, want ok %v", err, tc.ok)
-			}
-			if err != nil && (!strings.Contains(err.Error(), "algorithm.bvpo") || !strings.Contains(err.Error(), "bias_momentum")) {
-				t.Errorf("error %q does not name algorithm.bvpo bias_momentum", err)
 			}
 		})
 	}
@@ -199,10 +119,10 @@ func TestBVPOBiasMomentumDrivesTheBiasProxy(t *testing.T) {
 			c.BiasMomentum = tc.momentum
 			b := testBVPOLearner(t, c)
 			b.sched, _ = optim.NewSchedule(optim.ScheduleConfig{}, 1e-12)
-			var st updateStats
+			var st Stats
 			var err error
 			for i, p := range [][2]string{{"PNPN", "PPPP"}, {"PNPN", "ZZZZ"}} {
-				if st, err = b.update(alphaRows(p[0], p[1]), i); err != nil {
+				if st, err = b.update(trainrows.Alpha(p[0], p[1]), i); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -213,55 +133,21 @@ func TestBVPOBiasMomentumDrivesTheBiasProxy(t *testing.T) {
 	}
 }
 
-// An alpha-auto run interrupted after step 2 and resumed ends bit for bit
-// like the uninterrupted run: weights, optimizer, sampler and every metric
-// including α, which needs the estimator's state in the checkpoint.
-func TestBVPOAutoAlphaResumeIsBitIdentical(t *testing.T) {
-	cfg := smallRunConfig()
-	cfg.Algorithm.Name = AlgoBVPO
-	cfg.Algorithm.BVPO.Alpha = config.AutoValue[float64]()
-	cfg.Train.PromptsPerStep = 4
-	// A length-shaped reward differs within most groups, so DPO pairs exist
-	// and α moves (the math reward is 0 for every sample of this tiny policy).
-	cfg.Reward = reward.Config{Spec: "length(max_len=24,buffer=22)"}
-	full := assertResumeBitIdentical(t, cfg, ModelFile, samplerFile, optimizerFile)
-	checkAlphaMoved(t, full)
-}
-
-// checkAlphaMoved fails unless α left 0.5 from an estimate (not a fallback)
-// before the last step, so that a resume that restarted α would show.
-func checkAlphaMoved(t *testing.T, dir string) {
-	t.Helper()
-	lines := readLines(t, filepath.Join(dir, metricsFile))
-	for _, line := range lines[:len(lines)-1] {
-		var m struct {
-			Algo map[string]float64 `json:"algo"`
-		}
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatal(err)
-		}
-		if m.Algo["bvpo_alpha_fallback"] == 0 && m.Algo["bvpo/alpha"] != 0.5 {
-			return
-		}
-	}
-	t.Fatal("alpha never moved from 0.5; the test proves nothing")
-}
-
 func TestBVPOStateRoundTripsBitForBit(t *testing.T) {
 	for _, steps := range [][]string{nil, {"PNPN", "PPPP"}} {
 		t.Run(fmt.Sprintf("%d estimates", len(steps)/2), func(t *testing.T) {
 			src := testBVPOLearner(t, autoBVPOConfig())
 			for i := 0; i < len(steps); i += 2 {
-				if _, err := src.update(alphaRows(steps[i], steps[i+1]), i/2); err != nil {
+				if _, err := src.update(trainrows.Alpha(steps[i], steps[i+1]), i/2); err != nil {
 					t.Fatal(err)
 				}
 			}
 			var buf bytes.Buffer
-			if err := src.saveState(&buf); err != nil {
+			if err := src.State().Save(&buf); err != nil {
 				t.Fatal(err)
 			}
 			dst := testBVPOLearner(t, autoBVPOConfig())
-			if err := dst.loadState(bytes.NewReader(buf.Bytes())); err != nil {
+			if err := dst.State().Load(bytes.NewReader(buf.Bytes())); err != nil {
 				t.Fatal(err)
 			}
 			a, b := src.est.State(), dst.est.State()
@@ -279,8 +165,13 @@ func TestBVPOStateRoundTripsBitForBit(t *testing.T) {
 		buf.WriteString(bvpoStateMagic)
 		binary.Write(&buf, binary.LittleEndian, []uint64{math.Float64bits(0.5), 0, 1, 3})
 		binary.Write(&buf, binary.LittleEndian, make([]float64, 6))
-		if err := testBVPOLearner(t, autoBVPOConfig()).loadState(&buf); err == nil || !strings.Contains(err.Error(), "parameters") {
+		if err := testBVPOLearner(t, autoBVPOConfig()).State().Load(&buf); err == nil || !strings.Contains(err.Error(), "parameters") {
 			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a fixed alpha carries no state", func(t *testing.T) {
+		if s := testBVPOLearner(t, DefaultBVPOConfig()).State(); s != nil {
+			t.Fatalf("State() = %v, want nil", s)
 		}
 	})
 }
