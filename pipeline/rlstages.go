@@ -207,13 +207,14 @@ type scoreFunc func(ctx context.Context, rows []data.Rollout) ([]data.Scored, er
 // scoreRollouts scores rows grouped by (prompt, mode), applies the
 // reward's on_error policy and then max_error_rate over the whole batch —
 // reward.Scorer.ScoreRollouts, the code the Flight reward workers run too,
-// so local and remote scoring agree.
+// so local and remote scoring agree. Its error names the first failed row
+// by its text only, as it always has (the Flight pool's adds "row N: ").
 func scoreRollouts(ctx context.Context, scorer *reward.Scorer, rows []data.Rollout) ([]data.Scored, error) {
 	scored, sum, err := scorer.ScoreRollouts(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
-	if err := sum.Err(); err != nil {
+	if err := reward.CheckErrorRate(sum.Errors, sum.Rows, sum.MaxErrorRate, sum.First); err != nil {
 		return nil, err
 	}
 	return scored, nil
