@@ -1,4 +1,4 @@
-package app
+package score
 
 import (
 	"context"
@@ -21,9 +21,9 @@ import (
 )
 
 // arrowRows reads reward rows (and prompt_id groups) from a record.
-func arrowRows(rec arrow.Record, line0 int) (*scoreBatch, error) {
+func arrowRows(rec arrow.Record, line0 int) (*batch, error) {
 	n := int(rec.NumRows())
-	b := &scoreBatch{rows: make([]reward.Row, n), groups: make([]int, n), rec: rec, line0: line0}
+	b := &batch{rows: make([]reward.Row, n), groups: make([]int, n), rec: rec, line0: line0}
 	strs := map[string]*[]string{}
 	for _, name := range []string{data.ColPrompt, data.ColCompletion, data.ColAnswer, data.ColMeta} {
 		idx := rec.Schema().FieldIndices(name)
@@ -103,7 +103,7 @@ func (s *recordSource) close() {
 	s.closeFn()
 }
 
-func (s *recordSource) next(n int) (*scoreBatch, error) {
+func (s *recordSource) next(n int) (*batch, error) {
 	for s.pending == nil || s.off >= s.pending.NumRows() {
 		if s.pending != nil {
 			s.pending.Release()
@@ -127,7 +127,7 @@ func (s *recordSource) next(n int) (*scoreBatch, error) {
 	return b, nil
 }
 
-func newParquetSource(path string, mem memory.Allocator) (scoreSource, error) {
+func newParquetSource(path string, mem memory.Allocator) (source, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, usageErrorf("score: %s: %v", path, err)
@@ -158,7 +158,7 @@ func newParquetSource(path string, mem memory.Allocator) (scoreSource, error) {
 	}, nil
 }
 
-func newIPCSource(path string, mem memory.Allocator) (scoreSource, error) {
+func newIPCSource(path string, mem memory.Allocator) (source, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, usageErrorf("score: %v", err)
@@ -197,7 +197,7 @@ type arrowSink struct {
 	ipcw   *ipc.FileWriter
 }
 
-func (s *arrowSink) write(b *scoreBatch, res []reward.Result) error {
+func (s *arrowSink) write(b *batch, res []reward.Result) error {
 	base := b.rec
 	if base == nil {
 		base = data.NewCompletionRowsRecord(s.mem, completionRows(b.rows))
