@@ -20,12 +20,8 @@ const DroppedText = "dropped: another row of the group failed"
 // a scorer failure); the scored rows are then nil. It is safe for
 // concurrent use.
 func (s *Scorer) ScoreRollouts(ctx context.Context, rows []data.Rollout) ([]data.Scored, Summary, error) {
-	in := make([]Row, len(rows))
-	for i, r := range rows {
-		in[i] = Row{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta, CompletionTokens: len(r.CompletionTokens)}
-	}
 	out := make([]Result, len(rows))
-	sum, err := s.ScoreBatch(ctx, in, GroupIDs(rows), out)
+	sum, err := s.ScoreBatch(ctx, RolloutRows(rows), GroupIDs(rows), out)
 	if err != nil {
 		return nil, sum, err
 	}
@@ -37,6 +33,16 @@ func (s *Scorer) ScoreRollouts(ctx context.Context, rows []data.Rollout) ([]data
 		}
 	}
 	return scored, sum, nil
+}
+
+// RolloutRows returns what a reward reads of each rollout: prompt,
+// completion, answer, meta and the completion's token count.
+func RolloutRows(rows []data.Rollout) []Row {
+	in := make([]Row, len(rows))
+	for i, r := range rows {
+		in[i] = Row{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta, CompletionTokens: len(r.CompletionTokens)}
+	}
+	return in
 }
 
 // GroupIDs numbers the groups of rows by runs of equal (prompt_id, mode)
