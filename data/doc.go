@@ -11,6 +11,11 @@
 // that own their memory. GenParams, GenRequest and GenResult are the
 // generation types shared by rollout and policy.
 //
+// Other files: WithScores appends the scored columns to any record (what
+// `rlpipe score` writes), CompletionRowsSchema describes completions read
+// from JSON lines, and CuratedSchema is the verl-style Parquet layout that
+// `rlpipe curate` writes.
+//
 // Datasets: OpenSpec resolves "gsm8k:test", "arithmetic", a file path, ...
 // into a PromptReader that streams []Prompt batches (io.EOF at the end), so
 // files of any size read in bounded memory. RecordReader and RecordWriter

@@ -26,7 +26,7 @@ var (
 )
 
 // verl's column naming the dataset of each row.
-const verlDataSource = "data_source"
+const verlDataSource = ColDataSource
 
 // rowMapper turns generic rows (decoded JSON or rendered Arrow values) into
 // Prompts.

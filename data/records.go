@@ -244,22 +244,28 @@ func newScoredCols(b *array.RecordBuilder, off, n int) *scoredCols {
 }
 
 func (c *scoredCols) append(s *Scored) {
-	c.reward.UnsafeAppend(s.Reward)
+	c.appendScore(s.Reward, s.RewardParts, s.RewardError)
+}
+
+// appendScore appends one row: reward, the parts with their keys sorted
+// and reward_error, null when "".
+func (c *scoredCols) appendScore(reward float64, parts map[string]float64, rewardError string) {
+	c.reward.UnsafeAppend(reward)
 	c.parts.Append(true)
 	// Sorted keys make the bytes of a batch independent of map iteration.
 	c.names = c.names[:0]
-	for k := range s.RewardParts {
+	for k := range parts {
 		c.names = append(c.names, k)
 	}
 	sort.Strings(c.names)
 	for _, k := range c.names {
 		c.keys.Append(k)
-		c.items.Append(s.RewardParts[k])
+		c.items.Append(parts[k])
 	}
-	if s.RewardError == "" {
+	if rewardError == "" {
 		c.errs.AppendNull()
 	} else {
-		c.errs.Append(s.RewardError)
+		c.errs.Append(rewardError)
 	}
 }
 

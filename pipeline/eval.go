@@ -165,12 +165,8 @@ func (e *Evaluator) sampled(ctx context.Context, res *EvalResult, mode uint8, k 
 }
 
 func (e *Evaluator) correct(ctx context.Context, rows []data.Rollout) ([]bool, error) {
-	in := make([]reward.Row, len(rows))
-	for i, r := range rows {
-		in[i] = reward.Row{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta, CompletionTokens: len(r.CompletionTokens)}
-	}
 	out := make([]reward.Result, len(rows))
-	if err := e.Verifier.Score(ctx, in, out); err != nil {
+	if err := e.Verifier.Score(ctx, reward.RolloutRows(rows), out); err != nil {
 		return nil, fmt.Errorf("pipeline: eval verifier: %w", err)
 	}
 	ok := make([]bool, len(rows))

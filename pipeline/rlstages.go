@@ -11,7 +11,6 @@ import (
 	"github.com/sourcegraph/conc/iter"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -208,14 +207,15 @@ type scoreFunc func(ctx context.Context, rows []data.Rollout) ([]data.Scored, er
 
 // scoreRollouts scores rows grouped by (prompt, mode), applies the
 // reward's on_error policy and then max_error_rate over the whole batch —
-// the same code the Flight reward workers run, so local and remote scoring
-// agree; rows of a dropped group keep their error text.
+// reward.Scorer.ScoreRollouts, the code the Flight reward workers run too,
+// so local and remote scoring agree. Its error names the first failed row
+// by its text only, as it always has (the Flight pool's adds "row N: ").
 func scoreRollouts(ctx context.Context, scorer *reward.Scorer, rows []data.Rollout) ([]data.Scored, error) {
-	scored, sum, err := flight.ScoreRows(ctx, scorer, rows)
+	scored, sum, err := scorer.ScoreRollouts(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
-	if err := flight.CheckErrorRate(sum.Errors, sum.Rows, sum.MaxErrorRate, sum.First); err != nil {
+	if err := reward.CheckErrorRate(sum.Errors, sum.Rows, sum.MaxErrorRate, sum.First); err != nil {
 		return nil, err
 	}
 	return scored, nil

@@ -15,6 +15,13 @@
 // in Result.Reward, and applies the on_error policy (fail, drop_group or
 // zero) and max_error_rate in ScoreGroups, returning Counts for metrics.
 //
+// An input scored in parts (a step's rollouts on several Flight workers, a
+// file batch by batch) uses ScoreBatch or, for rollouts, ScoreRollouts: each
+// part applies on_error to its groups and returns a Summary; the caller adds
+// the Summaries up and applies max_error_rate once, with Summary.Err, to the
+// whole input. The RL loop, the Flight reward workers and `rlpipe score` all
+// score this way.
+//
 // # Built-ins
 //
 //   - math: MathEqual between ExtractAnswer(completion) and the answer

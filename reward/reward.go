@@ -52,7 +52,7 @@ const (
 // Result is the score of one row. Parts holds each named component's value
 // before weighting (may be nil). A non-empty Err means the row has no valid
 // reward; Kind classifies it (KindError when left empty by a Func). Dropped
-// is set by Scorer.ScoreGroups under the drop_group policy.
+// is set by Scorer.ScoreGroups and ScoreBatch under the drop_group policy.
 type Result struct {
 	Reward  float64
 	Parts   map[string]float64

@@ -317,11 +317,7 @@ func ApplyPolicy(cfg Config, groups []int, out []Result) (Counts, error) {
 		}
 		c.DroppedGroups = len(bad)
 	}
-	if rate := float64(c.Errors) / float64(c.Rows); rate > cfg.MaxErrorRate {
-		return c, fmt.Errorf("%w: %d of %d rows (%.3g > %.3g); first: row %d: %s",
-			ErrTooManyErrors, c.Errors, c.Rows, rate, cfg.MaxErrorRate, first, out[first].Err)
-	}
-	return c, nil
+	return c, CheckErrorRate(c.Errors, c.Rows, cfg.MaxErrorRate, fmt.Sprintf("row %d: %s", first, out[first].Err))
 }
 
 func groupOf(groups []int, i int) int {

@@ -33,7 +33,7 @@ func BenchmarkNewRecord(b *testing.B) {
 		rows[i] = Row{Prompt: data.Prompt{ID: uint64(i), Dataset: "gsm8k", Prompt: "What is 12 times 7?", Answer: "84", Meta: "{}"},
 			Stats: Stats{Index: int64(i), Samples: 8, PassRate: 0.5, OVS: 0.25, TDS: 0.3}}
 	}
-	schema := Schema(nil)
+	schema := data.CuratedSchema(nil)
 	mem := memory.NewGoAllocator()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -154,14 +154,9 @@ func curateBatch(ctx context.Context, cfg Config, gen Generator, scorer *reward.
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	in := make([]reward.Row, len(rows))
-	for i, r := range rows {
-		in[i] = reward.Row{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta,
-			CompletionTokens: len(r.CompletionTokens)}
-	}
 	out := make([]reward.Result, len(rows))
 	groups := groupRows(batch, rows, cfg.Samples)
-	counts, err := scorer.ScoreGroups(ctx, in, groups, out)
+	counts, err := scorer.ScoreGroups(ctx, reward.RolloutRows(rows), groups, out)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("curate: scoring: %w", err)
 	}

@@ -168,7 +168,7 @@ func checkStatColumns(t *testing.T, out string, cfg Config) {
 		t.Fatal(err)
 	}
 	defer rr.Close()
-	for _, f := range Schema(nil).Fields() {
+	for _, f := range data.CuratedSchema(nil).Fields() {
 		idx := rr.Schema().FieldIndices(f.Name)
 		if len(idx) != 1 || !arrow.TypeEqual(rr.Schema().Field(idx[0]).Type, f.Type) {
 			t.Fatalf("column %s: got %v, want %v", f.Name, rr.Schema(), f.Type)
@@ -180,10 +180,10 @@ func checkStatColumns(t *testing.T, out string, cfg Config) {
 	}
 	defer rec.Release()
 	col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
-	extra := col(ColExtraInfo).(*array.Struct)
+	extra := col(data.ColExtraInfo).(*array.Struct)
 	index := extra.Field(1).(*array.Int64)
-	pass, ovs, tds, vps := col(ColPassRate).(*array.Float64), col(ColOVS).(*array.Float64), col(ColTDS).(*array.Float64), col(ColVPS).(*array.Float64)
-	samples := col(ColSamples).(*array.Int64)
+	pass, ovs, tds, vps := col(data.ColPassRate).(*array.Float64), col(data.ColOVS).(*array.Float64), col(data.ColTDS).(*array.Float64), col(data.ColVPS).(*array.Float64)
+	samples := col(data.ColSamples).(*array.Int64)
 	varied := false
 	for i := 0; i < int(rec.NumRows()); i++ {
 		st, ok := done[index.Value(i)]

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/reward"
 )
 
 // RewardPool sends scoring requests to Flight reward workers, failing over
@@ -57,15 +58,12 @@ func (rp *RewardPool) Score(ctx context.Context, rows []data.Rollout) ([]data.Sc
 		return nil, fmt.Errorf("flight: scoring %d rows: %w", len(rows), err)
 	}
 	out := make([]data.Scored, 0, len(rows))
-	errs, first := 0, ""
+	var total reward.Summary // chunks are contiguous, in row order
 	for i, r := range results {
 		out = append(out, r...)
-		errs += sums[i].Errors
-		if first == "" && sums[i].First != "" {
-			first = fmt.Sprintf("row %d: %s", bounds[i]+sums[i].FirstRow, sums[i].First)
-		}
+		total.Add(sums[i].summary())
 	}
-	if err := CheckErrorRate(errs, len(rows), sums[0].MaxErrorRate, first); err != nil {
+	if err := total.Err(); err != nil {
 		return out, fmt.Errorf("flight: %w", err)
 	}
 	return out, nil
@@ -74,7 +72,7 @@ func (rp *RewardPool) Score(ctx context.Context, rows []data.Rollout) ([]data.Sc
 // groupBounds cuts rows into at most n chunks of whole groups of about
 // equal group counts; chunk i is rows[b[i]:b[i+1]].
 func groupBounds(rows []data.Rollout, n int) []int {
-	ids := GroupIDs(rows)
+	ids := reward.GroupIDs(rows)
 	groups := ids[len(ids)-1] + 1
 	n = max(1, min(n, groups))
 	b := []int{0}

@@ -58,12 +58,12 @@ func directScores(t *testing.T, s *reward.Scorer, rows []data.Rollout) ([]data.S
 		in[i] = reward.Row{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta, CompletionTokens: len(r.CompletionTokens)}
 	}
 	out := make([]reward.Result, len(rows))
-	_, err := s.ScoreGroups(context.Background(), in, GroupIDs(rows), out)
+	_, err := s.ScoreGroups(context.Background(), in, reward.GroupIDs(rows), out)
 	scored := make([]data.Scored, len(rows))
 	for i := range rows {
 		scored[i] = data.Scored{Rollout: rows[i], Reward: out[i].Reward, RewardParts: out[i].Parts, RewardError: out[i].Err}
 		if out[i].Dropped && scored[i].RewardError == "" {
-			scored[i].RewardError = DroppedText
+			scored[i].RewardError = reward.DroppedText
 		}
 	}
 	return scored, err

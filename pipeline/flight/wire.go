@@ -12,6 +12,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
+	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
@@ -164,6 +165,17 @@ type ScoreSummary struct {
 	// relative to the request.
 	First    string `json:"first,omitempty"`
 	FirstRow int    `json:"first_row,omitempty"`
+}
+
+// wireSummary is the ScoreSummary sent for a worker's reward.Summary.
+func wireSummary(s reward.Summary) ScoreSummary {
+	return ScoreSummary{Rows: s.Rows, Errors: s.Errors, MaxErrorRate: s.MaxErrorRate, First: s.First, FirstRow: s.FirstRow}
+}
+
+// summary is the reward.Summary a worker sent (without counts by kind,
+// which the wire does not carry).
+func (s ScoreSummary) summary() reward.Summary {
+	return reward.Summary{Counts: reward.Counts{Rows: s.Rows, Errors: s.Errors}, MaxErrorRate: s.MaxErrorRate, First: s.First, FirstRow: s.FirstRow}
 }
 
 // EncodeSetWeights frames a set_weights body: version as 8 bytes

@@ -14,9 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/spf13/cobra"
 )
 
@@ -143,51 +140,6 @@ func TestScoreHTTPPlugin(t *testing.T) {
 	if got := parseScored(t, out); got[0].Reward != 0.75 || got[1].Reward != 0.25 || got[0].Parts["http"] != 0.25 {
 		t.Fatalf("got %+v", got)
 	}
-}
-
-func TestScoreParquetAndArrowRoundTrip(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.jsonl")
-	os.WriteFile(in, []byte(mathRows), 0o644)
-	pq := filepath.Join(dir, "scored.parquet")
-	arr := filepath.Join(dir, "rescored.arrow")
-	for _, step := range []scoreOptions{
-		{spec: "math", in: in, out: pq, batch: 2, progress: "never", mem: mem},
-		{spec: "0.5*math", in: pq, out: arr, batch: 2, progress: "never", mem: mem},
-	} {
-		var stderr bytes.Buffer
-		if err := runScore(t.Context(), step, nil, io.Discard, &stderr); err != nil {
-			t.Fatal(err, stderr.String())
-		}
-	}
-	f, err := os.Open(arr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rewards []float64
-	for i := 0; i < r.NumRecords(); i++ {
-		rec, err := r.RecordAt(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx := rec.Schema().FieldIndices("reward")
-		if len(idx) != 1 || len(rec.Schema().FieldIndices("reward_parts")) != 1 || len(rec.Schema().FieldIndices("completion")) != 1 {
-			t.Fatalf("schema %v", rec.Schema())
-		}
-		rewards = append(rewards, rec.Column(idx[0]).(*array.Float64).Float64Values()...)
-		rec.Release()
-	}
-	r.Close()
-	if fmt.Sprint(rewards) != "[0.5 0 0.5]" {
-		t.Errorf("rewards after the round trip = %v, want [0.5 0 0.5]", rewards)
-	}
-	mem.AssertSize(t, 0)
 }
 
 func TestScoreUsageErrors(t *testing.T) {

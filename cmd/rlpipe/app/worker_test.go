@@ -179,7 +179,7 @@ func TestWorkerProcessServesRewards(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer scorer.Close()
-	want, _, err := flight.ScoreRows(context.Background(), scorer, rows)
+	want, _, err := scorer.ScoreRollouts(context.Background(), rows)
 	if err != nil {
 		t.Fatal(err)
 	}

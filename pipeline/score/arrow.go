@@ -1,4 +1,4 @@
-package app
+package score
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -22,9 +21,9 @@ import (
 )
 
 // arrowRows reads reward rows (and prompt_id groups) from a record.
-func arrowRows(rec arrow.Record, line0 int) (*scoreBatch, error) {
+func arrowRows(rec arrow.Record, line0 int) (*batch, error) {
 	n := int(rec.NumRows())
-	b := &scoreBatch{rows: make([]reward.Row, n), groups: make([]int, n), rec: rec, line0: line0}
+	b := &batch{rows: make([]reward.Row, n), groups: make([]int, n), rec: rec, line0: line0}
 	strs := map[string]*[]string{}
 	for _, name := range []string{data.ColPrompt, data.ColCompletion, data.ColAnswer, data.ColMeta} {
 		idx := rec.Schema().FieldIndices(name)
@@ -104,7 +103,7 @@ func (s *recordSource) close() {
 	s.closeFn()
 }
 
-func (s *recordSource) next(n int) (*scoreBatch, error) {
+func (s *recordSource) next(n int) (*batch, error) {
 	for s.pending == nil || s.off >= s.pending.NumRows() {
 		if s.pending != nil {
 			s.pending.Release()
@@ -128,7 +127,7 @@ func (s *recordSource) next(n int) (*scoreBatch, error) {
 	return b, nil
 }
 
-func newParquetSource(path string, mem memory.Allocator) (scoreSource, error) {
+func newParquetSource(path string, mem memory.Allocator) (source, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, usageErrorf("score: %s: %v", path, err)
@@ -159,7 +158,7 @@ func newParquetSource(path string, mem memory.Allocator) (scoreSource, error) {
 	}, nil
 }
 
-func newIPCSource(path string, mem memory.Allocator) (scoreSource, error) {
+func newIPCSource(path string, mem memory.Allocator) (source, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, usageErrorf("score: %v", err)
@@ -198,39 +197,19 @@ type arrowSink struct {
 	ipcw   *ipc.FileWriter
 }
 
-var scoredFields = []arrow.Field{
-	{Name: data.ColReward, Type: arrow.PrimitiveTypes.Float64},
-	{Name: data.ColRewardParts, Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.PrimitiveTypes.Float64)},
-	{Name: data.ColRewardError, Type: arrow.BinaryTypes.String, Nullable: true},
-}
-
-func (s *arrowSink) write(b *scoreBatch, res []reward.Result) error {
+func (s *arrowSink) write(b *batch, res []reward.Result) error {
 	base := b.rec
 	if base == nil {
-		base = jsonRowsRecord(s.mem, b.rows)
+		base = data.NewCompletionRowsRecord(s.mem, completionRows(b.rows))
 		defer base.Release()
 	}
-	var fields []arrow.Field
-	var cols []arrow.Array
-	for i, f := range base.Schema().Fields() {
-		if f.Name == data.ColReward || f.Name == data.ColRewardParts || f.Name == data.ColRewardError {
-			continue // re-scoring replaces old scores
-		}
-		fields = append(fields, f)
-		cols = append(cols, base.Column(i))
+	scores := make([]data.Score, len(res))
+	for i, r := range res {
+		scores[i] = data.Score{Reward: r.Reward, RewardParts: r.Parts, RewardError: r.Err}
 	}
-	scored := scoredColumns(s.mem, res)
-	defer func() {
-		for _, c := range scored {
-			c.Release()
-		}
-	}()
-	fields = append(fields, scoredFields...)
-	cols = append(cols, scored...)
-	schema := arrow.NewSchema(fields, nil)
-	rec := array.NewRecord(schema, cols, int64(len(res)))
+	rec := data.WithScores(s.mem, base, scores)
 	defer rec.Release()
-	if err := s.open(schema); err != nil {
+	if err := s.open(rec.Schema()); err != nil {
 		return err
 	}
 	if s.pq != nil {
@@ -272,51 +251,11 @@ func (s *arrowSink) close() error {
 	return err
 }
 
-func jsonRowsRecord(mem memory.Allocator, rows []reward.Row) arrow.Record {
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: data.ColPrompt, Type: arrow.BinaryTypes.String}, {Name: data.ColCompletion, Type: arrow.BinaryTypes.String},
-		{Name: data.ColAnswer, Type: arrow.BinaryTypes.String}, {Name: data.ColMeta, Type: arrow.BinaryTypes.String},
-		{Name: data.ColCompletionTokens, Type: arrow.PrimitiveTypes.Int64},
-	}, nil)
-	b := array.NewRecordBuilder(mem, schema)
-	defer b.Release()
-	for _, r := range rows {
-		b.Field(0).(*array.StringBuilder).Append(r.Prompt)
-		b.Field(1).(*array.StringBuilder).Append(r.Completion)
-		b.Field(2).(*array.StringBuilder).Append(r.Answer)
-		b.Field(3).(*array.StringBuilder).Append(r.Meta)
-		b.Field(4).(*array.Int64Builder).Append(int64(r.CompletionTokens))
+// completionRows converts reward rows for data.NewCompletionRowsRecord.
+func completionRows(rows []reward.Row) []data.CompletionRow {
+	out := make([]data.CompletionRow, len(rows))
+	for i, r := range rows {
+		out[i] = data.CompletionRow{Prompt: r.Prompt, Completion: r.Completion, Answer: r.Answer, Meta: r.Meta, CompletionTokens: r.CompletionTokens}
 	}
-	return b.NewRecord()
-}
-
-// scoredColumns builds reward, reward_parts (keys sorted) and reward_error.
-func scoredColumns(mem memory.Allocator, res []reward.Result) []arrow.Array {
-	rb := array.NewFloat64Builder(mem)
-	mb := array.NewMapBuilder(mem, arrow.BinaryTypes.String, arrow.PrimitiveTypes.Float64, false)
-	eb := array.NewStringBuilder(mem)
-	defer rb.Release()
-	defer mb.Release()
-	defer eb.Release()
-	kb := mb.KeyBuilder().(*array.StringBuilder)
-	ib := mb.ItemBuilder().(*array.Float64Builder)
-	for _, r := range res {
-		rb.Append(r.Reward)
-		mb.Append(true)
-		keys := make([]string, 0, len(r.Parts))
-		for k := range r.Parts {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			kb.Append(k)
-			ib.Append(r.Parts[k])
-		}
-		if r.Err == "" {
-			eb.AppendNull()
-		} else {
-			eb.Append(r.Err)
-		}
-	}
-	return []arrow.Array{rb.NewArray(), mb.NewArray(), eb.NewArray()}
+	return out
 }

@@ -1,4 +1,4 @@
-package app
+package score
 
 import (
 	"bufio"
@@ -32,8 +32,8 @@ func (s *jsonlSource) close() {
 	}
 }
 
-func (s *jsonlSource) next(n int) (*scoreBatch, error) {
-	b := &scoreBatch{line0: s.line + 1}
+func (s *jsonlSource) next(n int) (*batch, error) {
+	b := &batch{line0: s.line + 1}
 	gid := map[string]int{}
 	for len(b.rows) < n && s.sc.Scan() {
 		s.line++
@@ -117,7 +117,7 @@ type jsonlSink struct {
 	f *os.File
 }
 
-func (s *jsonlSink) write(b *scoreBatch, res []reward.Result) error {
+func (s *jsonlSink) write(b *batch, res []reward.Result) error {
 	for i, r := range res {
 		obj := map[string]any{}
 		if b.raws != nil {
