@@ -346,8 +346,13 @@ func (c RunConfig) validateKLInReward() error {
 }
 
 // validateAlgorithm checks that the algorithm suits the policy kind (RL
-// only; SFT trains either kind).
+// only; SFT trains either kind) and that its learner accepts the settings
+// (after presets, so not in Validate, which also sees configurations
+// before their preset).
 func (c RunConfig) validateAlgorithm() error {
+	if err := learn.Check(c.Algorithm); err != nil {
+		return fmt.Errorf("%w: algorithm: %v", ErrConfig, err)
+	}
 	diffusionAlgo := learn.IsDiffusion(c.Algorithm.Name)
 	switch {
 	case c.Policy.Kind == policy.KindDiffusion && !diffusionAlgo:

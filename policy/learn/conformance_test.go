@@ -71,6 +71,7 @@ func TestEveryLearnerKeepsTheContract(t *testing.T) {
 		{"gdpo", "gdpo", nil, nil},
 		{"gdpo with beta and 2 mini-batches", "gdpo", func(c *learn.Config) { c.GDPO.Beta, c.MiniBatches = 0.04, 2 }, nil},
 		{"diffu_grpo", "diffu_grpo", nil, nil},
+		{"reinforce with kl_in_reward and 2 mini-batches", "reinforce", func(c *learn.Config) { c.KLInReward, c.MiniBatches = 0.05, 2 }, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,6 +106,10 @@ type Algorithm struct {
 	// Preset sets the algorithm's defaults in c after Config.ApplyPreset
 	// reset its advantage and loss sections; nil means none.
 	Preset func(c *Config)
+	// Check refuses settings the learner cannot honour, so that the run
+	// configuration is refused before any work; nil means none. New runs
+	// it too.
+	Check func(cfg Config) error
 }
 
 var (
@@ -164,10 +168,33 @@ func New(env Env) (Learner, error) {
 	if env.Policy == nil {
 		return nil, fmt.Errorf("%w: %s: no policy", ErrConfig, env.Algo.Name)
 	}
+	if err := check(a, env.Algo); err != nil {
+		return nil, err
+	}
 	if a.Reference != nil && a.Reference(env.Algo) && env.Ref == nil {
 		return nil, fmt.Errorf("%w: %s needs the reference policy (Env.Ref)", ErrConfig, env.Algo.Name)
 	}
 	return a.New(env)
+}
+
+// Check reports the first setting of cfg that the learner cfg.Name names
+// refuses (an ErrConfig), or an unknown name.
+func Check(cfg Config) error {
+	a, err := lookup(cfg.Name)
+	if err != nil {
+		return err
+	}
+	return check(a, cfg)
+}
+
+func check(a Algorithm, cfg Config) error {
+	if a.Check == nil {
+		return nil
+	}
+	if err := a.Check(cfg); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrConfig, cfg.Name, err)
+	}
+	return nil
 }
 
 // NeedsReference reports whether the learner cfg names reads a frozen

@@ -13,7 +13,7 @@ import (
 // Every algorithm the run configuration names is registered, and the
 // preset of each is valid.
 func TestRegistryHoldsEveryAlgorithm(t *testing.T) {
-	want := []string{"bvpo", "dapo", "diffu_grpo", "dr_grpo", "gdpo", "grpo", "rlpipe"}
+	want := []string{"bvpo", "dapo", "diffu_grpo", "dr_grpo", "gdpo", "grpo", "reinforce", "rlpipe"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}

@@ -31,6 +31,7 @@ func resumeCases() []resumeCase {
 		{name: "rlpipe max_staleness 1", set: []string{"train.max_staleness=1"}},
 		{name: "grpo", set: []string{"algorithm.name=grpo"}},
 		{name: "dr_grpo", set: []string{"algorithm.name=dr_grpo"}},
+		{name: "reinforce", set: []string{"algorithm.name=reinforce"}},
 		{name: "dapo with refill rounds", set: []string{"algorithm.name=dapo", "sampling.filter.zero_variance=true"},
 			check: func(t *testing.T, ms []map[string]any) { wantSomeStep(t, ms, "refill rounds", refillRounds) }},
 		{name: "bvpo alpha auto", set: []string{"algorithm.name=bvpo", "algorithm.bvpo.alpha=auto",
