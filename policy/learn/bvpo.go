@@ -10,7 +10,18 @@ import (
 )
 
 func init() {
-	Register(NameBVPO, Algorithm{New: NewBVPO, Reference: func(c Config) bool { return c.BVPO.Base == BVPOBaseDPO || grpoReference(c) }})
+	Register(NameBVPO, Algorithm{New: NewBVPO, Reference: func(c Config) bool { return c.BVPO.Base == BVPOBaseDPO || grpoReference(c) },
+		Check: bvpoCheck})
+}
+
+// bvpoCheck refuses the GRPO family's epoch and mini-batch keys: BVPO makes
+// one optimizer step per RL step from its own micro-batches
+// (algorithm.bvpo.micro_batches), so those keys would do nothing.
+func bvpoCheck(c Config) error {
+	if c.Epochs != 1 || c.MiniBatches != 1 {
+		return fmt.Errorf("one update per step: algorithm.epochs and mini_batches must be 1, not %d and %d (BVPO splits with algorithm.bvpo.micro_batches)", c.Epochs, c.MiniBatches)
+	}
+	return nil
 }
 
 // bvpo applies BVPO updates to a causal policy: α·L(trace) + (1−α)·L(empty)
@@ -99,7 +110,7 @@ func (b *bvpo) mixedBackward(rows []data.TrainRow, trace, empty []int, alpha flo
 	if len(idx) == 0 {
 		return 0, nil
 	}
-	batch, ref, err := b.batchWithRef(rows, idx)
+	batch, ref, refTok, err := b.batchWithRef(rows, idx)
 	if err != nil {
 		return 0, err
 	}
@@ -114,6 +125,9 @@ func (b *bvpo) mixedBackward(rows []data.TrainRow, trace, empty []int, alpha flo
 			rs := modeRowSpan{rows: part, logp: logp[off : off+len(part)], ref: ref[off : off+len(part)]}
 			if ent != nil {
 				rs.ent = ent[off : off+len(part)]
+			}
+			if refTok != nil {
+				rs.refTok = refTok[off : off+len(part)]
 			}
 			loss, g, gh, err := b.modeLoss(rows, rs, st, modeName(rows[part[0]].Mode))
 			if err != nil {
@@ -150,33 +164,45 @@ func modeName(mode uint8) string {
 	return "trace"
 }
 
-// batchWithRef builds the sequence batch of rows[idx] and, for DPO, the
-// reference policy's sequence log-probs.
-func (b *bvpo) batchWithRef(rows []data.TrainRow, idx []int) (policy.SeqBatch, []float64, error) {
+// batchWithRef builds the sequence batch of rows[idx] and the reference
+// policy's log-probs its base loss reads: per sequence for DPO, per token
+// for GRPO with a KL term (loss.beta > 0); nil per-token log-probs
+// otherwise.
+func (b *bvpo) batchWithRef(rows []data.TrainRow, idx []int) (policy.SeqBatch, []float64, [][]float64, error) {
 	batch := seqBatch(rows, idx)
 	ref := make([]float64, len(idx))
-	if b.cfg.Base != BVPOBaseDPO {
-		return batch, ref, nil
+	perToken := b.cfg.Base == BVPOBaseGRPO && b.algo.Loss.Beta > 0
+	if b.cfg.Base != BVPOBaseDPO && !perToken {
+		return batch, ref, nil, nil
 	}
 	lp, _, err := b.ref.LogProbs(batch, b.temperature)
 	if err != nil {
-		return batch, nil, err
+		return batch, nil, nil, err
+	}
+	if perToken {
+		tok := make([][]float64, len(lp))
+		for j := range lp {
+			tok[j] = widen(lp[j])
+		}
+		return batch, ref, tok, nil
 	}
 	for j, row := range lp {
 		for _, v := range row {
 			ref[j] += float64(v)
 		}
 	}
-	return batch, ref, nil
+	return batch, ref, nil, nil
 }
 
 // modeRowSpan is one mode's slice of a mixed batch: its row indices and
-// the matching log-probs, entropies (nil without an entropy bonus) and
-// reference sequence log-probs.
+// the matching log-probs, entropies (nil without an entropy bonus),
+// reference sequence log-probs (DPO) and reference token log-probs (GRPO
+// with a KL term; nil otherwise).
 type modeRowSpan struct {
 	rows      []int
 	logp, ent [][]float64
 	ref       []float64
+	refTok    [][]float64
 }
 
 // modeLoss is one mode's base loss (DPO on group pairs, or GRPO with its
@@ -189,7 +215,7 @@ func (b *bvpo) modeLoss(rows []data.TrainRow, rs modeRowSpan, st *Stats, mode st
 		mask[j] = ones(len(rows[i].CompletionTokens))
 	}
 	if b.cfg.Base == BVPOBaseGRPO {
-		in := &objective.LossInput{Logp: logp, OldLogp: make([][]float64, len(idx)), Mask: mask, Adv: make([]float64, len(idx)), Entropy: rs.ent}
+		in := &objective.LossInput{Logp: logp, OldLogp: make([][]float64, len(idx)), Mask: mask, Adv: make([]float64, len(idx)), Entropy: rs.ent, RefLogp: rs.refTok}
 		for j, i := range idx {
 			in.OldLogp[j], in.Adv[j] = widen(rows[i].Logprobs), float64(rows[i].Advantage)
 		}

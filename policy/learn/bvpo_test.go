@@ -205,3 +205,22 @@ func TestModeGradientIsTheSingleModeGradient(t *testing.T) {
 		t.Fatalf("a grpo learner: err = %v, want ErrConfig", err)
 	}
 }
+
+// BVPO makes one update per step, so the GRPO family's epoch and
+// mini-batch keys would do nothing: they are refused.
+func TestBVPORefusesEpochsAndMiniBatches(t *testing.T) {
+	for _, edit := range []func(*Config){
+		func(c *Config) { c.Epochs = 2 },
+		func(c *Config) { c.MiniBatches = 2 },
+	} {
+		algo := DefaultConfig()
+		algo.Name = NameBVPO
+		edit(&algo)
+		if err := Check(algo); !errors.Is(err, ErrConfig) {
+			t.Errorf("Check(epochs %d, mini_batches %d) = %v, want ErrConfig", algo.Epochs, algo.MiniBatches, err)
+		}
+		if _, err := New(testEnv(t, tinyCausal(t), algo, 1e-3)); !errors.Is(err, ErrConfig) {
+			t.Errorf("New(epochs %d, mini_batches %d) = %v, want ErrConfig", algo.Epochs, algo.MiniBatches, err)
+		}
+	}
+}

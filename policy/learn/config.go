@@ -39,7 +39,8 @@ type Config struct {
 	KLInReward float64 `yaml:"kl_in_reward"`
 	// Epochs is the number of inner passes over each step's batch. Default 1.
 	Epochs int `yaml:"epochs"`
-	// MiniBatches splits each step's batch (by whole groups). Default 1.
+	// MiniBatches splits each step's kept rows into this many consecutive
+	// chunks (a chunk may cut a group), one optimizer step each. Default 1.
 	MiniBatches int `yaml:"mini_batches"`
 	// BVPO configures algorithm bvpo (which rolls out both trace and
 	// empty-trace modes).

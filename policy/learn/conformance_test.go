@@ -65,6 +65,7 @@ func TestEveryLearnerKeepsTheContract(t *testing.T) {
 		{"rlpipe with kl_in_reward", "rlpipe", func(c *learn.Config) { c.KLInReward = 0.05 }, nil},
 		{"bvpo", "bvpo", nil, nil},
 		{"bvpo base grpo", "bvpo", func(c *learn.Config) { c.BVPO.Base = learn.BVPOBaseGRPO }, nil},
+		{"bvpo base grpo with a KL term", "bvpo", func(c *learn.Config) { c.BVPO.Base, c.Loss.Beta = learn.BVPOBaseGRPO, 0.1 }, nil},
 		{"bvpo alpha auto", "bvpo", func(c *learn.Config) { c.BVPO.Alpha = learn.AutoAlpha() },
 			[]learn.Batch{learntest.BatchOf(0, trainrows.Alpha("PNPN", "PPPP")), learntest.BatchOf(1, trainrows.Alpha("PNPN", "ZZZZ")),
 				learntest.BatchOf(2, trainrows.Alpha("PNPN", "PNPP"))}},
