@@ -14,7 +14,7 @@ import (
 type EvalConfig struct {
 	// Every evaluates every this many RL steps (0: only before and after).
 	Every int `yaml:"every"`
-	// N is the number of held-out problems. Default 200.
+	// N is the number of held-out problems. Default 400.
 	N int `yaml:"n"`
 	// Samples is K for sampled pass@1 and pass@K (0: greedy only).
 	Samples int `yaml:"samples"`

@@ -129,7 +129,7 @@ type TrainConfig struct {
 	Steps int `yaml:"steps"`
 	// PromptsPerStep is B, the number of groups per step. Default 16.
 	PromptsPerStep int `yaml:"prompts_per_step"`
-	// LR is AdamW's learning rate. Default 5e-4.
+	// LR is AdamW's learning rate. Default 1e-5.
 	LR          float64 `yaml:"lr"`
 	WeightDecay float64 `yaml:"weight_decay"`
 	ClipNorm    float64 `yaml:"clip_norm"`

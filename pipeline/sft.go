@@ -21,7 +21,7 @@ var ErrConfig = errors.New("pipeline: invalid configuration")
 // SFTConfig configures the supervised warm start: teacher-forced training on
 // a task's worked solutions with the loss on completion tokens only.
 type SFTConfig struct {
-	// Steps is the number of optimizer steps. Default 1500.
+	// Steps is the number of optimizer steps. DefaultSFTConfig gives 1500; the run configuration (rlpipe run, rlpipe sft) defaults to 400.
 	Steps int `yaml:"steps"`
 	// BatchSize is the number of sequences per step. Default 32.
 	BatchSize int `yaml:"batch_size"`
