@@ -11,6 +11,7 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
+	polbench "github.com/rlpipe/rlpipe/policy/bench"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -35,7 +36,7 @@ type benchELBOOptions struct {
 // elboRow is one estimator at one budget, as printed by bench elbo --json.
 type elboRow struct {
 	Name string `json:"name"`
-	// Method is count_moments or monte_carlo (policy.ELBOEstimatorStats).
+	// Method is count_moments or monte_carlo (polbench.ELBOEstimatorStats).
 	Method     string     `json:"method"`
 	Passes     int        `json:"passes"`
 	Copies     int        `json:"copies"`
@@ -80,7 +81,7 @@ type elboBench struct {
 	Profile []countRow `json:"count_profile"`
 }
 
-// countRow is the ELBO integrand at one mask count (policy.CountProfile).
+// countRow is the ELBO integrand at one mask count (polbench.CountProfile).
 type countRow struct {
 	K            int     `json:"k"`
 	T            float64 `json:"t"`
@@ -134,9 +135,9 @@ func newBenchELBOCmd() *cobra.Command {
 	f.IntVar(&o.difficulty, "difficulty", 0, "difficulty of generated tasks (0: the task's default)")
 	f.IntVar(&o.n, "n", 16, "number of sequences (one rollout per prompt)")
 	f.IntSliceVar(&o.passes, "passes", []int{1, 2, 4, 8}, "forward-pass budgets per sequence")
-	f.IntVar(&o.refPasses, "ref-passes", policy.DefaultBenchELBORefPasses, "passes of the double-MC bias reference")
-	f.IntVar(&o.repeats, "repeats", policy.DefaultBenchELBORepeats, "seeds of each Monte Carlo row (one_step and the cyclic rows)")
-	f.IntVar(&o.countReps, "count-reps", policy.DefaultBenchELBOCountReps, "masks per mask count for the rows computed from count moments (sdmc, double_mc, double_mc_batch)")
+	f.IntVar(&o.refPasses, "ref-passes", polbench.DefaultELBORefPasses, "passes of the double-MC bias reference")
+	f.IntVar(&o.repeats, "repeats", polbench.DefaultELBORepeats, "seeds of each Monte Carlo row (one_step and the cyclic rows)")
+	f.IntVar(&o.countReps, "count-reps", polbench.DefaultELBOCountReps, "masks per mask count for the rows computed from count moments (sdmc, double_mc, double_mc_batch)")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the rollouts, masks and bootstrap")
 	f.IntVar(&o.maxNewTokens, "max-new-tokens", 0, "generation canvas of the rollouts (0: the checkpoint's policy.diffusion.canvas)")
 	f.Float64Var(&o.temperature, "temperature", 1, "sampling temperature of the rollouts")
@@ -172,7 +173,7 @@ func (o benchELBOOptions) validate() error {
 }
 
 // benchELBO loads the checkpoint, rolls out o.n prompts and runs
-// policy.BenchELBO on the rollouts.
+// polbench.ELBO on the rollouts.
 func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 	pol, err := policyfile.Load(o.checkpoint)
 	if err != nil {
@@ -195,7 +196,7 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 	if err != nil {
 		return elboBench{}, err
 	}
-	bench, err := policy.BenchELBO(pol.Model, batch, policy.BenchELBOConfig{Passes: o.passes, RefPasses: o.refPasses,
+	bench, err := polbench.ELBO(pol.Model, batch, polbench.ELBOOptions{Passes: o.passes, RefPasses: o.refPasses,
 		Repeats: o.repeats, CountReps: o.countReps, Seed: o.seed})
 	if err != nil {
 		return elboBench{}, err
@@ -225,7 +226,7 @@ func benchELBO(ctx context.Context, o benchELBOOptions) (elboBench, error) {
 			// A zero double-MC variance (a degenerate batch) leaves the
 			// ratio undefined; it is omitted rather than reported as a
 			// number.
-			r, ci, err := policy.VarianceRatioCI(stats, num, den, p)
+			r, ci, err := polbench.VarianceRatioCI(stats, num, den, p)
 			if err != nil {
 				continue
 			}
