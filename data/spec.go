@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -55,6 +56,17 @@ func OpenSpec(spec string, opts ...Option) (*PromptReader, error) {
 	}
 	return nil, fmt.Errorf("data: unknown dataset %q (built-ins %v, %s; tasks %v; or a file path)",
 		spec, BuiltinNames(), verlBuiltin, TaskNames())
+}
+
+// ReadSpec opens spec as OpenSpec does, reads every prompt (ReadAll) and
+// closes the reader.
+func ReadSpec(ctx context.Context, spec string, opts ...Option) ([]Prompt, error) {
+	rd, err := OpenSpec(spec, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return rd.ReadAll(ctx)
 }
 
 func isPathSpec(spec string) bool {

@@ -85,7 +85,7 @@ func PairedDiff(before, after []float64) (mean, stderr float64, ok bool) {
 	for i := range d {
 		d[i] = after[i] - before[i]
 	}
-	mean, stderr = meanStderr(d)
+	mean, stderr = MeanStderr(d)
 	return mean, stderr, true
 }
 
@@ -157,7 +157,7 @@ func (e *Evaluator) sampled(ctx context.Context, res *EvalResult, mode uint8, k 
 			passK++ // with n = k samples the unbiased pass@k is 1 iff any is right
 		}
 	}
-	mean, se := meanStderr(per)
+	mean, se := MeanStderr(per)
 	res.SampledPerProblem = per
 	passK /= float64(len(e.Prompts))
 	res.SampledAccuracy, res.SampledStderr, res.PassAtK, res.K = &mean, &se, &passK, k
@@ -176,9 +176,10 @@ func (e *Evaluator) correct(ctx context.Context, rows []data.Rollout) ([]bool, e
 	return ok, nil
 }
 
-// meanStderr returns the mean of xs and its standard error (sample std /
-// sqrt(n); 0 for n < 2).
-func meanStderr(xs []float64) (mean, stderr float64) {
+// MeanStderr returns the mean of xs and its standard error (sample std /
+// sqrt(n); 0 for n < 2): the ± of every eval figure, and of bench bvpo's
+// MSEs (pipeline/bench).
+func MeanStderr(xs []float64) (mean, stderr float64) {
 	n := float64(len(xs))
 	if n == 0 {
 		return 0, 0

@@ -66,7 +66,7 @@ func (g *canvasGrid) rowSums(flat []float64) []float64 {
 // tokens: a multiple of padMultiple (so graphs are shared across batches)
 // capped at the context.
 func canvasWidth(maxLen, context int) int {
-	return min((maxLen+padMultiple-1)/padMultiple*padMultiple, context)
+	return PaddedLen(maxLen, context)
 }
 
 // checkBatch validates prompts and completions for scoring on the canvas:

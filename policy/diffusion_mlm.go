@@ -12,7 +12,6 @@ import (
 const (
 	purposeMaskedLM uint64 = 0x646d6c6d // "dmlm"
 	purposeGenerate uint64 = 0x6467656e // "dgen"
-	purposeBench    uint64 = 0x6462656e // "dben"
 )
 
 // Masking schemes of the masked-diffusion SFT objective

@@ -58,7 +58,8 @@
 // per-token one-step log-probs, same plans), scores with ELBO and
 // OneStepLogProbs, samples
 // with Generate (iterative low-confidence unmasking in blocks, no KV
-// cache, no behaviour log-probs), and is measured by BenchELBO. Its files
+// cache, no behaviour log-probs), and is measured by policy/bench.ELBO
+// (through MaskedSums). Its files
 // carry MetaModelKind "diffusion"; Load and LoadDiffusion refuse each
 // other's files.
 //

@@ -24,6 +24,14 @@ type SeqBatch struct {
 // compiled and cached per (batch size, padded length).
 const padMultiple = 16
 
+// PaddedLen is the length T a batch whose longest sequence has n tokens is
+// padded to: n rounded up to a multiple of 16 (so that batches share
+// compiled graphs), capped at context. Cost and FLOP estimates of a batch
+// (policy/bench) count T, not n.
+func PaddedLen(n, context int) int {
+	return min((n+padMultiple-1)/padMultiple*padMultiple, context)
+}
+
 // batchLayout is a SeqBatch flattened into a right-padded (B, T) grid.
 type batchLayout struct {
 	B, T    int

@@ -29,13 +29,6 @@ func (c TextCodec) Encode(s string) []int32 { return c.Tok.Encode(s) }
 // Decode renders ids without control tokens (tokenizer.DecodeText).
 func (c TextCodec) Decode(ids []int32) string { return c.Tok.DecodeText(ids) }
 
-// templateRenderer adapts a data.Template to rollout.Renderer.
-type templateRenderer struct{ tmpl data.Template }
-
-func (r templateRenderer) Render(p data.Prompt, mode uint8) string {
-	return r.tmpl.Render(p.Prompt, mode).Text
-}
-
 // Source is a Generator plus what a curation needs to know about it.
 type Source struct {
 	Generator Generator
@@ -64,7 +57,7 @@ func InProcessSource(checkpoint, template string) (*Source, error) {
 		return nil, err
 	}
 	codec := TextCodec{pol.Tokenizer}
-	gen := &rollout.InProcess{Model: pol.Model, Codec: codec, Renderer: templateRenderer{tmpl}}
+	gen := &rollout.InProcess{Model: pol.Model, Codec: codec, Renderer: rollout.TemplateRenderer{Template: tmpl}}
 	src := &Source{Generator: gen, Model: "checkpoint " + checkpoint, Codec: codec}
 	if m, ok := pol.Model.(interface{ Config() policy.Config }); ok {
 		src.Context = m.Config().Context

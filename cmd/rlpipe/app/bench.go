@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/bench"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -43,9 +44,9 @@ func newBenchCmd() *cobra.Command {
 				return usageErrorf("unknown benchmark %q (want one of %s)", what, strings.Join(want, ", "))
 			}
 			cfg := policy.DefaultConfig()
-			peak := policy.BenchSgemm(size, duration)
+			peak := bench.Sgemm(size, duration)
 			var rows []map[string]any
-			add := func(name string, r policy.BenchResult) error {
+			add := func(name string, r bench.Result) error {
 				if r.Err != nil {
 					return fmt.Errorf("bench %s: %w", name, r.Err)
 				}
@@ -58,18 +59,18 @@ func newBenchCmd() *cobra.Command {
 				rows = append(rows, map[string]any{"bench": "sgemm", "n": size, "gflops": peak, "peak_gflops": peak,
 					"ratio_to_peak": 1.0, "blas": policy.BLASName})
 			case "train":
-				if err := add("train", policy.BenchTrain(cfg, 16, 128, duration)); err != nil {
+				if err := add("train", bench.Train(cfg, 16, 128, duration)); err != nil {
 					return err
 				}
 			case "generate":
-				if err := add("generate", policy.BenchGenerate(cfg, 128, 32, 64, duration)); err != nil {
+				if err := add("generate", bench.Generate(cfg, 128, 32, 64, duration)); err != nil {
 					return err
 				}
 			case "all":
-				if err := add("train", policy.BenchTrain(cfg, 16, 128, duration)); err != nil {
+				if err := add("train", bench.Train(cfg, 16, 128, duration)); err != nil {
 					return err
 				}
-				if err := add("generate", policy.BenchGenerate(cfg, 128, 32, 64, duration)); err != nil {
+				if err := add("generate", bench.Generate(cfg, 128, 32, 64, duration)); err != nil {
 					return err
 				}
 			}

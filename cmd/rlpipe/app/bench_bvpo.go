@@ -7,13 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlpipe/rlpipe/pipeline"
+	"github.com/rlpipe/rlpipe/pipeline/bench"
 	"github.com/rlpipe/rlpipe/policy/learn"
 )
 
 func newBenchBVPOCmd() *cobra.Command {
 	var (
-		o      pipeline.BVPOBenchOptions
+		o      bench.BVPOOptions
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -31,7 +31,7 @@ func newBenchBVPOCmd() *cobra.Command {
 			if o.Checkpoint == "" {
 				return usageErrorf("--checkpoint is required")
 			}
-			res, err := pipeline.BenchBVPO(cmd.Context(), o)
+			res, err := bench.BVPO(cmd.Context(), o)
 			if err != nil {
 				return err
 			}

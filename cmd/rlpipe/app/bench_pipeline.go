@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,54 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlpipe/rlpipe/pipeline"
+	"github.com/rlpipe/rlpipe/pipeline/bench"
 )
-
-// benchPipelineBase is the reduced budget bench pipeline starts from, applied
-// before the user's --config files and --set overrides: a short SFT warm
-// start, a few RL steps with rollouts of step n+1 overlapping the update of
-// step n, and no evaluation or checkpoint work inside the loop, so that the
-// step times measure the stages and nothing else.
-const benchPipelineBase = `
-sft: {steps: 100}
-train: {steps: 8, max_staleness: 1}
-eval: {n: 20, every: 0}
-checkpoint: {every: 0, keep_last: 1}
-log: {progress: false, dump_rollouts: false}
-`
-
-// pipelineStageNames are the stages of the RL loop whose busy time bounds a
-// step from below: at best the step takes as long as the slowest of them.
-var pipelineStageNames = []string{"rollout", "reward", "learner"}
-
-// stageTiming is one stage's mean seconds per step.
-type stageTiming struct {
-	BusyS       float64 `json:"busy_s"`
-	BlockedInS  float64 `json:"blocked_in_s"`
-	BlockedOutS float64 `json:"blocked_out_s"`
-}
-
-// pipelineBench is the result of bench pipeline: means over the measured
-// steps (every step after the first, which fills the pipeline).
-type pipelineBench struct {
-	Steps         int                    `json:"steps"`
-	MeasuredSteps int                    `json:"measured_steps"`
-	MaxStaleness  int                    `json:"max_staleness"`
-	StepWallS     float64                `json:"step_wall_s"`
-	Stages        map[string]stageTiming `json:"stages"`
-	SlowestStage  string                 `json:"slowest_stage"`
-	SlowestBusyS  float64                `json:"slowest_stage_busy_s"`
-	Ratio         float64                `json:"ratio"`
-	// BusySumS is the sum of the stages' mean busy seconds, and Parallelism
-	// BusySumS / StepWallS: how much the stages overlapped (1 when they ran
-	// one after another). On a machine with fewer cores than busy stages,
-	// overlapping stages also slow each other down, so Ratio near 1 does not
-	// by itself mean the step got faster; compare StepWallS across
-	// max_staleness.
-	BusySumS    float64 `json:"busy_sum_s"`
-	Parallelism float64 `json:"parallelism"`
-	TokensPerS  float64 `json:"tokens_per_s"`
-	RunDir      string  `json:"run_dir,omitempty"`
-}
 
 func newBenchPipelineCmd() *cobra.Command {
 	var (
@@ -111,103 +64,36 @@ func newBenchPipelineCmd() *cobra.Command {
 	return cmd
 }
 
-// benchPipeline runs the job in dir and summarises its metrics.jsonl.
-func benchPipeline(cmd *cobra.Command, flags configFlags, dir string) (pipelineBench, error) {
+// benchPipeline loads the configuration (bench.PipelineBase first, so
+// that every user file and --set wins over it), checks it and runs
+// bench.Pipeline in dir/run.
+func benchPipeline(cmd *cobra.Command, flags configFlags, dir string) (bench.PipelineResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return pipelineBench{}, err
+		return bench.PipelineResult{}, err
 	}
 	base := filepath.Join(dir, "bench-base.yaml")
-	if err := os.WriteFile(base, []byte(benchPipelineBase), 0o644); err != nil {
-		return pipelineBench{}, err
+	if err := os.WriteFile(base, []byte(bench.PipelineBase), 0o644); err != nil {
+		return bench.PipelineResult{}, err
 	}
-	// The base goes first so that every user file and --set wins over it.
 	flags.files = append([]string{base}, flags.files...)
 	cfg, err := flags.load()
 	if err != nil {
-		return pipelineBench{}, err
+		return bench.PipelineResult{}, err
 	}
 	if cfg.Train.Steps < 2 {
-		return pipelineBench{}, usageErrorf("train.steps %d: bench pipeline needs at least 2 (the first step is warm-up)", cfg.Train.Steps)
+		return bench.PipelineResult{}, usageErrorf("train.steps %d: bench pipeline needs at least 2 (the first step is warm-up)", cfg.Train.Steps)
 	}
 	runDir := filepath.Join(dir, "run")
 	if all, _ := filepath.Glob(filepath.Join(runDir, "checkpoints", "step-*")); len(all) > 0 {
-		return pipelineBench{}, usageErrorf("%s already holds a run: choose another --out", runDir)
+		return bench.PipelineResult{}, usageErrorf("%s already holds a run: choose another --out", runDir)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "bench pipeline: %d RL steps, max_staleness %d, in %s\n", cfg.Train.Steps, cfg.Train.MaxStaleness, runDir)
-	if _, err := pipeline.Run(cmd.Context(), cfg, pipeline.RunOptions{OutDir: runDir, Stderr: cmd.ErrOrStderr(),
-		WriteConfig: func(d string) error { return writeResolved(d, cfg) }}); err != nil {
-		return pipelineBench{}, err
-	}
-	f, err := os.Open(filepath.Join(runDir, "metrics.jsonl"))
-	if err != nil {
-		return pipelineBench{}, err
-	}
-	defer f.Close()
-	res, err := summarizeStepTimings(f)
-	if err != nil {
-		return pipelineBench{}, fmt.Errorf("bench pipeline: %s: %w", f.Name(), err)
-	}
-	res.MaxStaleness = cfg.Train.MaxStaleness
-	return res, nil
+	return bench.Pipeline(cmd.Context(), cfg, pipeline.RunOptions{OutDir: runDir, Stderr: cmd.ErrOrStderr(),
+		WriteConfig: func(d string) error { return writeResolved(d, cfg) }})
 }
 
-// summarizeStepTimings reads metrics.jsonl lines and averages the timing of
-// every step after the first (the warm-up step also pays for starting the
-// stages and, with max_staleness 1, for filling the pipeline).
-func summarizeStepTimings(r io.Reader) (pipelineBench, error) {
-	var rows []pipeline.StepTiming
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	for line := 1; sc.Scan(); line++ {
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		var m pipeline.StepMetrics
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return pipelineBench{}, fmt.Errorf("line %d: %w", line, err)
-		}
-		rows = append(rows, m.Timing)
-	}
-	if err := sc.Err(); err != nil {
-		return pipelineBench{}, err
-	}
-	if len(rows) < 2 {
-		return pipelineBench{}, fmt.Errorf("%d steps logged, need at least 2 (the first is warm-up)", len(rows))
-	}
-	res := pipelineBench{Steps: len(rows), MeasuredSteps: len(rows) - 1, Stages: map[string]stageTiming{}}
-	n := float64(res.MeasuredSteps)
-	for _, t := range rows[1:] {
-		res.StepWallS += t.WallS / n
-		res.TokensPerS += t.TokensPerSec / n
-		for name, st := range t.Stages {
-			acc := res.Stages[name]
-			acc.BusyS += st.BusyS / n
-			acc.BlockedInS += st.BlockedInS / n
-			acc.BlockedOutS += st.BlockedOutS / n
-			res.Stages[name] = acc
-		}
-	}
-	for _, name := range pipelineStageNames {
-		st, ok := res.Stages[name]
-		if !ok {
-			return pipelineBench{}, fmt.Errorf("no timing.stages.%s in the measured steps", name)
-		}
-		res.BusySumS += st.BusyS
-		if st.BusyS > res.SlowestBusyS {
-			res.SlowestStage, res.SlowestBusyS = name, st.BusyS
-		}
-	}
-	if res.SlowestBusyS <= 0 {
-		return pipelineBench{}, fmt.Errorf("every stage reports zero busy time")
-	}
-	res.Ratio = res.StepWallS / res.SlowestBusyS
-	if res.StepWallS > 0 {
-		res.Parallelism = res.BusySumS / res.StepWallS
-	}
-	return res, nil
-}
-
-func printPipelineBench(w io.Writer, res pipelineBench, asJSON bool) error {
+// printPipelineBench prints res as one JSON object or as a table.
+func printPipelineBench(w io.Writer, res bench.PipelineResult, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(res)
 	}

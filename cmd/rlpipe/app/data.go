@@ -42,7 +42,7 @@ func newDataExportCmd() *cobra.Command {
 			if split != "" {
 				spec += ":" + split
 			}
-			rows, err := readPrompts(cmd, spec, data.WithN(n), data.WithSeed(seed), data.WithDifficulty(difficulty))
+			rows, err := data.ReadSpec(cmd.Context(), spec, data.WithN(n), data.WithSeed(seed), data.WithDifficulty(difficulty))
 			if err != nil {
 				return err
 			}
@@ -63,13 +63,4 @@ func newDataExportCmd() *cobra.Command {
 	cmd.Flags().StringVar(&split, "split", "", "split: train, test or all (default: the dataset's own)")
 	cmd.Flags().StringVar(&out, "out", "", "output file (.jsonl, .parquet, .arrow, .arrows)")
 	return cmd
-}
-
-func readPrompts(cmd *cobra.Command, spec string, opts ...data.Option) ([]data.Prompt, error) {
-	rd, err := data.OpenSpec(spec, opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer rd.Close()
-	return rd.ReadAll(cmd.Context())
 }

@@ -1,4 +1,4 @@
-package pipeline
+package bench
 
 import (
 	"context"
@@ -7,17 +7,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy/learn"
 )
 
-func TestBenchBVPOReportsEveryEstimator(t *testing.T) {
+// sftCheckpoint warm-starts a tiny causal policy as pipeline's small test
+// run does (one layer, d=32, 20 SFT steps, 24-token held-out answers) and
+// returns its run directory.
+func sftCheckpoint(t *testing.T) string {
+	t.Helper()
+	cfg := pipeline.DefaultRunConfig()
+	m := &cfg.Policy.Model
+	m.Layers, m.DModel, m.Heads, m.DFF, m.Context = 1, 32, 2, 64, 64
+	cfg.SFT.Steps, cfg.SFT.BatchSize, cfg.SFT.Examples = 20, 8, 200
+	cfg.Data.TrainSize, cfg.Rollout.MaxNewTokens, cfg.Eval.N = 6, 24, 8
 	dir := t.TempDir()
-	if _, err := RunSFT(context.Background(), smallRunConfig(), RunOptions{OutDir: dir}); err != nil {
+	if _, err := pipeline.RunSFT(context.Background(), cfg, pipeline.RunOptions{OutDir: dir}); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func TestBenchBVPOReportsEveryEstimator(t *testing.T) {
+	dir := sftCheckpoint(t)
 	for _, norm := range []string{"", learn.BVPONormalizePairs} {
 		t.Run("normalize "+norm, func(t *testing.T) {
-			res, err := BenchBVPO(context.Background(), BVPOBenchOptions{Checkpoint: dir, Prompts: 3, G: 4, Repeats: 4, RefRepeats: 3, MaxNewTokens: 24,
+			res, err := BVPO(context.Background(), BVPOOptions{Checkpoint: dir, Prompts: 3, G: 4, Repeats: 4, RefRepeats: 3, MaxNewTokens: 24,
 				// The tiny policy never answers right; a length penalty still ranks
 				// its samples, so that every group yields a DPO pair.
 				Reward: "length(max_len=24,buffer=22)", Normalize: norm})
@@ -60,17 +75,17 @@ func TestBenchBVPORejectsUnequalBudgets(t *testing.T) {
 	// needed to see these errors.
 	for _, tc := range []struct {
 		name string
-		o    BVPOBenchOptions
+		o    BVPOOptions
 		msg  string
 	}{
-		{"odd G cannot be halved between the modes", BVPOBenchOptions{G: 7}, "--g 7 must be even"},
-		{"negative G", BVPOBenchOptions{G: -2}, "--g -2"},
-		{"unknown normalisation", BVPOBenchOptions{Normalize: "tokens"}, `--normalize "tokens"`},
+		{"odd G cannot be halved between the modes", BVPOOptions{G: 7}, "--g 7 must be even"},
+		{"negative G", BVPOOptions{G: -2}, "--g -2"},
+		{"unknown normalisation", BVPOOptions{Normalize: "tokens"}, `--normalize "tokens"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.o.Checkpoint = t.TempDir()
-			_, err := BenchBVPO(context.Background(), tc.o)
-			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.msg) {
+			_, err := BVPO(context.Background(), tc.o)
+			if !errors.Is(err, pipeline.ErrConfig) || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("err = %v, want ErrConfig mentioning %q", err, tc.msg)
 			}
 		})

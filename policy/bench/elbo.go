@@ -1,21 +1,26 @@
-package policy
+package bench
 
 import (
 	"fmt"
 	"math"
 	"slices"
 
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
-// Defaults of BenchELBO.
+// Defaults of ELBO.
 const (
-	DefaultBenchELBORefPasses = 256  // passes of the double-MC reference
-	DefaultBenchELBORepeats   = 32   // independent seeds per Monte Carlo row and budget
-	DefaultBenchELBOCountReps = 16   // masks per count of the count-moment rows
-	benchELBOBootstrap        = 400  // bootstrap resamples for the intervals
-	benchOneStepPromptMask    = 0.15 // d1 train.yaml p_mask_prompt
+	DefaultELBORefPasses   = 256  // passes of the double-MC reference
+	DefaultELBORepeats     = 32   // independent seeds per Monte Carlo row and budget
+	DefaultELBOCountReps   = 16   // masks per count of the count-moment rows
+	benchELBOBootstrap     = 400  // bootstrap resamples for the intervals
+	benchOneStepPromptMask = 0.15 // d1 train.yaml p_mask_prompt
 )
+
+// purposeBench is the objective.Key purpose of every draw of ELBO (the
+// value it had inside policy, so that the measurements stay identical).
+const purposeBench uint64 = 0x6462656e // "dben"
 
 // Methods of an ELBOEstimatorStats row.
 const (
@@ -27,7 +32,7 @@ const (
 	MethodMonteCarlo = "monte_carlo"
 )
 
-// ELBOEstimatorStats is one row of BenchELBO: an estimator at a budget of
+// ELBOEstimatorStats is one row of ELBO: an estimator at a budget of
 // Passes forward passes per sequence.
 type ELBOEstimatorStats struct {
 	// Method is MethodCountMoments (estimators with independent exact-k
@@ -104,16 +109,16 @@ func benchSpecs(p int) []benchSpec {
 	}
 }
 
-// ELBOBenchResult is the output of BenchELBO.
-type ELBOBenchResult struct {
+// ELBOResult is the output of ELBO.
+type ELBOResult struct {
 	// Rows are the estimators at every budget.
 	Rows []ELBOEstimatorStats
 	// Profile is the ELBO integrand per mask count, from the count moments.
 	Profile []CountProfile
 }
 
-// BenchELBOConfig configures BenchELBO; zero fields take the defaults.
-type BenchELBOConfig struct {
+// ELBOOptions configure ELBO; zero fields take the defaults.
+type ELBOOptions struct {
 	// Passes are the forward-pass budgets per sequence (e.g. 1, 2, 4, 8).
 	Passes []int
 	// RefPasses is the budget of the double-MC bias reference (256).
@@ -126,7 +131,14 @@ type BenchELBOConfig struct {
 	Seed uint64
 }
 
-// BenchELBO measures the ELBO estimators of ALGORITHMS §3.2–3.4 on model m
+// elboModel is what ELBO measures: a policy scored by ELBO estimates that
+// also evaluates single masks (*policy.DiffusionModel).
+type elboModel interface {
+	policy.ELBOScorer
+	MaskedSums(b policy.SeqBatch, seq []int, masks [][]int) ([]float64, error)
+}
+
+// ELBO measures the ELBO estimators of ALGORITHMS §3.2–3.4 on model m
 // and batch b at equal forward-pass budgets: for each budget in c.Passes it
 // rows sdmc, double_mc, double_mc_batch, one_step and the cyclic variants
 // (see benchSpecs for the exact plans). Rows of estimators with independent
@@ -134,26 +146,27 @@ type BenchELBOConfig struct {
 // masks at every count of every sequence, combined exactly over the count
 // distribution); the others from Repeats Monte Carlo seeds. The bias
 // reference is a RefPasses-pass double-MC estimate. Results are
-// deterministic in (m, b, c).
+// deterministic in (t, b, c).
 // Cost per sequence of L tokens: CountReps·L + RefPasses + Repeats·Σ passes
 // per Monte Carlo row. Serialises with the model's other scoring calls.
-// A model of another family than DiffusionModel is an ErrInput.
-func BenchELBO(t Trainable, b SeqBatch, c BenchELBOConfig) (*ELBOBenchResult, error) {
-	m, ok := t.(*DiffusionModel)
+// A policy without ELBO scoring and single-mask sums (any family but the
+// diffusion LM) is a policy.ErrInput.
+func ELBO(t policy.Trainable, b policy.SeqBatch, c ELBOOptions) (*ELBOResult, error) {
+	m, ok := t.(elboModel)
 	if !ok {
-		return nil, fmt.Errorf("%w: bench elbo needs a %s policy, not %s", ErrInput, KindDiffusion, t.Kind())
+		return nil, fmt.Errorf("%w: bench elbo needs a %s policy, not %s", policy.ErrInput, policy.KindDiffusion, t.Kind())
 	}
 	if c.RefPasses == 0 {
-		c.RefPasses = DefaultBenchELBORefPasses
+		c.RefPasses = DefaultELBORefPasses
 	}
 	if c.Repeats == 0 {
-		c.Repeats = DefaultBenchELBORepeats
+		c.Repeats = DefaultELBORepeats
 	}
 	if c.CountReps == 0 {
-		c.CountReps = DefaultBenchELBOCountReps
+		c.CountReps = DefaultELBOCountReps
 	}
 	if c.RefPasses < 0 || c.Repeats < 2 || c.CountReps < 2 || len(c.Passes) == 0 {
-		return nil, fmt.Errorf("%w: bench elbo: need passes, refPasses >= 0, >= 2 repeats and >= 2 masks per count", ErrInput)
+		return nil, fmt.Errorf("%w: bench elbo: need passes, refPasses >= 0, >= 2 repeats and >= 2 masks per count", policy.ErrInput)
 	}
 	seed := c.Seed
 	keys := make([]uint64, len(b.Prompts))
@@ -173,7 +186,7 @@ func BenchELBO(t Trainable, b SeqBatch, c BenchELBOConfig) (*ELBOBenchResult, er
 	var out []ELBOEstimatorStats
 	for _, p := range c.Passes {
 		if p < 1 {
-			return nil, fmt.Errorf("%w: bench elbo: budget %d passes", ErrInput, p)
+			return nil, fmt.Errorf("%w: bench elbo: budget %d passes", policy.ErrInput, p)
 		}
 		for si, s := range benchSpecs(p) {
 			repKey := objective.Key(seed, purposeBench, 0x626f6f74, uint64(p), uint64(si))
@@ -208,7 +221,7 @@ func BenchELBO(t Trainable, b SeqBatch, c BenchELBOConfig) (*ELBOBenchResult, er
 			out = append(out, row)
 		}
 	}
-	return &ELBOBenchResult{Rows: out, Profile: cm.profile()}, nil
+	return &ELBOResult{Rows: out, Profile: cm.profile()}, nil
 }
 
 // varianceBias returns the mean over sequences seqs (nil: all) of the
@@ -315,7 +328,7 @@ func VarianceRatio(stats []ELBOEstimatorStats, num, den string, passes int) (flo
 	a, okA := find(num)
 	b, okB := find(den)
 	if !okA || !okB || b == 0 {
-		return 0, fmt.Errorf("%w: variance ratio %s/%s at %d passes: rows missing or zero denominator", ErrInput, num, den, passes)
+		return 0, fmt.Errorf("%w: variance ratio %s/%s at %d passes: rows missing or zero denominator", policy.ErrInput, num, den, passes)
 	}
 	return a / b, nil
 }
@@ -341,7 +354,7 @@ func VarianceRatioCI(stats []ELBOEstimatorStats, num, den string, passes int) (f
 		}
 	}
 	if len(a) == 0 || len(a) != len(b) {
-		return r, [2]float64{}, fmt.Errorf("%w: variance ratio %s/%s at %d passes: no bootstrap replicates", ErrInput, num, den, passes)
+		return r, [2]float64{}, fmt.Errorf("%w: variance ratio %s/%s at %d passes: no bootstrap replicates", policy.ErrInput, num, den, passes)
 	}
 	ratios := make([]float64, 0, len(a))
 	for k := range a {
@@ -350,7 +363,7 @@ func VarianceRatioCI(stats []ELBOEstimatorStats, num, den string, passes int) (f
 		}
 	}
 	if len(ratios) == 0 {
-		return r, [2]float64{}, fmt.Errorf("%w: variance ratio %s/%s at %d passes: zero denominators", ErrInput, num, den, passes)
+		return r, [2]float64{}, fmt.Errorf("%w: variance ratio %s/%s at %d passes: zero denominators", policy.ErrInput, num, den, passes)
 	}
 	return r, percentiles(ratios), nil
 }

@@ -1,4 +1,4 @@
-package pipeline
+package bench
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/objective"
@@ -15,8 +16,8 @@ import (
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
-// BVPOBenchOptions configure BenchBVPO.
-type BVPOBenchOptions struct {
+// BVPOOptions configure BVPO; zero fields take the defaults named.
+type BVPOOptions struct {
 	// Checkpoint is a causal policy checkpoint (also the DPO reference).
 	Checkpoint string
 	// Dataset is the prompt spec (default "arithmetic:test"); Prompts is how
@@ -49,8 +50,8 @@ type BVPOMSE struct {
 	CI  [2]float64 `json:"ci95"`
 }
 
-// BVPOBenchResult is the output of BenchBVPO.
-type BVPOBenchResult struct {
+// BVPOResult is the output of BVPO (rlpipe bench bvpo --json prints it).
+type BVPOResult struct {
 	// MSE has keys "trace", "empty", "alpha_0.5" and "alpha_star".
 	MSE map[string]BVPOMSE `json:"mse"`
 	// Controls are shrinkage controls at the same budget: the trace-only
@@ -90,7 +91,7 @@ type BVPOMixStats struct {
 	BiasDot    float64 `json:"bias_dot"`    // ⟨b_t, b_e⟩
 }
 
-// BenchBVPO measures how well BVPO's mixed gradient estimates the
+// BVPO measures how well BVPO's mixed gradient estimates the
 // trace-mode DPO gradient at equal sample budget (ALGORITHMS §4): the
 // reference g_ref is the mean of RefRepeats trace-only estimates on the
 // Prompts prompts; each estimator is drawn Repeats times with fresh
@@ -104,7 +105,8 @@ type BVPOMixStats struct {
 // DPO pairs come from groups of G/2: a group yields a pair less often, which
 // the groups normalisation turns into a smaller expected gradient (a bias
 // the MSE includes) rather than into a noisier pair mean.
-func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error) {
+// Option errors wrap pipeline.ErrConfig.
+func BVPO(ctx context.Context, o BVPOOptions) (*BVPOResult, error) {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -114,9 +116,9 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 		return nil, err
 	}
 	if pol.Kind() != policy.KindAR {
-		return nil, fmt.Errorf("%w: bench bvpo needs a causal (ar) checkpoint", ErrConfig)
+		return nil, fmt.Errorf("%w: bench bvpo needs a causal (ar) checkpoint", pipeline.ErrConfig)
 	}
-	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Prompts, o.Seed, 0)...)
+	prompts, err := data.ReadSpec(ctx, o.Dataset, data.WithN(o.Prompts), data.WithSeed(o.Seed))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +150,7 @@ func BenchBVPO(ctx context.Context, o BVPOBenchOptions) (*BVPOBenchResult, error
 	return b.measure(ctx, ref)
 }
 
-func (o BVPOBenchOptions) withDefaults() BVPOBenchOptions {
+func (o BVPOOptions) withDefaults() BVPOOptions {
 	if o.Dataset == "" {
 		o.Dataset = "arithmetic:test"
 	}
@@ -181,21 +183,23 @@ func (o BVPOBenchOptions) withDefaults() BVPOBenchOptions {
 }
 
 // validate reports options that would make the estimators' budgets
-// unequal or the normalisation unknown. Errors wrap [ErrConfig].
-func (o BVPOBenchOptions) validate() error {
+// unequal or the normalisation unknown. Errors wrap [pipeline.ErrConfig].
+func (o BVPOOptions) validate() error {
 	switch {
 	case o.G < 2 || o.G%2 != 0:
-		return fmt.Errorf("%w: bench bvpo: --g %d must be even and at least 2: the mixed estimators draw G/2 samples per prompt in each mode", ErrConfig, o.G)
+		return fmt.Errorf("%w: bench bvpo: --g %d must be even and at least 2: the mixed estimators draw G/2 samples per prompt in each mode", pipeline.ErrConfig, o.G)
 	case o.Prompts < 1 || o.Repeats < 2 || o.RefRepeats < 1:
-		return fmt.Errorf("%w: bench bvpo: need at least 1 prompt, 2 repeats and 1 reference repeat (got --prompts %d, --repeats %d, --ref-repeats %d)", ErrConfig, o.Prompts, o.Repeats, o.RefRepeats)
+		return fmt.Errorf("%w: bench bvpo: need at least 1 prompt, 2 repeats and 1 reference repeat (got --prompts %d, --repeats %d, --ref-repeats %d)", pipeline.ErrConfig, o.Prompts, o.Repeats, o.RefRepeats)
 	case o.Normalize != learn.BVPONormalizeGroups && o.Normalize != learn.BVPONormalizePairs:
-		return fmt.Errorf("%w: bench bvpo: --normalize %q (want %s or %s)", ErrConfig, o.Normalize, learn.BVPONormalizeGroups, learn.BVPONormalizePairs)
+		return fmt.Errorf("%w: bench bvpo: --normalize %q (want %s or %s)", pipeline.ErrConfig, o.Normalize, learn.BVPONormalizeGroups, learn.BVPONormalizePairs)
 	}
 	return nil
 }
 
+// bvpoBench is one BVPO measurement: its prompts, scorer, policy and
+// learner.
 type bvpoBench struct {
-	o       BVPOBenchOptions
+	o       BVPOOptions
 	prompts []data.Prompt
 	scorer  *reward.Scorer
 	pol     *policyfile.Policy
@@ -206,13 +210,18 @@ type bvpoBench struct {
 // given seed and returns the DPO gradient of that mode's pairs.
 func (b *bvpoBench) gradient(ctx context.Context, mode uint8, g int, seed uint64) ([]float64, error) {
 	gen := b.pol
-	in := &rollout.InProcess{Model: gen.Model, Codec: gen.Tokenizer, Renderer: promptRenderer{data.Template{}}}
+	in := &rollout.InProcess{Model: gen.Model, Codec: gen.Tokenizer, Renderer: rollout.TemplateRenderer{}}
 	rows, err := in.Generate(ctx, rollout.Request{Prompts: b.prompts, G: g, Modes: []uint8{mode}, Seed: b.o.Seed ^ seed,
 		Params: data.GenParams{Temperature: b.o.Temperature, MaxNewTokens: b.o.MaxNewTokens}})
 	if err != nil {
 		return nil, err
 	}
-	scored, err := scoreRollouts(ctx, b.scorer, rows)
+	// The scorer's max_error_rate is 1: Err never fails, rows in error
+	// score 0 (on_error zero).
+	scored, sum, err := b.scorer.ScoreRollouts(ctx, rows)
+	if err == nil {
+		err = sum.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -227,13 +236,16 @@ func (b *bvpoBench) gradient(ctx context.Context, mode uint8, g int, seed uint64
 // samples per prompt, traceHalf and emptyHalf with G/2.
 type bvpoDraw struct{ trace, empty, traceHalf, emptyHalf []float64 }
 
-func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResult, error) {
+// measure draws o.Repeats bvpoDraws and summarises each estimator's and
+// control's squared distances to ref; α* comes from the first half of the
+// repeats and is evaluated on the second.
+func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOResult, error) {
 	o := b.o
 	errs := map[string][]float64{}
 	var firstHalf []bvpoDraw
 	var stats objective.AlphaStats
 	ctl := map[string][]float64{}
-	res := &BVPOBenchResult{MSE: map[string]BVPOMSE{}, Controls: map[string]BVPOMSE{}, Prompts: len(b.prompts), G: o.G, Repeats: o.Repeats, RefRepeats: o.RefRepeats,
+	res := &BVPOResult{MSE: map[string]BVPOMSE{}, Controls: map[string]BVPOMSE{}, Prompts: len(b.prompts), G: o.G, Repeats: o.Repeats, RefRepeats: o.RefRepeats,
 		Normalize: o.Normalize, RefNorm2: dot(ref, ref)}
 	for rep := 0; rep < o.Repeats; rep++ {
 		var d bvpoDraw
@@ -269,7 +281,7 @@ func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResul
 	}
 	summarize := func(dst map[string]BVPOMSE, src map[string][]float64) {
 		for k, v := range src {
-			m, se := meanStderr(v)
+			m, se := pipeline.MeanStderr(v)
 			dst[k] = BVPOMSE{MSE: m, CI: [2]float64{m - 1.96*se, m + 1.96*se}}
 		}
 	}
@@ -278,6 +290,7 @@ func (b *bvpoBench) measure(ctx context.Context, ref []float64) (*BVPOBenchResul
 	return res, nil
 }
 
+// scaled returns w·x in a new slice.
 func scaled(x []float64, w float64) []float64 {
 	out := make([]float64, len(x))
 	for i := range x {
@@ -312,6 +325,7 @@ func halfStats(ds []bvpoDraw, ref []float64) objective.AlphaStats {
 	return st
 }
 
+// addScaled adds w·x into dst (allocated when empty) and returns it.
 func addScaled(dst, x []float64, w float64) []float64 {
 	if len(dst) == 0 {
 		dst = make([]float64, len(x))
@@ -322,6 +336,7 @@ func addScaled(dst, x []float64, w float64) []float64 {
 	return dst
 }
 
+// sqDist returns ‖a − b‖².
 func sqDist(a, b []float64) float64 {
 	var s float64
 	for i := range a {
@@ -331,6 +346,7 @@ func sqDist(a, b []float64) float64 {
 	return s
 }
 
+// dot returns ⟨a, b⟩.
 func dot(a, b []float64) float64 {
 	var s float64
 	for i := range a {

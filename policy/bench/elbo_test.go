@@ -1,13 +1,15 @@
-package policy
+package bench
 
 import (
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
@@ -19,8 +21,8 @@ import (
 // depend on each other, so a masked token's log-prob depends on how much of
 // the walk is visible — the regime where the time dimension of the ELBO
 // estimators matters.
-func walkTask(rng *rand.Rand, n, steps int) SeqBatch {
-	var b SeqBatch
+func walkTask(rng *rand.Rand, n, steps int) policy.SeqBatch {
+	var b policy.SeqBatch
 	for range n {
 		x := rng.IntN(6)
 		b.Prompts = append(b.Prompts, []int32{tokenizer.BOS, int32('a'+x) + 8, '=' + 8})
@@ -50,16 +52,31 @@ func walkValid(p, c []int32) bool {
 	return true
 }
 
-// tinyDiffusionConfig is the model the estimator measurements train.
-var tinyDiffusionConfig = Config{Layers: 2, DModel: 32, Heads: 2, DFF: 64, Context: 16, InitSeed: 1}
+// checkSample asserts the documented shape of a diffusion result, as
+// policy's own generation tests do: no behaviour log-probs, 1..maxNew
+// tokens, no mask token left, <eos> only last and then the finish reason.
+func checkSample(t *testing.T, r data.GenResult, maxNew int) {
+	t.Helper()
+	n := len(r.Tokens)
+	if r.Logprobs != nil || n == 0 || n > maxNew {
+		t.Fatalf("result of %d tokens (budget %d), behaviour log-probs %v", n, maxNew, r.Logprobs != nil)
+	}
+	eos := slices.Index(r.Tokens, tokenizer.EOS)
+	if slices.Contains(r.Tokens, policy.MaskToken) || (eos >= 0 && eos < n-1) || (eos == n-1) != (r.FinishReason == data.FinishStop) {
+		t.Errorf("result %v finishing %q: a mask token left, tokens after <eos> or the wrong finish reason", r.Tokens, r.FinishReason)
+	}
+}
 
-// trainWalk trains a tiny diffusion model on reverseTask with
+// tinyDiffusionConfig is the model the estimator measurements train.
+var tinyDiffusionConfig = policy.Config{Layers: 2, DModel: 32, Heads: 2, DFF: 64, Context: 16, InitSeed: 1}
+
+// trainWalk trains a tiny diffusion model on walkTask with
 // AccumulateMaskedLM and returns it with its last losses' mean.
-func trainWalk(t testing.TB, steps, walk int) (*DiffusionModel, float64) {
+func trainWalk(t testing.TB, steps, walk int) (*policy.DiffusionModel, float64) {
 	t.Helper()
 	cfg := tinyDiffusionConfig
-	cfg.Context = canvasWidth(walk+4, 1<<20)
-	m, err := NewDiffusionModel(cfg)
+	cfg.Context = policy.PaddedLen(walk+4, 1<<20)
+	m, err := policy.NewDiffusionModel(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +116,7 @@ func TestTrainedDiffusionModelSamplesItsTaskAndSDMCHasLowerVariance(t *testing.T
 	if loss > 2 {
 		t.Errorf("masked-LM loss %.3f after training, want < 2 (untrained: about 5.6)", loss)
 	}
-	if err := m.SetGenConfig(DiffusionGenConfig{Steps: 8, BlockLen: 8}); err != nil {
+	if err := m.SetGenConfig(policy.DiffusionGenConfig{Steps: 8, BlockLen: 8}); err != nil {
 		t.Fatal(err)
 	}
 	eval := walkTask(rand.New(rand.NewPCG(9, 9)), 16, 7)
@@ -113,7 +130,7 @@ func TestTrainedDiffusionModelSamplesItsTaskAndSDMCHasLowerVariance(t *testing.T
 	}
 	solved := 0
 	for i, r := range res {
-		checkGenResult(t, r, 8)
+		checkSample(t, r, 8)
 		if walkValid(eval.Prompts[i], r.Tokens) {
 			solved++
 		}
@@ -122,8 +139,8 @@ func TestTrainedDiffusionModelSamplesItsTaskAndSDMCHasLowerVariance(t *testing.T
 	if solved < len(res)/2 {
 		t.Errorf("sampling produced valid walks in %d/%d, want at least half", solved, len(res))
 	}
-	b := SeqBatch{Prompts: eval.Prompts[:8], Completions: eval.Completions[:8]}
-	bench, err := BenchELBO(m, b, BenchELBOConfig{Passes: []int{1, 2}, RefPasses: 64, Repeats: 16, CountReps: 8, Seed: 5})
+	b := policy.SeqBatch{Prompts: eval.Prompts[:8], Completions: eval.Completions[:8]}
+	bench, err := ELBO(m, b, ELBOOptions{Passes: []int{1, 2}, RefPasses: 64, Repeats: 16, CountReps: 8, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +178,7 @@ func TestTrainedDiffusionModelSamplesItsTaskAndSDMCHasLowerVariance(t *testing.T
 func TestBenchELBOSpecsMatchTheirBudgets(t *testing.T) {
 	for _, p := range []int{1, 2, 3, 4, 8, 16} {
 		for _, s := range benchSpecs(p) {
-			if got := s.copies * ELBOPasses(s.cfg, 10); got != p {
+			if got := s.copies * policy.ELBOPasses(s.cfg, 10); got != p {
 				t.Errorf("%s at budget %d costs %d passes", s.name, p, got)
 			}
 		}
@@ -178,10 +195,10 @@ func TestBenchELBOSpecsMatchTheirBudgets(t *testing.T) {
 }
 
 // BenchmarkELBOEstimators trains the tiny model on walks of two lengths
-// and reports the full BenchELBO measurement (32 repeats, 256-pass
+// and reports the full ELBO measurement (32 repeats, 256-pass
 // reference) in the log and the acceptance ratio as a metric:
 //
-//	go test -run '^$' -bench ELBOEstimators -benchtime 1x -v ./policy/
+//	go test -run '^$' -bench ELBOEstimators -benchtime 1x -v ./policy/bench/
 func BenchmarkELBOEstimators(b *testing.B) {
 	for _, walk := range []int{7, 31} {
 		b.Run(fmt.Sprintf("completion length %d", walk+1), func(b *testing.B) {
@@ -189,7 +206,7 @@ func BenchmarkELBOEstimators(b *testing.B) {
 			b.Logf("masked-LM loss after %d steps: %.3f", benchTrainSteps, loss)
 			eval := walkTask(rand.New(rand.NewPCG(9, 9)), 16, walk)
 			for range b.N {
-				res, err := BenchELBO(m, eval, BenchELBOConfig{Passes: []int{1, 2, 4, 8}, Seed: 5})
+				res, err := ELBO(m, eval, ELBOOptions{Passes: []int{1, 2, 4, 8}, Seed: 5})
 				if err != nil {
 					b.Fatal(err)
 				}

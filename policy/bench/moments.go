@@ -1,8 +1,9 @@
-package policy
+package bench
 
 import (
 	"fmt"
 
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
@@ -26,14 +27,13 @@ type countMoments struct {
 // measureCountMoments evaluates reps masks at every count k ∈ [1, L_i] of
 // every sequence of b, masks drawn from (seed, i, k, r).
 // Cost: reps·Σ_i L_i forward passes.
-func measureCountMoments(m *DiffusionModel, b SeqBatch, reps int, seed uint64) (*countMoments, error) {
-	width, err := m.checkBatch(b.Prompts, b.Completions)
-	if err != nil {
-		return nil, err
-	}
-	p := &elboPlan{b: b, width: width, n: len(b.Prompts)}
+func measureCountMoments(m elboModel, b policy.SeqBatch, reps int, seed uint64) (*countMoments, error) {
 	type slot struct{ i, k, r int }
-	var slots []slot
+	var (
+		slots []slot
+		seq   []int
+		masks [][]int
+	)
 	cm := &countMoments{vals: make([][][]float64, len(b.Prompts))}
 	for i, c := range b.Completions {
 		l := len(c)
@@ -42,28 +42,20 @@ func measureCountMoments(m *DiffusionModel, b SeqBatch, reps int, seed uint64) (
 		for k := 1; k <= l; k++ {
 			cm.vals[i][k-1] = make([]float64, reps)
 			for r := range reps {
-				p.seq = append(p.seq, i)
-				p.coef = append(p.coef, 1)
-				p.masks = append(p.masks, objective.SelectMask(nil, scratch, l, k, objective.Key(seed, purposeBench, uint64(i), uint64(k), uint64(r))))
-				p.pmask = append(p.pmask, nil)
+				seq = append(seq, i)
+				masks = append(masks, objective.SelectMask(nil, scratch, l, k, objective.Key(seed, purposeBench, uint64(i), uint64(k), uint64(r))))
 				slots = append(slots, slot{i, k, r})
 			}
 		}
 	}
-	m.net.mu.Lock()
-	defer m.net.mu.Unlock()
-	for lo := 0; lo < len(p.seq); lo += m.chunk() {
-		hi := min(lo+m.chunk(), len(p.seq))
-		g := p.grid(lo, hi)
-		flat, err := m.forwardGrid(g)
-		if err != nil {
-			return nil, err
-		}
-		for j, s := range g.rowSums(flat) {
-			sl := slots[lo+j]
-			l := len(b.Completions[sl.i])
-			cm.vals[sl.i][sl.k-1][sl.r] = float64(l) / float64(sl.k) * s
-		}
+	sums, err := m.MaskedSums(b, seq, masks)
+	if err != nil {
+		return nil, err
+	}
+	for j, s := range sums {
+		sl := slots[j]
+		l := len(b.Completions[sl.i])
+		cm.vals[sl.i][sl.k-1][sl.r] = float64(l) / float64(sl.k) * s
 	}
 	return cm, nil
 }
@@ -164,7 +156,7 @@ func mixtureMoments(sc []scenario, mu, s2 []float64, reps int) (mean, variance f
 // counts (one_step with prompt masking, cyclic coupling).
 func momentScenarios(cfg objective.ELBOConfig, l int) ([]scenario, float64, error) {
 	if cfg.Coupling == objective.CouplingCyclic || cfg.Estimator == objective.EstOneStep {
-		return nil, 0, fmt.Errorf("%w: count moments need independent exact-k masks, not %s/%s", ErrInput, cfg.Estimator, cfg.Coupling)
+		return nil, 0, fmt.Errorf("%w: count moments need independent exact-k masks, not %s/%s", policy.ErrInput, cfg.Estimator, cfg.Coupling)
 	}
 	if cfg.Estimator != objective.EstDoubleMC {
 		plan, err := cfg.Plan(nil, l, 0, 0)
