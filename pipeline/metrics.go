@@ -97,7 +97,6 @@ func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool,
 	parts := map[string]float64{}
 	modeHits, modeN := map[string]float64{}, map[string]float64{}
 	var rs, advs []float64
-	droppedGroups := map[int]bool{}
 	for i, r := range rows {
 		rs = append(rs, r.Reward)
 		advs = append(advs, float64(r.Advantage))
@@ -119,7 +118,6 @@ func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool,
 		}
 		if r.RewardError != "" {
 			m.RewardErrors++
-			droppedGroups[groups[i]] = true
 		}
 	}
 	m.RewardMean, m.RewardStd = meanStd(rs)
@@ -133,7 +131,6 @@ func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool,
 			m.AccuracyMode[k] = modeHits[k] / v
 		}
 	}
-	m.DroppedGroups = len(droppedGroups)
 	if ng := groups[len(groups)-1] + 1; ng > 0 {
 		m.ZeroStdFrac = float64(zeroStd) / float64(ng)
 	}

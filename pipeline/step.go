@@ -9,6 +9,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
+	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -203,12 +204,13 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 	for i := range rows {
 		train[i] = data.TrainRow{Scored: rows[i], Keep: keep[i]}
 	}
-	dropGroupsWithErrors(train, groups)
+	dropped := applyOnError(r.cfg.Reward.OnError, train, groups)
 	stats, err := r.learner.Update(learn.Batch{Step: int(s), Rows: train, Groups: groups})
 	if err != nil {
 		return nil, err
 	}
 	m := newStepMetrics(s, train, groups, correct, stats.ZeroStdGroups, stats)
+	m.DroppedGroups = dropped
 	m.Entropy = stats.Entropy
 	m.Algo = stats.Algo
 	m.Sampler = r.pending[s].Stats.Metrics()
@@ -304,7 +306,17 @@ func (r *runner) binaryOutcomes(ctx context.Context, rows []data.Scored) ([]bool
 	return r.evaluator.correct(ctx, ro)
 }
 
-func dropGroupsWithErrors(rows []data.TrainRow, groups []int) {
+// applyOnError applies reward.on_error to a step's train rows and returns
+// the number of groups it dropped. Scoring already did its part (zero set
+// the failed rows' rewards to 0, fail failed the step), but every policy
+// keeps the error text on the row so that metrics count it; only
+// drop_group (the default, also for "") may therefore clear Keep here, or
+// zero would train exactly like drop_group.
+func applyOnError(policy reward.OnError, rows []data.TrainRow, groups []int) int {
+	switch policy {
+	case reward.OnErrorZero, reward.OnErrorFail:
+		return 0
+	}
 	bad := map[int]bool{}
 	for i := range rows {
 		if rows[i].RewardError != "" {
@@ -316,6 +328,7 @@ func dropGroupsWithErrors(rows []data.TrainRow, groups []int) {
 			rows[i].Keep = false
 		}
 	}
+	return len(bad)
 }
 
 func outcomes(rows []data.Scored, groups []int, correct []bool) []sampling.GroupOutcome {
