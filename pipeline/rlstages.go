@@ -23,10 +23,13 @@ type generator interface {
 	Generate(ctx context.Context, req rollout.Request) ([]data.Rollout, error)
 }
 
-// stepPrompts are the prompts picked for one RL step.
+// stepPrompts are the prompts picked for one RL step. Round is 0 for the
+// step's own pick and n for its n-th DAPO refill round, whose rollouts
+// draw their own random streams (rollout.Request.Round).
 type stepPrompts struct {
 	Step    int64
 	Prompts []data.Prompt
+	Round   int
 }
 
 // stepRecord carries one step's batch between stages. The receiver owns
@@ -124,11 +127,12 @@ func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) genera
 				return ctx.Err()
 			}
 			start := time.Now()
-			rows, err := generateParallel(ctx, gen(model, version), base, sp, version, workers)
+			req := base
+			req.Round = sp.Round
+			rows, err := generateParallel(ctx, gen(model, version), req, sp, version, workers)
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sp.Step, err)
 			}
-			req := base
 			req.Prompts = sp.Prompts
 			dropped := req.Rows() - len(rows)
 			tokens := 0

@@ -267,9 +267,14 @@ func (r *runner) loop(ctx context.Context) error {
 	r.lastStepEnd = time.Now()
 	rolled := AddStage(g, "rollout", Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
 	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.score))
+	var refill *refillLoop
+	if r.cfg.Sampling.Filter.ZeroVariance {
+		refill = addRefillLoop(g, rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base), rewardStage(r.mem, r.score))
+	}
 	AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
 		defer versions.close()
-		return r.learnStage(ctx, in, picks, versions)
+		defer refill.close()
+		return r.learnStage(ctx, in, picks, versions, refill)
 	})
 	err := g.Run(ctx)
 	if errors.Is(err, ErrInterrupted) {

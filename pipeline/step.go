@@ -10,7 +10,6 @@ import (
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/reward"
-	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
@@ -53,7 +52,7 @@ func (r *runner) promptsByID(ids []uint64) []data.Prompt {
 
 // learnStage consumes scored batches in step order, updates the policy,
 // feeds the sampler, publishes new weights and picks future steps.
-func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks chan<- stepPrompts, versions *versionStore) error {
+func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks chan<- stepPrompts, versions *versionStore, refill *refillLoop) error {
 	defer close(picks)
 	steps := int64(r.cfg.Train.Steps)
 	st := int64(r.cfg.Train.MaxStaleness)
@@ -69,7 +68,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 			return err
 		}
 		s := sr.Step
-		m, err := r.learnStep(ctx, s, rows, versions)
+		m, err := r.learnStep(ctx, s, rows, refill)
 		if err != nil {
 			return err
 		}
@@ -179,7 +178,9 @@ func (r *runner) stageDeltas() map[string]StageTimes {
 }
 
 // learnStep turns one step's scored rows into train rows and updates.
-func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, versions *versionStore) (*StepMetrics, error) {
+// refill is the DAPO refill loop (nil when sampling.filter.zero_variance
+// is off).
+func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, refill *refillLoop) (*StepMetrics, error) {
 	correct, err := r.binaryOutcomes(ctx, rows)
 	if err != nil {
 		return nil, err
@@ -194,7 +195,7 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 	}
 	var filter *sampling.FilterResult
 	if r.cfg.Sampling.Filter.ZeroVariance {
-		res, err := r.dynamicSampling(ctx, s, &rows, &correct, &groups, &keep, versions)
+		res, err := r.dynamicSampling(ctx, s, &rows, &correct, &groups, &keep, refill)
 		if err != nil {
 			return nil, err
 		}
@@ -229,60 +230,6 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 		}
 	}
 	return m, nil
-}
-
-// dynamicSampling applies DAPO's filter to the step's groups and refills
-// with newly sampled prompts, rolled out with the step's behaviour weights,
-// for at most max_refill_rounds rounds. It extends rows, correct, groups
-// and keep in place.
-func (r *runner) dynamicSampling(ctx context.Context, s int64, rows *[]data.Scored, correct *[]bool, groups *[]int,
-	keep *[]bool, versions *versionStore) (sampling.FilterResult, error) {
-	round := sampling.NewGroupFilter(r.cfg.Sampling.Filter).Begin(r.cfg.Train.PromptsPerStep * len(r.modes))
-	markGroups(*keep, *groups, round.Add(outcomes(*rows, *groups, *correct)))
-	version := max(s-int64(r.cfg.Train.MaxStaleness), 0)
-	for n, refill := round.Need(), 1; n > 0; n, refill = round.Need(), refill+1 {
-		prompts := (n + len(r.modes) - 1) / len(r.modes)
-		idx, err := r.sampler.Next(s, prompts)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		sp := stepPrompts{Step: s, Prompts: make([]data.Prompt, len(idx))}
-		for i, k := range idx {
-			sp.Prompts[i] = r.train[k]
-		}
-		model, ok := versions.wait(version)
-		if !ok {
-			return sampling.FilterResult{}, ctx.Err()
-		}
-		req := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Round: refill, Params: r.genParams()}
-		generated, err := generateParallel(ctx, r.generator(model, version), req, sp, version, r.cfg.Rollout.Workers)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		scored, err := r.score(ctx, generated)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		ok2, err := r.binaryOutcomes(ctx, scored)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		g := groupIDs(len(scored), func(i int) (uint64, uint8) { return scored[i].PromptID, scored[i].Mode })
-		if err := r.sampler.Observe(s, outcomes(scored, g, ok2)); err != nil {
-			return sampling.FilterResult{}, err
-		}
-		k := make([]bool, len(scored))
-		for i := range k {
-			k[i] = true
-		}
-		markGroups(k, g, round.Add(outcomes(scored, g, ok2)))
-		offset := (*groups)[len(*groups)-1] + 1
-		for i := range g {
-			g[i] += offset
-		}
-		*rows, *correct, *groups, *keep = append(*rows, scored...), append(*correct, ok2...), append(*groups, g...), append(*keep, k...)
-	}
-	return round.Result(), nil
 }
 
 // markGroups clears keep for rows whose group the filter did not keep
