@@ -200,7 +200,7 @@ func learnerRows(t *testing.T, cfg RunConfig) []data.Scored {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scored, err := r.score(context.Background(), rows)
+	scored, err := r.scoring.score(context.Background(), rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestEvalKeysChangeTheEvaluation(t *testing.T) {
 		{"eval.verifier", func(c *RunConfig) { c.Eval.Verifier = "math" }},
 	}, func(t *testing.T, cfg RunConfig) [2][]float64 {
 		r := startRunner(t, cfg)
-		r.evaluator.Generator = r.inProcess(r.pol.Model)
+		r.evaluator.Generator = r.gens.inProcess(r.pol, r.pol.Model)
 		res, err := r.evaluator.Run(context.Background(), 0, data.ModeTrace)
 		if err != nil {
 			t.Fatal(err)

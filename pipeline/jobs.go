@@ -35,10 +35,11 @@ func RunSFT(ctx context.Context, cfg RunConfig, opts RunOptions) ([]EvalResult, 
 	if err := r.loadData(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.buildRewards(); err != nil {
+	if err := r.buildScoring(); err != nil {
 		return nil, err
 	}
 	defer r.close()
+	r.gens = localGenerators(cfg.Data.Template)
 	pol, err := r.sft(ctx, opts.OutDir)
 	if err != nil {
 		return nil, err
@@ -155,8 +156,8 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 		return nil, err
 	}
 	defer verifier.Close()
-	r := &runner{cfg: DefaultRunConfig(), pol: pol}
-	ev := &Evaluator{Generator: r.inProcess(pol.Model), Verifier: verifier, Prompts: prompts, Config: o.Config,
+	gens := localGenerators(DefaultRunConfig().Data.Template)
+	ev := &Evaluator{Generator: gens.inProcess(pol, pol.Model), Verifier: verifier, Prompts: prompts, Config: o.Config,
 		MaxTokens: o.MaxNewTokens, Seed: o.Seed}
 	var out []EvalResult
 	for _, mode := range o.Modes {

@@ -6,19 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
-	"github.com/rlpipe/rlpipe/policy/tokenizer"
-	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
 )
@@ -66,36 +62,30 @@ type RunResult struct {
 
 // runner holds the state of one run.
 type runner struct {
-	cfg     RunConfig
-	opts    RunOptions
-	mem     memory.Allocator
-	log     io.Writer
-	pol     *policyfile.Policy
-	opt     *optim.AdamW    // the learner's optimizer, checkpointed by the runner
-	learner learn.Learner   // algorithm.name's learner
-	remote  *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
-	// Flight workers (distributed.*) and the rollout generators per version.
-	flightRollouts *flight.RolloutPool
-	flightRewards  *flight.RewardPool
-	flightGens     map[int64]*flight.Generator
-	flightMu       sync.Mutex
-	sampler        sampling.Sampler
-	scorer         *reward.Scorer
-	verifier       reward.Func
-	train          []data.Prompt
-	modes          []uint8
-	evaluator      *Evaluator
-	metrics        *jsonlFile
-	evals          *jsonlFile
-	start          int64
-	pending        map[int64]pendingPick // picks sent to rollout but not yet learned, by step
-	behaviour      policy.Trainable      // version start−1 weights when resuming with staleness 1
-	configHash     string
-	progress       *progress
-	graph          *Graph       // the running stage graph, for per-stage statistics
-	lastStats      []StageStats // stage statistics at the end of the previous step
-	lastStepEnd    time.Time
-	vasRefresh     refreshRun // VAS full refreshes (refresh.go)
+	cfg         RunConfig
+	opts        RunOptions
+	mem         memory.Allocator
+	log         io.Writer
+	pol         *policyfile.Policy
+	opt         *optim.AdamW  // the learner's optimizer, checkpointed by the runner
+	learner     learn.Learner // algorithm.name's learner
+	gens        *generators   // rollout backends
+	scoring     *scoring      // reward and verifier
+	sampler     sampling.Sampler
+	train       []data.Prompt
+	modes       []uint8
+	evaluator   *Evaluator
+	metrics     *jsonlFile
+	evals       *jsonlFile
+	start       int64
+	pending     map[int64]pendingPick // picks sent to rollout but not yet learned, by step
+	behaviour   policy.Trainable      // version start−1 weights when resuming with staleness 1
+	configHash  string
+	progress    *progress
+	graph       *Graph       // the running stage graph, for per-stage statistics
+	lastStats   []StageStats // stage statistics at the end of the previous step
+	lastStepEnd time.Time
+	vasRefresh  refreshRun // VAS full refreshes (refresh.go)
 }
 
 // Run executes the RL job described by cfg in opts.OutDir: warm start (SFT
@@ -158,18 +148,14 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 	if err := r.loadData(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.buildRewards(); err != nil {
+	if err := r.buildScoring(); err != nil {
 		return nil, err
 	}
-	if cfg.Rollout.Kind == RolloutOpenAI {
-		remote, err := rollout.NewOpenAI(cfg.Rollout.OpenAI, tokenizer.New())
-		if err != nil {
-			r.close()
-			return nil, err
-		}
-		r.remote = remote
+	if r.gens, err = newGenerators(cfg, r.mem); err != nil {
+		r.close()
+		return nil, err
 	}
-	if err := r.connectWorkers(); err != nil {
+	if err := r.scoring.connect(cfg, r.mem); err != nil {
 		r.close()
 		return nil, err
 	}
@@ -195,18 +181,24 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 	return r, nil
 }
 
+// buildScoring builds the run's rewards and hands the verifier to the
+// evaluator (loadData builds it first).
+func (r *runner) buildScoring() error {
+	sc, err := newScoring(r.cfg)
+	if err != nil {
+		return err
+	}
+	r.scoring = sc
+	r.evaluator.Verifier = sc.verifier
+	return nil
+}
+
 func (r *runner) close() {
-	if r.remote != nil {
-		r.remote.Close()
+	if r.gens != nil {
+		r.gens.close()
 	}
-	if r.flightRollouts != nil {
-		r.flightRollouts.Close()
-	}
-	if r.flightRewards != nil {
-		r.flightRewards.Close()
-	}
-	if r.scorer != nil {
-		r.scorer.Close()
+	if r.scoring != nil {
+		r.scoring.close()
 	}
 	if r.metrics != nil {
 		r.metrics.Close()
@@ -219,7 +211,7 @@ func (r *runner) close() {
 // evaluate runs the held-out evaluation in every rollout mode and appends
 // the rows to eval.jsonl.
 func (r *runner) evaluate(ctx context.Context, step int64) ([]EvalResult, error) {
-	r.evaluator.Generator = r.inProcess(r.pol.Model)
+	r.evaluator.Generator = r.gens.inProcess(r.pol, r.pol.Model)
 	var out []EvalResult
 	for _, mode := range r.modes {
 		res, err := r.evaluator.Run(ctx, step, mode)
@@ -266,10 +258,10 @@ func (r *runner) loop(ctx context.Context) error {
 	r.graph = g
 	r.lastStepEnd = time.Now()
 	rolled := AddStage(g, "rollout", Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
-	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.score))
+	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.scoring.score))
 	var refill *refillLoop
 	if r.cfg.Sampling.Filter.ZeroVariance {
-		refill = addRefillLoop(g, rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base), rewardStage(r.mem, r.score))
+		refill = addRefillLoop(g, rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base), rewardStage(r.mem, r.scoring.score))
 	}
 	AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
 		defer versions.close()
