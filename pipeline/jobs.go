@@ -44,12 +44,11 @@ func RunSFT(ctx context.Context, cfg RunConfig, opts RunOptions) ([]EvalResult, 
 	if err != nil {
 		return nil, err
 	}
-	r.pol = pol
 	os.Remove(filepath.Join(opts.OutDir, evalFile))
 	if r.evals, err = openJSONL(filepath.Join(opts.OutDir, evalFile)); err != nil {
 		return nil, err
 	}
-	return r.evaluate(ctx, 0)
+	return r.evaluatePolicy(ctx, pol, 0)
 }
 
 // EvalOptions configure EvaluateCheckpoint.

@@ -77,7 +77,7 @@ func (r *runner) dynamicSampling(ctx context.Context, s int64, rows *[]data.Scor
 			panic("pipeline: dynamic sampling without a refill loop")
 		}
 		prompts := (n + len(r.modes) - 1) / len(r.modes)
-		idx, err := r.sampler.Next(s, prompts)
+		idx, err := r.ts.sampler.Next(s, prompts)
 		if err != nil {
 			return sampling.FilterResult{}, err
 		}
@@ -94,7 +94,7 @@ func (r *runner) dynamicSampling(ctx context.Context, s int64, rows *[]data.Scor
 			return sampling.FilterResult{}, err
 		}
 		g := groupIDs(len(scored), func(i int) (uint64, uint8) { return scored[i].PromptID, scored[i].Mode })
-		if err := r.sampler.Observe(s, outcomes(scored, g, ok)); err != nil {
+		if err := r.ts.sampler.Observe(s, outcomes(scored, g, ok)); err != nil {
 			return sampling.FilterResult{}, err
 		}
 		k := make([]bool, len(scored))

@@ -49,7 +49,7 @@ type refreshRun struct {
 // refresher returns the sampler's full-refresh side, or nil when the
 // sampler has none.
 func (r *runner) refresher() sampling.Refresher {
-	rf, _ := r.sampler.(sampling.Refresher)
+	rf, _ := r.ts.sampler.(sampling.Refresher)
 	return rf
 }
 
@@ -59,7 +59,7 @@ func (r *runner) deferPick(s int64) bool {
 	if r.vasRefresh.hold {
 		return true
 	}
-	if _, ok := r.pending[s]; ok {
+	if _, ok := r.ts.pending[s]; ok {
 		return false
 	}
 	rf := r.refresher()
@@ -129,7 +129,7 @@ func (r *runner) refreshVAS(ctx context.Context, s, done int64, versions *versio
 		r.vasRefresh.secs = map[int64]float64{}
 	}
 	r.vasRefresh.secs[s] += secs
-	if st := r.sampler.Stats().Refresh; st != nil {
+	if st := r.ts.sampler.Stats().Refresh; st != nil {
 		fmt.Fprintf(r.log, "vas refresh step %d: done, %d prompts (%d without rollouts), %d rollouts, mean pass %.3f, learnable %.3f, %.1fs\n",
 			s, st.Prompts, st.Missing, st.Samples, st.MeanPass, st.Learnable, secs)
 	}
@@ -205,7 +205,7 @@ func (r *runner) refreshCheckpoint(s, done int64, chunks int, versions *versionS
 
 // refreshMetrics adds the refresh run before step s's pick to its metrics.
 func (r *runner) refreshMetrics(m *StepMetrics, s int64) {
-	rs := r.pending[s].Stats.Refresh
+	rs := r.ts.pending[s].Stats.Refresh
 	if rs == nil || rs.Step != s {
 		return
 	}

@@ -11,12 +11,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/policy"
-	"github.com/rlpipe/rlpipe/policy/learn"
-	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/rollout"
-	"github.com/rlpipe/rlpipe/sampling"
 )
 
 // ErrInterrupted is returned by Run when it stopped on request after writing
@@ -60,32 +56,30 @@ type RunResult struct {
 	After  []EvalResult
 }
 
-// runner holds the state of one run.
+// runner is one run: its configuration and run directory, the parts that
+// own their state (rollout backends, rewards, the checkpointed train
+// state), the data and evaluator, and the logs.
 type runner struct {
-	cfg         RunConfig
-	opts        RunOptions
-	mem         memory.Allocator
-	log         io.Writer
-	pol         *policyfile.Policy
-	opt         *optim.AdamW  // the learner's optimizer, checkpointed by the runner
-	learner     learn.Learner // algorithm.name's learner
-	gens        *generators   // rollout backends
-	scoring     *scoring      // reward and verifier
-	sampler     sampling.Sampler
-	train       []data.Prompt
-	modes       []uint8
-	evaluator   *Evaluator
-	metrics     *jsonlFile
-	evals       *jsonlFile
-	start       int64
-	pending     map[int64]pendingPick // picks sent to rollout but not yet learned, by step
-	behaviour   policy.Trainable      // version start−1 weights when resuming with staleness 1
-	configHash  string
-	progress    *progress
-	graph       *Graph       // the running stage graph, for per-stage statistics
-	lastStats   []StageStats // stage statistics at the end of the previous step
-	lastStepEnd time.Time
-	vasRefresh  refreshRun // VAS full refreshes (refresh.go)
+	cfg        RunConfig
+	opts       RunOptions
+	mem        memory.Allocator
+	log        io.Writer
+	configHash string
+
+	gens    *generators // rollout backends
+	scoring *scoring    // reward and verifier
+	ts      *trainState // what checkpoints hold; nil until freshStart or restore
+
+	train     []data.Prompt
+	modes     []uint8
+	evaluator *Evaluator
+
+	metrics, evals *jsonlFile
+	progress       *progress
+	graph          *Graph       // the running stage graph, for per-stage statistics
+	lastStats      []StageStats // stage statistics at the end of the previous step
+	lastStepEnd    time.Time
+	vasRefresh     refreshRun // VAS full refreshes (refresh.go)
 }
 
 // Run executes the RL job described by cfg in opts.OutDir: warm start (SFT
@@ -106,7 +100,7 @@ func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error
 	res := &RunResult{}
 	// A resume at step 0 (from a checkpoint written during the initial VAS
 	// refresh) already has the starting evaluation in eval.jsonl.
-	if r.start == 0 && !opts.Resume {
+	if r.ts.step == 0 && !opts.Resume {
 		before, err := r.evaluate(ctx, 0)
 		if err != nil {
 			return nil, err
@@ -129,7 +123,7 @@ func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error
 }
 
 func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, error) {
-	r := &runner{cfg: cfg, opts: opts, mem: opts.Allocator, log: opts.Stderr, pending: map[int64]pendingPick{}}
+	r := &runner{cfg: cfg, opts: opts, mem: opts.Allocator, log: opts.Stderr}
 	if r.mem == nil {
 		r.mem = memory.NewGoAllocator()
 	}
@@ -211,7 +205,12 @@ func (r *runner) close() {
 // evaluate runs the held-out evaluation in every rollout mode and appends
 // the rows to eval.jsonl.
 func (r *runner) evaluate(ctx context.Context, step int64) ([]EvalResult, error) {
-	r.evaluator.Generator = r.gens.inProcess(r.pol, r.pol.Model)
+	return r.evaluatePolicy(ctx, r.ts.pol, step)
+}
+
+// evaluatePolicy is evaluate of pol.
+func (r *runner) evaluatePolicy(ctx context.Context, pol *policyfile.Policy, step int64) ([]EvalResult, error) {
+	r.evaluator.Generator = r.gens.inProcess(pol, pol.Model)
 	var out []EvalResult
 	for _, mode := range r.modes {
 		res, err := r.evaluator.Run(ctx, step, mode)
@@ -227,24 +226,24 @@ func (r *runner) evaluate(ctx context.Context, step int64) ([]EvalResult, error)
 	return out, nil
 }
 
-// loop runs the concurrent stages from r.start to the step budget.
+// loop runs the concurrent stages from r.ts.step to the step budget.
 func (r *runner) loop(ctx context.Context) error {
 	steps := int64(r.cfg.Train.Steps)
-	if r.start >= steps {
+	if r.ts.step >= steps {
 		return nil
 	}
 	st := int64(r.cfg.Train.MaxStaleness)
 	versions := newVersionStore()
-	versions.publish(r.start, r.pol.Model.Clone())
-	if st > 0 && r.start > 0 {
-		if r.behaviour == nil {
+	versions.publish(r.ts.step, r.ts.pol.Model.Clone())
+	if st > 0 && r.ts.step > 0 {
+		if r.ts.behaviour == nil {
 			return fmt.Errorf("pipeline: resuming with max_staleness %d needs the checkpoint's %s", st, behaviourFile)
 		}
-		versions.publish(r.start-1, r.behaviour)
+		versions.publish(r.ts.step-1, r.ts.behaviour)
 	}
 	picks := make(chan stepPrompts, st+2)
-	for s := r.start; s <= r.start+st && s < steps; s++ {
-		if err := r.refreshIfDue(ctx, s, r.start, versions); err != nil {
+	for s := r.ts.step; s <= r.ts.step+st && s < steps; s++ {
+		if err := r.refreshIfDue(ctx, s, r.ts.step, versions); err != nil {
 			return err
 		}
 		sp, err := r.pick(s)

@@ -9,9 +9,7 @@ import (
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
-	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
-	"github.com/rlpipe/rlpipe/sampling"
 )
 
 // loadData reads the training prompts and the held-out prompts.
@@ -92,19 +90,8 @@ func (r *runner) freshStart(ctx context.Context) error {
 	if err := r.configurePolicy(pol); err != nil {
 		return err
 	}
-	r.pol = pol
 	// The reference of a fresh start is a copy of the policy it starts from.
-	if err := r.buildLearner(nil); err != nil {
-		return err
-	}
-	ids := make([]uint64, len(r.train))
-	for i, p := range r.train {
-		ids[i] = p.ID
-	}
-	scfg := r.cfg.Sampling
-	scfg.Seed ^= r.cfg.Seed
-	r.sampler, err = sampling.New(scfg, ids)
-	if err != nil {
+	if r.ts, err = newTrainState(r.cfg, pol, nil, r.train); err != nil {
 		return err
 	}
 	for _, name := range []string{metricsFile, evalFile} {
@@ -190,41 +177,6 @@ func cutSpec(spec string) (name, split string, ok bool) {
 	return spec, "", false
 }
 
-// buildLearner builds the optimizer and the learner algorithm.name names
-// for r.pol. A learner that needs a frozen reference policy gets ref, or a
-// copy of r.pol's current weights when ref is nil.
-func (r *runner) buildLearner(ref policy.Trainable) error {
-	tc := r.cfg.Train
-	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: tc.LR, WeightDecay: weightDecay(tc.WeightDecay)})
-	if err != nil {
-		return err
-	}
-	// Bind now, so that a checkpoint of an optimizer that has not stepped yet
-	// (every group filtered so far) serialises exactly as it will after a
-	// resume.
-	if err := opt.Bind(r.pol.Model.Params()); err != nil {
-		return err
-	}
-	sched, err := optim.NewSchedule(optim.ScheduleConfig{Kind: optim.ScheduleConstant, WarmupSteps: tc.WarmupSteps}, tc.LR)
-	if err != nil {
-		return err
-	}
-	algo := r.cfg.Algorithm
-	algo.Loss = r.cfg.lossConfig()
-	if !learn.NeedsReference(algo) {
-		ref = nil
-	} else if ref == nil {
-		ref = r.pol.Model.Clone()
-	}
-	l, err := learn.New(learn.Env{Policy: r.pol.Model, Ref: ref, Opt: opt, Sched: sched, Algo: algo,
-		Temperature: r.cfg.Rollout.Temperature, ClipNorm: tc.ClipNorm, Seed: r.cfg.Seed, Canvas: r.cfg.Policy.Diffusion.Canvas})
-	if err != nil {
-		return err
-	}
-	r.opt, r.learner = opt, l
-	return nil
-}
-
 // configurePolicy checks that pol is of the configured kind and applies the
 // diffusion generation settings.
 func (r *runner) configurePolicy(pol *policyfile.Policy) error {
@@ -248,7 +200,7 @@ func (r *runner) configurePolicy(pol *policyfile.Policy) error {
 // generator returns the generator of the weights snapshot model of a
 // policy version (generators.forVersion with the run's policy).
 func (r *runner) generator(model policy.Trainable, version int64) generator {
-	return r.gens.forVersion(r.pol, model, version)
+	return r.gens.forVersion(r.ts.pol, model, version)
 }
 
 func (r *runner) genParams() data.GenParams {

@@ -22,10 +22,10 @@ type pendingPick struct {
 
 // pick chooses the prompts of step s (or replays the checkpointed pick).
 func (r *runner) pick(s int64) (stepPrompts, error) {
-	if p, ok := r.pending[s]; ok {
+	if p, ok := r.ts.pending[s]; ok {
 		return stepPrompts{Step: s, Prompts: r.promptsByID(p.IDs)}, nil
 	}
-	idx, err := r.sampler.Next(s, r.cfg.Train.PromptsPerStep)
+	idx, err := r.ts.sampler.Next(s, r.cfg.Train.PromptsPerStep)
 	if err != nil {
 		return stepPrompts{}, fmt.Errorf("pipeline: sampler at step %d: %w", s, err)
 	}
@@ -34,7 +34,7 @@ func (r *runner) pick(s int64) (stepPrompts, error) {
 	for i, k := range idx {
 		ps[i], ids[i] = r.train[k], r.train[k].ID
 	}
-	r.pending[s] = pendingPick{IDs: ids, Stats: r.sampler.Stats()}
+	r.ts.pending[s] = pendingPick{IDs: ids, Stats: r.ts.sampler.Stats()}
 	return stepPrompts{Step: s, Prompts: ps}, nil
 }
 
@@ -72,9 +72,9 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 		if err != nil {
 			return err
 		}
-		versions.publish(s+1, r.pol.Model.Clone())
+		versions.publish(s+1, r.ts.pol.Model.Clone())
 		versions.drop(s + 1 - st)
-		delete(r.pending, s)
+		delete(r.ts.pending, s)
 		// Pick ahead even past the step budget, so that a run extended later
 		// with --resume continues exactly as if the budget had been larger;
 		// a pick that needs a VAS full refresh first waits until this step
@@ -186,7 +186,7 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ref
 		return nil, err
 	}
 	groups := groupIDs(len(rows), func(i int) (uint64, uint8) { return rows[i].PromptID, rows[i].Mode })
-	if err := r.sampler.Observe(s, outcomes(rows, groups, correct)); err != nil {
+	if err := r.ts.sampler.Observe(s, outcomes(rows, groups, correct)); err != nil {
 		return nil, err
 	}
 	keep := make([]bool, len(rows))
@@ -206,7 +206,7 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ref
 		train[i] = data.TrainRow{Scored: rows[i], Keep: keep[i]}
 	}
 	dropped := applyOnError(r.cfg.Reward.OnError, train, groups)
-	stats, err := r.learner.Update(learn.Batch{Step: int(s), Rows: train, Groups: groups})
+	stats, err := r.ts.learner.Update(learn.Batch{Step: int(s), Rows: train, Groups: groups})
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ref
 	m.DroppedGroups = dropped
 	m.Entropy = stats.Entropy
 	m.Algo = stats.Algo
-	m.Sampler = r.pending[s].Stats.Metrics()
+	m.Sampler = r.ts.pending[s].Stats.Metrics()
 	r.refreshMetrics(m, s)
 	if filter != nil {
 		m.Filter = filter.Metrics()
