@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
@@ -29,11 +30,11 @@ type refillLoop struct {
 // addRefillLoop adds the refill's rollout and reward stages to g; roll and
 // score are the stages the main loop uses, so a refill round generates and
 // scores exactly as a step does.
-func addRefillLoop(g *Graph, roll Stage[stepPrompts, stepRecord], score Stage[stepRecord, stepRecord]) *refillLoop {
+func addRefillLoop(g *stage.Graph, roll stage.Stage[stepPrompts, stepRecord], score stage.Stage[stepRecord, stepRecord]) *refillLoop {
 	req := make(chan stepPrompts)
-	rolled := AddStage(g, refillRolloutStage, Inlet(g, "refill", req), roll)
-	scored := AddStage(g, refillRewardStage, rolled, score)
-	return &refillLoop{requests: req, results: Outlet(scored)}
+	rolled := stage.AddStage(g, refillRolloutStage, stage.Inlet(g, "refill", req), roll)
+	scored := stage.AddStage(g, refillRewardStage, rolled, score)
+	return &refillLoop{requests: req, results: stage.Outlet(scored)}
 }
 
 // close ends the loop's stages once the learner needs no more refills. It
@@ -46,10 +47,10 @@ func (l *refillLoop) close() {
 
 // roll rolls out and scores one refill round and returns its rows.
 func (l *refillLoop) roll(ctx context.Context, sp stepPrompts) ([]data.Scored, error) {
-	if err := Send(ctx, l.requests, sp); err != nil {
+	if err := stage.Send(ctx, l.requests, sp); err != nil {
 		return nil, err
 	}
-	sr, ok, err := Recv(ctx, l.results)
+	sr, ok, err := stage.Recv(ctx, l.results)
 	if err != nil {
 		return nil, err
 	}

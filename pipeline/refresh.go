@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
@@ -90,7 +91,7 @@ func (r *runner) refreshAndPick(ctx context.Context, s, done int64, picks chan<-
 	if err != nil {
 		return err
 	}
-	return Send(ctx, picks, sp)
+	return stage.Send(ctx, picks, sp)
 }
 
 // refreshVAS re-rolls the rest of the pool for step s's refresh, chunk by

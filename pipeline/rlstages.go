@@ -11,6 +11,7 @@ import (
 	"github.com/sourcegraph/conc/iter"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -117,7 +118,7 @@ func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) genera
 	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 		defer close(out)
 		for {
-			sp, ok, err := Recv(ctx, in)
+			sp, ok, err := stage.Recv(ctx, in)
 			if err != nil || !ok {
 				return err
 			}
@@ -140,7 +141,7 @@ func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) genera
 				tokens += len(rows[i].CompletionTokens)
 			}
 			rec := data.NewRolloutsRecord(mem, rows)
-			if err := Send(ctx, out, stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens, Dropped: dropped}); err != nil {
+			if err := stage.Send(ctx, out, stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens, Dropped: dropped}); err != nil {
 				return err
 			}
 		}
@@ -182,7 +183,7 @@ func rewardStage(mem memory.Allocator, score scoreFunc) func(ctx context.Context
 	return func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
 		defer close(out)
 		for {
-			sr, ok, err := Recv(ctx, in)
+			sr, ok, err := stage.Recv(ctx, in)
 			if err != nil || !ok {
 				return err
 			}
@@ -198,7 +199,7 @@ func rewardStage(mem memory.Allocator, score scoreFunc) func(ctx context.Context
 			}
 			sr.Record = data.NewScoredRecord(mem, scored)
 			sr.RewardBusy = time.Since(start)
-			if err := Send(ctx, out, sr); err != nil {
+			if err := stage.Send(ctx, out, sr); err != nil {
 				return err
 			}
 		}

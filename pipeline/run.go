@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -76,8 +77,8 @@ type runner struct {
 
 	metrics, evals *jsonlFile
 	progress       *progress
-	graph          *Graph       // the running stage graph, for per-stage statistics
-	lastStats      []StageStats // stage statistics at the end of the previous step
+	graph          *stage.Graph  // the running stage graph, for per-stage statistics
+	lastStats      []stage.Stats // stage statistics at the end of the previous step
 	lastStepEnd    time.Time
 	vasRefresh     refreshRun // VAS full refreshes (refresh.go)
 }
@@ -253,16 +254,16 @@ func (r *runner) loop(ctx context.Context) error {
 		picks <- sp
 	}
 	base := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Params: r.genParams()}
-	g := NewGraph(WithCapacity(1))
+	g := stage.NewGraph(stage.WithCapacity(1))
 	r.graph = g
 	r.lastStepEnd = time.Now()
-	rolled := AddStage(g, "rollout", Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
-	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.scoring.score))
+	rolled := stage.AddStage(g, "rollout", stage.Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
+	scored := stage.AddStage(g, "reward", rolled, rewardStage(r.mem, r.scoring.score))
 	var refill *refillLoop
 	if r.cfg.Sampling.Filter.ZeroVariance {
 		refill = addRefillLoop(g, rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base), rewardStage(r.mem, r.scoring.score))
 	}
-	AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
+	stage.AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
 		defer versions.close()
 		defer refill.close()
 		return r.learnStage(ctx, in, picks, versions, refill)

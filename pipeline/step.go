@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/reward"
@@ -57,7 +58,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 	steps := int64(r.cfg.Train.Steps)
 	st := int64(r.cfg.Train.MaxStaleness)
 	for {
-		sr, ok, err := Recv(ctx, in)
+		sr, ok, err := stage.Recv(ctx, in)
 		if err != nil || !ok {
 			return err
 		}
@@ -86,7 +87,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 				return err
 			}
 			if sp.Step < steps {
-				if err := Send(ctx, picks, sp); err != nil {
+				if err := stage.Send(ctx, picks, sp); err != nil {
 					return err
 				}
 			}
