@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
@@ -77,9 +76,7 @@ type runner struct {
 
 	metrics, evals *jsonlFile
 	progress       *progress
-	graph          *stage.Graph  // the running stage graph, for per-stage statistics
-	lastStats      []stage.Stats // stage statistics at the end of the previous step
-	lastStepEnd    time.Time
+	clock          *stepClock // per-step timings of the running loop
 	vasRefresh     refreshRun // VAS full refreshes (refresh.go)
 }
 
@@ -255,8 +252,7 @@ func (r *runner) loop(ctx context.Context) error {
 	}
 	base := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Params: r.genParams()}
 	g := stage.NewGraph(stage.WithCapacity(1))
-	r.graph = g
-	r.lastStepEnd = time.Now()
+	r.clock = newStepClock(g)
 	rolled := stage.AddStage(g, "rollout", stage.Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
 	scored := stage.AddStage(g, "reward", rolled, rewardStage(r.mem, r.scoring.score))
 	var refill *refillLoop

@@ -116,10 +116,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 // finishStep writes metrics, evaluates and checkpoints when due, and honours
 // an interrupt request.
 func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versions *versionStore) error {
-	m.Timing.Stages = r.stageDeltas()
-	now := time.Now()
-	m.Timing.WallS = now.Sub(r.lastStepEnd).Seconds()
-	r.lastStepEnd = now
+	m.Timing.Stages, m.Timing.WallS = r.clock.lap()
 	if err := r.metrics.Write(m); err != nil {
 		return err
 	}
@@ -154,28 +151,6 @@ func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versio
 		return ErrInterrupted
 	}
 	return nil
-}
-
-// stageDeltas returns each stage's busy and blocked seconds since the
-// previous call.
-func (r *runner) stageDeltas() map[string]StageTimes {
-	if r.graph == nil {
-		return nil
-	}
-	now := r.graph.Stats()
-	out := make(map[string]StageTimes, len(now))
-	for i, st := range now {
-		d := StageTimes{BusyS: st.Busy.Seconds(), BlockedInS: st.BlockedIn.Seconds(), BlockedOutS: st.BlockedOut.Seconds()}
-		if i < len(r.lastStats) {
-			prev := r.lastStats[i]
-			d.BusyS -= prev.Busy.Seconds()
-			d.BlockedInS -= prev.BlockedIn.Seconds()
-			d.BlockedOutS -= prev.BlockedOut.Seconds()
-		}
-		out[st.Name] = d
-	}
-	r.lastStats = now
-	return out
 }
 
 // learnStep turns one step's scored rows into train rows and updates.
