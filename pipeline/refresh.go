@@ -87,7 +87,7 @@ func (r *runner) refreshAndPick(ctx context.Context, s, done int64, picks chan<-
 	if err := r.refreshVAS(ctx, s, done, versions); err != nil {
 		return err
 	}
-	sp, err := r.pick(s)
+	sp, err := r.ts.pick(s, r.cfg.Train.PromptsPerStep, r.train)
 	if err != nil {
 		return err
 	}

@@ -244,7 +244,7 @@ func (r *runner) loop(ctx context.Context) error {
 		if err := r.refreshIfDue(ctx, s, r.ts.step, versions); err != nil {
 			return err
 		}
-		sp, err := r.pick(s)
+		sp, err := r.ts.pick(s, r.cfg.Train.PromptsPerStep, r.train)
 		if err != nil {
 			return err
 		}

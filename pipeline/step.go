@@ -14,43 +14,6 @@ import (
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
-// pendingPick is a step's picked prompts and the sampler's statistics right
-// after picking them.
-type pendingPick struct {
-	IDs   []uint64       `json:"ids"`
-	Stats sampling.Stats `json:"stats"`
-}
-
-// pick chooses the prompts of step s (or replays the checkpointed pick).
-func (r *runner) pick(s int64) (stepPrompts, error) {
-	if p, ok := r.ts.pending[s]; ok {
-		return stepPrompts{Step: s, Prompts: r.promptsByID(p.IDs)}, nil
-	}
-	idx, err := r.ts.sampler.Next(s, r.cfg.Train.PromptsPerStep)
-	if err != nil {
-		return stepPrompts{}, fmt.Errorf("pipeline: sampler at step %d: %w", s, err)
-	}
-	ps := make([]data.Prompt, len(idx))
-	ids := make([]uint64, len(idx))
-	for i, k := range idx {
-		ps[i], ids[i] = r.train[k], r.train[k].ID
-	}
-	r.ts.pending[s] = pendingPick{IDs: ids, Stats: r.ts.sampler.Stats()}
-	return stepPrompts{Step: s, Prompts: ps}, nil
-}
-
-func (r *runner) promptsByID(ids []uint64) []data.Prompt {
-	byID := make(map[uint64]int, len(r.train))
-	for i, p := range r.train {
-		byID[p.ID] = i
-	}
-	out := make([]data.Prompt, len(ids))
-	for i, id := range ids {
-		out[i] = r.train[byID[id]]
-	}
-	return out
-}
-
 // learnStage consumes scored batches in step order, updates the policy,
 // feeds the sampler, publishes new weights and picks future steps.
 func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks chan<- stepPrompts, versions *versionStore, refill *refillLoop) error {
@@ -82,7 +45,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 		// is written (refresh.go).
 		deferred := r.deferPick(s + 1 + st)
 		if !deferred {
-			sp, err := r.pick(s + 1 + st)
+			sp, err := r.ts.pick(s+1+st, r.cfg.Train.PromptsPerStep, r.train)
 			if err != nil {
 				return err
 			}

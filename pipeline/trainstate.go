@@ -36,6 +36,46 @@ type trainState struct {
 	behaviour policy.Trainable      // version step−1 weights when resuming with staleness 1
 }
 
+// pendingPick is a step's picked prompts and the sampler's statistics right
+// after picking them.
+type pendingPick struct {
+	IDs   []uint64       `json:"ids"`
+	Stats sampling.Stats `json:"stats"`
+}
+
+// pick chooses the n prompts of step s from train with the sampler and
+// records the pick as pending until the step is learned, or replays the
+// pending pick of a checkpoint, so that a resumed run rolls out the same
+// prompts.
+func (ts *trainState) pick(s int64, n int, train []data.Prompt) (stepPrompts, error) {
+	if p, ok := ts.pending[s]; ok {
+		return stepPrompts{Step: s, Prompts: promptsByID(train, p.IDs)}, nil
+	}
+	idx, err := ts.sampler.Next(s, n)
+	if err != nil {
+		return stepPrompts{}, fmt.Errorf("pipeline: sampler at step %d: %w", s, err)
+	}
+	ps := make([]data.Prompt, len(idx))
+	ids := make([]uint64, len(idx))
+	for i, k := range idx {
+		ps[i], ids[i] = train[k], train[k].ID
+	}
+	ts.pending[s] = pendingPick{IDs: ids, Stats: ts.sampler.Stats()}
+	return stepPrompts{Step: s, Prompts: ps}, nil
+}
+
+func promptsByID(train []data.Prompt, ids []uint64) []data.Prompt {
+	byID := make(map[uint64]int, len(train))
+	for i, p := range train {
+		byID[p.ID] = i
+	}
+	out := make([]data.Prompt, len(ids))
+	for i, id := range ids {
+		out[i] = train[byID[id]]
+	}
+	return out
+}
+
 // newTrainState builds the optimizer, the learner and a fresh sampler over
 // the training prompts around pol (already configured), at step 0. A
 // learner that needs a frozen reference policy gets ref, or a copy of
