@@ -103,19 +103,19 @@ func bvpoKeyConfig() RunConfig {
 // prompt and mode, as learnStep numbers them).
 func bvpoUpdates(t *testing.T, cfg RunConfig, steps ...[]data.TrainRow) updateEffect {
 	t.Helper()
-	r := &runner{cfg: cfg, pol: tinyARPolicy(t)}
-	if err := r.buildLearner(nil); err != nil {
+	r := &runner{cfg: cfg, ts: &trainState{pol: tinyARPolicy(t)}}
+	if err := r.ts.buildLearner(r.cfg, nil); err != nil {
 		t.Fatal(err)
 	}
 	var e updateEffect
 	for i, rows := range steps {
-		st, err := r.learner.Update(learn.Batch{Step: i, Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
+		st, err := r.ts.learner.Update(learn.Batch{Step: i, Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.GradNorms = append(e.GradNorms, st.GradNorm)
 	}
-	e.Weights = weights(r.pol.Model)
+	e.Weights = weights(r.ts.pol.Model)
 	return e
 }
 
@@ -195,11 +195,11 @@ func TestGDPOKeysChangeTheUpdate(t *testing.T) {
 				p.Value[j] *= 4
 			}
 		}
-		r := &runner{cfg: cfg, pol: pol}
-		if err := r.buildLearner(nil); err != nil {
+		r := &runner{cfg: cfg, ts: &trainState{pol: pol}}
+		if err := r.ts.buildLearner(r.cfg, nil); err != nil {
 			t.Fatal(err)
 		}
-		st, err := r.learner.Update(learn.Batch{Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
+		st, err := r.ts.learner.Update(learn.Batch{Rows: slices.Clone(rows), Groups: trainrows.Groups(rows)})
 		if err != nil {
 			t.Fatal(err)
 		}

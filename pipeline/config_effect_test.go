@@ -196,11 +196,11 @@ func learnerRows(t *testing.T, cfg RunConfig) []data.Scored {
 	t.Helper()
 	r := startRunner(t, cfg)
 	req := rollout.Request{Prompts: r.train[:2], G: 4, Modes: r.modes, Seed: r.cfg.Seed, Params: r.genParams()}
-	rows, err := r.generator(r.pol.Model, 0).Generate(context.Background(), req)
+	rows, err := r.generator(r.ts.pol.Model, 0).Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scored, err := r.score(context.Background(), rows)
+	scored, err := r.scoring.score(context.Background(), rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func learnOn(t *testing.T, cfg RunConfig, rows []data.Scored) (*StepMetrics, []f
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, weights(r.pol.Model)
+	return m, weights(r.ts.pol.Model)
 }
 
 // The rollout sampling keys (and the prompt template) change the
@@ -291,7 +291,7 @@ func TestRolloutKeysChangeTheCompletions(t *testing.T) {
 func generated(t *testing.T, cfg RunConfig) [][2][]int32 {
 	r := startRunner(t, cfg)
 	req := rollout.Request{Prompts: r.train[:3], G: 2, Modes: r.modes, Seed: r.cfg.Seed, Params: r.genParams()}
-	rows, err := r.generator(r.pol.Model, 0).Generate(context.Background(), req)
+	rows, err := r.generator(r.ts.pol.Model, 0).Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestEvalKeysChangeTheEvaluation(t *testing.T) {
 		{"eval.verifier", func(c *RunConfig) { c.Eval.Verifier = "math" }},
 	}, func(t *testing.T, cfg RunConfig) [2][]float64 {
 		r := startRunner(t, cfg)
-		r.evaluator.Generator = r.inProcess(r.pol.Model)
+		r.evaluator.Generator = r.gens.inProcess(r.ts.pol, r.ts.pol.Model)
 		res, err := r.evaluator.Run(context.Background(), 0, data.ModeTrace)
 		if err != nil {
 			t.Fatal(err)
@@ -341,7 +341,7 @@ func TestPolicyInitStartsFromTheCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startRunner(t, cfg)
-	if !slices.Equal(weights(r.pol.Model), weights(saved.Model)) {
+	if !slices.Equal(weights(r.ts.pol.Model), weights(saved.Model)) {
 		t.Error("with policy.init the run does not start from the saved weights")
 	}
 	if _, err := os.Stat(filepath.Join(r.opts.OutDir, "sft")); !os.IsNotExist(err) {

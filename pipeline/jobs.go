@@ -35,20 +35,20 @@ func RunSFT(ctx context.Context, cfg RunConfig, opts RunOptions) ([]EvalResult, 
 	if err := r.loadData(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.buildRewards(); err != nil {
+	if err := r.buildScoring(); err != nil {
 		return nil, err
 	}
 	defer r.close()
+	r.gens = localGenerators(cfg.Data.Template)
 	pol, err := r.sft(ctx, opts.OutDir)
 	if err != nil {
 		return nil, err
 	}
-	r.pol = pol
 	os.Remove(filepath.Join(opts.OutDir, evalFile))
 	if r.evals, err = openJSONL(filepath.Join(opts.OutDir, evalFile)); err != nil {
 		return nil, err
 	}
-	return r.evaluate(ctx, 0)
+	return r.evaluatePolicy(ctx, pol, 0)
 }
 
 // EvalOptions configure EvaluateCheckpoint.
@@ -155,8 +155,8 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 		return nil, err
 	}
 	defer verifier.Close()
-	r := &runner{cfg: DefaultRunConfig(), pol: pol}
-	ev := &Evaluator{Generator: r.inProcess(pol.Model), Verifier: verifier, Prompts: prompts, Config: o.Config,
+	gens := localGenerators(DefaultRunConfig().Data.Template)
+	ev := &Evaluator{Generator: gens.inProcess(pol, pol.Model), Verifier: verifier, Prompts: prompts, Config: o.Config,
 		MaxTokens: o.MaxNewTokens, Seed: o.Seed}
 	var out []EvalResult
 	for _, mode := range o.Modes {

@@ -84,11 +84,11 @@ func TestLearnerLossNormaliserIsTheCompletionBudget(t *testing.T) {
 			// run's learner would be given.
 			cfg.Algorithm.Name = captureAlgorithm
 			captured = learn.Env{}
-			r := &runner{cfg: cfg, pol: tinyARPolicy(t)}
-			if err := r.buildLearner(nil); err != nil {
+			r := &runner{cfg: cfg, ts: &trainState{pol: tinyARPolicy(t)}}
+			if err := r.ts.buildLearner(r.cfg, nil); err != nil {
 				t.Fatal(err)
 			}
-			if captured.Policy != r.pol.Model {
+			if captured.Policy != r.ts.pol.Model {
 				t.Fatal("buildLearner did not build the configured learner")
 			}
 			for _, width := range []int{5, 20} {

@@ -7,8 +7,10 @@ import (
 	"math"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy/learn"
 )
 
@@ -85,6 +87,41 @@ type StageTimes struct {
 	BlockedOutS float64 `json:"blocked_out_s"`
 }
 
+// stepClock measures each step of a running loop: its wall time and each
+// stage's busy and blocked time, as differences between the Graph's
+// counters at the ends of consecutive steps. The learner goroutine owns it.
+type stepClock struct {
+	graph   *stage.Graph
+	last    []stage.Stats // the stages' counters at the end of the previous step
+	lastEnd time.Time
+}
+
+func newStepClock(g *stage.Graph) *stepClock {
+	return &stepClock{graph: g, lastEnd: time.Now()}
+}
+
+// lap ends a step: it returns each stage's times and the wall seconds
+// since the previous lap (or the clock's start).
+func (c *stepClock) lap() (map[string]StageTimes, float64) {
+	now := c.graph.Stats()
+	out := make(map[string]StageTimes, len(now))
+	for i, st := range now {
+		d := StageTimes{BusyS: st.Busy.Seconds(), BlockedInS: st.BlockedIn.Seconds(), BlockedOutS: st.BlockedOut.Seconds()}
+		if i < len(c.last) {
+			prev := c.last[i]
+			d.BusyS -= prev.Busy.Seconds()
+			d.BlockedInS -= prev.BlockedIn.Seconds()
+			d.BlockedOutS -= prev.BlockedOut.Seconds()
+		}
+		out[st.Name] = d
+	}
+	c.last = now
+	end := time.Now()
+	wall := end.Sub(c.lastEnd).Seconds()
+	c.lastEnd = end
+	return out, wall
+}
+
 func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool, zeroStd int, st learn.Stats) *StepMetrics {
 	m := &StepMetrics{Step: s + 1, Loss: st.Loss, PGLoss: st.Metrics.PGLoss, KL: st.Metrics.KLMean, ApproxKL: st.Metrics.ApproxKL,
 		ClipLow: st.Metrics.ClipFracLow, ClipHigh: st.Metrics.ClipFracHigh, ClipDual: st.Metrics.ClipFracDual,
@@ -97,7 +134,6 @@ func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool,
 	parts := map[string]float64{}
 	modeHits, modeN := map[string]float64{}, map[string]float64{}
 	var rs, advs []float64
-	droppedGroups := map[int]bool{}
 	for i, r := range rows {
 		rs = append(rs, r.Reward)
 		advs = append(advs, float64(r.Advantage))
@@ -119,7 +155,6 @@ func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool,
 		}
 		if r.RewardError != "" {
 			m.RewardErrors++
-			droppedGroups[groups[i]] = true
 		}
 	}
 	m.RewardMean, m.RewardStd = meanStd(rs)
@@ -133,7 +168,6 @@ func newStepMetrics(s int64, rows []data.TrainRow, groups []int, correct []bool,
 			m.AccuracyMode[k] = modeHits[k] / v
 		}
 	}
-	m.DroppedGroups = len(droppedGroups)
 	if ng := groups[len(groups)-1] + 1; ng > 0 {
 		m.ZeroStdFrac = float64(zeroStd) / float64(ng)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/rollout"
 	"github.com/rlpipe/rlpipe/sampling"
@@ -49,7 +50,7 @@ type refreshRun struct {
 // refresher returns the sampler's full-refresh side, or nil when the
 // sampler has none.
 func (r *runner) refresher() sampling.Refresher {
-	rf, _ := r.sampler.(sampling.Refresher)
+	rf, _ := r.ts.sampler.(sampling.Refresher)
 	return rf
 }
 
@@ -59,7 +60,7 @@ func (r *runner) deferPick(s int64) bool {
 	if r.vasRefresh.hold {
 		return true
 	}
-	if _, ok := r.pending[s]; ok {
+	if _, ok := r.ts.pending[s]; ok {
 		return false
 	}
 	rf := r.refresher()
@@ -86,11 +87,11 @@ func (r *runner) refreshAndPick(ctx context.Context, s, done int64, picks chan<-
 	if err := r.refreshVAS(ctx, s, done, versions); err != nil {
 		return err
 	}
-	sp, err := r.pick(s)
+	sp, err := r.ts.pick(s, r.cfg.Train.PromptsPerStep, r.train)
 	if err != nil {
 		return err
 	}
-	return Send(ctx, picks, sp)
+	return stage.Send(ctx, picks, sp)
 }
 
 // refreshVAS re-rolls the rest of the pool for step s's refresh, chunk by
@@ -129,7 +130,7 @@ func (r *runner) refreshVAS(ctx context.Context, s, done int64, versions *versio
 		r.vasRefresh.secs = map[int64]float64{}
 	}
 	r.vasRefresh.secs[s] += secs
-	if st := r.sampler.Stats().Refresh; st != nil {
+	if st := r.ts.sampler.Stats().Refresh; st != nil {
 		fmt.Fprintf(r.log, "vas refresh step %d: done, %d prompts (%d without rollouts), %d rollouts, mean pass %.3f, learnable %.3f, %.1fs\n",
 			s, st.Prompts, st.Missing, st.Samples, st.MeanPass, st.Learnable, secs)
 	}
@@ -205,7 +206,7 @@ func (r *runner) refreshCheckpoint(s, done int64, chunks int, versions *versionS
 
 // refreshMetrics adds the refresh run before step s's pick to its metrics.
 func (r *runner) refreshMetrics(m *StepMetrics, s int64) {
-	rs := r.pending[s].Stats.Refresh
+	rs := r.ts.pending[s].Stats.Refresh
 	if rs == nil || rs.Step != s {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sourcegraph/conc/iter"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
@@ -23,10 +24,13 @@ type generator interface {
 	Generate(ctx context.Context, req rollout.Request) ([]data.Rollout, error)
 }
 
-// stepPrompts are the prompts picked for one RL step.
+// stepPrompts are the prompts picked for one RL step. Round is 0 for the
+// step's own pick and n for its n-th DAPO refill round, whose rollouts
+// draw their own random streams (rollout.Request.Round).
 type stepPrompts struct {
 	Step    int64
 	Prompts []data.Prompt
+	Round   int
 }
 
 // stepRecord carries one step's batch between stages. The receiver owns
@@ -114,7 +118,7 @@ func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) genera
 	return func(ctx context.Context, in <-chan stepPrompts, out chan<- stepRecord) error {
 		defer close(out)
 		for {
-			sp, ok, err := Recv(ctx, in)
+			sp, ok, err := stage.Recv(ctx, in)
 			if err != nil || !ok {
 				return err
 			}
@@ -124,11 +128,12 @@ func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) genera
 				return ctx.Err()
 			}
 			start := time.Now()
-			rows, err := generateParallel(ctx, gen(model, version), base, sp, version, workers)
+			req := base
+			req.Round = sp.Round
+			rows, err := generateParallel(ctx, gen(model, version), req, sp, version, workers)
 			if err != nil {
 				return fmt.Errorf("step %d: %w", sp.Step, err)
 			}
-			req := base
 			req.Prompts = sp.Prompts
 			dropped := req.Rows() - len(rows)
 			tokens := 0
@@ -136,7 +141,7 @@ func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) genera
 				tokens += len(rows[i].CompletionTokens)
 			}
 			rec := data.NewRolloutsRecord(mem, rows)
-			if err := Send(ctx, out, stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens, Dropped: dropped}); err != nil {
+			if err := stage.Send(ctx, out, stepRecord{Step: sp.Step, Version: version, Record: rec, RolloutBusy: time.Since(start), Tokens: tokens, Dropped: dropped}); err != nil {
 				return err
 			}
 		}
@@ -178,7 +183,7 @@ func rewardStage(mem memory.Allocator, score scoreFunc) func(ctx context.Context
 	return func(ctx context.Context, in <-chan stepRecord, out chan<- stepRecord) error {
 		defer close(out)
 		for {
-			sr, ok, err := Recv(ctx, in)
+			sr, ok, err := stage.Recv(ctx, in)
 			if err != nil || !ok {
 				return err
 			}
@@ -194,7 +199,7 @@ func rewardStage(mem memory.Allocator, score scoreFunc) func(ctx context.Context
 			}
 			sr.Record = data.NewScoredRecord(mem, scored)
 			sr.RewardBusy = time.Since(start)
-			if err := Send(ctx, out, sr); err != nil {
+			if err := stage.Send(ctx, out, sr); err != nil {
 				return err
 			}
 		}

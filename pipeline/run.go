@@ -6,21 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
-	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline/flight"
-	"github.com/rlpipe/rlpipe/policy"
-	"github.com/rlpipe/rlpipe/policy/learn"
-	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
-	"github.com/rlpipe/rlpipe/policy/tokenizer"
-	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
-	"github.com/rlpipe/rlpipe/sampling"
 )
 
 // ErrInterrupted is returned by Run when it stopped on request after writing
@@ -64,37 +56,27 @@ type RunResult struct {
 	After  []EvalResult
 }
 
-// runner holds the state of one run.
+// runner is one run: its configuration and run directory, the parts that
+// own their state (rollout backends, rewards, the checkpointed train
+// state), the data and evaluator, and the logs.
 type runner struct {
-	cfg     RunConfig
-	opts    RunOptions
-	mem     memory.Allocator
-	log     io.Writer
-	pol     *policyfile.Policy
-	opt     *optim.AdamW    // the learner's optimizer, checkpointed by the runner
-	learner learn.Learner   // algorithm.name's learner
-	remote  *rollout.OpenAI // rollouts from an OpenAI-compatible server (rollout.kind openai)
-	// Flight workers (distributed.*) and the rollout generators per version.
-	flightRollouts *flight.RolloutPool
-	flightRewards  *flight.RewardPool
-	flightGens     map[int64]*flight.Generator
-	flightMu       sync.Mutex
-	sampler        sampling.Sampler
-	scorer         *reward.Scorer
-	verifier       reward.Func
-	train          []data.Prompt
-	modes          []uint8
-	evaluator      *Evaluator
-	metrics        *jsonlFile
-	evals          *jsonlFile
-	start          int64
-	pending        map[int64]pendingPick // picks sent to rollout but not yet learned, by step
-	behaviour      policy.Trainable      // version start−1 weights when resuming with staleness 1
-	configHash     string
+	cfg        RunConfig
+	opts       RunOptions
+	mem        memory.Allocator
+	log        io.Writer
+	configHash string
+
+	gens    *generators // rollout backends
+	scoring *scoring    // reward and verifier
+	ts      *trainState // what checkpoints hold; nil until freshStart or restore
+
+	train     []data.Prompt
+	modes     []uint8
+	evaluator *Evaluator
+
+	metrics, evals *jsonlFile
 	progress       *progress
-	graph          *Graph       // the running stage graph, for per-stage statistics
-	lastStats      []StageStats // stage statistics at the end of the previous step
-	lastStepEnd    time.Time
+	clock          *stepClock // per-step timings of the running loop
 	vasRefresh     refreshRun // VAS full refreshes (refresh.go)
 }
 
@@ -116,7 +98,7 @@ func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error
 	res := &RunResult{}
 	// A resume at step 0 (from a checkpoint written during the initial VAS
 	// refresh) already has the starting evaluation in eval.jsonl.
-	if r.start == 0 && !opts.Resume {
+	if r.ts.step == 0 && !opts.Resume {
 		before, err := r.evaluate(ctx, 0)
 		if err != nil {
 			return nil, err
@@ -139,7 +121,7 @@ func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error
 }
 
 func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, error) {
-	r := &runner{cfg: cfg, opts: opts, mem: opts.Allocator, log: opts.Stderr, pending: map[int64]pendingPick{}}
+	r := &runner{cfg: cfg, opts: opts, mem: opts.Allocator, log: opts.Stderr}
 	if r.mem == nil {
 		r.mem = memory.NewGoAllocator()
 	}
@@ -158,18 +140,14 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 	if err := r.loadData(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.buildRewards(); err != nil {
+	if err := r.buildScoring(); err != nil {
 		return nil, err
 	}
-	if cfg.Rollout.Kind == RolloutOpenAI {
-		remote, err := rollout.NewOpenAI(cfg.Rollout.OpenAI, tokenizer.New())
-		if err != nil {
-			r.close()
-			return nil, err
-		}
-		r.remote = remote
+	if r.gens, err = newGenerators(cfg, r.mem); err != nil {
+		r.close()
+		return nil, err
 	}
-	if err := r.connectWorkers(); err != nil {
+	if err := r.scoring.connect(cfg, r.mem); err != nil {
 		r.close()
 		return nil, err
 	}
@@ -195,18 +173,24 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 	return r, nil
 }
 
+// buildScoring builds the run's rewards and hands the verifier to the
+// evaluator (loadData builds it first).
+func (r *runner) buildScoring() error {
+	sc, err := newScoring(r.cfg)
+	if err != nil {
+		return err
+	}
+	r.scoring = sc
+	r.evaluator.Verifier = sc.verifier
+	return nil
+}
+
 func (r *runner) close() {
-	if r.remote != nil {
-		r.remote.Close()
+	if r.gens != nil {
+		r.gens.close()
 	}
-	if r.flightRollouts != nil {
-		r.flightRollouts.Close()
-	}
-	if r.flightRewards != nil {
-		r.flightRewards.Close()
-	}
-	if r.scorer != nil {
-		r.scorer.Close()
+	if r.scoring != nil {
+		r.scoring.close()
 	}
 	if r.metrics != nil {
 		r.metrics.Close()
@@ -219,7 +203,12 @@ func (r *runner) close() {
 // evaluate runs the held-out evaluation in every rollout mode and appends
 // the rows to eval.jsonl.
 func (r *runner) evaluate(ctx context.Context, step int64) ([]EvalResult, error) {
-	r.evaluator.Generator = r.inProcess(r.pol.Model)
+	return r.evaluatePolicy(ctx, r.ts.pol, step)
+}
+
+// evaluatePolicy is evaluate of pol.
+func (r *runner) evaluatePolicy(ctx context.Context, pol *policyfile.Policy, step int64) ([]EvalResult, error) {
+	r.evaluator.Generator = r.gens.inProcess(pol, pol.Model)
 	var out []EvalResult
 	for _, mode := range r.modes {
 		res, err := r.evaluator.Run(ctx, step, mode)
@@ -235,41 +224,45 @@ func (r *runner) evaluate(ctx context.Context, step int64) ([]EvalResult, error)
 	return out, nil
 }
 
-// loop runs the concurrent stages from r.start to the step budget.
+// loop runs the concurrent stages from r.ts.step to the step budget.
 func (r *runner) loop(ctx context.Context) error {
 	steps := int64(r.cfg.Train.Steps)
-	if r.start >= steps {
+	if r.ts.step >= steps {
 		return nil
 	}
 	st := int64(r.cfg.Train.MaxStaleness)
 	versions := newVersionStore()
-	versions.publish(r.start, r.pol.Model.Clone())
-	if st > 0 && r.start > 0 {
-		if r.behaviour == nil {
+	versions.publish(r.ts.step, r.ts.pol.Model.Clone())
+	if st > 0 && r.ts.step > 0 {
+		if r.ts.behaviour == nil {
 			return fmt.Errorf("pipeline: resuming with max_staleness %d needs the checkpoint's %s", st, behaviourFile)
 		}
-		versions.publish(r.start-1, r.behaviour)
+		versions.publish(r.ts.step-1, r.ts.behaviour)
 	}
 	picks := make(chan stepPrompts, st+2)
-	for s := r.start; s <= r.start+st && s < steps; s++ {
-		if err := r.refreshIfDue(ctx, s, r.start, versions); err != nil {
+	for s := r.ts.step; s <= r.ts.step+st && s < steps; s++ {
+		if err := r.refreshIfDue(ctx, s, r.ts.step, versions); err != nil {
 			return err
 		}
-		sp, err := r.pick(s)
+		sp, err := r.ts.pick(s, r.cfg.Train.PromptsPerStep, r.train)
 		if err != nil {
 			return err
 		}
 		picks <- sp
 	}
 	base := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Params: r.genParams()}
-	g := NewGraph(WithCapacity(1))
-	r.graph = g
-	r.lastStepEnd = time.Now()
-	rolled := AddStage(g, "rollout", Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
-	scored := AddStage(g, "reward", rolled, rewardStage(r.mem, r.score))
-	AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
+	g := stage.NewGraph(stage.WithCapacity(1))
+	r.clock = newStepClock(g)
+	rolled := stage.AddStage(g, "rollout", stage.Inlet(g, "sampler", picks), rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base))
+	scored := stage.AddStage(g, "reward", rolled, rewardStage(r.mem, r.scoring.score))
+	var refill *refillLoop
+	if r.cfg.Sampling.Filter.ZeroVariance {
+		refill = addRefillLoop(g, rolloutStage(r.mem, r.generator, versions, st, r.cfg.Rollout.Workers, base), rewardStage(r.mem, r.scoring.score))
+	}
+	stage.AddSink(g, "learner", scored, func(ctx context.Context, in <-chan stepRecord) error {
 		defer versions.close()
-		return r.learnStage(ctx, in, picks, versions)
+		defer refill.close()
+		return r.learnStage(ctx, in, picks, versions, refill)
 	})
 	err := g.Run(ctx)
 	if errors.Is(err, ErrInterrupted) {

@@ -7,14 +7,9 @@ import (
 	"path/filepath"
 
 	"github.com/rlpipe/rlpipe/data"
-	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
-	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
-	"github.com/rlpipe/rlpipe/reward"
-	"github.com/rlpipe/rlpipe/rollout"
-	"github.com/rlpipe/rlpipe/sampling"
 )
 
 // loadData reads the training prompts and the held-out prompts.
@@ -85,21 +80,6 @@ func readSpec(ctx context.Context, spec string, opts ...data.Option) ([]data.Pro
 	return rd.ReadAll(ctx)
 }
 
-func (r *runner) buildRewards() error {
-	scorer, err := reward.NewScorer(r.cfg.Reward)
-	if err != nil {
-		return fmt.Errorf("pipeline: reward: %w", err)
-	}
-	r.scorer = scorer
-	verifier, err := reward.NewScorer(reward.Config{Spec: r.cfg.Eval.Verifier, OnError: reward.OnErrorZero, MaxErrorRate: 1})
-	if err != nil {
-		return fmt.Errorf("pipeline: eval.verifier: %w", err)
-	}
-	r.verifier = verifier
-	r.evaluator.Verifier = verifier
-	return nil
-}
-
 // freshStart builds the policy (from --init or by SFT), the optimizer and
 // the sampler, and clears the run directory's logs.
 func (r *runner) freshStart(ctx context.Context) error {
@@ -110,19 +90,8 @@ func (r *runner) freshStart(ctx context.Context) error {
 	if err := r.configurePolicy(pol); err != nil {
 		return err
 	}
-	r.pol = pol
 	// The reference of a fresh start is a copy of the policy it starts from.
-	if err := r.buildLearner(nil); err != nil {
-		return err
-	}
-	ids := make([]uint64, len(r.train))
-	for i, p := range r.train {
-		ids[i] = p.ID
-	}
-	scfg := r.cfg.Sampling
-	scfg.Seed ^= r.cfg.Seed
-	r.sampler, err = sampling.New(scfg, ids)
-	if err != nil {
+	if r.ts, err = newTrainState(r.cfg, pol, nil, r.train); err != nil {
 		return err
 	}
 	for _, name := range []string{metricsFile, evalFile} {
@@ -188,7 +157,7 @@ func (r *runner) sft(ctx context.Context, dir string) (*policyfile.Policy, error
 func (r *runner) sftEval(ctx context.Context, pol *policyfile.Policy, step int) error {
 	e := *r.evaluator
 	e.Config.Samples = 0
-	e.Generator = r.inProcessFor(pol, pol.Model)
+	e.Generator = r.gens.inProcess(pol, pol.Model)
 	for _, mode := range r.modes {
 		res, err := e.Run(ctx, int64(step), mode)
 		if err != nil {
@@ -206,65 +175,6 @@ func cutSpec(spec string) (name, split string, ok bool) {
 		}
 	}
 	return spec, "", false
-}
-
-// buildLearner builds the optimizer and the learner algorithm.name names
-// for r.pol. A learner that needs a frozen reference policy gets ref, or a
-// copy of r.pol's current weights when ref is nil.
-func (r *runner) buildLearner(ref policy.Trainable) error {
-	tc := r.cfg.Train
-	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: tc.LR, WeightDecay: weightDecay(tc.WeightDecay)})
-	if err != nil {
-		return err
-	}
-	// Bind now, so that a checkpoint of an optimizer that has not stepped yet
-	// (every group filtered so far) serialises exactly as it will after a
-	// resume.
-	if err := opt.Bind(r.pol.Model.Params()); err != nil {
-		return err
-	}
-	sched, err := optim.NewSchedule(optim.ScheduleConfig{Kind: optim.ScheduleConstant, WarmupSteps: tc.WarmupSteps}, tc.LR)
-	if err != nil {
-		return err
-	}
-	algo := r.cfg.Algorithm
-	algo.Loss = r.cfg.lossConfig()
-	if !learn.NeedsReference(algo) {
-		ref = nil
-	} else if ref == nil {
-		ref = r.pol.Model.Clone()
-	}
-	l, err := learn.New(learn.Env{Policy: r.pol.Model, Ref: ref, Opt: opt, Sched: sched, Algo: algo,
-		Temperature: r.cfg.Rollout.Temperature, ClipNorm: tc.ClipNorm, Seed: r.cfg.Seed, Canvas: r.cfg.Policy.Diffusion.Canvas})
-	if err != nil {
-		return err
-	}
-	r.opt, r.learner = opt, l
-	return nil
-}
-
-// connectWorkers opens the Flight pools of distributed.rollout_workers and
-// distributed.reward_workers.
-func (r *runner) connectWorkers() error {
-	d := r.cfg.Distributed
-	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
-	opts := []flight.Option{flight.WithAllocator(r.mem), flight.WithTemplate(tmpl), flight.WithDiffusion(r.cfg.Policy.Diffusion.Gen)}
-	if d.RequestTimeout > 0 {
-		opts = append(opts, flight.WithRequestTimeout(d.RequestTimeout))
-	}
-	var err error
-	if len(d.RolloutWorkers) > 0 {
-		if r.flightRollouts, err = flight.NewRolloutPool(d.RolloutWorkers, opts...); err != nil {
-			return err
-		}
-		r.flightGens = map[int64]*flight.Generator{}
-	}
-	if len(d.RewardWorkers) > 0 {
-		if r.flightRewards, err = flight.NewRewardPool(d.RewardWorkers, opts...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // configurePolicy checks that pol is of the configured kind and applies the
@@ -287,52 +197,10 @@ func (r *runner) configurePolicy(pol *policyfile.Policy) error {
 	return nil
 }
 
-// generator returns the rollout generator for the weights snapshot of a
-// policy version: the OpenAI-compatible server when rollout.kind is openai,
-// the Flight rollout workers when distributed.rollout_workers is set (they
-// receive the snapshot once per version), else an in-process generator.
+// generator returns the generator of the weights snapshot model of a
+// policy version (generators.forVersion with the run's policy).
 func (r *runner) generator(model policy.Trainable, version int64) generator {
-	switch {
-	case r.remote != nil:
-		return r.remote
-	case r.flightRollouts != nil:
-		r.flightMu.Lock()
-		defer r.flightMu.Unlock()
-		if g, ok := r.flightGens[version]; ok {
-			return g
-		}
-		for v := range r.flightGens {
-			if v < version-1 {
-				delete(r.flightGens, v)
-			}
-		}
-		meta := map[string]string{flight.MetaTokenizer: r.pol.Tokenizer.Spec()}
-		g := r.flightRollouts.Generator(version, flight.WeightsFunc(model, meta))
-		r.flightGens[version] = g
-		return g
-	}
-	return r.inProcess(model)
-}
-
-// score scores rollouts on the Flight reward workers when configured, else
-// with the local Scorer.
-func (r *runner) score(ctx context.Context, rows []data.Rollout) ([]data.Scored, error) {
-	if r.flightRewards != nil {
-		return r.flightRewards.Score(ctx, rows)
-	}
-	return scoreRollouts(ctx, r.scorer, rows)
-}
-
-// inProcess returns an in-process generator over model.
-func (r *runner) inProcess(model policy.Trainable) *rollout.InProcess {
-	return r.inProcessFor(r.pol, model)
-}
-
-// inProcessFor generates with model (pol's or a snapshot of it) and pol's
-// tokenizer.
-func (r *runner) inProcessFor(pol *policyfile.Policy, model policy.Trainable) *rollout.InProcess {
-	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
-	return &rollout.InProcess{Model: model, Codec: pol.Tokenizer, Renderer: promptRenderer{tmpl}}
+	return r.gens.forVersion(r.ts.pol, model, version)
 }
 
 func (r *runner) genParams() data.GenParams {

@@ -16,7 +16,6 @@ import (
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
-	"github.com/rlpipe/rlpipe/sampling"
 )
 
 // Version is the rlpipe release written into checkpoints and run
@@ -58,43 +57,8 @@ func (r *runner) checkpoint(done int64, behaviour policy.Trainable) error {
 		return err
 	}
 	defer w.Abort()
-	meta, err := r.pol.Meta()
-	if err != nil {
-		return err
-	}
-	if err := r.pol.Model.Save(w.Path(policyfile.ModelFile), meta); err != nil {
-		return err
-	}
-	w.Add(policyfile.ModelFile)
-	if behaviour != nil {
-		if err := behaviour.Save(w.Path(behaviourFile), meta); err != nil {
-			return err
-		}
-		w.Add(behaviourFile)
-	}
-	if err := w.WriteFile(optimizerFile, r.opt.SaveCompressed); err != nil {
-		return err
-	}
-	if err := w.WriteFile(samplerFile, func(out io.Writer) error { return r.sampler.SaveState(out, r.mem) }); err != nil {
-		return err
-	}
-	if s := r.learner.State(); s != nil {
-		if err := w.WriteFile(learnerFile, s.Save); err != nil {
-			return err
-		}
-	}
-	pending := map[int64]pendingPick{}
-	for s, p := range r.pending {
-		if s >= done {
-			pending[s] = p
-		}
-	}
-	st := runState{Step: done, PolicyVersion: done, Pending: pending, ConfigHash: r.configHash, Version: Version, Seed: r.cfg.Seed}
-	if err := w.WriteFile(stateFile, func(out io.Writer) error {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}); err != nil {
+	id := runState{ConfigHash: r.configHash, Version: Version, Seed: r.cfg.Seed}
+	if err := r.ts.save(w, done, behaviour, id, r.mem); err != nil {
 		return err
 	}
 	dir, err := w.Commit()
@@ -133,7 +97,6 @@ func (r *runner) restore() error {
 	if err := r.configurePolicy(pol); err != nil {
 		return err
 	}
-	r.pol = pol
 	var ref policy.Trainable
 	if learn.NeedsReference(r.cfg.Algorithm) {
 		// The reference policy is the run's starting point: the SFT or --init
@@ -147,28 +110,14 @@ func (r *runner) restore() error {
 		}
 		ref = start.Model
 	}
-	if err := r.buildLearner(ref); err != nil {
+	ts, err := newTrainState(r.cfg, pol, ref, r.train)
+	if err != nil {
 		return err
 	}
-	if err := readFile(filepath.Join(info.Dir, optimizerFile), func(in io.Reader) error {
-		return r.opt.LoadCompressed(in, r.pol.Model.Params())
-	}); err != nil {
+	if err := ts.load(info.Dir, st, r.mem, r.cfg.Algorithm.Name, r.configurePolicy); err != nil {
 		return err
 	}
-	if err := r.restoreLearnerState(info.Dir); err != nil {
-		return err
-	}
-	if err := r.restoreSampler(info.Dir); err != nil {
-		return err
-	}
-	if err := r.restoreBehaviour(info.Dir); err != nil {
-		return err
-	}
-	r.start = st.Step
-	r.pending = map[int64]pendingPick{}
-	for s, p := range st.Pending {
-		r.pending[s] = p
-	}
+	r.ts = ts
 	for _, name := range []string{metricsFile, evalFile} {
 		if err := truncateJSONL(filepath.Join(r.opts.OutDir, name), st.Step); err != nil {
 			return err
@@ -176,54 +125,6 @@ func (r *runner) restore() error {
 	}
 	fmt.Fprintf(r.log, "resume: continuing after step %d from %s\n", st.Step, info.Dir)
 	return nil
-}
-
-// restoreSampler rebuilds the sampler over the run's prompts and loads its
-// state from checkpoint dir.
-func (r *runner) restoreSampler(dir string) error {
-	ids := make([]uint64, len(r.train))
-	for i, p := range r.train {
-		ids[i] = p.ID
-	}
-	scfg := r.cfg.Sampling
-	scfg.Seed ^= r.cfg.Seed
-	var err error
-	if r.sampler, err = sampling.New(scfg, ids); err != nil {
-		return err
-	}
-	return readFile(filepath.Join(dir, samplerFile), func(in io.Reader) error { return r.sampler.LoadState(in, r.mem) })
-}
-
-// restoreBehaviour loads the behaviour policy of checkpoint dir, when it
-// has one (max_staleness 1).
-func (r *runner) restoreBehaviour(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, behaviourFile)); err != nil {
-		return nil
-	}
-	m, _, err := policy.LoadTrainable(filepath.Join(dir, behaviourFile))
-	if err != nil {
-		return err
-	}
-	if err := r.configurePolicy(&policyfile.Policy{Model: m, Tokenizer: r.pol.Tokenizer}); err != nil {
-		return err
-	}
-	r.behaviour = m
-	return nil
-}
-
-// restoreLearnerState loads the learner's own state from checkpoint dir.
-// A missing file is an error: continuing from fresh state would silently
-// give a different run.
-func (r *runner) restoreLearnerState(dir string) error {
-	s := r.learner.State()
-	if s == nil {
-		return nil
-	}
-	path := filepath.Join(dir, learnerFile)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("pipeline: resuming %s needs the checkpoint's %s: %w", r.cfg.Algorithm.Name, learnerFile, err)
-	}
-	return readFile(path, s.Load)
 }
 
 // startingPolicy loads the policy the run started from (for the KL
@@ -268,7 +169,7 @@ func (r *runner) openLogs() error {
 		return err
 	}
 	r.progress = newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.Train.Steps), "rl")
-	r.progress.set(r.start, "")
+	r.progress.set(r.ts.step, "")
 	return nil
 }
 

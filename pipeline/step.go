@@ -7,57 +7,21 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/stage"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/learn"
-	"github.com/rlpipe/rlpipe/rollout"
+	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
-// pendingPick is a step's picked prompts and the sampler's statistics right
-// after picking them.
-type pendingPick struct {
-	IDs   []uint64       `json:"ids"`
-	Stats sampling.Stats `json:"stats"`
-}
-
-// pick chooses the prompts of step s (or replays the checkpointed pick).
-func (r *runner) pick(s int64) (stepPrompts, error) {
-	if p, ok := r.pending[s]; ok {
-		return stepPrompts{Step: s, Prompts: r.promptsByID(p.IDs)}, nil
-	}
-	idx, err := r.sampler.Next(s, r.cfg.Train.PromptsPerStep)
-	if err != nil {
-		return stepPrompts{}, fmt.Errorf("pipeline: sampler at step %d: %w", s, err)
-	}
-	ps := make([]data.Prompt, len(idx))
-	ids := make([]uint64, len(idx))
-	for i, k := range idx {
-		ps[i], ids[i] = r.train[k], r.train[k].ID
-	}
-	r.pending[s] = pendingPick{IDs: ids, Stats: r.sampler.Stats()}
-	return stepPrompts{Step: s, Prompts: ps}, nil
-}
-
-func (r *runner) promptsByID(ids []uint64) []data.Prompt {
-	byID := make(map[uint64]int, len(r.train))
-	for i, p := range r.train {
-		byID[p.ID] = i
-	}
-	out := make([]data.Prompt, len(ids))
-	for i, id := range ids {
-		out[i] = r.train[byID[id]]
-	}
-	return out
-}
-
 // learnStage consumes scored batches in step order, updates the policy,
 // feeds the sampler, publishes new weights and picks future steps.
-func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks chan<- stepPrompts, versions *versionStore) error {
+func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks chan<- stepPrompts, versions *versionStore, refill *refillLoop) error {
 	defer close(picks)
 	steps := int64(r.cfg.Train.Steps)
 	st := int64(r.cfg.Train.MaxStaleness)
 	for {
-		sr, ok, err := Recv(ctx, in)
+		sr, ok, err := stage.Recv(ctx, in)
 		if err != nil || !ok {
 			return err
 		}
@@ -68,25 +32,25 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 			return err
 		}
 		s := sr.Step
-		m, err := r.learnStep(ctx, s, rows, versions)
+		m, err := r.learnStep(ctx, s, rows, refill)
 		if err != nil {
 			return err
 		}
-		versions.publish(s+1, r.pol.Model.Clone())
+		versions.publish(s+1, r.ts.pol.Model.Clone())
 		versions.drop(s + 1 - st)
-		delete(r.pending, s)
+		delete(r.ts.pending, s)
 		// Pick ahead even past the step budget, so that a run extended later
 		// with --resume continues exactly as if the budget had been larger;
 		// a pick that needs a VAS full refresh first waits until this step
 		// is written (refresh.go).
 		deferred := r.deferPick(s + 1 + st)
 		if !deferred {
-			sp, err := r.pick(s + 1 + st)
+			sp, err := r.ts.pick(s+1+st, r.cfg.Train.PromptsPerStep, r.train)
 			if err != nil {
 				return err
 			}
 			if sp.Step < steps {
-				if err := Send(ctx, picks, sp); err != nil {
+				if err := stage.Send(ctx, picks, sp); err != nil {
 					return err
 				}
 			}
@@ -115,10 +79,7 @@ func (r *runner) learnStage(ctx context.Context, in <-chan stepRecord, picks cha
 // finishStep writes metrics, evaluates and checkpoints when due, and honours
 // an interrupt request.
 func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versions *versionStore) error {
-	m.Timing.Stages = r.stageDeltas()
-	now := time.Now()
-	m.Timing.WallS = now.Sub(r.lastStepEnd).Seconds()
-	r.lastStepEnd = now
+	m.Timing.Stages, m.Timing.WallS = r.clock.lap()
 	if err := r.metrics.Write(m); err != nil {
 		return err
 	}
@@ -155,36 +116,16 @@ func (r *runner) finishStep(ctx context.Context, s int64, m *StepMetrics, versio
 	return nil
 }
 
-// stageDeltas returns each stage's busy and blocked seconds since the
-// previous call.
-func (r *runner) stageDeltas() map[string]StageTimes {
-	if r.graph == nil {
-		return nil
-	}
-	now := r.graph.Stats()
-	out := make(map[string]StageTimes, len(now))
-	for i, st := range now {
-		d := StageTimes{BusyS: st.Busy.Seconds(), BlockedInS: st.BlockedIn.Seconds(), BlockedOutS: st.BlockedOut.Seconds()}
-		if i < len(r.lastStats) {
-			prev := r.lastStats[i]
-			d.BusyS -= prev.Busy.Seconds()
-			d.BlockedInS -= prev.BlockedIn.Seconds()
-			d.BlockedOutS -= prev.BlockedOut.Seconds()
-		}
-		out[st.Name] = d
-	}
-	r.lastStats = now
-	return out
-}
-
 // learnStep turns one step's scored rows into train rows and updates.
-func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, versions *versionStore) (*StepMetrics, error) {
+// refill is the DAPO refill loop (nil when sampling.filter.zero_variance
+// is off).
+func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, refill *refillLoop) (*StepMetrics, error) {
 	correct, err := r.binaryOutcomes(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
 	groups := groupIDs(len(rows), func(i int) (uint64, uint8) { return rows[i].PromptID, rows[i].Mode })
-	if err := r.sampler.Observe(s, outcomes(rows, groups, correct)); err != nil {
+	if err := r.ts.sampler.Observe(s, outcomes(rows, groups, correct)); err != nil {
 		return nil, err
 	}
 	keep := make([]bool, len(rows))
@@ -193,7 +134,7 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 	}
 	var filter *sampling.FilterResult
 	if r.cfg.Sampling.Filter.ZeroVariance {
-		res, err := r.dynamicSampling(ctx, s, &rows, &correct, &groups, &keep, versions)
+		res, err := r.dynamicSampling(ctx, s, &rows, &correct, &groups, &keep, refill)
 		if err != nil {
 			return nil, err
 		}
@@ -203,15 +144,16 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 	for i := range rows {
 		train[i] = data.TrainRow{Scored: rows[i], Keep: keep[i]}
 	}
-	dropGroupsWithErrors(train, groups)
-	stats, err := r.learner.Update(learn.Batch{Step: int(s), Rows: train, Groups: groups})
+	dropped := applyOnError(r.cfg.Reward.OnError, train, groups)
+	stats, err := r.ts.learner.Update(learn.Batch{Step: int(s), Rows: train, Groups: groups})
 	if err != nil {
 		return nil, err
 	}
 	m := newStepMetrics(s, train, groups, correct, stats.ZeroStdGroups, stats)
+	m.DroppedGroups = dropped
 	m.Entropy = stats.Entropy
 	m.Algo = stats.Algo
-	m.Sampler = r.pending[s].Stats.Metrics()
+	m.Sampler = r.ts.pending[s].Stats.Metrics()
 	r.refreshMetrics(m, s)
 	if filter != nil {
 		m.Filter = filter.Metrics()
@@ -227,60 +169,6 @@ func (r *runner) learnStep(ctx context.Context, s int64, rows []data.Scored, ver
 		}
 	}
 	return m, nil
-}
-
-// dynamicSampling applies DAPO's filter to the step's groups and refills
-// with newly sampled prompts, rolled out with the step's behaviour weights,
-// for at most max_refill_rounds rounds. It extends rows, correct, groups
-// and keep in place.
-func (r *runner) dynamicSampling(ctx context.Context, s int64, rows *[]data.Scored, correct *[]bool, groups *[]int,
-	keep *[]bool, versions *versionStore) (sampling.FilterResult, error) {
-	round := sampling.NewGroupFilter(r.cfg.Sampling.Filter).Begin(r.cfg.Train.PromptsPerStep * len(r.modes))
-	markGroups(*keep, *groups, round.Add(outcomes(*rows, *groups, *correct)))
-	version := max(s-int64(r.cfg.Train.MaxStaleness), 0)
-	for n, refill := round.Need(), 1; n > 0; n, refill = round.Need(), refill+1 {
-		prompts := (n + len(r.modes) - 1) / len(r.modes)
-		idx, err := r.sampler.Next(s, prompts)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		sp := stepPrompts{Step: s, Prompts: make([]data.Prompt, len(idx))}
-		for i, k := range idx {
-			sp.Prompts[i] = r.train[k]
-		}
-		model, ok := versions.wait(version)
-		if !ok {
-			return sampling.FilterResult{}, ctx.Err()
-		}
-		req := rollout.Request{G: r.cfg.Rollout.G, Modes: r.modes, Seed: r.cfg.Seed, Round: refill, Params: r.genParams()}
-		generated, err := generateParallel(ctx, r.generator(model, version), req, sp, version, r.cfg.Rollout.Workers)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		scored, err := r.score(ctx, generated)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		ok2, err := r.binaryOutcomes(ctx, scored)
-		if err != nil {
-			return sampling.FilterResult{}, err
-		}
-		g := groupIDs(len(scored), func(i int) (uint64, uint8) { return scored[i].PromptID, scored[i].Mode })
-		if err := r.sampler.Observe(s, outcomes(scored, g, ok2)); err != nil {
-			return sampling.FilterResult{}, err
-		}
-		k := make([]bool, len(scored))
-		for i := range k {
-			k[i] = true
-		}
-		markGroups(k, g, round.Add(outcomes(scored, g, ok2)))
-		offset := (*groups)[len(*groups)-1] + 1
-		for i := range g {
-			g[i] += offset
-		}
-		*rows, *correct, *groups, *keep = append(*rows, scored...), append(*correct, ok2...), append(*groups, g...), append(*keep, k...)
-	}
-	return round.Result(), nil
 }
 
 // markGroups clears keep for rows whose group the filter did not keep
@@ -304,7 +192,17 @@ func (r *runner) binaryOutcomes(ctx context.Context, rows []data.Scored) ([]bool
 	return r.evaluator.correct(ctx, ro)
 }
 
-func dropGroupsWithErrors(rows []data.TrainRow, groups []int) {
+// applyOnError applies reward.on_error to a step's train rows and returns
+// the number of groups it dropped. Scoring already did its part (zero set
+// the failed rows' rewards to 0, fail failed the step), but every policy
+// keeps the error text on the row so that metrics count it; only
+// drop_group (the default, also for "") may therefore clear Keep here, or
+// zero would train exactly like drop_group.
+func applyOnError(policy reward.OnError, rows []data.TrainRow, groups []int) int {
+	switch policy {
+	case reward.OnErrorZero, reward.OnErrorFail:
+		return 0
+	}
 	bad := map[int]bool{}
 	for i := range rows {
 		if rows[i].RewardError != "" {
@@ -316,6 +214,7 @@ func dropGroupsWithErrors(rows []data.TrainRow, groups []int) {
 			rows[i].Keep = false
 		}
 	}
+	return len(bad)
 }
 
 func outcomes(rows []data.Scored, groups []int, correct []bool) []sampling.GroupOutcome {

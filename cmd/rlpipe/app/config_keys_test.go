@@ -93,7 +93,7 @@ var configKeyTests = map[string][]string{
 	// reward
 	"reward.spec":           {"reward.TestScorerComposesWeightedParts"},
 	"reward.parts":          {"cmd/rlpipe/app.TestScoreConfigFile"},
-	"reward.on_error":       {"reward.TestScoreGroupsPolicies"},
+	"reward.on_error":       {"reward.TestScoreGroupsPolicies", "pipeline.TestOnErrorDecidesWhatTheRunTrainsOn"},
 	"reward.max_error_rate": {"reward.TestScoreGroupsPolicies"},
 	"reward.timeout":        {"reward.TestScorerRecordsRowErrors"},
 	"reward.workers":        {"reward.TestScorerWorkersBoundsParallelRows"},

@@ -1,11 +1,14 @@
-package pipeline
+package stage
 
 import "context"
 
-// FromSlice returns a Source sending items in order, then closing its output.
+// Sources, sinks and a map stage for the tests, written as a user of the
+// Graph would write them.
+
+// fromSlice returns a Source sending items in order, then closing its output.
 // It takes ownership of every item: each is handed downstream, or discarded
 // (released if a Releaser) when the run stops before it was sent.
-func FromSlice[T any](items []T) Source[T] {
+func fromSlice[T any](items []T) Source[T] {
 	return func(ctx context.Context, out chan<- T) error {
 		defer close(out)
 		for i := range items {
@@ -20,9 +23,9 @@ func FromSlice[T any](items []T) Source[T] {
 	}
 }
 
-// FromFunc returns a Source that calls next until it reports ok == false or
+// fromFunc returns a Source that calls next until it reports ok == false or
 // an error, sending every value it yields. next is called from one goroutine.
-func FromFunc[T any](next func(ctx context.Context) (v T, ok bool, err error)) Source[T] {
+func fromFunc[T any](next func(ctx context.Context) (v T, ok bool, err error)) Source[T] {
 	return func(ctx context.Context, out chan<- T) error {
 		defer close(out)
 		for {
@@ -37,11 +40,11 @@ func FromFunc[T any](next func(ctx context.Context) (v T, ok bool, err error)) S
 	}
 }
 
-// Collect returns a Sink appending every received value to *dst, in order.
+// collect returns a Sink appending every received value to *dst, in order.
 // The caller owns the collected values (including after a failed run, when
 // *dst holds what arrived before the failure) and reads *dst only after
 // Graph.Run has returned.
-func Collect[T any](dst *[]T) Sink[T] {
+func collect[T any](dst *[]T) Sink[T] {
 	return func(ctx context.Context, in <-chan T) error {
 		for {
 			v, ok, err := Recv(ctx, in)
@@ -53,9 +56,9 @@ func Collect[T any](dst *[]T) Sink[T] {
 	}
 }
 
-// ForEach returns a Sink calling fn on every value in order. fn owns the
+// forEach returns a Sink calling fn on every value in order. fn owns the
 // value (it releases records); an error from fn ends the stage with it.
-func ForEach[T any](fn func(ctx context.Context, v T) error) Sink[T] {
+func forEach[T any](fn func(ctx context.Context, v T) error) Sink[T] {
 	return func(ctx context.Context, in <-chan T) error {
 		for {
 			v, ok, err := Recv(ctx, in)
@@ -69,11 +72,11 @@ func ForEach[T any](fn func(ctx context.Context, v T) error) Sink[T] {
 	}
 }
 
-// Map returns a Stage applying fn to every item in order with one goroutine
-// (see Ordered for parallel workers). fn owns its input: it releases it or
+// mapItems returns a Stage applying fn to every item in order with one goroutine
+// . fn owns its input: it releases it or
 // returns it inside its result; its result is sent on, or discarded if the
 // send fails. The first error from fn ends the stage with that error.
-func Map[T, U any](fn func(ctx context.Context, item T) (U, error)) Stage[T, U] {
+func mapItems[T, U any](fn func(ctx context.Context, item T) (U, error)) Stage[T, U] {
 	return func(ctx context.Context, in <-chan T, out chan<- U) error {
 		defer close(out)
 		for {

@@ -1,4 +1,4 @@
-package pipeline
+package stage
 
 import (
 	"context"
@@ -32,22 +32,22 @@ type Sink[T any] func(ctx context.Context, in <-chan T) error
 // finished and no stage failed on its own.
 var ErrCanceled = errors.New("pipeline: canceled")
 
-// StageError locates a failure: the stage's name and its error. Graph.Run
+// Error locates a failure: the stage's name and its error. Graph.Run
 // returns one for the first stage that failed; errors.As recovers it.
-type StageError struct {
+type Error struct {
 	Stage string
 	Err   error
 }
 
 // Error formats as `pipeline: stage "reward": cause`.
-func (e *StageError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("pipeline: stage %q: %v", e.Stage, e.Err)
 }
 
 // Unwrap returns the stage's error.
-func (e *StageError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
-// PanicError is a panic recovered at a stage (or pool worker) boundary. Its
+// PanicError is a panic recovered at a stage boundary. Its
 // message carries the panic value and the goroutine's stack.
 type PanicError struct {
 	Value any
@@ -85,19 +85,6 @@ func Discard[T any](v T) {
 	if r, ok := any(v).(Releaser); ok && r != nil {
 		r.Release()
 	}
-}
-
-// Drain receives from in until it is closed and discards every value (see
-// Discard), returning how many it dropped. A consumer that stops early calls
-// it so that records buffered upstream are released; it blocks until the
-// producer closes in, which every Stage does when its context is canceled.
-func Drain[T any](in <-chan T) int {
-	n := 0
-	for v := range in {
-		Discard(v)
-		n++
-	}
-	return n
 }
 
 // sweep discards the values left buffered in ch without blocking; the Graph

@@ -1,4 +1,4 @@
-package pipeline
+package stage
 
 import (
 	"context"
@@ -7,42 +7,23 @@ import (
 	"time"
 )
 
-// StageStats is a snapshot of one stage's counters, taken by Graph.Stats.
+// Stats is a snapshot of one stage's counters, taken by Graph.Stats.
 //
 // Busy is the time the stage spent neither blocked on input nor on output:
-// for a single-goroutine stage, the time during which none of its Send and
-// Recv calls was blocked, so Busy + BlockedIn + BlockedOut = Elapsed; for a
-// worker pool (Workers > 1), the sum over workers of the time spent in the
-// per-item function, so utilisation is Busy / (Elapsed × Workers). Every
-// duration only grows from one snapshot to the next.
-// Items and blocked times are only counted for sends and receives made with
-// Send and Recv (all helpers of this package use them).
-type StageStats struct {
+// the time during which none of its Send and Recv calls was blocked, so
+// for a single-goroutine stage Busy + BlockedIn + BlockedOut = Elapsed.
+// Every duration only grows from one snapshot to the next. Items and
+// blocked times are only counted for sends and receives made with Send and
+// Recv.
+type Stats struct {
 	Name       string        `json:"name"`
-	Workers    int           `json:"workers"`
 	In         int64         `json:"in"`
 	Out        int64         `json:"out"`
-	Dropped    int64         `json:"dropped"`
 	Busy       time.Duration `json:"busy_ns"`
 	BlockedIn  time.Duration `json:"blocked_in_ns"`
 	BlockedOut time.Duration `json:"blocked_out_ns"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
 	Running    bool          `json:"running"`
-}
-
-// Metrics flattens s into named numbers (durations in seconds) for
-// metrics.jsonl, e.g. {"in": 12, "busy_s": 0.8, ...}.
-func (s StageStats) Metrics() map[string]float64 {
-	return map[string]float64{
-		"in":            float64(s.In),
-		"out":           float64(s.Out),
-		"dropped":       float64(s.Dropped),
-		"workers":       float64(s.Workers),
-		"busy_s":        s.Busy.Seconds(),
-		"blocked_in_s":  s.BlockedIn.Seconds(),
-		"blocked_out_s": s.BlockedOut.Seconds(),
-		"elapsed_s":     s.Elapsed.Seconds(),
-	}
 }
 
 // meter accumulates one stage's counters. Item counts are atomic; the time
@@ -53,11 +34,7 @@ func (s StageStats) Metrics() map[string]float64 {
 // backwards between snapshots, however the goroutines are scheduled.
 type meter struct {
 	name    string
-	workers atomic.Int64
-
-	in, out, dropped atomic.Int64
-	busy             atomic.Int64 // ns, only when explicit
-	explicitBusy     atomic.Bool
+	in, out atomic.Int64
 
 	mu         sync.Mutex
 	start, end time.Time
@@ -114,9 +91,7 @@ func (m *meter) blockEnd(out bool) {
 }
 
 func newMeter(name string) *meter {
-	m := &meter{name: name}
-	m.workers.Store(1)
-	return m
+	return &meter{name: name}
 }
 
 func (m *meter) begin() {
@@ -134,18 +109,11 @@ func (m *meter) finish() {
 	m.mu.Unlock()
 }
 
-// addBusy records work time measured directly (worker pools); once called,
-// Busy is the sum of these durations instead of the unblocked time.
-func (m *meter) addBusy(d time.Duration) {
-	m.explicitBusy.Store(true)
-	m.busy.Add(int64(d))
-}
-
-func (m *meter) snapshot() StageStats {
+func (m *meter) snapshot() Stats {
 	m.mu.Lock()
 	now := time.Now()
 	m.advance(now)
-	s := StageStats{
+	s := Stats{
 		Name:       m.name,
 		BlockedIn:  m.blockedIn,
 		BlockedOut: m.blockedOut,
@@ -160,11 +128,7 @@ func (m *meter) snapshot() StageStats {
 		s.Elapsed = m.end.Sub(m.start)
 	}
 	m.mu.Unlock()
-	s.Workers = int(m.workers.Load())
-	s.In, s.Out, s.Dropped = m.in.Load(), m.out.Load(), m.dropped.Load()
-	if m.explicitBusy.Load() {
-		s.Busy = time.Duration(m.busy.Load())
-	}
+	s.In, s.Out = m.in.Load(), m.out.Load()
 	return s
 }
 

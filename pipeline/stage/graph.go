@@ -1,4 +1,4 @@
-package pipeline
+package stage
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type GraphOption func(*Graph)
 // It panics if n < 0.
 func WithCapacity(n int) GraphOption {
 	if n < 0 {
-		panic(fmt.Sprintf("pipeline: negative channel capacity %d", n))
+		panic(fmt.Sprintf("stage: negative channel capacity %d", n))
 	}
 	return func(g *Graph) { g.capacity = n }
 }
@@ -88,10 +88,10 @@ func (g *Graph) add(name string, run func(context.Context) error, closeOut func(
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.started {
-		panic("pipeline: stage added after Graph.Run")
+		panic("stage: stage added after Graph.Run")
 	}
 	if name == "" || g.names[name] {
-		panic(fmt.Sprintf("pipeline: stage name %q empty or already used", name))
+		panic(fmt.Sprintf("stage: stage name %q empty or already used", name))
 	}
 	g.names[name] = true
 	n := &node{name: name, m: newMeter(name), run: run, closeOut: closeOut, checkIn: checkIn}
@@ -112,10 +112,10 @@ func newPort[T any](g *Graph, from string) *port[T] {
 // consumer: fan-out is a stage of its own, which must Retain records).
 func consume[T any](in Port[T], by string) <-chan T {
 	if in.e == nil {
-		panic(fmt.Sprintf("pipeline: stage %q reads a zero Port", by))
+		panic(fmt.Sprintf("stage: stage %q reads a zero Port", by))
 	}
 	if in.e.consumed {
-		panic(fmt.Sprintf("pipeline: output of %q consumed twice (by %q)", in.e.from, by))
+		panic(fmt.Sprintf("stage: output of %q consumed twice (by %q)", in.e.from, by))
 	}
 	in.e.consumed = true
 	return in.e.recv
@@ -171,7 +171,7 @@ func Outlet[T any](in Port[T]) <-chan T {
 }
 
 // Run runs every stage concurrently in a conc context pool that cancels all
-// stages on the first error and returns that error as a *StageError naming
+// stages on the first error and returns that error as a *Error naming
 // the stage (panics become a *PanicError inside it). After all stages have
 // returned, values still buffered between stages are discarded (released if
 // they are Releasers). If the parent ctx was canceled and the first error is
@@ -181,7 +181,7 @@ func (g *Graph) Run(ctx context.Context) error {
 	g.mu.Lock()
 	if g.started {
 		g.mu.Unlock()
-		panic("pipeline: Graph.Run called twice")
+		panic("stage: Graph.Run called twice")
 	}
 	g.started = true
 	nodes, edges := g.nodes, g.edges
@@ -219,7 +219,7 @@ func (n *node) exec(ctx context.Context) error {
 		err = n.checkIn(ctx)
 	}
 	if err != nil {
-		return &StageError{Stage: n.name, Err: err}
+		return &Error{Stage: n.name, Err: err}
 	}
 	return nil
 }
@@ -248,11 +248,11 @@ func inputClosed[T any](in <-chan T) func(context.Context) error {
 
 // Stats returns a snapshot of every stage's counters in the order the
 // stages were added. It is safe to call concurrently with Run.
-func (g *Graph) Stats() []StageStats {
+func (g *Graph) Stats() []Stats {
 	g.mu.Lock()
 	nodes := g.nodes
 	g.mu.Unlock()
-	out := make([]StageStats, len(nodes))
+	out := make([]Stats, len(nodes))
 	for i, n := range nodes {
 		out[i] = n.m.snapshot()
 	}

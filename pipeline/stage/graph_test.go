@@ -1,4 +1,4 @@
-package pipeline
+package stage
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // counter returns a Source of 0, 1, 2, ... up to n (n < 0: forever).
 func counter(n int) Source[int] {
 	i := 0
-	return FromFunc(func(context.Context) (int, bool, error) {
+	return fromFunc(func(context.Context) (int, bool, error) {
 		if n >= 0 && i >= n {
 			return 0, false, nil
 		}
@@ -33,10 +33,10 @@ func TestGraphRunsAChainInOrder(t *testing.T) {
 		t.Run(fmt.Sprintf("with channel capacity %d", capacity), func(t *testing.T) {
 			g := NewGraph(WithCapacity(capacity))
 			src := AddSource(g, "source", counter(100))
-			d := AddStage(g, "double", src, Map(double))
-			inc := AddStage(g, "inc", d, Map(func(_ context.Context, v int) (string, error) { return fmt.Sprint(v + 1), nil }))
+			d := AddStage(g, "double", src, mapItems(double))
+			inc := AddStage(g, "inc", d, mapItems(func(_ context.Context, v int) (string, error) { return fmt.Sprint(v + 1), nil }))
 			var got []string
-			AddSink(g, "sink", inc, Collect(&got))
+			AddSink(g, "sink", inc, collect(&got))
 			if err := g.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +67,7 @@ func TestGraphFailures(t *testing.T) {
 	}{
 		{
 			name: "a failing stage fails the run with its name and cancels an endless source",
-			middle: Map(func(_ context.Context, v int) (int, error) {
+			middle: mapItems(func(_ context.Context, v int) (int, error) {
 				if v == 10 {
 					return 0, errBoom
 				}
@@ -78,23 +78,13 @@ func TestGraphFailures(t *testing.T) {
 		},
 		{
 			name: "a panicking stage fails the run with its name and stack",
-			middle: Map(func(_ context.Context, v int) (int, error) {
+			middle: mapItems(func(_ context.Context, v int) (int, error) {
 				if v == 3 {
 					panic("kaboom")
 				}
 				return v, nil
 			}),
-			wantInMsg: []string{`pipeline: stage "reward": panic: kaboom`, "goroutine", "stage_test.go"},
-		},
-		{
-			name: "a panicking pool worker fails the run with its name",
-			middle: Ordered(func(_ context.Context, v int) (int, error) {
-				if v == 5 {
-					panic(fmt.Sprintf("bad item %d", v))
-				}
-				return v, nil
-			}, PoolConfig{Workers: 3, OnError: DropFailed}),
-			wantInMsg: []string{`pipeline: stage "reward": item 5: panic: bad item 5`},
+			wantInMsg: []string{`pipeline: stage "reward": panic: kaboom`, "goroutine", "graph_test.go"},
 		},
 		{
 			name: "a stage that returns before its input is closed fails the run",
@@ -115,7 +105,7 @@ func TestGraphFailures(t *testing.T) {
 			g := NewGraph()
 			src := AddSource(g, "source", counter(-1))
 			mid := AddStage(g, "reward", src, tc.middle)
-			AddSink(g, "sink", mid, ForEach(func(context.Context, int) error { return nil }))
+			AddSink(g, "sink", mid, forEach(func(context.Context, int) error { return nil }))
 			err := g.Run(context.Background())
 			if err == nil {
 				t.Fatal("Run succeeded, want an error")
@@ -123,9 +113,9 @@ func TestGraphFailures(t *testing.T) {
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tc.wantIs)
 			}
-			var se *StageError
+			var se *Error
 			if !errors.As(err, &se) || se.Stage != "reward" {
-				t.Errorf("error %v is not a *StageError of stage reward", err)
+				t.Errorf("error %v is not a *Error of stage reward", err)
 			}
 			for _, s := range tc.wantInMsg {
 				if !strings.Contains(err.Error(), s) {
@@ -146,9 +136,9 @@ func TestGraphCancelMidStreamLeavesNoGoroutine(t *testing.T) {
 	var seen atomic.Int64
 	g := NewGraph(WithCapacity(4))
 	src := AddSource(g, "source", counter(-1))
-	a := AddStage(g, "pool", src, Ordered(double, PoolConfig{Workers: 4}))
-	b := AddStage(g, "map", a, Map(double))
-	AddSink(g, "sink", b, ForEach(func(context.Context, int) error {
+	a := AddStage(g, "first", src, mapItems(double))
+	b := AddStage(g, "map", a, mapItems(double))
+	AddSink(g, "sink", b, forEach(func(context.Context, int) error {
 		if seen.Add(1) == 50 {
 			cancel()
 		}
@@ -172,7 +162,7 @@ func TestGraphFirstErrorCancelsOtherStages(t *testing.T) {
 		return ctx.Err()
 	})
 	src := AddSource(g, "source", counter(-1))
-	AddSink(g, "learner", src, ForEach(func(_ context.Context, v int) error {
+	AddSink(g, "learner", src, forEach(func(_ context.Context, v int) error {
 		if v == 20 {
 			return errFirst
 		}
@@ -189,16 +179,16 @@ func TestGraphFirstErrorCancelsOtherStages(t *testing.T) {
 
 func TestGraphBackpressureBoundsItemsInFlight(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	const capacity, window = 2, 4
+	const capacity = 2
 	var produced, consumed, worst atomic.Int64
 	g := NewGraph(WithCapacity(capacity))
-	src := AddSource(g, "source", FromFunc(func(context.Context) (int, bool, error) {
+	src := AddSource(g, "source", fromFunc(func(context.Context) (int, bool, error) {
 		n := produced.Add(1)
 		return int(n), n <= 200, nil
 	}))
-	p := AddStage(g, "pool", src, Ordered(double, PoolConfig{Workers: 2, Window: window}))
-	m := AddStage(g, "map", p, Map(double))
-	AddSink(g, "slow", m, ForEach(func(context.Context, int) error {
+	p := AddStage(g, "first", src, mapItems(double))
+	m := AddStage(g, "map", p, mapItems(double))
+	AddSink(g, "slow", m, forEach(func(context.Context, int) error {
 		c := consumed.Add(1)
 		if d := produced.Load() - c; d > worst.Load() {
 			worst.Store(d)
@@ -212,13 +202,13 @@ func TestGraphBackpressureBoundsItemsInFlight(t *testing.T) {
 	if err := g.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Items between production and consumption: three channels, the pool's
-	// window, one held by the map stage and one by the source while sending.
-	bound := int64(3*capacity + window + 2)
+	// Items between production and consumption: three channels, one held
+	// by each map stage and one by the source while sending.
+	bound := int64(3*capacity + 3)
 	if worst.Load() > bound {
 		t.Errorf("up to %d items in flight, want <= %d", worst.Load(), bound)
 	}
-	var stats StageStats
+	var stats Stats
 	for _, s := range g.Stats() {
 		if s.Name == "source" {
 			stats = s
@@ -245,7 +235,7 @@ func TestGraphClosesAnOutputTheStageForgot(t *testing.T) {
 		}
 	})
 	var got []int
-	AddSink(g, "sink", mid, Collect(&got))
+	AddSink(g, "sink", mid, collect(&got))
 	if err := g.Run(context.Background()); err != nil || len(got) != 5 {
 		t.Fatalf("Run() = %v with %d items, want nil with 5", err, len(got))
 	}
@@ -266,17 +256,17 @@ func TestGraphBuildErrors(t *testing.T) {
 	}{
 		{"a duplicate stage name panics", func() {
 			g := NewGraph()
-			AddSink(g, "x", AddSource(g, "x", counter(1)), Collect(new([]int)))
+			AddSink(g, "x", AddSource(g, "x", counter(1)), collect(new([]int)))
 		}},
 		{"consuming a port twice panics", func() {
 			g := NewGraph()
 			p := AddSource(g, "x", counter(1))
-			AddSink(g, "a", p, Collect(new([]int)))
-			AddSink(g, "b", p, Collect(new([]int)))
+			AddSink(g, "a", p, collect(new([]int)))
+			AddSink(g, "b", p, collect(new([]int)))
 		}},
 		{"running twice panics", func() {
 			g := NewGraph()
-			AddSink(g, "b", AddSource(g, "a", counter(1)), Collect(new([]int)))
+			AddSink(g, "b", AddSource(g, "a", counter(1)), collect(new([]int)))
 			_ = g.Run(context.Background())
 			_ = g.Run(context.Background())
 		}},
@@ -285,8 +275,8 @@ func TestGraphBuildErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
 				r := recover()
-				if r == nil || !strings.HasPrefix(fmt.Sprint(r), "pipeline: ") {
-					t.Fatalf("recovered %v, want a pipeline: panic", r)
+				if r == nil || !strings.HasPrefix(fmt.Sprint(r), "stage: ") {
+					t.Fatalf("recovered %v, want a stage: panic", r)
 				}
 			}()
 			tc.build()
@@ -299,7 +289,7 @@ func TestGraphWithInletAndOutlet(t *testing.T) {
 	g := NewGraph()
 	feed := make(chan int)
 	in := Inlet(g, "feed", feed)
-	out := Outlet(AddStage(g, "double", in, Map(double)))
+	out := Outlet(AddStage(g, "double", in, mapItems(double)))
 	var sum atomic.Int64
 	AddFunc(g, "outside", func(ctx context.Context) error {
 		for {
@@ -331,7 +321,7 @@ func TestGraphWithInletAndOutlet(t *testing.T) {
 // until its wait ends: busy time never shrinks between snapshots, so the
 // per-step deltas in metrics.jsonl are never negative.
 // stageStats returns the named stage's snapshot from g.
-func stageStats(t *testing.T, g *Graph, name string) StageStats {
+func stageStats(t *testing.T, g *Graph, name string) Stats {
 	t.Helper()
 	for _, s := range g.Stats() {
 		if s.Name == name {
@@ -339,7 +329,7 @@ func stageStats(t *testing.T, g *Graph, name string) StageStats {
 		}
 	}
 	t.Fatalf("no stage %q", name)
-	return StageStats{}
+	return Stats{}
 }
 
 // loadCPU keeps n goroutines spinning until the returned stop is called, so
@@ -377,7 +367,7 @@ func TestStageWaitingInRecvIsBlockedNotBusy(t *testing.T) {
 	g := NewGraph()
 	feed := make(chan int)
 	in := Inlet(g, "feed", feed)
-	AddSink(g, "slow-sink", in, ForEach(func(ctx context.Context, v int) error { return nil }))
+	AddSink(g, "slow-sink", in, forEach(func(ctx context.Context, v int) error { return nil }))
 	done := make(chan error, 1)
 	go func() { done <- g.Run(context.Background()) }()
 	before := stageStats(t, g, "slow-sink")
@@ -417,14 +407,14 @@ func TestStageCountersAreMonotonicUnderContention(t *testing.T) {
 	for round := range 3 {
 		g := NewGraph()
 		src := AddSource(g, "source", counter(300))
-		mid := AddStage(g, "work", src, Map(func(_ context.Context, v int) (int, error) {
+		mid := AddStage(g, "work", src, mapItems(func(_ context.Context, v int) (int, error) {
 			x := v
 			for i := 0; i < 2000; i++ {
 				x = (x*31 + i) % 1000003
 			}
 			return x, nil
 		}))
-		AddSink(g, "sink", mid, ForEach(func(context.Context, int) error { return nil }))
+		AddSink(g, "sink", mid, forEach(func(context.Context, int) error { return nil }))
 		done := make(chan error, 1)
 		go func() { done <- g.Run(context.Background()) }()
 		prev := g.Stats()

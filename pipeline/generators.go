@@ -1,0 +1,109 @@
+package pipeline
+
+import (
+	"sync"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/pipeline/flight"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
+	"github.com/rlpipe/rlpipe/rollout"
+)
+
+// generators owns the run's rollout backends: the OpenAI-compatible server
+// (rollout.kind openai), the Flight rollout workers
+// (distributed.rollout_workers) with one generator per policy version, or
+// else in-process generation. forVersion is safe for concurrent use.
+type generators struct {
+	tmpl   data.Template
+	remote *rollout.OpenAI
+	flight *flight.RolloutPool
+
+	mu       sync.Mutex
+	versions map[int64]*flight.Generator // Flight generators by policy version
+}
+
+// newGenerators connects the configured rollout backends; close releases
+// them.
+func newGenerators(cfg RunConfig, mem memory.Allocator) (*generators, error) {
+	g := localGenerators(cfg.Data.Template)
+	if cfg.Rollout.Kind == RolloutOpenAI {
+		remote, err := rollout.NewOpenAI(cfg.Rollout.OpenAI, tokenizer.New())
+		if err != nil {
+			return nil, err
+		}
+		g.remote = remote
+	}
+	if w := cfg.Distributed.RolloutWorkers; len(w) > 0 {
+		pool, err := flight.NewRolloutPool(w, flightOptions(cfg, mem)...)
+		if err != nil {
+			g.close()
+			return nil, err
+		}
+		g.flight, g.versions = pool, map[int64]*flight.Generator{}
+	}
+	return g, nil
+}
+
+// localGenerators generates in process only, rendering prompts with the
+// named template (data.template).
+func localGenerators(template string) *generators {
+	tmpl, _ := data.TemplateByName(template)
+	return &generators{tmpl: tmpl}
+}
+
+// flightOptions are the options of the run's Flight pools.
+func flightOptions(cfg RunConfig, mem memory.Allocator) []flight.Option {
+	tmpl, _ := data.TemplateByName(cfg.Data.Template)
+	opts := []flight.Option{flight.WithAllocator(mem), flight.WithTemplate(tmpl), flight.WithDiffusion(cfg.Policy.Diffusion.Gen)}
+	if t := cfg.Distributed.RequestTimeout; t > 0 {
+		opts = append(opts, flight.WithRequestTimeout(t))
+	}
+	return opts
+}
+
+func (g *generators) close() {
+	if g.remote != nil {
+		g.remote.Close()
+	}
+	if g.flight != nil {
+		g.flight.Close()
+	}
+}
+
+// forVersion returns the generator for the weights snapshot model of a
+// policy version of pol: the OpenAI-compatible server when configured, the
+// Flight rollout workers (which receive the snapshot once per version,
+// with pol's tokenizer), else an in-process generator.
+func (g *generators) forVersion(pol *policyfile.Policy, model policy.Trainable, version int64) generator {
+	switch {
+	case g.remote != nil:
+		return g.remote
+	case g.flight != nil:
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if fg, ok := g.versions[version]; ok {
+			return fg
+		}
+		// Rollouts of version v-1 may still be running (max_staleness 1).
+		for v := range g.versions {
+			if v < version-1 {
+				delete(g.versions, v)
+			}
+		}
+		meta := map[string]string{flight.MetaTokenizer: pol.Tokenizer.Spec()}
+		fg := g.flight.Generator(version, flight.WeightsFunc(model, meta))
+		g.versions[version] = fg
+		return fg
+	}
+	return g.inProcess(pol, model)
+}
+
+// inProcess returns an in-process generator over model (pol's weights or a
+// snapshot of them) with pol's tokenizer.
+func (g *generators) inProcess(pol *policyfile.Policy, model policy.Trainable) *rollout.InProcess {
+	return &rollout.InProcess{Model: model, Codec: pol.Tokenizer, Renderer: promptRenderer{g.tmpl}}
+}
