@@ -18,7 +18,7 @@ func init() {
 // one optimizer step per RL step from its own micro-batches
 // (algorithm.bvpo.micro_batches), so those keys would do nothing.
 func bvpoCheck(c Config) error {
-	if c.Epochs != 1 || c.MiniBatches != 1 {
+	if c.Epochs > 1 || c.MiniBatches > 1 {
 		return fmt.Errorf("one update per step: algorithm.epochs and mini_batches must be 1, not %d and %d (BVPO splits with algorithm.bvpo.micro_batches)", c.Epochs, c.MiniBatches)
 	}
 	return nil
