@@ -30,12 +30,7 @@ func TestCuratedFileReadsBackAsPrompts(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenSpec(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	got, err := r.ReadAll(context.Background())
+	got, err := ReadSpec(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,10 +197,10 @@ func flattenKeys(out []string, prefix string, n *yaml.Node) []string {
 	return out
 }
 
-// TestEveryConfigKeyHasABehaviourTest checks configKeyTests against the
-// keys `rlpipe config default` prints (none missing, none stale) and
-// against the repository's tests (every named test exists).
-func TestEveryConfigKeyHasABehaviourTest(t *testing.T) {
+// defaultConfigKeys returns the dotted path of every key `rlpipe config
+// default` prints.
+func defaultConfigKeys(t *testing.T) []string {
+	t.Helper()
 	out, stderr, code := cli(t, "config", "default")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -210,6 +210,14 @@ func TestEveryConfigKeyHasABehaviourTest(t *testing.T) {
 		t.Fatalf("rlpipe config default printed no YAML document (%v):\n%s", err, out)
 	}
 	keys := flattenKeys(nil, "", doc.Content[0])
+	return keys
+}
+
+// TestEveryConfigKeyHasABehaviourTest checks configKeyTests against the
+// keys `rlpipe config default` prints (none missing, none stale) and
+// against the repository's tests (every named test exists).
+func TestEveryConfigKeyHasABehaviourTest(t *testing.T) {
+	keys := defaultConfigKeys(t)
 	for _, k := range keys {
 		if _, ok := configKeyTests[k]; !ok {
 			t.Errorf("%s: printed by rlpipe config default but has no behaviour test in configKeyTests; add a test that fails if the key stops working, or remove the key", k)
