@@ -94,7 +94,12 @@ func (g *generators) forVersion(pol *policyfile.Policy, model policy.Trainable, 
 				delete(g.versions, v)
 			}
 		}
-		meta := map[string]string{flight.MetaTokenizer: pol.Tokenizer.Spec()}
+		// RunConfig.Validate keeps families with their own tokenizer off
+		// the Flight workers.
+		meta := map[string]string{}
+		if bt, err := pol.ByteTokenizer(); err == nil {
+			meta[flight.MetaTokenizer] = bt.Spec()
+		}
 		fg := g.flight.Generator(version, flight.WeightsFunc(model, meta))
 		g.versions[version] = fg
 		return fg

@@ -12,7 +12,6 @@ import (
 	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/optim"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
-	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
 // ErrConfig marks an invalid pipeline configuration.
@@ -87,14 +86,14 @@ type sftSeq struct{ prompt, completion []int32 }
 
 // sftSequences renders examples into token sequences: a deterministic share
 // of them (by prompt id) in empty-trace form.
-func sftSequences(examples []data.Example, tok *tokenizer.Tokenizer, tmpl data.Template, emptyShare float64) []sftSeq {
+func sftSequences(examples []data.Example, tok policyfile.Tokenizer, tmpl data.Template, emptyShare float64) []sftSeq {
 	out := make([]sftSeq, len(examples))
 	for i, e := range examples {
 		mode, completion := data.ModeTrace, e.Completion()
 		if rng.SFTEmptyTraceUnit(e.ID) < emptyShare {
 			mode, completion = data.ModeEmpty, data.AnswerOpen+e.Solution+data.AnswerClose
 		}
-		c := append(tok.Encode(completion), tokenizer.EOS)
+		c := append(tok.Encode(completion), tok.EndOfCompletion())
 		out[i] = sftSeq{prompt: tok.Encode(tmpl.Render(e.Prompt.Prompt, mode).Text), completion: c}
 	}
 	return out

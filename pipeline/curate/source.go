@@ -19,9 +19,10 @@ type Generator interface {
 }
 
 // TextCodec is a policy tokenizer whose Decode drops the control tokens
-// (PAD, BOS, EOS, Mask), so completions carry only the text a reward and a
-// user should see.
-type TextCodec struct{ Tok *tokenizer.Tokenizer }
+// (the byte tokenizer's PAD, BOS, EOS, Mask; a Hugging Face tokenizer's
+// special tokens), so completions carry only the text a reward and a user
+// should see.
+type TextCodec struct{ Tok policyfile.Tokenizer }
 
 // Encode tokenizes s.
 func (c TextCodec) Encode(s string) []int32 { return c.Tok.Encode(s) }

@@ -50,7 +50,7 @@ type TrainedOn struct {
 // for concurrent use beyond what Model allows.
 type Policy struct {
 	Model     policy.Trainable
-	Tokenizer *tokenizer.Tokenizer
+	Tokenizer Tokenizer
 	// Diffusion is the canvas and generation setting a diffusion policy was
 	// trained with (saved with it); nil for autoregressive policies and for
 	// files written before rlpipe recorded it.
@@ -92,7 +92,10 @@ func (p *Policy) DiffusionSettings() policy.DiffusionConfig {
 // Meta returns the metadata saved with the policy's weights (also by
 // checkpoints that save a snapshot of them).
 func (p *Policy) Meta() (map[string]string, error) {
-	meta := map[string]string{MetaTokenizer: p.Tokenizer.Spec(), MetaVersion: Version}
+	meta := map[string]string{MetaVersion: Version}
+	if bt, err := p.ByteTokenizer(); err == nil {
+		meta[MetaTokenizer] = bt.Spec()
+	}
 	if p.Diffusion != nil {
 		if err := putJSON(meta, MetaDiffusion, p.Diffusion); err != nil {
 			return nil, err

@@ -139,6 +139,9 @@ func (t *Tokenizer) Decode(ids []int32) string {
 	return t.decode(ids, false)
 }
 
+// EndOfCompletion returns EOS, the token every completion ends with.
+func (t *Tokenizer) EndOfCompletion() int32 { return EOS }
+
 // DecodeText renders ids like Decode but drops the control tokens (PAD,
 // BOS, EOS, Mask); markup tags are kept because format rewards check them.
 func (t *Tokenizer) DecodeText(ids []int32) string {

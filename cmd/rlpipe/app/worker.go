@@ -110,14 +110,18 @@ func workerService(o workerOptions) (arrowflight.FlightServer, func(), error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("worker: %w", err)
 			}
-			pol, cfg.Tokenizer = p, p.Tokenizer
+			bt, err := p.ByteTokenizer()
+			if err != nil {
+				return nil, nil, fmt.Errorf("worker: %s: %w", o.checkpoint, err)
+			}
+			pol, cfg.Tokenizer = p, bt
 		}
 		srv, err := flight.NewRolloutServer(cfg)
 		if err != nil {
 			return nil, nil, usageErrorf("worker: %v", err)
 		}
 		if pol != nil {
-			srv.SetModel(o.version, pol.Model, pol.Tokenizer)
+			srv.SetModel(o.version, pol.Model, cfg.Tokenizer)
 		}
 		return srv, func() {}, nil
 	case flight.RoleReward:

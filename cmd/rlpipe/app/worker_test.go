@@ -18,6 +18,7 @@ import (
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/reward"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -134,7 +135,7 @@ func TestWorkerProcessServesRollouts(t *testing.T) {
 			}
 			req := rollout.Request{Prompts: prompts, G: 3, Modes: []uint8{data.ModeTrace, data.ModeEmpty}, Seed: 8, Step: 1, PolicyVersion: 2,
 				Params: data.GenParams{Temperature: 1, TopP: 1, MaxNewTokens: 8}}
-			got, err := rp.Generator(2, flight.WeightsFunc(pol.Model, map[string]string{flight.MetaTokenizer: pol.Tokenizer.Spec()})).Generate(context.Background(), req)
+			got, err := rp.Generator(2, flight.WeightsFunc(pol.Model, map[string]string{flight.MetaTokenizer: tokenizer.New().Spec()})).Generate(context.Background(), req)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, w.stderr())
 			}
