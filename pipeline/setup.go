@@ -207,11 +207,3 @@ func (r *runner) genParams() data.GenParams {
 	rc := r.cfg.Rollout
 	return data.GenParams{Temperature: rc.Temperature, TopP: rc.TopP, TopK: rc.TopK, MaxNewTokens: r.cfg.maxNewTokens()}
 }
-
-// promptRenderer adapts a data.Template to rollout.Renderer.
-type promptRenderer struct{ tmpl data.Template }
-
-// Render returns the text the model continues for p in mode.
-func (r promptRenderer) Render(p data.Prompt, mode uint8) string {
-	return r.tmpl.Render(p.Prompt, mode).Text
-}

@@ -55,7 +55,7 @@ func testRequest(prompts []data.Prompt, version int64) rollout.Request {
 // inProcessRows is what the in-process path produces for req.
 func inProcessRows(t testing.TB, m rollout.Model, req rollout.Request, tmpl data.Template) []data.Rollout {
 	t.Helper()
-	g := &rollout.InProcess{Model: m, Codec: tokenizer.New(), Renderer: renderer{tmpl}}
+	g := &rollout.InProcess{Model: m, Codec: tokenizer.New(), Renderer: rollout.TemplateRenderer{Template: tmpl}}
 	rows, err := g.Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

@@ -281,12 +281,6 @@ func (h *heldModel) generate(ctx context.Context, req rollout.Request, tmpl data
 		h.mu.RLock()
 	}
 	defer h.mu.RUnlock()
-	g := &rollout.InProcess{Model: h.gen, Codec: h.tok, Renderer: renderer{tmpl}, MaxBatch: maxBatch}
+	g := &rollout.InProcess{Model: h.gen, Codec: h.tok, Renderer: rollout.TemplateRenderer{Template: tmpl}, MaxBatch: maxBatch}
 	return g.Generate(ctx, req)
 }
-
-// renderer adapts a data.Template to rollout.Renderer, as the in-process
-// path does.
-type renderer struct{ tmpl data.Template }
-
-func (r renderer) Render(p data.Prompt, mode uint8) string { return r.tmpl.Render(p.Prompt, mode).Text }
