@@ -271,8 +271,10 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: policy.kind %q (want %s)", ErrConfig, c.Policy.Kind, strings.Join(policy.Kinds(), " or "))
 	case c.Rollout.Kind != RolloutInProcess && c.Rollout.Kind != RolloutOpenAI:
 		return fmt.Errorf("%w: rollout.kind %q (want %s or %s)", ErrConfig, c.Rollout.Kind, RolloutInProcess, RolloutOpenAI)
-	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != policy.KindAR:
-		return fmt.Errorf("%w: rollout.kind openai needs policy.kind ar", ErrConfig)
+	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind == policy.KindDiffusion:
+		return fmt.Errorf("%w: rollout.kind openai needs a causal policy (policy.kind %s is sampled by iterative unmasking)", ErrConfig, c.Policy.Kind)
+	case len(c.Distributed.RolloutWorkers) > 0 && c.Policy.Kind != policy.KindAR && c.Policy.Kind != policy.KindDiffusion:
+		return fmt.Errorf("%w: distributed.rollout_workers serve rlpipe's byte-level policies (policy.kind %s or %s), not policy.kind %s", ErrConfig, policy.KindAR, policy.KindDiffusion, c.Policy.Kind)
 	case c.Rollout.G < 1:
 		return fmt.Errorf("%w: rollout.g %d < 1", ErrConfig, c.Rollout.G)
 	case c.Rollout.Workers < 1:
@@ -357,7 +359,7 @@ func (c RunConfig) validateAlgorithm() error {
 	switch {
 	case c.Policy.Kind == policy.KindDiffusion && !diffusionAlgo:
 		return fmt.Errorf("%w: policy.kind diffusion trains with algorithm.name gdpo or diffu_grpo, not %q", ErrConfig, c.Algorithm.Name)
-	case c.Policy.Kind == policy.KindAR && diffusionAlgo:
+	case c.Policy.Kind != policy.KindDiffusion && diffusionAlgo:
 		return fmt.Errorf("%w: algorithm.name %q needs policy.kind diffusion", ErrConfig, c.Algorithm.Name)
 	}
 	return nil
