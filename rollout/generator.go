@@ -27,9 +27,10 @@ type Codec interface {
 
 // Renderer turns a dataset prompt into the text a model continues, in trace
 // mode (the model writes its reasoning) or empty-trace mode (the text ends
-// with an empty trace and the model answers directly).
+// with an empty trace and the model answers directly). A render error (a
+// chat template that refuses the conversation) fails the generation.
 type Renderer interface {
-	Render(p data.Prompt, mode uint8) string
+	Render(p data.Prompt, mode uint8) (string, error)
 }
 
 // Request asks for G completions of each prompt in each of Modes.

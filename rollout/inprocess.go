@@ -34,7 +34,11 @@ func (g *InProcess) Generate(ctx context.Context, req Request) ([]data.Rollout, 
 		reqs := make([]data.GenRequest, 0, len(req.Prompts)*req.G)
 		rows := make([]data.Rollout, 0, len(req.Prompts)*req.G)
 		for _, p := range req.Prompts {
-			tokens := g.Codec.Encode(g.Renderer.Render(p, mode))
+			text, err := g.Renderer.Render(p, mode)
+			if err != nil {
+				return nil, fmt.Errorf("rollout: prompt %d: %w", p.ID, err)
+			}
+			tokens := g.Codec.Encode(text)
 			for s := 0; s < req.G; s++ {
 				reqs = append(reqs, data.GenRequest{PromptID: p.ID, SampleIdx: int32(s), Mode: mode, PromptTokens: tokens})
 				rows = append(rows, data.Rollout{

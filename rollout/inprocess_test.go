@@ -52,11 +52,11 @@ func (byteCodec) Decode(ids []int32) string {
 
 type suffixRenderer struct{}
 
-func (suffixRenderer) Render(p data.Prompt, mode uint8) string {
+func (suffixRenderer) Render(p data.Prompt, mode uint8) (string, error) {
 	if mode == data.ModeEmpty {
-		return p.Prompt + "|empty"
+		return p.Prompt + "|empty", nil
 	}
-	return p.Prompt
+	return p.Prompt, nil
 }
 
 func prompts(n int) []data.Prompt {

@@ -8,6 +8,6 @@ import "github.com/rlpipe/rlpipe/data"
 type TemplateRenderer struct{ Template data.Template }
 
 // Render returns the text the model continues for p in mode.
-func (r TemplateRenderer) Render(p data.Prompt, mode uint8) string {
-	return r.Template.Render(p.Prompt, mode).Text
+func (r TemplateRenderer) Render(p data.Prompt, mode uint8) (string, error) {
+	return r.Template.Render(p.Prompt, mode).Text, nil
 }

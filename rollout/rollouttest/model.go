@@ -41,8 +41,8 @@ func (ByteCodec) Decode(ids []int32) string {
 type TemplateRenderer struct{ Template data.Template }
 
 // Render returns the rendered text of p in mode.
-func (r TemplateRenderer) Render(p data.Prompt, mode uint8) string {
-	return r.Template.Render(p.Prompt, mode).Text
+func (r TemplateRenderer) Render(p data.Prompt, mode uint8) (string, error) {
+	return r.Template.Render(p.Prompt, mode).Text, nil
 }
 
 // HashModel is a deterministic rollout.Model over ByteCodec tokens. Each

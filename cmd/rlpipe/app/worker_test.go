@@ -101,8 +101,8 @@ func (w *workerProcess) stop(t *testing.T) {
 
 type plainRenderer struct{}
 
-func (plainRenderer) Render(p data.Prompt, mode uint8) string {
-	return data.Template{}.Render(p.Prompt, mode).Text
+func (plainRenderer) Render(p data.Prompt, mode uint8) (string, error) {
+	return data.Template{}.Render(p.Prompt, mode).Text, nil
 }
 
 func TestWorkerProcessServesRollouts(t *testing.T) {
