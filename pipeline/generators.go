@@ -110,5 +110,5 @@ func (g *generators) forVersion(pol *policyfile.Policy, model policy.Trainable, 
 // inProcess returns an in-process generator over model (pol's weights or a
 // snapshot of them) with pol's tokenizer.
 func (g *generators) inProcess(pol *policyfile.Policy, model policy.Trainable) *rollout.InProcess {
-	return &rollout.InProcess{Model: model, Codec: pol.Tokenizer, Renderer: rollout.TemplateRenderer{Template: g.tmpl}}
+	return &rollout.InProcess{Model: model, Codec: pol.Tokenizer, Renderer: pol.PromptRenderer(g.tmpl)}
 }

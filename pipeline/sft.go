@@ -86,17 +86,23 @@ type sftSeq struct{ prompt, completion []int32 }
 
 // sftSequences renders examples into token sequences: a deterministic share
 // of them (by prompt id) in empty-trace form.
-func sftSequences(examples []data.Example, tok policyfile.Tokenizer, tmpl data.Template, emptyShare float64) []sftSeq {
+// Prompts render through pol's PromptRenderer, as rollouts do.
+func sftSequences(examples []data.Example, pol *policyfile.Policy, tmpl data.Template, emptyShare float64) ([]sftSeq, error) {
+	tok, render := pol.Tokenizer, pol.PromptRenderer(tmpl)
 	out := make([]sftSeq, len(examples))
 	for i, e := range examples {
 		mode, completion := data.ModeTrace, e.Completion()
 		if rng.SFTEmptyTraceUnit(e.ID) < emptyShare {
 			mode, completion = data.ModeEmpty, data.AnswerOpen+e.Solution+data.AnswerClose
 		}
+		prompt, err := render.Render(e.Prompt, mode)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: SFT example %d: %w", i, err)
+		}
 		c := append(tok.Encode(completion), tok.EndOfCompletion())
-		out[i] = sftSeq{prompt: tok.Encode(tmpl.Render(e.Prompt.Prompt, mode).Text), completion: c}
+		out[i] = sftSeq{prompt: tok.Encode(prompt), completion: c}
 	}
-	return out
+	return out, nil
 }
 
 // SFT trains pol on examples by teacher forcing (mean negative log-likelihood
@@ -115,7 +121,10 @@ func SFT(ctx context.Context, pol *policyfile.Policy, examples []data.Example, t
 	if len(examples) == 0 {
 		return 0, fmt.Errorf("%w: no SFT examples", ErrConfig)
 	}
-	seqs := sftSequences(examples, pol.Tokenizer, tmpl, cfg.EmptyTraceShare)
+	seqs, err := sftSequences(examples, pol, tmpl, cfg.EmptyTraceShare)
+	if err != nil {
+		return 0, err
+	}
 	if pol.Kind() == policy.KindDiffusion {
 		if seqs = padToCanvas(seqs, canvas); len(seqs) == 0 {
 			return 0, fmt.Errorf("%w: no SFT example fits the diffusion canvas of %d tokens", ErrConfig, canvas)

@@ -288,8 +288,16 @@ func checkContext(cfg Config, src *Source, tmpl data.Template, prompts []data.Pr
 	if src.Context <= 0 || src.Codec == nil {
 		return nil
 	}
+	render := src.Renderer
+	if render == nil {
+		render = rollout.TemplateRenderer{Template: tmpl}
+	}
 	for i, p := range prompts {
-		if n := len(src.Codec.Encode(tmpl.Render(p.Prompt, data.ModeTrace).Text)); n >= src.Context {
+		text, err := render.Render(p, data.ModeTrace)
+		if err != nil {
+			return fmt.Errorf("%w: %s row %d: %w", ErrConfig, cfg.Dataset, i, err)
+		}
+		if n := len(src.Codec.Encode(text)); n >= src.Context {
 			return fmt.Errorf("%w: %s row %d: the rendered prompt has %d tokens, but the model's context is %d",
 				ErrConfig, cfg.Dataset, i, n, src.Context)
 		}

@@ -41,6 +41,9 @@ type Source struct {
 	Context int
 	// Codec tokenizes prompts for the Context check (nil: no check).
 	Codec rollout.Codec
+	// Renderer renders prompts for the Context check as the Generator
+	// does (nil: the data template's text).
+	Renderer rollout.Renderer
 	// Close releases the source (may be nil).
 	Close func() error
 }
@@ -58,8 +61,9 @@ func InProcessSource(checkpoint, template string) (*Source, error) {
 		return nil, err
 	}
 	codec := TextCodec{pol.Tokenizer}
-	gen := &rollout.InProcess{Model: pol.Model, Codec: codec, Renderer: rollout.TemplateRenderer{Template: tmpl}}
-	src := &Source{Generator: gen, Model: "checkpoint " + checkpoint, Codec: codec}
+	render := pol.PromptRenderer(tmpl)
+	gen := &rollout.InProcess{Model: pol.Model, Codec: codec, Renderer: render}
+	src := &Source{Generator: gen, Model: "checkpoint " + checkpoint, Codec: codec, Renderer: render}
 	if m, ok := pol.Model.(interface{ Config() policy.Config }); ok {
 		src.Context = m.Config().Context
 	}

@@ -58,6 +58,10 @@ type Policy struct {
 	// TrainedOn is the data the policy was trained on (saved with it); nil
 	// for files written before rlpipe recorded it.
 	TrainedOn *TrainedOn
+	// Chat is the model's own chat template, used by PromptRenderer with
+	// data.template chat; nil for rlpipe's byte-level policies, which read
+	// the data template's text.
+	Chat ChatTemplate
 }
 
 // New builds a freshly initialised policy of the given kind ("" is
