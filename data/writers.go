@@ -65,7 +65,7 @@ func NewRecordWriter(w io.Writer, format Format, schema *arrow.Schema, mem memor
 		rw.write = func(rec arrow.Record) error { return writeJSONRows(enc, rec) }
 		rw.close = bw.Flush
 	case FormatParquet:
-		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithAllocator(mem))
+		props := ParquetWriterProperties(schema, mem)
 		aprops := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem))
 		// noClose keeps the caller's writer open: pqarrow closes its sink.
 		pw, err := pqarrow.NewFileWriter(schema, noClose{w}, props, aprops)
@@ -234,4 +234,24 @@ func WritePromptsFile(path string, rows []Prompt) error {
 		rows = rows[n:]
 	}
 	return w.Close()
+}
+
+// ParquetWriterProperties are the properties of every Parquet file rlpipe
+// writes: zstd, a REQUIRED root (arrow-go marks it REPEATED by default,
+// which readers such as hyparquet refuse; pyarrow leaves it required), and
+// no statistics on non-nullable dictionary columns, for which arrow-go v17
+// records a negative null count (0 − rows) that arrow-rs, and so polars
+// and parquet-wasm, reject as corrupt.
+func ParquetWriterProperties(schema *arrow.Schema, mem memory.Allocator) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithAllocator(mem),
+		parquet.WithRootRepetition(parquet.Repetitions.Required),
+	}
+	for _, f := range schema.Fields() {
+		if f.Type.ID() == arrow.DICTIONARY && !f.Nullable {
+			opts = append(opts, parquet.WithStatsFor(f.Name, false))
+		}
+	}
+	return parquet.NewWriterProperties(opts...)
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet"
-	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/rlpipe/rlpipe/data"
@@ -228,7 +226,7 @@ func (s *arrowSink) open(schema *arrow.Schema) error {
 	s.schema = schema
 	var err error
 	if s.kind == "parquet" {
-		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithAllocator(s.mem))
+		props := data.ParquetWriterProperties(schema, s.mem)
 		s.pq, err = pqarrow.NewFileWriter(schema, s.f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(s.mem)))
 		return err
 	}
