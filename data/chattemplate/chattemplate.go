@@ -101,7 +101,7 @@ func Parse(source string) (*Template, error) {
 }
 
 func parseNamed(name, source string, tokens map[string]jinja.Value) (*Template, error) {
-	tm, err := jinja.Compile(source)
+	tm, err := jinja.Compile(jinja2Newlines(source))
 	if err != nil {
 		return nil, fmt.Errorf("chattemplate: %s: %w", name, err)
 	}
@@ -109,6 +109,17 @@ func parseNamed(name, source string, tokens map[string]jinja.Value) (*Template, 
 		tokens = map[string]jinja.Value{}
 	}
 	return &Template{name: name, source: source, tmpl: tm, tokens: tokens}, nil
+}
+
+// jinja2Newlines applies what Jinja2's lexer does to a source before
+// anything else (transformers keeps its defaults): every "\r\n", "\r" or
+// "\n" becomes "\n", and one trailing newline is dropped
+// (keep_trailing_newline=False). chat_template.jinja files usually end in
+// a newline that must not reach the prompt.
+func jinja2Newlines(src string) string {
+	src = strings.ReplaceAll(src, "\r\n", "\n")
+	src = strings.ReplaceAll(src, "\r", "\n")
+	return strings.TrimSuffix(src, "\n")
 }
 
 // Source returns the Jinja source the template was compiled from.
