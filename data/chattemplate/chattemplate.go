@@ -138,7 +138,7 @@ func (t *Template) Render(messages []Message, opt Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := t.tmpl.RenderValues(data)
+	out, err := renderSafely(t.tmpl, data)
 	if err != nil {
 		roles := make([]string, len(messages))
 		for i, m := range messages {
@@ -152,6 +152,18 @@ func (t *Template) Render(messages []Message, opt Options) (string, error) {
 		return "", e
 	}
 	return out, nil
+}
+
+// renderSafely runs the engine, turning its panics (it has some, e.g.
+// strings.Repeat on `'a' * -1`) into errors: templates come from downloaded
+// model files and must not crash a training run.
+func renderSafely(tm *jinja.Template, data map[string]jinja.Value) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("jinja engine panic: %v", r)
+		}
+	}()
+	return tm.RenderValues(data)
 }
 
 // variables builds the render scope in transformers' precedence: special

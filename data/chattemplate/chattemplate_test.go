@@ -57,6 +57,13 @@ func TestEngineErrors(t *testing.T) {
 	if !errors.As(err, &e) || e.Raised || e.Err == nil || !strings.Contains(err.Error(), "no_such_function") {
 		t.Fatalf("want an engine *Error naming no_such_function, got %#v", err)
 	}
+	panicky, err := Parse("{{ 'a' * -1 }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := panicky.Render([]Message{{Role: "user", Content: "x"}}, Options{}); !errors.As(err, &e) || !strings.Contains(err.Error(), "panic") {
+		t.Errorf("engine panic: got %v", err)
+	}
 	if _, err := Parse("{% for x in y %}unclosed"); err == nil || !strings.Contains(err.Error(), "chat template") {
 		t.Errorf("unclosed for: got %v", err)
 	}
