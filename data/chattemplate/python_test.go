@@ -93,9 +93,14 @@ func TestPythonSemantics(t *testing.T) {
 		T      []int  `json:"t"`
 		Format string `json:"format"`
 	}
+	type jsonReq struct {
+		V      any  `json:"v"`
+		Indent *int `json:"indent"`
+	}
 	var req struct {
 		Str  []strReq  `json:"str"`
 		Time []timeReq `json:"time"`
+		JSON []jsonReq `json:"json"`
 	}
 	var goStr []string
 	for _, op := range strOps {
@@ -127,9 +132,20 @@ func TestPythonSemantics(t *testing.T) {
 			goTime = append(goTime, Strftime(tt, f))
 		}
 	}
+	var goJSON []string
+	for _, v := range jsonValues {
+		req.JSON = append(req.JSON, jsonReq{V: v})
+		goJSON = append(goJSON, renderVar(t, "{{ v | tojson }}", v))
+	}
+	two := 2
+	for _, v := range indentValues {
+		req.JSON = append(req.JSON, jsonReq{V: v.v, Indent: &two})
+		goJSON = append(goJSON, renderVar(t, "{{ v | tojson(indent=2) }}", v.v))
+	}
 	var res struct {
 		Str  []string `json:"str"`
 		Time []string `json:"time"`
+		JSON []string `json:"json"`
 	}
 	runPython(t, py, req, &res)
 	for i, want := range res.Str {
@@ -143,11 +159,59 @@ func TestPythonSemantics(t *testing.T) {
 			t.Errorf("%s(%q, %v): Go %q, Python %q", req.Str[i].Op, req.Str[i].S, req.Str[i].Arg, goStr[i], want)
 		}
 	}
+	for i, want := range res.JSON {
+		if j := i - len(jsonValues); j >= 0 && indentValues[j].gap {
+			if goJSON[i] == want {
+				t.Errorf("tojson(indent=2) of %#v now matches Python; mark it gap: false", indentValues[j].v)
+			}
+			continue
+		}
+		if goJSON[i] != want {
+			t.Errorf("tojson(%#v): Go %q, Python %q", req.JSON[i].V, goJSON[i], want)
+		}
+	}
 	for i, want := range res.Time {
 		if goTime[i] != want {
 			t.Errorf("strftime(%v, %q): Go %q, Python %q", req.Time[i].T, req.Time[i].Format, goTime[i], want)
 		}
 	}
+}
+
+// jsonValues are values a template may pass to |tojson (tool schemas,
+// arguments). Maps are given with sorted keys: Go maps have no order, so
+// toValue sorts them, while Python keeps insertion order.
+var jsonValues = []any{
+	"plain", "ünï 日本 🤖 <b>&amp; \"q\" \\ \n\t\u0001", 42, -7, 1.5, 1.0, 1e21, 0.1, true, nil,
+	[]any{1, "two", []any{}, map[string]any{}},
+	map[string]any{"a": map[string]any{"b": []any{1.25, false, nil}}, "name": "get_weather", "z": ""},
+}
+
+// indentValues go through tojson(indent=2). The engine's indented form
+// uses encoding/json, which escapes <, > and & (a known gap: no template
+// under test indents JSON; Llama 3.1's tool prompts do).
+var indentValues = []struct {
+	v   any
+	gap bool
+}{
+	{map[string]any{"name": "get_weather", "parameters": map[string]any{"city": "str", "days": 3}}, false},
+	{[]any{"a", 1, nil, true}, false},
+	{map[string]any{"html": "<b>&</b>"}, true},
+	{map[string]any{"x": 1.0, "y": 1e21}, false},
+}
+
+// renderVar renders src with the single variable v through this package's
+// value conversion.
+func renderVar(t *testing.T, src string, v any) string {
+	t.Helper()
+	tm, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tm.Render([]Message{{Role: "user"}}, Options{Extra: map[string]any{"v": v}})
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return out
 }
 
 func runPython(t *testing.T, py string, req, res any) {

@@ -1,10 +1,13 @@
 """Python reference for the parts of a chat template that transformers
 evaluates with Python itself: str methods (Jinja2 calls them directly, and
-its |trim filter is str.strip) and datetime.strftime (strftime_now).
+its |trim filter is str.strip) datetime.strftime (strftime_now) and the |tojson filter, which
+transformers defines as json.dumps(x, ensure_ascii=False, indent=indent,
+separators=separators, sort_keys=sort_keys).
 
 stdin:  {"str": [{"op": "strip", "s": "...", "arg": "..." | null}, ...],
-         "time": [{"t": [Y, M, D, h, m, s, us], "format": "..."}, ...]}
-stdout: {"str": ["result", ...], "time": ["result", ...]}
+         "time": [{"t": [Y, M, D, h, m, s, us], "format": "..."}, ...],
+         "json": [{"v": any, "indent": n | null}, ...]}
+stdout: {"str": [...], "time": [...], "json": [...]}
 """
 import datetime
 import json
@@ -27,5 +30,6 @@ req = json.load(sys.stdin)
 out = {
     "str": [str_op(c["op"], c["s"], c["arg"]) for c in req["str"]],
     "time": [datetime.datetime(*c["t"]).strftime(c["format"]) for c in req["time"]],
+    "json": [json.dumps(c["v"], ensure_ascii=False, indent=c["indent"]) for c in req["json"]],
 }
 json.dump(out, sys.stdout, ensure_ascii=False)
