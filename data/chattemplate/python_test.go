@@ -84,64 +84,11 @@ var times = []time.Time{
 // strip/lstrip/rstrip ignore the characters argument.
 func TestPythonSemantics(t *testing.T) {
 	py := reftest.Torch(t) // the interpreter CI guarantees; only its stdlib is used
-	type strReq struct {
-		Op  string `json:"op"`
-		S   string `json:"s"`
-		Arg any    `json:"arg"`
-	}
-	type timeReq struct {
-		T      []int  `json:"t"`
-		Format string `json:"format"`
-	}
-	type jsonReq struct {
-		V      any  `json:"v"`
-		Indent *int `json:"indent"`
-	}
-	var req struct {
-		Str  []strReq  `json:"str"`
-		Time []timeReq `json:"time"`
-		JSON []jsonReq `json:"json"`
-	}
-	var goStr []string
-	for _, op := range strOps {
-		for _, in := range strInputs {
-			src := op.src
-			if in.arg == nil {
-				src = op.noArg
-			}
-			if src == "" {
-				continue
-			}
-			tm, err := Parse(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Str = append(req.Str, strReq{Op: op.op, S: in.s, Arg: in.arg})
-			out, err := tm.tmpl.Render(map[string]any{"s": in.s, "c": in.arg})
-			if err != nil {
-				out = "error: " + err.Error()
-			}
-			goStr = append(goStr, out)
-		}
-	}
-	var goTime []string
-	for _, tt := range times {
-		for _, f := range timeFormats {
-			req.Time = append(req.Time, timeReq{T: []int{tt.Year(), int(tt.Month()), tt.Day(), tt.Hour(),
-				tt.Minute(), tt.Second(), tt.Nanosecond() / 1000}, Format: f})
-			goTime = append(goTime, Strftime(tt, f))
-		}
-	}
-	var goJSON []string
-	for _, v := range jsonValues {
-		req.JSON = append(req.JSON, jsonReq{V: v})
-		goJSON = append(goJSON, renderVar(t, "{{ v | tojson }}", v))
-	}
-	two := 2
-	for _, v := range indentValues {
-		req.JSON = append(req.JSON, jsonReq{V: v.v, Indent: &two})
-		goJSON = append(goJSON, renderVar(t, "{{ v | tojson(indent=2) }}", v.v))
-	}
+	var req pyRequest
+	var goStr, goTime, goJSON []string
+	req.Str, goStr = strCases(t)
+	req.Time, goTime = timeCases()
+	req.JSON, goJSON = jsonCases(t)
 	var res struct {
 		Str  []string `json:"str"`
 		Time []string `json:"time"`
@@ -175,6 +122,81 @@ func TestPythonSemantics(t *testing.T) {
 			t.Errorf("strftime(%v, %q): Go %q, Python %q", req.Time[i].T, req.Time[i].Format, goTime[i], want)
 		}
 	}
+}
+
+// pyRequest is the input of testdata/pyref.py.
+type pyRequest struct {
+	Str  []pyStr  `json:"str"`
+	Time []pyTime `json:"time"`
+	JSON []pyJSON `json:"json"`
+}
+
+type pyStr struct {
+	Op  string `json:"op"`
+	S   string `json:"s"`
+	Arg any    `json:"arg"`
+}
+
+type pyTime struct {
+	T      []int  `json:"t"`
+	Format string `json:"format"`
+}
+
+type pyJSON struct {
+	V      any  `json:"v"`
+	Indent *int `json:"indent"`
+}
+
+// strCases renders every strOps × strInputs pair with Go.
+func strCases(t *testing.T) (reqs []pyStr, goOut []string) {
+	for _, op := range strOps {
+		for _, in := range strInputs {
+			src := op.src
+			if in.arg == nil {
+				src = op.noArg
+			}
+			if src == "" {
+				continue
+			}
+			tm, err := Parse(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs = append(reqs, pyStr{Op: op.op, S: in.s, Arg: in.arg})
+			out, err := tm.tmpl.Render(map[string]any{"s": in.s, "c": in.arg})
+			if err != nil {
+				out = "error: " + err.Error()
+			}
+			goOut = append(goOut, out)
+		}
+	}
+	return reqs, goOut
+}
+
+// timeCases formats every time with every format in Go.
+func timeCases() (reqs []pyTime, goOut []string) {
+	for _, tt := range times {
+		for _, f := range timeFormats {
+			reqs = append(reqs, pyTime{T: []int{tt.Year(), int(tt.Month()), tt.Day(), tt.Hour(),
+				tt.Minute(), tt.Second(), tt.Nanosecond() / 1000}, Format: f})
+			goOut = append(goOut, Strftime(tt, f))
+		}
+	}
+	return reqs, goOut
+}
+
+// jsonCases renders jsonValues, then indentValues with indent=2.
+func jsonCases(t *testing.T) (reqs []pyJSON, goOut []string) {
+	for _, v := range jsonValues {
+		reqs = append(reqs, pyJSON{V: v})
+		goOut = append(goOut, renderVar(t, "{{ v | tojson }}", v))
+	}
+	two := 2
+	for _, v := range indentValues {
+		reqs = append(reqs, pyJSON{V: v.v, Indent: &two})
+		goOut = append(goOut, renderVar(t, "{{ v | tojson(indent=2) }}", v.v))
+	}
+	return reqs, goOut
 }
 
 // jsonValues are values a template may pass to |tojson (tool schemas,

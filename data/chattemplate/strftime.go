@@ -52,10 +52,20 @@ func directive(t time.Time, c byte, pad bool) (string, bool) {
 		}
 		return s
 	}
-	hour12 := t.Hour() % 12
-	if hour12 == 0 {
-		hour12 = 12
+	if s, ok := dateField(t, c, num); ok {
+		return s, true
 	}
+	if s, ok := timeField(t, c, num); ok {
+		return s, true
+	}
+	return composite(t, c)
+}
+
+// padder formats n to width with fill, unless the "-" flag was given.
+type padder func(n, width int, fill byte) string
+
+// dateField expands the directives of the calendar date.
+func dateField(t time.Time, c byte, num padder) (string, bool) {
 	isoYear, isoWeek := t.ISOWeek()
 	wday := int(t.Weekday()) // Sunday = 0
 	yday := t.YearDay() - 1
@@ -90,6 +100,23 @@ func directive(t time.Time, c byte, pad bool) (string, bool) {
 		return strconv.Itoa(isoYear), true
 	case 'g':
 		return num(isoYear%100, 2, '0'), true
+	case 'U':
+		return num((yday+7-wday)/7, 2, '0'), true
+	case 'W':
+		return num((yday+7-(wday+6)%7)/7, 2, '0'), true
+	case 'V':
+		return num(isoWeek, 2, '0'), true
+	}
+	return "", false
+}
+
+// timeField expands the directives of the time of day and the literals.
+func timeField(t time.Time, c byte, num padder) (string, bool) {
+	hour12 := t.Hour() % 12
+	if hour12 == 0 {
+		hour12 = 12
+	}
+	switch c {
 	case 'H':
 		return num(t.Hour(), 2, '0'), true
 	case 'k':
@@ -109,14 +136,8 @@ func directive(t time.Time, c byte, pad bool) (string, bool) {
 		return num(t.Second(), 2, '0'), true
 	case 'f':
 		return num(t.Nanosecond()/1000, 6, '0'), true
-	case 'U':
-		return num((yday+7-wday)/7, 2, '0'), true
-	case 'W':
-		return num((yday+7-(wday+6)%7)/7, 2, '0'), true
-	case 'V':
-		return num(isoWeek, 2, '0'), true
 	case 'z', 'Z':
-		return "", true
+		return "", true // a naive datetime has no zone
 	case 's':
 		return strconv.FormatInt(t.Unix(), 10), true
 	case 'n':
@@ -126,7 +147,7 @@ func directive(t time.Time, c byte, pad bool) (string, bool) {
 	case '%':
 		return "%", true
 	}
-	return composite(t, c)
+	return "", false
 }
 
 // composite expands the directives that stand for several others.
