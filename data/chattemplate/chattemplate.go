@@ -76,6 +76,7 @@ type Error struct {
 	Err error
 }
 
+// Error names the template, the conversation's roles and what was raised.
 func (e *Error) Error() string {
 	what := "failed"
 	if e.Raised {

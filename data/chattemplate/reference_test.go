@@ -130,6 +130,12 @@ func TestGolden(t *testing.T) {
 	templates := map[string]*Template{}
 	for name, fx := range fixtures {
 		templates[name] = loadFixture(t, name, filepath.Join("testdata", "models", fx.config))
+		if fx.template == "" { // a real template: the config's, also kept as templates/<name>.jinja
+			src, err := os.ReadFile(filepath.Join("testdata", "templates", name+".jinja"))
+			if err != nil || string(src) != templates[name].Source() {
+				t.Errorf("testdata/templates/%s.jinja is not the chat_template of testdata/models/%s (%v)", name, fx.config, err)
+			}
+		}
 	}
 	for _, c := range referenceCases() {
 		want, ok := golden[c.name]
