@@ -53,7 +53,8 @@ type Options struct {
 	// date_string for Llama 3.1. Values may be nil, bool, integers, floats,
 	// strings, []string, []any and map[string]any (nested). They override
 	// the special tokens, tools and documents; "messages" and
-	// "add_generation_prompt" are refused because they have fields here.
+	// "add_generation_prompt" are refused because they have fields here;
+	// strftime_now and raise_exception are always this package's.
 	Extra map[string]any
 	// Now is the clock behind strftime_now; nil means time.Now. Set it to
 	// make date-stamped prompts reproducible.
