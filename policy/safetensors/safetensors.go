@@ -345,15 +345,18 @@ func decodeEntry(dec *json.Decoder, checkDtype func(string) error) (headerEntry,
 }
 
 // checkLayout reorders names and entries in place into data order (by
-// begin offset), requires them to tile [0, total) exactly, and returns
-// total.
+// begin, then end offset), requires them to tile [0, total) exactly, and
+// returns total.
 func checkLayout(names []string, entries []headerEntry) (int64, error) {
 	order := make([]int, len(entries))
 	for i := range order {
 		order[i] = i
 	}
+	// Sort by (begin, end), as the reference reader does, so an empty
+	// tensor sharing its begin with the next one comes first.
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Compare(entries[a].DataOffsets[0], entries[b].DataOffsets[0])
+		ea, eb := entries[a].DataOffsets, entries[b].DataOffsets
+		return cmp.Or(cmp.Compare(ea[0], eb[0]), cmp.Compare(ea[1], eb[1]))
 	})
 	var off int64
 	for _, i := range order {
