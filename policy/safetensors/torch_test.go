@@ -142,7 +142,7 @@ func TestTorchReadsGoCheckpoints(t *testing.T) {
 		"bf16":         {Dtype: BF16, Metadata: meta},
 		"f16":          {Dtype: F16, Metadata: meta, MaxShardBytes: 1 << 20}, // fits: one file
 		"bf16_sharded": {Dtype: BF16, Metadata: meta, MaxShardBytes: 40_000},
-		"f32_sharded":  {Dtype: F32, Metadata: meta, MaxShardBytes: 10_000},
+		"f32_sharded":  {Dtype: F32, Metadata: meta, MaxShardBytes: 8_500}, // 3 shards, one oversized
 	}
 	type tensorJSON struct {
 		Shape []int    `json:"shape"`

@@ -174,7 +174,11 @@ def check_case(root, case, spec, inputs):
     index = os.path.join(d, "model.safetensors.index.json")
     if spec["sharded"]:
         with open(index) as f:
-            idx = json.load(f)
+            text = f.read()
+        idx = json.loads(text)
+        # save_pretrained's own serialisation of the index.
+        if text != json.dumps(idx, indent=2, sort_keys=True) + "\n":
+            fail("%s: index is not json.dumps(indent=2, sort_keys=True) + newline:\n%s" % (case, text))
         files = sorted(set(idx["weight_map"].values()))
         n = len(files)
         if n < 2 or files != ["model-%05d-of-%05d.safetensors" % (i + 1, n) for i in range(n)]:
