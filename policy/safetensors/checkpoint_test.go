@@ -331,3 +331,14 @@ func BenchmarkReadFloat32BF16(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeBF16 measures the BF16 to float32 conversion alone, on a
+// 1 MiB chunk (the read buffer size); MB/s counts input bytes.
+func BenchmarkDecodeBF16(b *testing.B) {
+	buf := make([]byte, readChunk)
+	out := make([]float32, len(buf)/2)
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		decode(BF16, out, buf)
+	}
+}

@@ -65,12 +65,14 @@ func decode(d Dtype, out []float32, b []byte) {
 			out[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
 		}
 	case BF16:
+		b = b[:2*len(out)] // lets the compiler drop the bounds checks
 		for j := range out {
-			out[j] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*j:])) << 16)
+			out[j] = math.Float32frombits(uint32(b[2*j])<<16 | uint32(b[2*j+1])<<24)
 		}
 	case F16:
+		b = b[:2*len(out)]
 		for j := range out {
-			out[j] = F16ToFloat32(binary.LittleEndian.Uint16(b[2*j:]))
+			out[j] = F16ToFloat32(uint16(b[2*j]) | uint16(b[2*j+1])<<8)
 		}
 	case F64:
 		for j := range out {

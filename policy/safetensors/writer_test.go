@@ -53,7 +53,7 @@ func listDir(t *testing.T, dir string) []string {
 
 func TestWriteCheckpointLayout(t *testing.T) {
 	tensors := []Tensor{
-		{Name: "z.weight", Shape: []int{4}, Data: []float32{1, 2, 3, 4}},        // 8 bytes in BF16
+		{Name: "z.weight", Shape: []int{4}, Data: []float32{1, 2, 3, 4}},         // 8 bytes in BF16
 		{Name: "a.weight", Shape: []int{2, 2}, Data: []float32{-1, 0.5, 7, 1e9}}, // 8
 		{Name: "m.bias", Shape: []int{2}, Data: []float32{3, 1}},                 // 4
 	}
