@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -146,6 +147,7 @@ func TestOpenRejectsBadIndexes(t *testing.T) {
 		{"a tensor placed in the wrong shard", `{"weight_map":{"a":` + s2 + `,"b":` + s2 + `,"c":` + s2 + `}}`, `tensor "a" not found in its shard`},
 		{"a shard path leaving the directory", `{"weight_map":{"a":"../model.safetensors"}}`, "not a relative path inside"},
 		{"an absolute shard path", `{"weight_map":{"a":"/etc/passwd"}}`, "not a relative path inside"},
+		{"one shard spelled two ways is still one shard", `{"weight_map":{"a":"./model-00001-of-00002.safetensors","b":` + s2 + `,"c":` + s2 + `,"q":` + s1 + `}}`, `tensor "q" not found in its shard`},
 		{"the metadata key as a tensor name", `{"weight_map":{"__metadata__":` + s1 + `}}`, "invalid tensor name"},
 	}
 	for _, tt := range tests {
@@ -340,5 +342,45 @@ func BenchmarkDecodeBF16(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 	for b.Loop() {
 		decode(BF16, out, buf)
+	}
+}
+
+// TestConcurrentReads reads every tensor of one Checkpoint from several
+// goroutines at once (run under -race): the pooled buffers and ReadAt must
+// not interfere.
+func TestConcurrentReads(t *testing.T) {
+	dir := t.TempDir()
+	tensors := goInputs()
+	if err := WriteCheckpoint(dir, tensors, WriteOptions{Dtype: F16, MaxShardBytes: 30_000}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for _, tn := range tensors {
+				got, err := c.ReadFloat32(tn.Name, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i, v := range tn.Data {
+					if want := F16ToFloat32(Float32ToF16(v)); !sameFloat(got[i], want) {
+						errs <- fmt.Errorf("%s[%d] = %v, want %v", tn.Name, i, got[i], want)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -17,6 +17,16 @@ const (
 	F64  Dtype = "F64"
 )
 
+// Integer and boolean element types that checkpoints carry next to the
+// weights (position ids, masks, quantisation tables); Open accepts them,
+// ReadFloat32 refuses them.
+const (
+	I64  Dtype = "I64"
+	I32  Dtype = "I32"
+	U8   Dtype = "U8"
+	BOOL Dtype = "BOOL"
+)
+
 // dtypeBits holds the width in bits of every dtype the reference
 // implementation defines, so a header using one of them parses (and
 // errors can name it) even when rlpipe cannot convert its values.

@@ -38,7 +38,7 @@ func parseIndex(path string, data []byte) (*parsedIndex, error) {
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("%w: %s: weight_map is missing or empty", ErrFormat, path)
 	}
-	p := &parsedIndex{meta: map[string]string{}, weightMap: idx.WeightMap}
+	p := &parsedIndex{meta: map[string]string{}, weightMap: make(map[string]string, len(idx.WeightMap))}
 	for k, raw := range idx.Metadata {
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
@@ -59,6 +59,9 @@ func parseIndex(path string, data []byte) (*parsedIndex, error) {
 		if !filepath.IsLocal(file) {
 			return nil, fmt.Errorf("%w: %s: weight_map: tensor %q: file %q is not a relative path inside the checkpoint directory", ErrFormat, path, name, file)
 		}
+		// "./a" and "a" are one shard, not two holding the same tensors.
+		file = filepath.Clean(file)
+		p.weightMap[name] = file
 		if !seen[file] {
 			seen[file] = true
 			p.files = append(p.files, file)

@@ -43,6 +43,9 @@ var shardPattern = regexp.MustCompile(`^model-[0-9]{5}-of-[0-9]{5}\.safetensors$
 // the new one does not use (a stale single file, index or shard) are
 // removed so Open(dir) cannot pick them up.
 func WriteCheckpoint(dir string, tensors []Tensor, opt WriteOptions) error {
+	if strings.HasSuffix(dir, ".safetensors") || strings.HasSuffix(dir, ".json") {
+		return fmt.Errorf("safetensors: WriteCheckpoint %s: want the checkpoint directory, not a file name", dir)
+	}
 	d := opt.Dtype
 	if d == "" {
 		d = F32

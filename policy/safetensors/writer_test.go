@@ -145,20 +145,25 @@ func TestWriteCheckpointRejects(t *testing.T) {
 		name    string
 		tensors []Tensor
 		opt     WriteOptions
+		path    string // appended to the directory name
 		want    string
 	}{
-		{"an unsupported dtype", good, WriteOptions{Dtype: F64}, `Dtype "F64" unsupported`},
-		{"an unknown dtype", good, WriteOptions{Dtype: "F12"}, `Dtype "F12" unsupported`},
-		{"a format other than pt", good, WriteOptions{Metadata: map[string]string{"format": "tf"}}, `format "tf"`},
-		{"a duplicate name", append(good, good[0]), WriteOptions{}, `tensor 1 "w": duplicate name`},
-		{"data not filling the shape", []Tensor{{Name: "w", Shape: []int{2, 2}, Data: []float32{1}}}, WriteOptions{}, "holds 4 values, data has 1"},
+		{"an unsupported dtype", good, WriteOptions{Dtype: F64}, "", `Dtype "F64" unsupported`},
+		{"an unknown dtype", good, WriteOptions{Dtype: "F12"}, "", `Dtype "F12" unsupported`},
+		{"a format other than pt", good, WriteOptions{Metadata: map[string]string{"format": "tf"}}, "", `format "tf"`},
+		{"a duplicate name", append(good, good[0]), WriteOptions{}, "", `tensor 1 "w": duplicate name`},
+		{"a file name instead of a directory", good, WriteOptions{}, ".safetensors", "not a file name"},
+		{"data not filling the shape", []Tensor{{Name: "w", Shape: []int{2, 2}, Data: []float32{1}}}, WriteOptions{}, "", "holds 4 values, data has 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is refused before writing", func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "ckpt")
+			dir := filepath.Join(t.TempDir(), "ckpt"+tt.path)
 			err := WriteCheckpoint(dir, tt.tensors, tt.opt)
-			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), dir) {
-				t.Fatalf("WriteCheckpoint = %v, want an ErrFormat naming %s containing %q", err, dir, tt.want)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("WriteCheckpoint = %v, want an error naming %s containing %q", err, dir, tt.want)
+			}
+			if tt.path == "" && !errors.Is(err, ErrFormat) {
+				t.Fatalf("WriteCheckpoint error %v does not wrap ErrFormat", err)
 			}
 			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("WriteCheckpoint created %s before failing", dir)
