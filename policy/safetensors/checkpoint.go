@@ -92,6 +92,8 @@ func Open(path string) (*Checkpoint, error) {
 	return c, nil
 }
 
+// isFile reports whether path is a regular file, following symlinks (the
+// hub cache links snapshot files to blobs).
 func isFile(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()

@@ -122,7 +122,7 @@ func goInputs() []Tensor {
 		{Name: "model.layers.0.self_attn.q_proj.weight", Shape: []int{200, 150}, Data: randomBits},
 		{Name: "model.embed_tokens.weight", Shape: []int{64, 33}, Data: weights},
 		{Name: "edges", Shape: []int{len(edges)}, Data: edges},
-		{Name: "lm_head.scale", Shape: []int{}, Data: []float32{-0.75}},
+		{Name: "lm_head.scale<ß😀>", Shape: []int{}, Data: []float32{-0.75}}, // the index escapes it as Python does
 		{Name: "empty", Shape: []int{0, 5}, Data: []float32{}},
 	}
 }

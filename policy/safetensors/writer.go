@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // WriteOptions configures WriteCheckpoint.
@@ -153,10 +155,30 @@ func writeIndex(path string, total int64, weightMap map[string]string) error {
 	if err := enc.Encode(idx); err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
+	text := asciiJSON(b.Bytes())
 	return writeAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(b.Bytes())
+		_, err := w.Write(text)
 		return err
 	})
+}
+
+// asciiJSON escapes every non-ASCII character of encoded JSON as \uXXXX
+// (UTF-16 surrogate pairs beyond the BMP), as Python's json.dumps does by
+// default, so a non-ASCII tensor name gives the same index bytes as
+// save_pretrained. Non-ASCII bytes only occur inside JSON strings, where
+// the escape means the same character.
+func asciiJSON(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		if r < utf8.RuneSelf {
+			out = append(out, byte(r))
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			out = fmt.Appendf(out, `\u%04x`, u)
+		}
+	}
+	return out
 }
 
 // removeStale deletes dir's weight files (model.safetensors, the index,

@@ -120,6 +120,14 @@ func TestWriteCheckpointLayout(t *testing.T) {
 	}
 }
 
+func TestIndexEscapesNonASCIILikePython(t *testing.T) {
+	// json.dumps({"k": "aß😀\u2028"}) == '{"k": "a\\u00df\\ud83d\\ude00\\u2028"}'
+	got := string(asciiJSON([]byte(`{"k": "aß😀` + "\u2028" + `"}`)))
+	if want := `{"k": "a\u00df\ud83d\ude00\u2028"}`; got != want {
+		t.Fatalf("asciiJSON = %s, want %s", got, want)
+	}
+}
+
 // readAny returns the tensor names, in data order, and metadata of any
 // valid safetensors file.
 func readAny(path string) ([]string, map[string]string, error) {
