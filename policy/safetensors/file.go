@@ -3,6 +3,7 @@ package safetensors
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -10,7 +11,14 @@ import (
 // WriteFile writes tensors and metadata to path atomically: into a
 // temporary file in the same directory, fsynced, renamed over path, and the
 // directory fsynced, so a crash leaves either the old file or the new one.
-func WriteFile(path string, tensors []Tensor, metadata map[string]string) (err error) {
+func WriteFile(path string, tensors []Tensor, metadata map[string]string) error {
+	return writeAtomic(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
+}
+
+// writeAtomic writes path through encode with WriteFile's guarantees: a
+// temporary file in the same directory, fsynced, renamed over path, and
+// the directory fsynced.
+func writeAtomic(path string, encode func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -24,7 +32,7 @@ func WriteFile(path string, tensors []Tensor, metadata map[string]string) (err e
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = Write(bw, tensors, metadata); err != nil {
+	if err = encode(bw); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err = bw.Flush(); err != nil {

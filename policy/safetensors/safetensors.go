@@ -21,7 +21,7 @@ const MaxHeaderLen = 100_000_000
 // metadataKey is the reserved header key holding the string metadata.
 const metadataKey = "__metadata__"
 
-// dtypeF32 is the only dtype this package reads and writes.
+// dtypeF32 is the only dtype the streaming Read and Write handle.
 const dtypeF32 = "F32"
 
 // ErrFormat is wrapped by every error about malformed input or a tensor
@@ -64,7 +64,13 @@ func numel(shape []int) (int, error) {
 // not "__metadata__", and that every Data length matches its Shape.
 // Cost: one header allocation; data is streamed in 64 KiB chunks.
 func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
-	header, err := encodeHeader(tensors, metadata)
+	return writeAs(w, tensors, F32, metadata)
+}
+
+// writeAs is Write storing every tensor as dtype d (F32, BF16 or F16),
+// rounding to nearest even.
+func writeAs(w io.Writer, tensors []Tensor, d Dtype, metadata map[string]string) error {
+	header, err := encodeHeader(tensors, d, metadata)
 	if err != nil {
 		return err
 	}
@@ -85,7 +91,14 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 				}
 				buf = buf[:0]
 			}
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			switch d {
+			case BF16:
+				buf = binary.LittleEndian.AppendUint16(buf, Float32ToBF16(v))
+			case F16:
+				buf = binary.LittleEndian.AppendUint16(buf, Float32ToF16(v))
+			default:
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
 		}
 	}
 	if _, err := w.Write(buf); err != nil {
@@ -96,7 +109,11 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 
 // encodeHeader builds the space-padded JSON header: "__metadata__" first
 // (when non-empty, keys sorted by encoding/json), then the tensors in order.
-func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, error) {
+func encodeHeader(tensors []Tensor, d Dtype, metadata map[string]string) ([]byte, error) {
+	bits, ok := d.Bits()
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown dtype %q", ErrFormat, string(d))
+	}
 	var b bytes.Buffer
 	b.WriteByte('{')
 	if len(metadata) > 0 {
@@ -117,8 +134,8 @@ func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, error) 
 		if shape == nil {
 			shape = []int{}
 		}
-		end := off + 4*int64(len(t.Data))
-		e, err := marshal(headerEntry{Dtype: dtypeF32, Shape: shape, DataOffsets: [2]int64{off, end}})
+		end := off + bits/8*int64(len(t.Data))
+		e, err := marshal(headerEntry{Dtype: string(d), Shape: shape, DataOffsets: [2]int64{off, end}})
 		if err != nil {
 			return nil, fmt.Errorf("safetensors: tensor %q: %w", t.Name, err)
 		}
@@ -195,7 +212,7 @@ func Read(r io.Reader) ([]Tensor, map[string]string, error) {
 	if !utf8.Valid(header) {
 		return nil, nil, fmt.Errorf("%w: header is not valid UTF-8", ErrFormat)
 	}
-	names, entries, meta, err := parseHeader(header)
+	names, entries, meta, err := parseHeader(header, requireF32)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -237,9 +254,27 @@ func readFloats(r io.Reader, n int64, chunk []byte) ([]float32, error) {
 	return vals, nil
 }
 
+// requireF32 is Read's dtype check: the streaming API is float32 only.
+func requireF32(d string) error {
+	if d != dtypeF32 {
+		return fmt.Errorf("dtype %s unsupported (only %s)", strconv.Quote(d), dtypeF32)
+	}
+	return nil
+}
+
+// knownDtype is Open's dtype check: any dtype of the format is accepted
+// (ReadFloat32 refuses the non-float ones when asked for their values).
+func knownDtype(d string) error {
+	if _, ok := Dtype(d).Bits(); !ok {
+		return fmt.Errorf("unknown dtype %s", strconv.Quote(d))
+	}
+	return nil
+}
+
 // parseHeader decodes the header object key by key, so that duplicate
-// names (which a map would silently merge) are caught.
-func parseHeader(header []byte) ([]string, []headerEntry, map[string]string, error) {
+// names (which a map would silently merge) are caught; checkDtype vets
+// each tensor's dtype.
+func parseHeader(header []byte, checkDtype func(string) error) ([]string, []headerEntry, map[string]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(header))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, nil, nil, fmt.Errorf("%w: header is not a JSON object", ErrFormat)
@@ -269,7 +304,7 @@ func parseHeader(header []byte) ([]string, []headerEntry, map[string]string, err
 			}
 			continue
 		}
-		e, err := decodeEntry(dec)
+		e, err := decodeEntry(dec, checkDtype)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%w: tensor %q: %w", ErrFormat, name, err)
 		}
@@ -288,8 +323,8 @@ func parseHeader(header []byte) ([]string, []headerEntry, map[string]string, err
 }
 
 // decodeEntry reads one tensor description, refusing unknown fields and
-// dtypes other than F32.
-func decodeEntry(dec *json.Decoder) (headerEntry, error) {
+// dtypes checkDtype refuses.
+func decodeEntry(dec *json.Decoder, checkDtype func(string) error) (headerEntry, error) {
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
 		return headerEntry{}, err
@@ -300,8 +335,8 @@ func decodeEntry(dec *json.Decoder) (headerEntry, error) {
 	if err := ed.Decode(&e); err != nil {
 		return headerEntry{}, err
 	}
-	if e.Dtype != dtypeF32 {
-		return headerEntry{}, fmt.Errorf("dtype %s unsupported (only %s)", strconv.Quote(e.Dtype), dtypeF32)
+	if err := checkDtype(e.Dtype); err != nil {
+		return headerEntry{}, err
 	}
 	if e.Shape == nil {
 		e.Shape = []int{}
@@ -310,29 +345,32 @@ func decodeEntry(dec *json.Decoder) (headerEntry, error) {
 }
 
 // checkLayout reorders names and entries in place into data order (by
-// begin offset), requires them to tile [0, total) exactly, and returns
-// total.
+// begin, then end offset), requires them to tile [0, total) exactly, and
+// returns total.
 func checkLayout(names []string, entries []headerEntry) (int64, error) {
 	order := make([]int, len(entries))
 	for i := range order {
 		order[i] = i
 	}
+	// Sort by (begin, end), as the reference reader does, so an empty
+	// tensor sharing its begin with the next one comes first.
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Compare(entries[a].DataOffsets[0], entries[b].DataOffsets[0])
+		ea, eb := entries[a].DataOffsets, entries[b].DataOffsets
+		return cmp.Or(cmp.Compare(ea[0], eb[0]), cmp.Compare(ea[1], eb[1]))
 	})
 	var off int64
 	for _, i := range order {
 		e := entries[i]
-		n, err := numel(e.Shape)
+		size, err := byteSize(Dtype(e.Dtype), e.Shape)
 		if err != nil {
 			return 0, fmt.Errorf("%w: tensor %q: %w", ErrFormat, names[i], err)
 		}
 		b, end := e.DataOffsets[0], e.DataOffsets[1]
 		if b != off {
-			return 0, fmt.Errorf("%w: tensor %q: data starts at %d, want %d (tensors must be contiguous)", ErrFormat, names[i], b, off)
+			return 0, fmt.Errorf("%w: tensor %q: data starts at %d, want %d (data_offsets must tile the data contiguously, without gaps or overlaps)", ErrFormat, names[i], b, off)
 		}
-		if end < b || end-b != 4*int64(n) {
-			return 0, fmt.Errorf("%w: tensor %q: offsets [%d, %d] do not hold shape %v of F32", ErrFormat, names[i], b, end, e.Shape)
+		if end < b || end-b != size {
+			return 0, fmt.Errorf("%w: tensor %q: offsets [%d, %d] do not hold shape %v of %s (data_offsets must span %d bytes)", ErrFormat, names[i], b, end, e.Shape, e.Dtype, size)
 		}
 		off = end
 	}
