@@ -22,39 +22,44 @@ type addedToken struct {
 // aho-corasick MatchKind the Rust AddedVocabulary uses: the earliest start
 // wins, then the longest pattern there; the scan resumes after the match.
 type matcher struct {
-	byFirst [256][]*addedToken // longest first
-	pattern map[*addedToken]string
+	byFirst [256][]pattern // longest first
+	n       int
 }
 
-func newMatcher(toks []*addedToken, pattern func(*addedToken) string) *matcher {
-	m := &matcher{pattern: map[*addedToken]string{}}
-	for _, t := range toks {
-		p := pattern(t)
-		if p == "" {
+type pattern struct {
+	text string
+	tok  *addedToken
+}
+
+func newMatcher(pats []pattern) *matcher {
+	m := &matcher{}
+	for _, p := range pats {
+		if p.text == "" {
 			continue
 		}
-		m.pattern[t] = p
-		m.byFirst[p[0]] = append(m.byFirst[p[0]], t)
+		m.byFirst[p.text[0]] = append(m.byFirst[p.text[0]], p)
+		m.n++
 	}
 	for i := range m.byFirst {
 		l := m.byFirst[i]
-		sort.SliceStable(l, func(a, b int) bool { return len(m.pattern[l[a]]) > len(m.pattern[l[b]]) })
+		sort.SliceStable(l, func(a, b int) bool { return len(l[a].text) > len(l[b].text) })
 	}
 	return m
 }
 
-func (m *matcher) empty() bool { return len(m.pattern) == 0 }
+func (m *matcher) empty() bool { return m.n == 0 }
 
-// find returns the leftmost-longest match at or after from, or nil.
-func (m *matcher) find(s string, from int) (*addedToken, int) {
+// find returns the leftmost-longest match at or after from: its token,
+// start and end, or a nil token.
+func (m *matcher) find(s string, from int) (*addedToken, int, int) {
 	for i := from; i < len(s); i++ {
-		for _, t := range m.byFirst[s[i]] {
-			if strings.HasPrefix(s[i:], m.pattern[t]) {
-				return t, i
+		for _, p := range m.byFirst[s[i]] {
+			if strings.HasPrefix(s[i:], p.text) {
+				return p.tok, i, i + len(p.text)
 			}
 		}
 	}
-	return nil, -1
+	return nil, -1, -1
 }
 
 // segment is a piece of the input: an added token (tok != nil) or text
@@ -74,11 +79,10 @@ func (m *matcher) split(s string, emit func(segment)) {
 	}
 	done := 0
 	for pos := 0; pos < len(s); {
-		t, start := m.find(s, pos)
+		t, start, stop := m.find(s, pos)
 		if t == nil {
 			break
 		}
-		stop := start + len(m.pattern[t])
 		pos = stop
 		if t.singleWord && (endsWithWord(s[:start]) || startsWithWord(s[stop:])) {
 			continue

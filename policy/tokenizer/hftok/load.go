@@ -71,8 +71,16 @@ func parseTokenizer(data []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-// readAdded reads added_tokens.
+// readAdded reads added_tokens the way the Rust deserializer does: the
+// "id" fields are ignored (Rust only warns on a mismatch); a token keeps the
+// id its content already has (as an added token or in model.vocab), else it
+// takes the next id from len(model.vocab) on. A repeated content replaces
+// the earlier entry's options.
 func (t *Tokenizer) readAdded(root object) error {
+	t.byContent = map[string]int32{}
+	t.byID = map[int32]*addedToken{}
+	t.normCache = map[int32]string{}
+	t.specials = map[string]bool{}
 	if isNull(root.m["added_tokens"]) {
 		return nil
 	}
@@ -80,20 +88,16 @@ func (t *Tokenizer) readAdded(root object) error {
 	if err != nil {
 		return err
 	}
+	next := int32(len(t.model.vocab))
 	for _, it := range items {
-		var id int
-		if id, err = it.integer("id", -1); err != nil {
+		if id, err := it.integer("id", -1); err != nil {
 			return err
-		}
-		if id < 0 || id > math.MaxInt32-1 {
+		} else if id < 0 || id > math.MaxInt32-1 {
 			return it.errorf("id", "missing or out of range")
 		}
-		a := &addedToken{id: int32(id)}
+		a := &addedToken{}
 		if a.content, err = it.str("content", ""); err != nil {
 			return err
-		}
-		if a.content == "" {
-			return it.errorf("content", "missing or empty")
 		}
 		for _, f := range []struct {
 			key string
@@ -104,39 +108,45 @@ func (t *Tokenizer) readAdded(root object) error {
 				return err
 			}
 		}
-		t.added = append(t.added, a)
+		if a.content == "" {
+			continue // ignored by Rust
+		}
+		if id, ok := t.byContent[a.content]; ok {
+			a.id = id
+		} else if id, ok := t.model.vocab[a.content]; ok {
+			a.id = id
+		} else {
+			a.id = next
+			next++
+		}
+		if a.normalized && t.norm != nil {
+			if n := t.norm.apply(a.content); n != a.content {
+				t.normCache[a.id] = n
+			}
+		}
+		t.byContent[a.content] = a.id
+		t.byID[a.id] = a
+		if a.special {
+			t.specials[a.content] = true
+		}
 	}
 	return nil
 }
 
-// index builds the lookup tables and the added-token matchers.
+// index builds the id table and the added-token matchers.
 func (t *Tokenizer) index() {
-	t.byContent = map[string]*addedToken{}
-	t.byID = map[int32]*addedToken{}
-	var raw, normd []*addedToken
-	for _, a := range t.added {
-		// A later entry for the same content or id replaces an earlier one.
-		t.byContent[a.content] = a
-		t.byID[a.id] = a
-		t.size = max(t.size, int(a.id)+1)
-	}
-	for _, a := range t.added {
-		if t.byContent[a.content] != a {
-			continue
-		}
-		if a.normalized {
-			normd = append(normd, a)
+	var raw, normd []pattern
+	for id, a := range t.byID {
+		t.size = max(t.size, int(id)+1)
+		if !a.normalized {
+			raw = append(raw, pattern{a.content, a})
+		} else if n, ok := t.normCache[id]; ok {
+			normd = append(normd, pattern{n, a})
 		} else {
-			raw = append(raw, a)
+			normd = append(normd, pattern{a.content, a})
 		}
 	}
-	t.raw = newMatcher(raw, func(a *addedToken) string { return a.content })
-	t.normd = newMatcher(normd, func(a *addedToken) string {
-		if t.norm == nil {
-			return a.content
-		}
-		return t.norm.apply(a.content)
-	})
+	t.raw, t.normd = newMatcher(raw), newMatcher(normd)
 	for _, id := range t.model.vocab {
 		t.size = max(t.size, int(id)+1)
 	}

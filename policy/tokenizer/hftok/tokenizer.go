@@ -27,12 +27,13 @@ type Tokenizer struct {
 	steps     []preStep
 	dec       *decoder
 	tmpl      template
-	added     []*addedToken
-	byContent map[string]*addedToken
-	byID      map[int32]*addedToken
-	raw       *matcher // added tokens matched on the raw text
-	normd     *matcher // added tokens with normalized: true
-	idToken   []string // model vocabulary by id ("" for holes)
+	byContent map[string]int32      // added token content -> id
+	byID      map[int32]*addedToken // added tokens by id
+	normCache map[int32]string      // normalized form of normalized added tokens
+	specials  map[string]bool       // contents of special added tokens
+	raw       *matcher              // added tokens matched on the raw text
+	normd     *matcher              // added tokens with normalized: true
+	idToken   []string              // model vocabulary by id ("" for holes)
 	size      int
 	cfg       config
 	files     map[string][]byte
@@ -188,11 +189,15 @@ func (t *Tokenizer) DecodeText(ids []int32) string { return t.decode(ids, true) 
 func (t *Tokenizer) decode(ids []int32, skipSpecial bool) string {
 	toks := make([]string, 0, len(ids))
 	for _, id := range ids {
-		tok, ok := t.Token(id)
+		// Rust decodes a normalized added token from its normalized form, so
+		// the decoder can invert the normalization.
+		tok, ok := t.normCache[id]
 		if !ok {
-			continue
+			if tok, ok = t.Token(id); !ok {
+				continue
+			}
 		}
-		if a := t.byContent[tok]; skipSpecial && a != nil && a.special {
+		if skipSpecial && t.specials[tok] {
 			continue
 		}
 		toks = append(toks, tok)
@@ -210,8 +215,8 @@ func (t *Tokenizer) VocabSize() int { return t.size }
 // ID returns the id of a token string (an added token's content or a
 // vocabulary entry, in the model's alphabet such as "Ġthe" or "▁the").
 func (t *Tokenizer) ID(token string) (int32, bool) {
-	if a, ok := t.byContent[token]; ok {
-		return a.id, true
+	if id, ok := t.byContent[token]; ok {
+		return id, true
 	}
 	id, ok := t.model.vocab[token]
 	return id, ok
@@ -234,7 +239,7 @@ func (t *Tokenizer) Token(id int32) (string, bool) {
 // IsSpecial reports whether id is an added token marked special.
 func (t *Tokenizer) IsSpecial(id int32) bool {
 	a, ok := t.byID[id]
-	return ok && a.special
+	return ok && t.specials[a.content]
 }
 
 // BOS returns the id of tokenizer_config.json's bos_token.
