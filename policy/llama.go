@@ -1,0 +1,248 @@
+package policy
+
+import (
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"gorgonia.org/tensor"
+
+	"github.com/rlpipe/rlpipe/policy/optim"
+	"github.com/rlpipe/rlpipe/policy/safetensors"
+)
+
+// KindHF is the policy kind of pretrained Hugging Face decoders
+// (LlamaModel); FileKindHFLlama is the MetaModelKind of the files its Save
+// writes.
+const (
+	KindHF          = "hf"
+	FileKindHFLlama = "hf-llama"
+)
+
+// LlamaModel is a Hugging Face Llama-family decoder (LlamaForCausalLM,
+// Qwen2ForCausalLM, Qwen3ForCausalLM; SmolLM2 is a Llama): token
+// embedding, Layers pre-norm blocks of
+//
+//	x += o_proj(attn(rope(q_norm?(q_proj(n))), rope(k_norm?(k_proj(n))), v_proj(n))), n = RMSNorm(x)
+//	x += down_proj(silu(gate_proj(n))·up_proj(n)),                                     n = RMSNorm(x)
+//
+// with causal grouped-query attention, a final RMSNorm and an lm_head
+// (tied to the embedding or not), all in float32.
+//
+// Every tensor keeps its Hugging Face name and [out, in] layout in memory
+// (projections compute x·Wᵀ), so Params, Save and the loader agree with
+// the checkpoint one to one. The training graphs (LogProbs, Accumulate)
+// and the KV-cache inference path (Generate) share the buffers, as
+// Model's do, and follow Model's concurrency rules.
+type LlamaModel struct {
+	cfg    LlamaConfig
+	names  []string
+	shapes [][]int
+	w      []*tensor.Dense
+	grad   [][]float32
+	index  map[string]int
+
+	mu      sync.Mutex
+	graphs  map[graphKey]*netGraph
+	useTick uint64
+}
+
+func init() {
+	RegisterFamily(Family{Kind: KindHF, FileKind: FileKindHFLlama, Load: loadAs(LoadLlamaFile)})
+}
+
+// Compile-time checks of the family's capabilities.
+var (
+	_ Trainable = (*LlamaModel)(nil)
+	_ Causal    = (*LlamaModel)(nil)
+)
+
+// llamaSpec is one tensor: its HF name, shape, and whether NewLlamaRandom
+// draws it (matrices) or fills it with one (norm weights); biases are 0.
+type llamaSpec struct {
+	name  string
+	shape []int
+	init  byte // 'n' normal, '1' ones, '0' zeros
+}
+
+// llamaLayer returns the HF name of layer l's tensor part.
+func llamaLayer(l int, part string) string { return fmt.Sprintf("model.layers.%d.%s", l, part) }
+
+// specs lists the tensors in Params and Save order.
+func (c LlamaConfig) specs() []llamaSpec {
+	d, f, q, kv := c.HiddenSize, c.IntermediateSize, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	s := []llamaSpec{{"model.embed_tokens.weight", []int{c.Vocab, d}, 'n'}}
+	for l := 0; l < c.Layers; l++ {
+		p := func(part string, init byte, shape ...int) {
+			s = append(s, llamaSpec{llamaLayer(l, part), shape, init})
+		}
+		p("input_layernorm.weight", '1', d)
+		p("self_attn.q_proj.weight", 'n', q, d)
+		if c.qkvBias() {
+			p("self_attn.q_proj.bias", '0', q)
+		}
+		p("self_attn.k_proj.weight", 'n', kv, d)
+		if c.qkvBias() {
+			p("self_attn.k_proj.bias", '0', kv)
+		}
+		p("self_attn.v_proj.weight", 'n', kv, d)
+		if c.qkvBias() {
+			p("self_attn.v_proj.bias", '0', kv)
+		}
+		if c.qkNorm() {
+			p("self_attn.q_norm.weight", '1', c.HeadDim)
+			p("self_attn.k_norm.weight", '1', c.HeadDim)
+		}
+		p("self_attn.o_proj.weight", 'n', d, q)
+		if c.oBias() {
+			p("self_attn.o_proj.bias", '0', d)
+		}
+		p("post_attention_layernorm.weight", '1', d)
+		p("mlp.gate_proj.weight", 'n', f, d)
+		p("mlp.up_proj.weight", 'n', f, d)
+		p("mlp.down_proj.weight", 'n', d, f)
+	}
+	s = append(s, llamaSpec{"model.norm.weight", []int{d}, '1'})
+	if !c.TieWordEmbeddings {
+		s = append(s, llamaSpec{"lm_head.weight", []int{c.Vocab, d}, 'n'})
+	}
+	return s
+}
+
+// newEmptyLlama allocates zeroed weights and gradients for a valid cfg.
+func newEmptyLlama(cfg LlamaConfig) *LlamaModel {
+	m := &LlamaModel{cfg: cfg, index: map[string]int{}, graphs: map[graphKey]*netGraph{}}
+	for i, s := range cfg.specs() {
+		n := 1
+		for _, d := range s.shape {
+			n *= d
+		}
+		m.names = append(m.names, s.name)
+		m.shapes = append(m.shapes, s.shape)
+		m.w = append(m.w, tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(make([]float32, n))))
+		m.grad = append(m.grad, make([]float32, n))
+		m.index[s.name] = i
+	}
+	return m
+}
+
+// NewLlamaRandom returns a randomly initialised model as transformers
+// initialises one: matrices and the embedding N(0, 0.02²), norm weights 1,
+// biases 0. Tensor name's values come from PCG(seed, fnv64(name)). For
+// tests and benchmarks: rlpipe trains this family from pretrained weights.
+func NewLlamaRandom(cfg LlamaConfig, seed uint64) (*LlamaModel, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := newEmptyLlama(cfg)
+	for i, s := range cfg.specs() {
+		x := m.w[i].Data().([]float32)
+		switch s.init {
+		case '1':
+			for j := range x {
+				x[j] = 1
+			}
+		case 'n':
+			h := fnv.New64a()
+			h.Write([]byte(s.name))
+			rng := rand.New(rand.NewPCG(seed, h.Sum64()))
+			for j := range x {
+				x[j] = float32(0.02 * rng.NormFloat64())
+			}
+		}
+	}
+	return m, nil
+}
+
+// Config returns the model's configuration.
+func (m *LlamaModel) Config() LlamaConfig { return m.cfg }
+
+// Kind returns KindHF.
+func (m *LlamaModel) Kind() string { return KindHF }
+
+// weight returns the backing slice of the named tensor, nil if the model
+// has no such tensor (e.g. a bias the architecture lacks).
+func (m *LlamaModel) weight(name string) []float32 {
+	i, ok := m.index[name]
+	if !ok {
+		return nil
+	}
+	return m.w[i].Data().([]float32)
+}
+
+// head returns the lm_head weights [V, d]: the embedding when tied.
+func (m *LlamaModel) head() []float32 {
+	if m.cfg.TieWordEmbeddings {
+		return m.weight("model.embed_tokens.weight")
+	}
+	return m.weight("lm_head.weight")
+}
+
+// Params returns one optim.Param per tensor in the fixed order of specs
+// (the order Save writes), Value and Grad aliasing the model's buffers.
+// 1-D tensors (norm weights, biases) are NoDecay. A tied lm_head is the
+// embedding: one Param receives both gradients.
+func (m *LlamaModel) Params() []optim.Param {
+	ps := make([]optim.Param, len(m.w))
+	for i := range m.w {
+		ps[i] = optim.Param{Name: m.names[i], Value: m.w[i].Data().([]float32), Grad: m.grad[i], NoDecay: len(m.shapes[i]) == 1}
+	}
+	return ps
+}
+
+// ZeroGrad sets every gradient buffer to zero.
+func (m *LlamaModel) ZeroGrad() {
+	for _, g := range m.grad {
+		clear(g)
+	}
+}
+
+// NumParams returns the number of scalar weights.
+func (m *LlamaModel) NumParams() int {
+	n := 0
+	for _, g := range m.grad {
+		n += len(g)
+	}
+	return n
+}
+
+// Clone returns a deep copy (weights and gradients) with its own, empty,
+// graph cache: a *LlamaModel.
+func (m *LlamaModel) Clone() Trainable {
+	c := newEmptyLlama(m.cfg)
+	for i := range m.w {
+		copy(c.w[i].Data().([]float32), m.w[i].Data().([]float32))
+		copy(c.grad[i], m.grad[i])
+	}
+	return c
+}
+
+// Save writes the weights to path as one float32 safetensors file with
+// Hugging Face names and [out, in] layout (a tied lm_head is not written,
+// as transformers does), atomically. The metadata is meta plus
+// MetaModelKind = FileKindHFLlama and MetaModelConfig = the config.json
+// text (HFConfigJSON), so LoadTrainable reads the file back; meta is not
+// modified. Not concurrently with an optimizer step.
+func (m *LlamaModel) Save(path string, meta map[string]string) error {
+	cfg, err := m.cfg.HFConfigJSON()
+	if err != nil {
+		return fmt.Errorf("policy: save %s: %w", path, err)
+	}
+	md := maps.Clone(meta)
+	if md == nil {
+		md = map[string]string{}
+	}
+	md[MetaModelKind] = FileKindHFLlama
+	md[MetaModelConfig] = string(cfg)
+	ts := make([]safetensors.Tensor, len(m.w))
+	for i := range m.w {
+		ts[i] = safetensors.Tensor{Name: m.names[i], Shape: slices.Clone(m.shapes[i]), Data: m.w[i].Data().([]float32)}
+	}
+	if err := safetensors.WriteFile(path, ts, md); err != nil {
+		return fmt.Errorf("policy: save %s: %w", path, err)
+	}
+	return nil
+}
