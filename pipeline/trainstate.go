@@ -145,6 +145,13 @@ func (ts *trainState) save(w *checkpoint.Writer, done int64, behaviour policy.Tr
 		return err
 	}
 	w.Add(policyfile.ModelFile)
+	sidecars, err := ts.pol.SaveSidecars(filepath.Dir(w.Path(policyfile.ModelFile)))
+	if err != nil {
+		return err
+	}
+	for _, name := range sidecars {
+		w.Add(name)
+	}
 	if behaviour != nil {
 		if err := behaviour.Save(w.Path(behaviourFile), meta); err != nil {
 			return err

@@ -236,6 +236,7 @@ func (m *LlamaModel) Save(path string, meta map[string]string) error {
 		md = map[string]string{}
 	}
 	md[MetaModelKind] = FileKindHFLlama
+	md["format"] = "pt" // transformers refuses safetensors files without it
 	md[MetaModelConfig] = string(cfg)
 	ts := make([]safetensors.Tensor, len(m.w))
 	for i := range m.w {

@@ -40,27 +40,30 @@ func LoadLlama(dir string) (*LlamaModel, error) {
 }
 
 // readLlamaWeights is the one place that reads a model directory's
-// weights, so that the reader can be swapped without touching the rest: it
-// returns every tensor as float32 and the file it came from (for errors).
-//
-// Today it reads dir/model.safetensors through policy/safetensors, which
-// decodes F32 tensors only; BF16/F16 checkpoints and sharded ones
-// (model.safetensors.index.json) are refused with a clear error until the
-// new reader lands.
+// weights: model.safetensors or a sharded model.safetensors.index.json
+// set, in F32, BF16 or F16 (safetensors.Open), each tensor converted to
+// float32 exactly. It returns every tensor and the path it came from (for
+// errors). Peak memory is the float32 model plus one tensor's buffer.
 func readLlamaWeights(dir string) ([]safetensors.Tensor, string, error) {
-	index := filepath.Join(dir, "model.safetensors.index.json")
-	if _, err := os.Stat(index); err == nil {
-		return nil, "", fmt.Errorf("%w: load %s: sharded checkpoints (%s) are not supported yet", ErrConfig, dir, filepath.Base(index))
-	}
-	path := filepath.Join(dir, "model.safetensors")
-	ts, _, err := safetensors.ReadFile(path)
+	ck, err := safetensors.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", fmt.Errorf("policy: load %s: no model.safetensors: %w", dir, err)
+		return nil, "", fmt.Errorf("policy: load %s: no model.safetensors or model.safetensors.index.json: %w", dir, err)
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("policy: load %s (float32 safetensors only for now): %w", path, err)
+		return nil, "", fmt.Errorf("policy: load %s: %w", dir, err)
 	}
-	return ts, path, nil
+	defer ck.Close()
+	names := ck.Names()
+	ts := make([]safetensors.Tensor, 0, len(names))
+	for _, name := range names {
+		info, _ := ck.Info(name)
+		data, err := ck.ReadFloat32(name, nil)
+		if err != nil {
+			return nil, "", fmt.Errorf("policy: load %s: %w", dir, err)
+		}
+		ts = append(ts, safetensors.Tensor{Name: name, Shape: info.Shape, Data: data})
+	}
+	return ts, dir, nil
 }
 
 // LoadLlamaFile reads a file written by LlamaModel.Save: the config comes

@@ -62,6 +62,10 @@ type Policy struct {
 	// data.template chat; nil for rlpipe's byte-level policies, which read
 	// the data template's text.
 	Chat ChatTemplate
+
+	// files are the pretrained model's files carried unchanged into every
+	// save (SaveSidecars).
+	files map[string][]byte
 }
 
 // New builds a freshly initialised policy of the given kind ("" is
@@ -123,15 +127,27 @@ func (p *Policy) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return p.Model.Save(filepath.Join(dir, ModelFile), meta)
+	if err := p.Model.Save(filepath.Join(dir, ModelFile), meta); err != nil {
+		return err
+	}
+	_, err = p.SaveSidecars(dir)
+	return err
 }
 
 // Load reads a policy saved by Save from dir (a policy directory, or a run
 // directory whose checkpoints/latest names one), whatever its family.
+//
+// A Hugging Face model directory (config.json beside the weights) loads as
+// the hf family with its own tokenizer and chat template: a pretrained
+// model from the hub (model.safetensors or shards, F32/BF16/F16) or a
+// checkpoint of an hf run.
 func Load(dir string) (*Policy, error) {
 	path, err := resolveModelPath(dir)
 	if err != nil {
 		return nil, err
+	}
+	if d := filepath.Dir(path); policy.IsHFDir(d) {
+		return loadHF(d)
 	}
 	m, meta, err := policy.LoadTrainable(path)
 	if err != nil {
@@ -142,24 +158,33 @@ func Load(dir string) (*Policy, error) {
 		return nil, fmt.Errorf("policyfile: %s: %w", path, err)
 	}
 	pol := &Policy{Model: m, Tokenizer: tok}
+	if err := pol.readMeta(meta, path); err != nil {
+		return nil, err
+	}
+	return pol, nil
+}
+
+// readMeta reads the diffusion settings and the training data recorded in
+// the metadata of the weights file at path.
+func (pol *Policy) readMeta(meta map[string]string, path string) error {
 	if pol.Kind() == policy.KindDiffusion {
 		var d policy.DiffusionConfig
 		if ok, err := getJSON(meta, path, MetaDiffusion, &d); err != nil {
-			return nil, err
+			return err
 		} else if ok {
 			if err := d.Validate(); err != nil {
-				return nil, fmt.Errorf("policyfile: %s: metadata %s: %w", path, MetaDiffusion, err)
+				return fmt.Errorf("policyfile: %s: metadata %s: %w", path, MetaDiffusion, err)
 			}
 			pol.Diffusion = &d
 		}
 	}
 	var t TrainedOn
 	if ok, err := getJSON(meta, path, MetaTrainedOn, &t); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		pol.TrainedOn = &t
 	}
-	return pol, nil
+	return nil
 }
 
 // putJSON stores v as JSON under key.
@@ -193,8 +218,8 @@ func resolveModelPath(dir string) (string, error) {
 		candidates = append(candidates, filepath.Join(dir, "checkpoints", strings.TrimRight(string(latest), "\n \r"), ModelFile))
 	}
 	for _, c := range candidates {
-		if _, err := os.Stat(c); err == nil {
-			return c, nil
+		if _, err := os.Stat(c); err == nil || policy.IsHFDir(filepath.Dir(c)) {
+			return c, nil // a sharded Hugging Face model has no single file
 		}
 	}
 	return "", fmt.Errorf("%w: no %s in %s (nor in its checkpoints/latest)", ErrFormat, ModelFile, dir)

