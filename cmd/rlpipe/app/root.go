@@ -66,7 +66,7 @@ func newRootCmd() *cobra.Command {
 	bench := newBenchCmd()
 	bench.AddCommand(newBenchBVPOCmd())
 	root.AddCommand(newVersionCmd(), newRunCmd(), newSFTCmd(), newEvalCmd(), newInspectCmd(), newDataCmd(),
-		newConfigCmd(), bench, newScoreCmd(), newReportCmd(), newServeCmd(), newCurateCmd(), newWorkerCmd())
+		newConfigCmd(), bench, newScoreCmd(), newReportCmd(), newServeCmd(), newCurateCmd(), newWorkerCmd(), newExportCmd())
 	strictUsage(root)
 	return root
 }

