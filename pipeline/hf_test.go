@@ -97,3 +97,39 @@ func sameParams(a, b policy.Trainable) bool {
 	}
 	return true
 }
+
+// What an hf policy cannot do yet is refused before the run, naming the key.
+func TestHFPolicyConfigRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*RunConfig)
+		want string
+	}{
+		{"openai rollouts", func(c *RunConfig) { c.Rollout.Kind = RolloutOpenAI }, "rollout.kind openai"},
+		{"Flight rollout workers", func(c *RunConfig) { c.Distributed.RolloutWorkers = []string{"127.0.0.1:1"} }, "distributed.rollout_workers"},
+		{"a diffusion algorithm", func(c *RunConfig) { c.Algorithm.Name = "gdpo" }, "needs policy.kind diffusion"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultRunConfig()
+			cfg.Policy.Kind = policy.KindHF
+			tc.edit(&cfg)
+			err := cfg.Validate()
+			if err == nil {
+				err = cfg.validateAlgorithm()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Without policy.init there is nothing to start an hf run from.
+func TestHFPolicyNeedsInit(t *testing.T) {
+	cfg := smallRunConfig()
+	cfg.Policy.Kind = policy.KindHF
+	_, err := Run(context.Background(), cfg, RunOptions{OutDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "cannot be initialised fresh") {
+		t.Fatalf("err = %v", err)
+	}
+}

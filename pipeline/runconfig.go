@@ -271,8 +271,11 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: policy.kind %q (want %s)", ErrConfig, c.Policy.Kind, strings.Join(policy.Kinds(), " or "))
 	case c.Rollout.Kind != RolloutInProcess && c.Rollout.Kind != RolloutOpenAI:
 		return fmt.Errorf("%w: rollout.kind %q (want %s or %s)", ErrConfig, c.Rollout.Kind, RolloutInProcess, RolloutOpenAI)
-	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind == policy.KindDiffusion:
-		return fmt.Errorf("%w: rollout.kind openai needs a causal policy (policy.kind %s is sampled by iterative unmasking)", ErrConfig, c.Policy.Kind)
+	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != policy.KindAR:
+		// The server's completion text is tokenized for training with the
+		// byte-level tokenizer; an hf policy's own tokenizer is not wired
+		// into the OpenAI generator yet.
+		return fmt.Errorf("%w: rollout.kind openai needs policy.kind ar (not %s)", ErrConfig, c.Policy.Kind)
 	case len(c.Distributed.RolloutWorkers) > 0 && c.Policy.Kind != policy.KindAR && c.Policy.Kind != policy.KindDiffusion:
 		return fmt.Errorf("%w: distributed.rollout_workers serve rlpipe's byte-level policies (policy.kind %s or %s), not policy.kind %s", ErrConfig, policy.KindAR, policy.KindDiffusion, c.Policy.Kind)
 	case c.Rollout.G < 1:

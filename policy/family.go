@@ -103,7 +103,7 @@ func NewTrainable(kind string, cfg Config) (Trainable, error) {
 	case !ok:
 		return nil, fmt.Errorf("%w: policy kind %q (have %v)", ErrConfig, kind, Kinds())
 	case f.New == nil:
-		return nil, fmt.Errorf("%w: policy kind %q cannot be initialised fresh; load a checkpoint", ErrConfig, kind)
+		return nil, fmt.Errorf("%w: policy kind %q cannot be initialised fresh; set policy.init to a checkpoint or a Hugging Face model directory", ErrConfig, kind)
 	}
 	return f.New(cfg)
 }
