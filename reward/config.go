@@ -317,3 +317,30 @@ func parseTerm(t string) (PartConfig, error) {
 	}
 	return p, nil
 }
+
+// Redacted returns c with every literal http header value replaced by
+// RedactedValue, for writing into run directories and logs: header values
+// are typically credentials. Header names and headers_env (which names
+// environment variables, not values) are kept.
+func (c Config) Redacted() Config {
+	r := c
+	r.Parts = make([]PartConfig, len(c.Parts))
+	for i, p := range c.Parts {
+		r.Parts[i] = p
+		h, err := stringMap(p.Options["headers"], "headers")
+		if err != nil || len(h) == 0 {
+			continue
+		}
+		opts := make(Options, len(p.Options))
+		for k, v := range p.Options {
+			opts[k] = v
+		}
+		red := make(map[string]any, len(h))
+		for k := range h {
+			red[k] = RedactedValue
+		}
+		opts["headers"] = red
+		r.Parts[i].Options = opts
+	}
+	return r
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,10 +89,11 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	return &HTTP{cfg: cfg}, nil
 }
 
-// newHTTPFactory builds `http`. Options: url (required), headers (map),
-// batch, max_bytes, timeout, retries, backoff_min, backoff_max, concurrency.
+// newHTTPFactory builds `http`. Options: url (required), headers (map of
+// header to value), headers_env (map of header to the environment variable
+// holding its value, for secrets), batch, max_bytes, timeout, retries, backoff_min, backoff_max, concurrency.
 func newHTTPFactory(o Options) (Func, error) {
-	if err := o.Check("url", "headers", "batch", "max_bytes", "timeout", "retries", "backoff_min", "backoff_max", "concurrency"); err != nil {
+	if err := o.Check("url", "headers", "headers_env", "batch", "max_bytes", "timeout", "retries", "backoff_min", "backoff_max", "concurrency"); err != nil {
 		return nil, err
 	}
 	var c HTTPConfig
@@ -99,11 +101,8 @@ func newHTTPFactory(o Options) (Func, error) {
 	if c.URL, err = o.String("url", ""); err != nil {
 		return nil, err
 	}
-	if h, ok := o["headers"].(map[string]any); ok {
-		c.Headers = map[string]string{}
-		for k, v := range h {
-			c.Headers[k] = fmt.Sprint(v)
-		}
+	if c.Headers, err = httpHeaders(o); err != nil {
+		return nil, err
 	}
 	for key, dst := range map[string]*int{"batch": &c.Batch, "max_bytes": &c.MaxBytes, "retries": &c.Retries, "concurrency": &c.Concurrency} {
 		if *dst, err = o.Int(key, 0); err != nil {
@@ -289,4 +288,72 @@ func (h *HTTP) decode(body []byte, c httpChunk, out []Result) {
 			out[i].Fail(KindMalformed, "http: response has no valid result for this row")
 		}
 	}
+}
+
+// RedactedValue replaces literal header values in the configuration rlpipe
+// writes into run directories (Config.Redacted).
+const RedactedValue = "<redacted>"
+
+// httpHeaders reads the headers and headers_env options: literal values,
+// and values read from the named environment variables. A header given
+// twice, a value that is not a string, an unset variable, or a value that
+// was redacted from a run directory's config.yaml is an ErrConfig naming
+// the header.
+func httpHeaders(o Options) (map[string]string, error) {
+	lit, err := stringMap(o["headers"], "headers")
+	if err != nil {
+		return nil, err
+	}
+	env, err := stringMap(o["headers_env"], "headers_env")
+	if err != nil {
+		return nil, err
+	}
+	if len(lit)+len(env) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(lit)+len(env))
+	for k, v := range lit {
+		if v == RedactedValue {
+			return nil, fmt.Errorf("%w: http option headers.%s was redacted from the saved config; give secrets with headers_env (header: ENV_VAR)", ErrConfig, k)
+		}
+		out[k] = v
+	}
+	for k, name := range env {
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("%w: http header %q is in both headers and headers_env", ErrConfig, k)
+		}
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return nil, fmt.Errorf("%w: http option headers_env.%s: environment variable %s is not set", ErrConfig, k, name)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// stringMap reads an option holding a map of strings, however the config
+// decoder typed it (YAML gives nested maps as Options).
+func stringMap(v any, key string) (map[string]string, error) {
+	var m map[string]any
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case Options:
+		m = x
+	case map[string]any:
+		m = x
+	case map[string]string:
+		return x, nil
+	default:
+		return nil, fmt.Errorf("%w: http option %s: want a map of header to string, got %T", ErrConfig, key, v)
+	}
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		s, ok := val.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: http option %s.%s: want a string, got %T", ErrConfig, key, k, val)
+		}
+		out[k] = s
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package reward_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -335,5 +336,44 @@ func TestHTTPTimeoutAndDeadServer(t *testing.T) {
 	h.Score(context.Background(), []reward.Row{{Completion: "a"}}, out)
 	if out[0].Kind != reward.KindCrash || !strings.Contains(out[0].Err, "after 3 attempts") {
 		t.Errorf("dead server: got %+v", out[0])
+	}
+}
+
+func TestHTTPHeaderOptionsRefuseBadValues(t *testing.T) {
+	t.Setenv("RLPIPE_TEST_SET", "v")
+	url := "http://127.0.0.1:1/score"
+	for _, tc := range []struct {
+		name string
+		opts reward.Options
+		want string
+	}{
+		{"header not a string", reward.Options{"headers": reward.Options{"X-N": 3}}, "headers.X-N"},
+		{"headers not a map", reward.Options{"headers": "Authorization: x"}, "want a map"},
+		{"redacted value", reward.Options{"headers": map[string]any{"Authorization": reward.RedactedValue}}, "headers_env"},
+		{"unset variable", reward.Options{"headers_env": reward.Options{"Authorization": "RLPIPE_TEST_UNSET_VAR"}}, "RLPIPE_TEST_UNSET_VAR is not set"},
+		{"header twice", reward.Options{"headers": map[string]string{"A": "1"}, "headers_env": reward.Options{"A": "RLPIPE_TEST_SET"}}, `"A" is in both`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts["url"] = url
+			_, err := reward.New("http", tc.opts)
+			if err == nil || !errors.Is(err, reward.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an ErrConfig mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigRedactedHidesHeaderValuesOnly(t *testing.T) {
+	cfg := reward.Config{Parts: []reward.PartConfig{
+		{Kind: "http", Options: reward.Options{"url": "u", "headers": reward.Options{"Authorization": "Bearer s"}, "headers_env": reward.Options{"X": "VAR"}}},
+		{Kind: "math"},
+	}}
+	red := cfg.Redacted()
+	h := red.Parts[0].Options["headers"].(map[string]any)
+	if h["Authorization"] != reward.RedactedValue || red.Parts[0].Options["headers_env"].(reward.Options)["X"] != "VAR" || red.Parts[0].Options["url"] != "u" {
+		t.Errorf("redacted options = %v", red.Parts[0].Options)
+	}
+	if cfg.Parts[0].Options["headers"].(reward.Options)["Authorization"] != "Bearer s" {
+		t.Error("Redacted modified the original configuration")
 	}
 }

@@ -59,7 +59,9 @@ func (f *configFlags) load() (pipeline.RunConfig, error) {
 }
 
 // writeResolved writes the resolved configuration into dir/config.yaml.
+// Literal http reward header values are redacted (reward.Config.Redacted).
 func writeResolved(dir string, cfg pipeline.RunConfig) error {
+	cfg.Reward = cfg.Reward.Redacted()
 	b, err := config.Marshal(cfg)
 	if err != nil {
 		return err
