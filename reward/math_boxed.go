@@ -1,0 +1,157 @@
+package reward
+
+import (
+	"regexp"
+	"strings"
+)
+
+// boxedHit is one \boxed{…} (or \fbox{…}) with its content offsets.
+type boxedHit struct{ start, end, in0, in1 int }
+
+// boxedHits finds every braced \boxed and \fbox in one left-to-right pass
+// with a stack of open braces, so nested or unbalanced input costs linear
+// time (the naive "scan to the matching brace from each \boxed" is
+// quadratic on `\boxed{\boxed{…`).
+func boxedHits(s string) []boxedHit {
+	type open struct {
+		brace int // index of '{'
+		cmd   int // index of the \boxed owning it, or -1
+	}
+	var stack []open
+	var hits []boxedHit
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			cmd := -1
+			n := 0
+			switch {
+			case strings.HasPrefix(s[i:], `\boxed`):
+				cmd, n = i, len(`\boxed`)
+			case strings.HasPrefix(s[i:], `\fbox`):
+				cmd, n = i, len(`\fbox`)
+			}
+			if cmd >= 0 {
+				j := i + n
+				for j < len(s) && s[j] == ' ' {
+					j++
+				}
+				if j < len(s) && s[j] == '{' {
+					stack = append(stack, open{j, cmd})
+					i = j
+				}
+				continue
+			}
+			i++ // \{ and \} are set braces, not groups
+		case '{':
+			stack = append(stack, open{i, -1})
+		case '}':
+			if len(stack) == 0 {
+				continue
+			}
+			o := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if o.cmd >= 0 {
+				hits = append(hits, boxedHit{o.cmd, i + 1, o.brace + 1, i})
+			}
+		}
+	}
+	// Hits close inner-first; order by start so "last" means rightmost.
+	sortHits(hits)
+	return hits
+}
+
+func sortHits(h []boxedHit) {
+	for i := 1; i < len(h); i++ {
+		for j := i; j > 0 && h[j].start < h[j-1].start; j-- {
+			h[j], h[j-1] = h[j-1], h[j]
+		}
+	}
+}
+
+// reBoxJoin is what may separate boxes of one multi-part answer:
+// "\boxed{1}, \boxed{2}", "$\boxed{1}$ and $\boxed{2}$",
+// "\boxed{1} \quad \text{and} \quad \boxed{2}".
+var reBoxJoin = regexp.MustCompile(`^(?:\s|\$|\\quad|\\qquad|\\,|\\;|~)*(?:,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|,\s*(?:and|or))?(?:\s|\$|\\quad|\\qquad|\\,|\\;|~)*$`)
+
+// lastBoxedGroup returns the content of the last outermost \boxed, joined
+// with the boxes just before it when only separators lie between them
+// (MATH_RULES.md §2). \boxed 5 without braces is a fallback.
+func lastBoxedGroup(text string) (MathExtraction, bool) {
+	hits := outermost(boxedHits(text))
+	if len(hits) == 0 {
+		if v, ok := lastBoxed(text); ok && strings.Contains(text, `\boxed `) {
+			i := strings.LastIndex(text, `\boxed `)
+			return single(v, RuleBoxed, i, len(text)), true
+		}
+		return MathExtraction{}, false
+	}
+	k := len(hits) - 1
+	first := k
+	for first > 0 && k-first < 5 && reBoxJoin.MatchString(text[hits[first-1].end:hits[first].start]) {
+		first--
+	}
+	var parts []string
+	for _, h := range hits[first:] {
+		if p := strings.TrimSpace(text[h.in0:h.in1]); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return MathExtraction{}, false
+	}
+	return joined(parts, RuleBoxed, hits[first].start, hits[k].end), true
+}
+
+// outermost drops boxes nested inside other boxes.
+func outermost(h []boxedHit) []boxedHit {
+	var out []boxedHit
+	for _, x := range h {
+		if n := len(out); n > 0 && x.start < out[n-1].end {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// Plain-text numbers, as Math-Verify's expression extractor reads them
+// (MATH_RULES.md §6): thousands groups "1,234" / "1 234", a decimal point
+// or comma "1000,99", ".5", an optional currency sign before and a percent
+// word after. The prefix keeps "XDY2K" from yielding 2.
+var (
+	rePlainNumber = regexp.MustCompile(`(?:^|[\s=(*:])\**[$€£¥₹]?(-?[1-9]\d{0,2}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+(?:[.,]\d+)?|-?\.\d+)(\s*(?:%|[Pp]ercentage|[Pp]ercent|[Pp]ct)\b?)?`)
+	rePlainExpr   = regexp.MustCompile(`(?:^|[\s=*])\**(-?\(?-?\d[\d.\s+\-*/^()×÷]*[+\-*/^×÷][\d.\s+\-*/^()×÷]*[\d)])(?:\**)(?:[.,:\s)$]|$)`)
+)
+
+// lastPlainNumber returns the rightmost plain number or a/b-style
+// expression, normalised: separators removed, a decimal comma read as a
+// point, a percent word kept as \%.
+func lastPlainNumber(text string) (MathExtraction, bool) {
+	best := MathExtraction{end: -1}
+	if m := rePlainNumber.FindAllStringSubmatchIndex(text, -1); m != nil {
+		l := m[len(m)-1]
+		v := plainNumber(text[l[2]:l[3]])
+		if l[4] >= 0 {
+			v += `\%`
+		}
+		best = single(v, RuleNumber, l[2], l[3])
+	}
+	if m := rePlainExpr.FindAllStringSubmatchIndex(text, -1); m != nil {
+		l := m[len(m)-1]
+		if l[3] >= best.end {
+			best = single(strings.TrimSpace(text[l[2]:l[3]]), RuleNumber, l[2], l[3])
+		}
+	}
+	return best, best.end >= 0
+}
+
+var reThreeGroups = regexp.MustCompile(`^-?[1-9]\d{0,2}(?:[ ,]\d{3})+(?:\.\d+)?$`)
+
+// plainNumber normalises a matched number: "1,234" and "1 234" lose their
+// separators; "1000,99" and "0,5" use a decimal comma.
+func plainNumber(s string) string {
+	if reThreeGroups.MatchString(s) {
+		return strings.NewReplacer(",", "", " ", "").Replace(s)
+	}
+	return strings.Replace(s, ",", ".", 1)
+}

@@ -1,0 +1,285 @@
+package reward
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Extraction rules, in the order the math verifier tries them (MATH_RULES.md
+// §1). Within the boxed / "final answer … is" tier and within the last
+// expression / last number tier the rightmost candidate wins, as in
+// Math-Verify.
+const (
+	RuleAnswerTag   = "answer_tag"    // <answer>…</answer>
+	RuleBoxed       = "boxed"         // \boxed{…} (several joined by , and or)
+	RuleFinalAnswer = "final_answer"  // "final answer … is X"
+	RuleAnswerColon = "answer_marker" // "Answer: X", "the answer is X"
+	RuleHashes      = "hashes"        // "#### X"
+	RuleWhole       = "whole"         // a one-line completion taken whole
+	RuleLatex       = "last_latex"    // the last $…$, $$…$$, \(…\), \[…\]
+	RuleNumber      = "last_number"   // the last number or a/b-style expression
+	RuleNone        = "none"
+)
+
+// maxMathInput bounds the text the extractor reads; longer inputs are not
+// scored (ExplainMath reports FailTooLong).
+const maxMathInput = 1 << 20
+
+// MathExtraction is what the math extractor found in a text.
+type MathExtraction struct {
+	Answer string   // the answer, several parts joined by ", "
+	Parts  []string // the parts (one unless several boxes or spans were joined)
+	Rule   string   // one of the Rule* constants
+	start  int      // byte offsets of the matched span, for rightmost-wins ties
+	end    int
+}
+
+// ExtractMath returns the final answer of a free-text completion following
+// Math-Verify's priorities (MATH_RULES.md §1): an <answer> tag, then the
+// rightmost \boxed group or "final answer … is", then "Answer:", then "####",
+// then the rightmost LaTeX span or plain number. whole allows a short
+// one-line completion that parses as math to be taken whole before the last
+// span/number tier.
+func ExtractMath(text string, whole bool) MathExtraction {
+	if len(text) > maxMathInput {
+		return MathExtraction{Rule: RuleNone}
+	}
+	if m := reAnswerTag.FindAllStringSubmatchIndex(text, -1); m != nil {
+		last := m[len(m)-1]
+		inner := text[last[2]:last[3]]
+		ex := ExtractMath(inner, true)
+		if ex.Rule == RuleNone || ex.Rule == RuleLatex || ex.Rule == RuleNumber {
+			if v := trimAnswer(inner); v != "" && (ex.Rule == RuleNone || len(strings.TrimSpace(inner)) < 120) {
+				ex = single(v, RuleAnswerTag, last[2], last[3])
+			}
+		}
+		if ex.Rule != RuleNone {
+			ex.Rule = RuleAnswerTag + "/" + ex.Rule
+			return ex
+		}
+	}
+	best := MathExtraction{Rule: RuleNone, end: -1}
+	if b, ok := lastBoxedGroup(text); ok {
+		best = b
+	}
+	if f, ok := finalAnswerIs(text); ok && f.end > best.end {
+		best = f
+	}
+	if best.Rule != RuleNone {
+		return best
+	}
+	if a, ok := answerMarker(text); ok {
+		return a
+	}
+	if m := reHashes.FindAllStringSubmatchIndex(text, -1); m != nil {
+		l := m[len(m)-1]
+		if v := trimAnswer(text[l[2]:l[3]]); v != "" {
+			return single(v, RuleHashes, l[2], l[3])
+		}
+	}
+	if whole {
+		if v, ok := wholeAnswer(text); ok && !strings.ContainsAny(v, "$") && parsesAsMath(v) {
+			return single(v, RuleWhole, 0, len(text))
+		}
+	}
+	return lastSpanOrNumber(text)
+}
+
+func single(v, rule string, start, end int) MathExtraction {
+	return MathExtraction{Answer: v, Parts: []string{v}, Rule: rule, start: start, end: end}
+}
+
+func joined(parts []string, rule string, start, end int) MathExtraction {
+	return MathExtraction{Answer: strings.Join(parts, ", "), Parts: parts, Rule: rule, start: start, end: end}
+}
+
+// lastSpanOrNumber is Math-Verify's lowest tier: the last LaTeX group and
+// the last plain number compete, and the one ending further right wins.
+func lastSpanOrNumber(text string) MathExtraction {
+	best := MathExtraction{Rule: RuleNone, end: -1}
+	if g, ok := lastLatexGroup(text, 0); ok {
+		best = g
+	}
+	if n, ok := lastPlainNumber(text); ok && n.end > best.end {
+		best = n
+	}
+	return best
+}
+
+// span is one LaTeX math span: [start,end) including delimiters and
+// [in0,in1) its content.
+type span struct{ start, end, in0, in1 int }
+
+// latexSpans finds $$…$$ and \[…\] (multi-line) and $…$ and \(…\) (one
+// line) left to right, skipping escaped dollars.
+func latexSpans(s string) []span {
+	var out []span
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == '[' || s[i+1] == '('):
+			closer, oneLine := `\]`, false
+			if s[i+1] == '(' {
+				closer, oneLine = `\)`, true
+			}
+			if j := closeAt(s, i+2, closer, oneLine); j >= 0 {
+				out = append(out, span{i, j + 2, i + 2, j})
+				i = j + 2
+				continue
+			}
+			i += 2
+		case c == '\\':
+			i += 2
+		case c == '$' && i+1 < len(s) && s[i+1] == '$':
+			if j := closeAt(s, i+2, "$$", false); j >= 0 {
+				out = append(out, span{i, j + 2, i + 2, j})
+				i = j + 2
+				continue
+			}
+			i += 2
+		case c == '$':
+			if j := closeAt(s, i+1, "$", true); j > i+1 {
+				out = append(out, span{i, j + 1, i + 1, j})
+				i = j + 1
+				continue
+			}
+			i++
+		default:
+			i++
+		}
+	}
+	return out
+}
+
+// closeAt returns the index of the first unescaped closer at or after i
+// (-1 if none, or if oneLine and a newline comes first).
+func closeAt(s string, i int, closer string, oneLine bool) int {
+	for j := i; j < len(s); j++ {
+		if oneLine && s[j] == '\n' {
+			return -1
+		}
+		if closer != `\]` && closer != `\)` && s[j] == '\\' {
+			j++ // \$ is a literal dollar
+			continue
+		}
+		if strings.HasPrefix(s[j:], closer) {
+			return j
+		}
+	}
+	return -1
+}
+
+var (
+	reJoiner     = regexp.MustCompile(`^\s*(?:,?\s*(?:and|or)|,|;)\s*$`)
+	rePercentSfx = regexp.MustCompile(`^\s*(?:\\?%|[Pp]ercentage|[Pp]ercent|[Pp]ct)\b?`)
+)
+
+// lastLatexGroup returns the last LaTeX span, joined with the spans before
+// it that are separated only by ",", "and" or "or" (at most 6, as in
+// Math-Verify); a percent word right after a span makes it a percentage.
+func lastLatexGroup(text string, from int) (MathExtraction, bool) {
+	spans := latexSpans(text[from:])
+	if len(spans) == 0 {
+		return MathExtraction{}, false
+	}
+	k := len(spans) - 1
+	first := k
+	for first > 0 && k-first < 5 && reJoiner.MatchString(text[from+spans[first-1].end:from+spans[first].start]) {
+		first--
+	}
+	var parts []string
+	for _, sp := range spans[first:] {
+		p := strings.TrimSpace(text[from+sp.in0 : from+sp.in1])
+		if m := rePercentSfx.FindString(text[from+sp.end:]); m != "" && !strings.HasSuffix(p, `%`) {
+			p += `\%`
+		}
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return MathExtraction{}, false
+	}
+	return joined(parts, RuleLatex, from+spans[first].start, from+spans[k].end), true
+}
+
+var (
+	reFinalAnswer = regexp.MustCompile(`(?i)final answer`)
+	reIsAfter     = regexp.MustCompile(`^(?s:.{0,100}?)\s+is:?\s*`)
+)
+
+// finalAnswerIs handles "Final Answer: The final answer is $X$. I hope it is
+// correct." and "the final answer to … is X".
+func finalAnswerIs(text string) (MathExtraction, bool) {
+	locs := reFinalAnswer.FindAllStringIndex(text, -1)
+	for i := len(locs) - 1; i >= 0; i-- {
+		at := locs[i][1]
+		m := reIsAfter.FindStringIndex(text[at:])
+		if m == nil {
+			continue
+		}
+		rest := at + m[1]
+		if ex, ok := answerAt(text, rest, RuleFinalAnswer); ok {
+			return ex, true
+		}
+	}
+	return MathExtraction{}, false
+}
+
+// answerAt reads an answer starting at offset i: a LaTeX group starting
+// there (or a \boxed), else the rest of the line.
+func answerAt(text string, i int, rule string) (MathExtraction, bool) {
+	rest := text[i:]
+	line := rest
+	if j := strings.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	trimmed := strings.TrimLeft(line, " \t*\"")
+	if strings.HasPrefix(trimmed, "$") || strings.HasPrefix(trimmed, `\(`) || strings.HasPrefix(trimmed, `\[`) {
+		sps := latexSpans(rest)
+		if len(sps) > 0 && strings.TrimLeft(rest[:sps[0].start], " \t*\"") == "" {
+			parts := []string{strings.TrimSpace(rest[sps[0].in0:sps[0].in1])}
+			end := sps[0].end
+			for k := 1; k < len(sps) && k < 6 && reJoiner.MatchString(rest[sps[k-1].end:sps[k].start]); k++ {
+				parts = append(parts, strings.TrimSpace(rest[sps[k].in0:sps[k].in1]))
+				end = sps[k].end
+			}
+			if m := rePercentSfx.FindString(rest[end:]); m != "" {
+				parts[len(parts)-1] += `\%`
+			}
+			return joined(parts, rule, i, i+end), true
+		}
+	}
+	line = strings.TrimSuffix(strings.TrimSpace(line), "I hope it is correct.")
+	if k := strings.Index(line, ". I hope"); k >= 0 {
+		line = line[:k]
+	}
+	v := trimAnswer(line)
+	return single(v, rule, i, i+len(line)), v != ""
+}
+
+var reAnswerWord = regexp.MustCompile(`(?i)\banswer\b\**\s*(?:is\b|:)\s*:?`)
+
+// answerMarker handles "Answer: X", "**Answer:** X" and "the answer is X":
+// the last marker followed by an answer.
+func answerMarker(text string) (MathExtraction, bool) {
+	locs := reAnswerWord.FindAllStringIndex(text, -1)
+	for i := len(locs) - 1; i >= 0; i-- {
+		at := locs[i][1]
+		if ex, ok := answerAt(text, at, RuleAnswerColon); ok {
+			return ex, true
+		}
+	}
+	return MathExtraction{}, false
+}
+
+// parsesAsMath reports whether s, cleaned, is an expression the engine
+// reads (so a short line of prose is not taken whole as an answer).
+func parsesAsMath(s string) bool {
+	c := clean(s)
+	if c.s == "" || hasWord(c.s) {
+		return false
+	}
+	_, err := parseExpr(c.s)
+	return err == nil
+}
