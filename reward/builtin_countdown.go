@@ -12,7 +12,7 @@ import (
 
 // countdownFunc is the `countdown` verifier (TinyZero's scoring): the
 // expression in the last <answer> must use every given number exactly once
-// with only + - × / and parentheses and equal the target exactly.
+// with only + - * / and parentheses and equal the target exactly.
 type countdownFunc struct {
 	score, format, none float64
 }
@@ -119,19 +119,16 @@ func numberList(raw json.RawMessage) ([]*big.Rat, error) {
 	return out, nil
 }
 
-// CountdownCorrect reports whether expr (an optional trailing "= target" is
-// allowed) uses exactly the numbers nums, each once, with binary + - * / ×
-// ÷ and parentheses only, and evaluates exactly to target.
+// CountdownCorrect reports whether expr uses exactly the numbers nums, each
+// once, with binary + - * / and parentheses only, and evaluates exactly to
+// target. As in TinyZero's countdown scorer, an expression with any other
+// character — "=", "×", "÷", "\\times", a letter, "$" — is not accepted
+// (the row gets the format score).
 func CountdownCorrect(expr string, nums []*big.Rat, target *big.Rat) bool {
-	expr = strings.TrimSpace(expr)
-	if i := strings.IndexByte(expr, '='); i >= 0 {
-		rhs, ok := new(big.Rat).SetString(strings.TrimSpace(expr[i+1:]))
-		if !ok || rhs.Cmp(target) != 0 {
-			return false
-		}
-		expr = expr[:i]
+	if !countdownChars(expr) {
+		return false
 	}
-	p := cdParser{s: strings.NewReplacer("×", "*", "÷", "/", "−", "-", `\times`, "*", `\div`, "/").Replace(expr)}
+	p := cdParser{s: expr}
 	v, err := p.sum(0)
 	if err != nil || p.skip() < len(p.s) {
 		return false
@@ -147,6 +144,22 @@ func CountdownCorrect(expr string, nums []*big.Rat, target *big.Rat) bool {
 		}
 	}
 	return v.Cmp(target) == 0
+}
+
+// countdownChars reports whether s is non-empty and made only of TinyZero's
+// allowed characters: digits, + - * / ( ) . and whitespace.
+func countdownChars(s string) bool {
+	if strings.TrimSpace(s) == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' || strings.IndexByte("+-*/(). \t\n\r", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 func ratStrings(rs []*big.Rat) []string {

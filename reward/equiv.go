@@ -60,7 +60,7 @@ func mathEqual(gold, pred string, o MathOptions, tr *trace) bool {
 		tr.set("empty")
 		return false
 	}
-	if canonical(g.s) == canonical(p.s) {
+	if canonical(g.s) == canonical(p.s) && sameLHS(g.s, p.s) {
 		tr.set("normal_form")
 		return true
 	}
@@ -251,4 +251,16 @@ func vectorOf(n *node) ([]*node, bool) {
 		out = append(out, row.kids[0])
 	}
 	return out, true
+}
+
+// sameLHS is false when both answers are assignments to different
+// variables (x = 1 vs y = 1: Math-Verify keeps both sides of two
+// assignments), which the normal form would otherwise equate.
+func sameLHS(a, b string) bool {
+	la, lb := reEqPrefix.FindString(a), reEqPrefix.FindString(b)
+	if la == "" || lb == "" {
+		return true
+	}
+	return strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimSpace(la), "=")), "") ==
+		strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimSpace(lb), "=")), "")
 }

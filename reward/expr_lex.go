@@ -71,6 +71,12 @@ func lex(s string) ([]token, error) {
 				toks = append(toks, t)
 			}
 			i += n
+		case (c == '<' || c == '>' || c == '!') && i+1 < len(s) && s[i+1] == '=':
+			toks = append(toks, token{tPunct, s[i : i+2]}) // >=, <=, !=
+			i += 2
+		case c == ':':
+			toks = append(toks, token{tPunct, "/"}) // a ratio 11:21 is the quotient 11/21
+			i++
 		case strings.IndexByte("+-*/^_()[]{},;=<>!|&", c) >= 0:
 			toks = append(toks, token{tPunct, s[i : i+1]})
 			i++

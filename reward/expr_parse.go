@@ -136,36 +136,69 @@ func (p *parser) union() (*node, error) {
 	return &node{op: "union", kids: items}, nil
 }
 
-var relOps = map[string]string{"=": "=", "<": "<", ">": ">", "le": "<=", "ge": ">=", "ne": "!=", "in": "in", "approx": "="}
+var relOps = map[string]string{"=": "=", "<": "<", ">": ">", "le": "<=", "ge": ">=", "ne": "!=", "in": "in", "approx": "=",
+	"<=": "<=", ">=": ">=", "!=": "!="}
 
+// relation parses a chain of relations. Links of one direction may mix
+// strict and non-strict (-2 < x \le 7: name "<|<="); a trailing
+// "\approx v" after an equation is dropped, as the exact value before it
+// is the answer (x = 1/3 \approx 0.33).
 func (p *parser) relation() (*node, error) {
 	left, err := p.expr()
 	if err != nil {
 		return nil, err
 	}
 	kids := []*node{left}
-	op := ""
+	var ops []string
 	for {
 		t := p.peek()
 		r, ok := relOps[t.text]
 		if !ok || t.kind != tPunct && t.kind != tCmd {
 			break
 		}
-		if op != "" && r != op {
-			return nil, fmt.Errorf("mixed relations %s and %s", op, r)
-		}
-		op = r
 		p.pos++
 		right, err := p.expr()
 		if err != nil {
 			return nil, err
 		}
+		if t.text == "approx" && len(ops) > 0 && ops[0] == "=" {
+			continue
+		}
+		if len(ops) > 0 && !compatibleRel(ops[0], r) {
+			return nil, fmt.Errorf("mixed relations %s and %s", ops[0], r)
+		}
+		ops = append(ops, r)
 		kids = append(kids, right)
 	}
-	if op == "" {
+	if len(ops) == 0 {
 		return left, nil
 	}
-	return &node{op: "rel", name: op, kids: kids}, nil
+	name := ops[0]
+	for _, o := range ops[1:] {
+		if o != ops[0] {
+			name = strings.Join(ops, "|")
+			break
+		}
+	}
+	return &node{op: "rel", name: name, kids: kids}, nil
+}
+
+// compatibleRel reports whether two links may form one chain: the same
+// operator, or both pointing the same way (< with <=, > with >=).
+func compatibleRel(a, b string) bool {
+	if a == b {
+		return true
+	}
+	dir := func(o string) int {
+		switch o {
+		case "<", "<=":
+			return -1
+		case ">", ">=":
+			return 1
+		}
+		return 0
+	}
+	return dir(a) != 0 && dir(a) == dir(b)
 }
 
 // expr parses sums: term (('+' | '-' | '\pm') term)*.

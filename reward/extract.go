@@ -25,7 +25,7 @@ func lastBoxed(s string) (string, bool) {
 func boxedAt(s string) (string, bool) {
 	if strings.HasPrefix(s, " ") {
 		t := strings.TrimLeft(s, " ")
-		end := strings.IndexAny(t, "$\n")
+		end := strings.IndexAny(t, "$\n ")
 		if end < 0 {
 			end = len(t)
 		}

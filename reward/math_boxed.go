@@ -73,6 +73,20 @@ func sortHits(h []boxedHit) {
 // "\boxed{1} \quad \text{and} \quad \boxed{2}".
 var reBoxJoin = regexp.MustCompile(`^(?:\s|\$|\\quad|\\qquad|\\,|\\;|~)*(?:,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|,\s*(?:and|or))?(?:\s|\$|\\quad|\\qquad|\\,|\\;|~)*$`)
 
+// reSpanJoin joins boxes in separate math spans: "$x = \boxed{1}$ or
+// $x = \boxed{2}$" (Math-Verify joins spans by , and or).
+var reSpanJoin = regexp.MustCompile(`^[^$]{0,40}\$\s*(?:,?\s*(?:and|or)|,|;)\s*\$[^$]{0,40}$`)
+
+// boxJoinable reports whether gap, the text between two boxes, separates
+// parts of one answer: inside one span any separator (or none) does;
+// across spans a connector is needed.
+func boxJoinable(gap string) bool {
+	if strings.Contains(gap, "$") {
+		return reSpanJoin.MatchString(gap)
+	}
+	return reBoxJoin.MatchString(gap)
+}
+
 // lastBoxedGroup returns the content of the last outermost \boxed, joined
 // with the boxes just before it when only separators lie between them
 // (MATH_RULES.md §2). \boxed 5 without braces is a fallback.
@@ -87,7 +101,7 @@ func lastBoxedGroup(text string) (MathExtraction, bool) {
 	}
 	k := len(hits) - 1
 	first := k
-	for first > 0 && k-first < 5 && reBoxJoin.MatchString(text[hits[first-1].end:hits[first].start]) {
+	for first > 0 && k-first < 5 && boxJoinable(text[hits[first-1].end:hits[first].start]) {
 		first--
 	}
 	var parts []string

@@ -36,12 +36,12 @@ func (c *mathCmp) top(g, p *node) bool {
 	case gAssign && !pEq:
 		g = lastRHS(g)
 	}
-	if isRelation(g) && isSetLike(p) {
+	if relationLike(g) && isSetLike(p) {
 		if s, ok := relationSet(g); ok {
 			g = s
 		}
 	}
-	if c.opts.AllowSetRelationComp && isRelation(p) && isSetLike(g) {
+	if c.opts.AllowSetRelationComp && relationLike(p) && isSetLike(g) {
 		if s, ok := relationSet(p); ok {
 			p = s
 		}
@@ -61,13 +61,19 @@ func (c *mathCmp) equal(a, b *node) bool {
 	}
 	ia, aColl := items(a)
 	ib, bColl := items(b)
+	if aColl && a.op != "tuple" {
+		ia = c.dedupe(ia)
+	}
+	if bColl && b.op != "tuple" {
+		ib = c.dedupe(ib)
+	}
 	switch {
 	case aColl && bColl:
 		c.rule = "set"
 		return c.multiset(ia, ib)
 	case aColl && b.op == "tuple" && b.name == "()" && a.op == "set":
 		c.rule = "set_vs_tuple"
-		return c.seq(sortedByValue(ia), b.kids)
+		return c.seq(sortedByValue(ia), sortedByValue(b.kids))
 	case bColl && a.op == "tuple" && a.name == "()" && b.op == "set":
 		c.rule = "set_vs_tuple"
 		return c.seq(a.kids, ib)
@@ -132,6 +138,27 @@ func (c *mathCmp) seq(a, b []*node) bool {
 		}
 	}
 	return true
+}
+
+// dedupe drops repeated elements, as a sympy FiniteSet does: the boxed
+// pair "15\frac{39}{40}, or \frac{639}{40}" is the one value 639/40.
+func (c *mathCmp) dedupe(xs []*node) []*node {
+	if len(xs) < 2 || len(xs) > 64 {
+		return xs
+	}
+	keep := xs[:0:0]
+	rule := c.rule
+outer:
+	for _, x := range xs {
+		for _, y := range keep {
+			if c.equal(x, y) {
+				continue outer
+			}
+		}
+		keep = append(keep, x)
+	}
+	c.rule = rule
+	return keep
 }
 
 // multiset matches elements greedily; equality is transitive for the values

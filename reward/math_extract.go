@@ -48,9 +48,9 @@ func ExtractMath(text string, whole bool) MathExtraction {
 		last := m[len(m)-1]
 		inner := text[last[2]:last[3]]
 		ex := ExtractMath(inner, true)
-		if ex.Rule == RuleNone || ex.Rule == RuleLatex || ex.Rule == RuleNumber {
-			if v := trimAnswer(inner); v != "" && (ex.Rule == RuleNone || len(strings.TrimSpace(inner)) < 120) {
-				ex = single(v, RuleAnswerTag, last[2], last[3])
+		if ex.Rule == RuleNone {
+			if v := trimAnswer(inner); v != "" {
+				ex = single(v, RuleWhole, last[2], last[3])
 			}
 		}
 		if ex.Rule != RuleNone {

@@ -1,9 +1,26 @@
 package reward
 
-import "math/big"
+import (
+	"math/big"
+	"strings"
+)
 
 // isRelation reports whether n is an (in)equation or a chain of them.
 func isRelation(n *node) bool { return n.op == "rel" && n.name != "in" }
+
+// relationLike reports whether n is an inequality or a list of them
+// (x < -1 or x > 2).
+func relationLike(n *node) bool {
+	if n.op == "list" {
+		for _, k := range n.kids {
+			if !isRelation(k) || k.name == "=" {
+				return false
+			}
+		}
+		return true
+	}
+	return isRelation(n)
+}
 
 // isEquation reports whether n is an equation (a = b, or a chain a = b = c).
 func isEquation(n *node) bool { return n.op == "rel" && n.name == "=" }
@@ -190,14 +207,19 @@ func relationSet(n *node) (*node, bool) {
 		}
 		return &node{op: "tuple", name: opener(open) + ")", kids: []*node{root, inf}}, true
 	case 3:
-		if k[1].op != "var" || n.name != "<" && n.name != "<=" && n.name != ">" && n.name != ">=" {
+		ops := strings.Split(n.name, "|")
+		if len(ops) == 1 {
+			ops = append(ops, ops[0])
+		}
+		if k[1].op != "var" || !compatibleRel(ops[0], ops[1]) || ops[0] == "=" || ops[0] == "!=" {
 			return nil, false
 		}
 		lo, hi := k[0], k[2]
-		if n.name == ">" || n.name == ">=" {
-			lo, hi = hi, lo
+		strictLo, strictHi := ops[0] == "<" || ops[0] == ">", ops[1] == "<" || ops[1] == ">"
+		if ops[0] == ">" || ops[0] == ">=" {
+			lo, hi, strictLo, strictHi = hi, lo, strictHi, strictLo
 		}
-		return &node{op: "tuple", name: opener(open) + closer(open), kids: []*node{lo, hi}}, true
+		return &node{op: "tuple", name: opener(strictLo) + closer(strictHi), kids: []*node{lo, hi}}, true
 	}
 	return nil, false
 }

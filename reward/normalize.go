@@ -29,14 +29,19 @@ var spacing = strings.NewReplacer(
 
 var (
 	reDegree    = regexp.MustCompile(`\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|\^\{\\text\{o\}\}`)
-	rePercent   = regexp.MustCompile(`\\%|%|\s*\\text\{\s*percent\s*\}|\s+percent$`)
-	reTextUnit  = regexp.MustCompile(`^(.*[^\s])\s*\\(?:text|mbox|textnormal|mathrm)\{\s*[A-Za-z][A-Za-z\s.]*\}(\s*\^\s*\{?[23]\}?)?$`)
+	rePercent   = regexp.MustCompile(`\\%|%|\s*\\text\{\s*(?:percent|percentage|pct)\s*\}|\s*(?:percentage|percent|pct)$`)
+	reTextUnit  = regexp.MustCompile(`^(.*[^\s])\s*\\(?:text|mbox|textnormal|mathrm|textbf|textit|textrm|mathit)\{\s*[A-Za-z][A-Za-z\s.]*\}(\s*\^\s*\{?[23]\}?)?$`)
 	reWordUnit  = regexp.MustCompile(`^(.*[0-9}.)])\s*(?:units?|square|sq\.?|cubic|cm|mm|km|meters?|metres?|inch(?:es)?|feet|foot|ft|yards?|miles?|mph|hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?|months?|years?|dollars?|cents?|degrees?|grams?|kg|pounds?|lbs?|ounces?|oz|liters?|litres?|ml|people|students|cups?|pages?|points?|ways?)(?:\s*\^\s*\{?[23]\}?|\s*(?:units?|feet|inches|meters|cm))?\.?$`)
 	reSciE      = regexp.MustCompile(`(\d)[eE]([+-]?\d+)\b`)
 	reThousands = regexp.MustCompile(`^-?\d{1,3}(,\d{3})+(\.\d+)?$`)
-	reInPrefix  = regexp.MustCompile(`^[A-Za-z]\s*\\in\s*`)
-	reWrapText  = regexp.MustCompile(`^\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{(.*)\}$`)
-	reAnd       = regexp.MustCompile(`\s+(?:and|or)\s+|\\text\{\s*(?:and|or)\s*\}`)
+	// 11,\! 111,\! 100 and 1{,}000: LaTeX thousands groups.
+	reThinThousands = regexp.MustCompile(`(\d)(?:,\\!|\{,\})\s*(\d{3})`)
+	// A decimal comma where a list reading is implausible: 0,111 or
+	// 1000,99 (four or more integer digits), as latex2sympy reads them.
+	reDecimalComma = regexp.MustCompile(`^-?(?:0|\d{4,}),\d+$`)
+	reInPrefix     = regexp.MustCompile(`^[A-Za-z]\s*\\in\s*`)
+	reWrapText     = regexp.MustCompile(`^\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{(.*)\}$`)
+	reAnd          = regexp.MustCompile(`\s+(?:and|or)\s+|\\text\{\s*(?:and|or)\s*\}`)
 )
 
 // clean removes presentation from an answer: math delimiters, \boxed,
@@ -49,6 +54,8 @@ func clean(s string) cleaned {
 	}
 	s = unicodeMath.Replace(s)
 	s = stripDelims(s)
+	s = reThinThousands.ReplaceAllString(s, "$1$2")
+	s = reThinThousands.ReplaceAllString(s, "$1$2")
 	s = spacing.Replace(s)
 	s = strings.ReplaceAll(s, "\n", " ")
 	s = strings.ReplaceAll(s, "**", "^")
@@ -84,7 +91,9 @@ func clean(s string) cleaned {
 	}
 	s = reInPrefix.ReplaceAllString(s, "")
 	s = reAnd.ReplaceAllString(s, ", ")
-	if reThousands.MatchString(s) {
+	if reDecimalComma.MatchString(s) {
+		s = strings.Replace(s, ",", ".", 1)
+	} else if reThousands.MatchString(s) {
 		s = strings.ReplaceAll(s, ",", "")
 	}
 	c.s = strings.TrimSpace(s)
