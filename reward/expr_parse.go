@@ -294,7 +294,7 @@ func isMixedNumber(l, r *node) bool {
 func (p *parser) startsPrimary() bool {
 	t := p.peek()
 	switch t.kind {
-	case tNum, tIdent:
+	case tNum, tIdent, tMatBeg, tLSet:
 		return true
 	case tPunct:
 		return t.text == "(" || t.text == "{"

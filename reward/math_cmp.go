@@ -46,6 +46,12 @@ func (c *mathCmp) top(g, p *node) bool {
 			p = s
 		}
 	}
+	if g.op != "matrix" && hasMatrix(g) {
+		g = foldMatrix(g)
+	}
+	if p.op != "matrix" && hasMatrix(p) {
+		p = foldMatrix(p)
+	}
 	return c.equal(g, p)
 }
 

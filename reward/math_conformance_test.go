@@ -53,7 +53,7 @@ func loadConformance(t testing.TB) []confCase {
 // verifiers (`math` for every class but countdown) with each row's options.
 func TestMathConformance(t *testing.T) {
 	cases := loadConformance(t)
-	if len(cases) < 300 {
+	if len(cases) < 400 {
 		t.Fatalf("only %d conformance cases; want at least 400", len(cases))
 	}
 	perClass := map[string][2]int{}

@@ -219,7 +219,7 @@ func finalAnswerIs(text string) (MathExtraction, bool) {
 			continue
 		}
 		rest := at + m[1]
-		if ex, ok := answerAt(text, rest, RuleFinalAnswer); ok {
+		if ex, ok := answerAt(text, rest, RuleFinalAnswer, true); ok {
 			return ex, true
 		}
 	}
@@ -228,7 +228,7 @@ func finalAnswerIs(text string) (MathExtraction, bool) {
 
 // answerAt reads an answer starting at offset i: a LaTeX group starting
 // there (or a \boxed), else the rest of the line.
-func answerAt(text string, i int, rule string) (MathExtraction, bool) {
+func answerAt(text string, i int, rule string, strict bool) (MathExtraction, bool) {
 	rest := text[i:]
 	line := rest
 	if j := strings.IndexByte(line, '\n'); j >= 0 {
@@ -255,7 +255,49 @@ func answerAt(text string, i int, rule string) (MathExtraction, bool) {
 		line = line[:k]
 	}
 	v := trimAnswer(line)
-	return single(v, rule, i, i+len(line)), v != ""
+	if v == "" {
+		return MathExtraction{}, false
+	}
+	if parsesAsMath(v) {
+		return single(v, rule, i, i+len(line)), true
+	}
+	// Prose after the marker ("Final Answer: Jane started 3 hours ago"):
+	// Math-Verify takes a LaTeX span or number within 50 characters, or the
+	// number after the last "=" within 100.
+	if ex, ok := nearAnswer(text, i, rule); ok {
+		return ex, true
+	}
+	return single(v, rule, i, i+len(line)), !strict
+}
+
+// nearAnswer finds, after an answer marker at i, a LaTeX span starting
+// within 50 bytes, else the number after the last "=" within 100 bytes,
+// else the first number within 50 bytes.
+func nearAnswer(text string, i int, rule string) (MathExtraction, bool) {
+	win := text[i:min(len(text), i+100)]
+	if j := strings.IndexByte(win, '\n'); j >= 0 {
+		win = win[:j]
+	}
+	for _, sp := range latexSpans(text[i:min(len(text), i+400)]) {
+		if sp.start <= 50 {
+			return single(strings.TrimSpace(text[i+sp.in0:i+sp.in1]), rule, i+sp.start, i+sp.end), true
+		}
+		break
+	}
+	from := 0
+	if k := strings.LastIndexByte(win, '='); k >= 0 {
+		from = k + 1
+	}
+	seg := " " + win[from:]
+	m := rePlainNumber.FindStringSubmatchIndex(seg)
+	if m == nil || from == 0 && m[2] > 51 {
+		return MathExtraction{}, false
+	}
+	v := plainNumber(seg[m[2]:m[3]])
+	if m[4] >= 0 {
+		v += `\%`
+	}
+	return single(v, rule, i+from+m[2]-1, i+from+m[3]-1), true
 }
 
 var reAnswerWord = regexp.MustCompile(`(?i)\banswer\b\**\s*(?:is\b|:)\s*:?`)
@@ -266,7 +308,7 @@ func answerMarker(text string) (MathExtraction, bool) {
 	locs := reAnswerWord.FindAllStringIndex(text, -1)
 	for i := len(locs) - 1; i >= 0; i-- {
 		at := locs[i][1]
-		if ex, ok := answerAt(text, at, RuleAnswerColon); ok {
+		if ex, ok := answerAt(text, at, RuleAnswerColon, false); ok {
 			return ex, true
 		}
 	}
