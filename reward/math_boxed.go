@@ -141,19 +141,52 @@ var (
 // expression, normalised: separators removed, a decimal comma read as a
 // point, a percent word kept as \%.
 func lastPlainNumber(text string) (MathExtraction, bool) {
+	// Search a growing tail window: the rightmost match almost always lies
+	// in the last few hundred bytes, and a window starting just after a
+	// space anchors the regexps exactly as the full text would.
+	for w := 256; ; w *= 4 {
+		from := 0
+		if len(text) > w {
+			from = len(text) - w
+			if k := strings.IndexAny(text[from:], " \n\t"); k >= 0 {
+				from += k
+			} else {
+				continue
+			}
+		}
+		if ex, ok := lastPlainNumberIn(text, from); ok || from == 0 {
+			return ex, ok
+		}
+	}
+}
+
+func lastPlainNumberIn(text string, from int) (MathExtraction, bool) {
+	seg := text[from:]
 	best := MathExtraction{end: -1}
-	if m := rePlainNumber.FindAllStringSubmatchIndex(text, -1); m != nil {
+	if m := rePlainNumber.FindAllStringSubmatchIndex(seg, -1); m != nil {
 		l := m[len(m)-1]
-		v := plainNumber(text[l[2]:l[3]])
+		v := plainNumber(seg[l[2]:l[3]])
 		if l[4] >= 0 {
 			v += `\%`
 		}
-		best = single(v, RuleNumber, l[2], l[3])
+		best = single(v, RuleNumber, from+l[2], from+l[3])
 	}
-	if m := rePlainExpr.FindAllStringSubmatchIndex(text, -1); m != nil {
-		l := m[len(m)-1]
-		if l[3] >= best.end {
-			best = single(strings.TrimSpace(text[l[2]:l[3]]), RuleNumber, l[2], l[3])
+	// An expression that ends at or after the last number contains it, so
+	// the expression regexp only needs the text from shortly before it.
+	exFrom := from
+	if best.end >= 0 && best.start-160 > from {
+		exFrom = best.start - 160
+		if k := strings.IndexAny(text[exFrom:], " \n\t"); k >= 0 && exFrom+k < best.start {
+			exFrom += k
+		}
+	}
+	if exFrom < len(text) && strings.ContainsAny(text[exFrom:], "+-*/^×÷") {
+		eseg := text[exFrom:]
+		if m := rePlainExpr.FindAllStringSubmatchIndex(eseg, -1); m != nil {
+			l := m[len(m)-1]
+			if exFrom+l[3] >= best.end {
+				best = single(strings.TrimSpace(eseg[l[2]:l[3]]), RuleNumber, exFrom+l[2], exFrom+l[3])
+			}
 		}
 	}
 	return best, best.end >= 0

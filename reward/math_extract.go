@@ -44,7 +44,9 @@ func ExtractMath(text string, whole bool) MathExtraction {
 	if len(text) > maxMathInput {
 		return MathExtraction{Rule: RuleNone}
 	}
-	if m := reAnswerTag.FindAllStringSubmatchIndex(text, -1); m != nil {
+	if !strings.Contains(text, "<answer>") {
+		// skip the tag regexp on the common path
+	} else if m := reAnswerTag.FindAllStringSubmatchIndex(text, -1); m != nil {
 		last := m[len(m)-1]
 		inner := text[last[2]:last[3]]
 		ex := ExtractMath(inner, true)
@@ -62,16 +64,19 @@ func ExtractMath(text string, whole bool) MathExtraction {
 	if b, ok := lastBoxedGroup(text); ok {
 		best = b
 	}
-	if f, ok := finalAnswerIs(text); ok && f.end > best.end {
+	lower := asciiLower(text)
+	if f, ok := finalAnswerIs(text, lower); ok && f.end > best.end {
 		best = f
 	}
 	if best.Rule != RuleNone {
 		return best
 	}
-	if a, ok := answerMarker(text); ok {
+	if a, ok := answerMarker(text, lower); ok {
 		return a
 	}
-	if m := reHashes.FindAllStringSubmatchIndex(text, -1); m != nil {
+	if !strings.Contains(text, "####") {
+		// no gsm8k-style marker
+	} else if m := reHashes.FindAllStringSubmatchIndex(text, -1); m != nil {
 		l := m[len(m)-1]
 		if v := trimAnswer(text[l[2]:l[3]]); v != "" {
 			return single(v, RuleHashes, l[2], l[3])
@@ -203,17 +208,31 @@ func lastLatexGroup(text string, from int) (MathExtraction, bool) {
 	return joined(parts, RuleLatex, from+spans[first].start, from+spans[k].end), true
 }
 
-var (
-	reFinalAnswer = regexp.MustCompile(`(?i)final answer`)
-	reIsAfter     = regexp.MustCompile(`^(?s:.{0,100}?)\s+is:?\s*`)
-)
+var reIsAfter = regexp.MustCompile(`^(?s:.{0,100}?)\s+is:?\s*`)
+
+// asciiLower lowers ASCII letters only, so byte offsets stay valid; the
+// markers are searched in it with strings.LastIndex instead of a
+// case-insensitive regexp over the whole completion (the hot path).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
 
 // finalAnswerIs handles "Final Answer: The final answer is $X$. I hope it is
 // correct." and "the final answer to … is X".
-func finalAnswerIs(text string) (MathExtraction, bool) {
-	locs := reFinalAnswer.FindAllStringIndex(text, -1)
-	for i := len(locs) - 1; i >= 0; i-- {
-		at := locs[i][1]
+func finalAnswerIs(text, lower string) (MathExtraction, bool) {
+	for end := len(lower); ; {
+		k := strings.LastIndex(lower[:end], "final answer")
+		if k < 0 {
+			break
+		}
+		end = k
+		at := k + len("final answer")
 		m := reIsAfter.FindStringIndex(text[at:])
 		if m == nil {
 			continue
@@ -300,14 +319,29 @@ func nearAnswer(text string, i int, rule string) (MathExtraction, bool) {
 	return single(v, rule, i+from+m[2]-1, i+from+m[3]-1), true
 }
 
-var reAnswerWord = regexp.MustCompile(`(?i)\banswer\b\**\s*(?:is\b|:)\s*:?`)
+var reAnswerWord = regexp.MustCompile(`^answer\b\**\s*(?:is\b|:)\s*:?`)
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+}
 
 // answerMarker handles "Answer: X", "**Answer:** X" and "the answer is X":
 // the last marker followed by an answer.
-func answerMarker(text string) (MathExtraction, bool) {
-	locs := reAnswerWord.FindAllStringIndex(text, -1)
-	for i := len(locs) - 1; i >= 0; i-- {
-		at := locs[i][1]
+func answerMarker(text, lower string) (MathExtraction, bool) {
+	for end := len(lower); ; {
+		k := strings.LastIndex(lower[:end], "answer")
+		if k < 0 {
+			break
+		}
+		end = k
+		if k > 0 && isWordByte(lower[k-1]) {
+			continue
+		}
+		m := reAnswerWord.FindStringIndex(lower[k:min(len(lower), k+40)])
+		if m == nil || m[0] != 0 {
+			continue
+		}
+		at := k + m[1]
 		if ex, ok := answerAt(text, at, RuleAnswerColon, false); ok {
 			return ex, true
 		}

@@ -54,34 +54,49 @@ func clean(s string) cleaned {
 	}
 	s = unicodeMath.Replace(s)
 	s = stripDelims(s)
-	s = reThinThousands.ReplaceAllString(s, "$1$2")
-	s = reThinThousands.ReplaceAllString(s, "$1$2")
+	if strings.Contains(s, `,\!`) || strings.Contains(s, "{,}") {
+		s = reThinThousands.ReplaceAllString(s, "$1$2")
+		s = reThinThousands.ReplaceAllString(s, "$1$2")
+	}
 	s = spacing.Replace(s)
 	s = strings.ReplaceAll(s, "\n", " ")
 	s = strings.ReplaceAll(s, "**", "^")
-	s = reSciE.ReplaceAllString(s, `$1\times 10^{$2}`)
-	for i := 0; i < 3 && rePlainFunc.MatchString(s); i++ {
+	// The regexps below run only when a cheap test says they can match:
+	// clean is on the per-row hot path.
+	letters := hasLetter(s)
+	if letters && hasSciE(s) {
+		s = reSciE.ReplaceAllString(s, `$1\times 10^{$2}`)
+	}
+	for i := 0; letters && i < 3 && mayHavePlainFunc(s) && rePlainFunc.MatchString(s); i++ {
 		s = rePlainFunc.ReplaceAllString(s, `$1\$2 $3`)
 	}
 	s = fixShortArgs(s)
 	var c cleaned
-	if reDegree.MatchString(s) {
+	if letters && reDegree.MatchString(s) {
 		c.degree = true
 		s = reDegree.ReplaceAllString(s, "")
 	}
-	if rePercent.MatchString(s) {
+	if (strings.Contains(s, "%") || letters) && rePercent.MatchString(s) {
 		c.percent = true
 		s = rePercent.ReplaceAllString(s, "")
 	}
 	s = strings.TrimSpace(s)
 	for i := 0; i < 3; i++ {
 		t := strings.TrimSpace(strings.TrimRight(s, ".,;"))
-		t = strings.TrimSuffix(t, `\text{.}`)
-		if m := reTextUnit.FindStringSubmatch(t); m != nil && !reWrapText.MatchString(t) {
-			t = m[1]
+		if !hasLetter(t) {
+			s = t
+			break
 		}
-		if m := reWordUnit.FindStringSubmatch(t); m != nil {
-			t = m[1]
+		t = strings.TrimSuffix(t, `\text{.}`)
+		if strings.HasSuffix(t, "}") || strings.Contains(t, "}^") {
+			if m := reTextUnit.FindStringSubmatch(t); m != nil && !reWrapText.MatchString(t) {
+				t = m[1]
+			}
+		}
+		if unitTail(t) {
+			if m := reWordUnit.FindStringSubmatch(t); m != nil {
+				t = m[1]
+			}
 		}
 		t = strings.TrimSpace(t)
 		if t == s {
@@ -89,8 +104,10 @@ func clean(s string) cleaned {
 		}
 		s = t
 	}
-	s = reInPrefix.ReplaceAllString(s, "")
-	s = reAnd.ReplaceAllString(s, ", ")
+	if letters {
+		s = reInPrefix.ReplaceAllString(s, "")
+		s = reAnd.ReplaceAllString(s, ", ")
+	}
 	if reDecimalComma.MatchString(s) {
 		s = strings.Replace(s, ",", ".", 1)
 	} else if reThousands.MatchString(s) {
@@ -137,6 +154,9 @@ func NormalizeAnswer(s string) string {
 // fixShortArgs braces single-character arguments: \frac12 → \frac{1}{2},
 // \sqrt3 → \sqrt{3}.
 func fixShortArgs(s string) string {
+	if !strings.Contains(s, `\frac`) && !strings.Contains(s, `\sqrt`) {
+		return s
+	}
 	s = reFracShort.ReplaceAllString(s, `\frac{$1}{$2}`)
 	s = reFracHalf1.ReplaceAllString(s, `\frac{$1}{`)
 	s = reFracHalf2.ReplaceAllString(s, `\frac{$1}{$2}`)
@@ -144,12 +164,21 @@ func fixShortArgs(s string) string {
 }
 
 func canonical(s string) string {
+	if !hasLetter(s) {
+		s = strings.Join(strings.Fields(s), "")
+		return canonicalNumber(s)
+	}
 	if m := reWrapText.FindStringSubmatch(s); m != nil {
 		s = m[1]
 	}
 	s = reEqPrefix.ReplaceAllString(s, "")
 	s = strings.Join(strings.Fields(s), "")
 	s = fixShortArgs(s)
+	return canonicalNumber(s)
+}
+
+// canonicalNumber normalises a/b, trailing and leading zeros and 0.5.
+func canonicalNumber(s string) string {
 	if m := reIntSlash.FindStringSubmatch(s); m != nil {
 		s = `\frac{` + m[1] + `}{` + m[2] + `}`
 	}
@@ -161,4 +190,56 @@ func canonical(s string) string {
 		s = `\frac{1}{2}`
 	}
 	return s
+}
+
+// hasLetter reports whether s contains an ASCII letter (and so may hold a
+// command, unit or word the regexps look for).
+func hasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c >= 'a' && c <= 'z' {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSciE reports whether s has a digit followed by e or E (1.5e3).
+func hasSciE(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if (s[i] == 'e' || s[i] == 'E') && s[i-1] >= '0' && s[i-1] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// mayHavePlainFunc reports whether a function name appears without its
+// backslash (sqrt 2, pi/2), the only case rePlainFunc rewrites.
+func mayHavePlainFunc(s string) bool {
+	for _, name := range []string{"sqrt", "pi", "infty", "sin", "cos", "tan", "ln", "log"} {
+		for off := 0; ; {
+			k := strings.Index(s[off:], name)
+			if k < 0 {
+				break
+			}
+			k += off
+			if k == 0 || s[k-1] != '\\' && !isLetter(s[k-1]) {
+				return true
+			}
+			off = k + len(name)
+		}
+	}
+	return false
+}
+
+func isLetter(c byte) bool { c |= 0x20; return c >= 'a' && c <= 'z' }
+
+// unitTail reports whether t can end in a unit word: a letter, or a
+// squared/cubed unit (cm^2, m^{3}), before an optional period.
+func unitTail(t string) bool {
+	t = strings.TrimRight(t, ". ")
+	for _, p := range []string{"^2", "^3", "^{2}", "^{3}"} {
+		t = strings.TrimSpace(strings.TrimSuffix(t, p))
+	}
+	return t != "" && isLetter(t[len(t)-1])
 }
