@@ -2,6 +2,7 @@ package reward
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -61,11 +62,7 @@ func boxedHits(s string) []boxedHit {
 }
 
 func sortHits(h []boxedHit) {
-	for i := 1; i < len(h); i++ {
-		for j := i; j > 0 && h[j].start < h[j-1].start; j-- {
-			h[j], h[j-1] = h[j-1], h[j]
-		}
-	}
+	sort.Slice(h, func(i, j int) bool { return h[i].start < h[j].start })
 }
 
 // reBoxJoin is what may separate boxes of one multi-part answer:
@@ -93,9 +90,10 @@ func boxJoinable(gap string) bool {
 func lastBoxedGroup(text string) (MathExtraction, bool) {
 	hits := outermost(boxedHits(text))
 	if len(hits) == 0 {
-		if v, ok := lastBoxed(text); ok && strings.Contains(text, `\boxed `) {
-			i := strings.LastIndex(text, `\boxed `)
-			return single(v, RuleBoxed, i, len(text)), true
+		if i := strings.LastIndex(text, `\boxed `); i >= 0 {
+			if v, ok := boxedAt(text[i+len(`\boxed`):]); ok {
+				return single(v, RuleBoxed, i, len(text)), true
+			}
 		}
 		return MathExtraction{}, false
 	}

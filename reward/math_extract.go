@@ -119,6 +119,28 @@ type span struct{ start, end, in0, in1 int }
 // line) left to right, skipping escaped dollars.
 func latexSpans(s string) []span {
 	var out []span
+	// failed[closer] is a position from which that closer is known to be
+	// absent (to the end for display math, to failedEOL for inline math), so
+	// a run of unclosed openers costs linear, not quadratic, time.
+	failed := map[string]int{}
+	failedEOL := map[string]int{}
+	find := func(from int, closer string, oneLine bool) int {
+		if f, ok := failed[closer]; ok && from >= f && (!oneLine || from < failedEOL[closer]) {
+			return -1
+		}
+		j := closeAt(s, from, closer, oneLine)
+		if j < 0 {
+			failed[closer] = from
+			eol := len(s)
+			if oneLine {
+				if k := strings.IndexByte(s[from:], '\n'); k >= 0 {
+					eol = from + k
+				}
+			}
+			failedEOL[closer] = eol
+		}
+		return j
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -127,7 +149,7 @@ func latexSpans(s string) []span {
 			if s[i+1] == '(' {
 				closer, oneLine = `\)`, true
 			}
-			if j := closeAt(s, i+2, closer, oneLine); j >= 0 {
+			if j := find(i+2, closer, oneLine); j >= 0 {
 				out = append(out, span{i, j + 2, i + 2, j})
 				i = j + 2
 				continue
@@ -136,14 +158,14 @@ func latexSpans(s string) []span {
 		case c == '\\':
 			i += 2
 		case c == '$' && i+1 < len(s) && s[i+1] == '$':
-			if j := closeAt(s, i+2, "$$", false); j >= 0 {
+			if j := find(i+2, "$$", false); j >= 0 {
 				out = append(out, span{i, j + 2, i + 2, j})
 				i = j + 2
 				continue
 			}
 			i += 2
 		case c == '$':
-			if j := closeAt(s, i+1, "$", true); j > i+1 {
+			if j := find(i+1, "$", true); j > i+1 {
 				out = append(out, span{i, j + 1, i + 1, j})
 				i = j + 1
 				continue
@@ -248,10 +270,15 @@ func finalAnswerIs(text, lower string) (MathExtraction, bool) {
 // answerAt reads an answer starting at offset i: a LaTeX group starting
 // there (or a \boxed), else the rest of the line.
 func answerAt(text string, i int, rule string, strict bool) (MathExtraction, bool) {
-	rest := text[i:]
+	// Bounds keep a completion full of markers linear: an answer is read
+	// from at most 64 KiB after its marker, a prose line from 1000 bytes.
+	rest := text[i:min(len(text), i+64<<10)]
 	line := rest
 	if j := strings.IndexByte(line, '\n'); j >= 0 {
 		line = line[:j]
+	}
+	if len(line) > 1000 {
+		line = line[:1000]
 	}
 	trimmed := strings.TrimLeft(line, " \t*\"")
 	if strings.HasPrefix(trimmed, "$") || strings.HasPrefix(trimmed, `\(`) || strings.HasPrefix(trimmed, `\[`) {
