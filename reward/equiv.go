@@ -64,10 +64,11 @@ func mathEqual(gold, pred string, o MathOptions, tr *trace) bool {
 		tr.set("normal_form")
 		return true
 	}
-	if lg, ok := choiceLetter(g.s); ok {
-		lp, okp := choiceLetter(p.s)
+	lg, okg := choiceLetter(g.s)
+	lp, okp := choiceLetter(p.s)
+	if okg || okp {
 		tr.set("choice_letter")
-		return okp && lg == lp
+		return okg && okp && lg == lp
 	}
 	if hasWord(g.s) || hasWord(p.s) {
 		tr.set("words")

@@ -197,7 +197,7 @@ func closeAt(s string, i int, closer string, oneLine bool) int {
 }
 
 var (
-	reJoiner     = regexp.MustCompile(`^\s*(?:,?\s*(?:and|or)|,|;)\s*$`)
+	reJoiner     = regexp.MustCompile(`^\s*(?:\\q?quad\s*)*(?:,?\s*(?:and|or)|,|;|\\text\{\s*(?:and|or)\s*\})\s*(?:\\q?quad\s*)*$`)
 	rePercentSfx = regexp.MustCompile(`^\s*(?:\\?%|[Pp]ercentage|[Pp]ercent|[Pp]ct)\b?`)
 )
 

@@ -17,7 +17,8 @@ var unicodeMath = strings.NewReplacer(
 	"\u2212", "-", "\u2013", "-", "\u00d7", `\times `, "\u00b7", `\cdot `, "\u00f7", `\div `,
 	"\u03c0", `\pi `, "\u221e", `\infty `, "\u221a", `\sqrt`, "\u2264", `\le `, "\u2265", `\ge `,
 	"\u2260", `\ne `, "\u00b0", `^\circ`, "\u222a", `\cup `, "\u00bd", `\frac{1}{2}`,
-	"\u2009", " ", "\u00a0", " ",
+	"\u2009", " ", "\u00a0", " ", "\u00b2", "^2", "\u00b3", "^3",
+	"€", "", "£", "", "¥", "", "₹", "", // currency signs carry no value
 )
 
 var spacing = strings.NewReplacer(
