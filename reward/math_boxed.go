@@ -23,6 +23,9 @@ func boxedHits(s string) []boxedHit {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '\\':
+			if i+2 < len(s) && s[i+1] == '\\' && isLetter(s[i+2]) {
+				continue // \\boxed written with a doubled backslash
+			}
 			cmd := -1
 			n := 0
 			switch {
@@ -65,28 +68,21 @@ func sortHits(h []boxedHit) {
 	sort.Slice(h, func(i, j int) bool { return h[i].start < h[j].start })
 }
 
-// reBoxJoin is what may separate boxes of one multi-part answer:
-// "\boxed{1}, \boxed{2}", "$\boxed{1}$ and $\boxed{2}$",
-// "\boxed{1} \quad \text{and} \quad \boxed{2}".
-var reBoxJoin = regexp.MustCompile(`^(?:\s|\$|\\quad|\\qquad|\\,|\\;|~)*(?:,|;|and|or|\\text\{\s*(?:and|or|,)\s*\}|,\s*(?:and|or))?(?:\s|\$|\\quad|\\qquad|\\,|\\;|~)*$`)
+// reBoxSep is a separator that lets two nearby boxes form one answer.
+var reBoxSep = regexp.MustCompile(`\b(?:and|or)\b|,|;`)
 
-// reSpanJoin joins boxes in separate math spans: "$x = \boxed{1}$ or
-// $x = \boxed{2}$" (Math-Verify joins spans by , and or).
-var reSpanJoin = regexp.MustCompile(`^[^$]{0,40}\$\s*(?:,?\s*(?:and|or)|,|;)\s*\$[^$]{0,40}$`)
-
-// boxJoinable reports whether gap, the text between two boxes, separates
-// parts of one answer: inside one span any separator (or none) does;
-// across spans a connector is needed.
-func boxJoinable(gap string) bool {
-	if strings.Contains(gap, "$") {
-		return reSpanJoin.MatchString(gap)
-	}
-	return reBoxJoin.MatchString(gap)
-}
-
-// lastBoxedGroup returns the content of the last outermost \boxed, joined
-// with the boxes just before it when only separators lie between them
-// (MATH_RULES.md §2). \boxed 5 without braces is a fallback.
+// lastBoxedGroup returns the boxed answer (MATH_RULES.md §1–2), following
+// latex2sympy2_extended's box extraction as Math-Verify applies it:
+//   - when the last box sits in a LaTeX span that ends after the last '}'
+//     of the text, every box of that span is taken, together with the boxes
+//     of spans joined to it by "," "and" "or" (Math-Verify's boxed
+//     environment pattern, normalised with boxed="all");
+//   - otherwise, from the last box leftwards, a box joins when the text
+//     between it and the next is under 10 bytes, or under 70 bytes with a
+//     separator (and, or, comma, semicolon) and a different content
+//     (boxed="last"). Repeated neighbouring contents count once.
+//
+// \boxed 5 without braces is a fallback.
 func lastBoxedGroup(text string) (MathExtraction, bool) {
 	hits := outermost(boxedHits(text))
 	if len(hits) == 0 {
@@ -98,20 +94,76 @@ func lastBoxedGroup(text string) (MathExtraction, bool) {
 		return MathExtraction{}, false
 	}
 	k := len(hits) - 1
+	if ex, ok := boxedInSpans(text, hits); ok {
+		return ex, true
+	}
+	content := func(h boxedHit) string { return strings.TrimSpace(text[h.in0:h.in1]) }
+	parts := []string{content(hits[k])}
 	first := k
-	for first > 0 && k-first < 5 && boxJoinable(text[hits[first-1].end:hits[first].start]) {
+	for i := k - 1; i >= 0; i-- {
+		gap := text[hits[i].end:hits[i+1].start]
+		c := content(hits[i])
+		if !(len(gap) < 10 || c != parts[0] && len(gap) < 70 && reBoxSep.MatchString(gap)) {
+			break
+		}
+		if c != parts[0] {
+			parts = append([]string{c}, parts...)
+		}
+		first = i
+	}
+	return boxedParts(parts, hits[first].start, hits[k].end)
+}
+
+// boxedInSpans applies the span rule of lastBoxedGroup.
+func boxedInSpans(text string, hits []boxedHit) (MathExtraction, bool) {
+	last := hits[len(hits)-1]
+	spans := latexSpans(text)
+	j := -1
+	for i := len(spans) - 1; i >= 0; i-- {
+		if spans[i].in0 <= last.start && last.end <= spans[i].in1 {
+			j = i
+			break
+		}
+	}
+	if j < 0 || spans[j].end <= strings.LastIndexByte(text, '}') {
+		return MathExtraction{}, false
+	}
+	first := j
+	for first > 0 && j-first < 5 && reJoiner.MatchString(text[spans[first-1].end:spans[first].start]) &&
+		hasHitIn(hits, spans[first-1]) {
 		first--
 	}
 	var parts []string
-	for _, h := range hits[first:] {
-		if p := strings.TrimSpace(text[h.in0:h.in1]); p != "" {
-			parts = append(parts, p)
+	for _, h := range hits {
+		if h.start >= spans[first].in0 && h.end <= spans[j].in1 {
+			if c := strings.TrimSpace(text[h.in0:h.in1]); len(parts) == 0 || parts[len(parts)-1] != c {
+				parts = append(parts, c)
+			}
 		}
 	}
-	if len(parts) == 0 {
+	return boxedParts(parts, spans[first].start, spans[j].end)
+}
+
+func hasHitIn(hits []boxedHit, sp span) bool {
+	for _, h := range hits {
+		if h.start >= sp.in0 && h.end <= sp.in1 {
+			return true
+		}
+	}
+	return false
+}
+
+func boxedParts(parts []string, start, end int) (MathExtraction, bool) {
+	out := parts[:0:0]
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
 		return MathExtraction{}, false
 	}
-	return joined(parts, RuleBoxed, hits[first].start, hits[k].end), true
+	return joined(out, RuleBoxed, start, end), true
 }
 
 // outermost drops boxes nested inside other boxes.

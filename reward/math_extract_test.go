@@ -17,7 +17,7 @@ func TestExtractMathRules(t *testing.T) {
 		{"boxed beats a later inline span", `so $\boxed{4}$, and check $2+2$.`, false, []string{"4"}, RuleBoxed},
 		{"boxes joined by and", `\boxed{1} and \boxed{2}`, false, []string{"1", "2"}, RuleBoxed},
 		{"boxes joined across spans", `$x=\boxed{1}$ or $x=\boxed{2}$`, false, []string{"1", "2"}, RuleBoxed},
-		{"boxes separated by prose are not joined", `\boxed{1} is wrong, so \boxed{2}`, false, []string{"2"}, RuleBoxed},
+		{"boxes separated by long prose are not joined", `\boxed{1} is wrong, as the boundary case shows once we check it again with care, so \boxed{2}`, false, []string{"2"}, RuleBoxed},
 		{"nested boxes count once", `\boxed{\boxed{3}}`, false, []string{`\boxed{3}`}, RuleBoxed},
 		{"final answer is", "Final Answer: The final answer is $7$. I hope it is correct.", false, []string{"7"}, RuleFinalAnswer},
 		{"final answer with prose falls to the marker", "Final Answer: it took 3 hours. I hope it is correct.", false, []string{"3"}, RuleAnswerColon},
