@@ -115,16 +115,20 @@ func mathEqual(gold, pred string, o MathOptions, tr *trace) bool {
 }
 
 var (
-	reWord     = regexp.MustCompile(`(?:^|[^\\A-Za-z])[A-Za-z]{3,}`)
-	reTextCmd  = regexp.MustCompile(`\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{([^{}]*)\}`)
-	reNonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
-	reEnvName  = regexp.MustCompile(`\\(?:begin|end|mathbb)\{[^{}]*\}`)
+	reWord      = regexp.MustCompile(`(?:^|[^\\A-Za-z])[A-Za-z]{3,}`)
+	reTextCmd   = regexp.MustCompile(`\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{([^{}]*)\}`)
+	reNonAlnum  = regexp.MustCompile(`[^a-z0-9]+`)
+	reSubscript = regexp.MustCompile(`_\{[^{}]*\}`)
+	reEnvName   = regexp.MustCompile(`\\(?:begin|end|mathbb)\{[^{}]*\}`)
 )
 
 // hasWord reports whether s contains a word of three or more letters
 // outside commands, which the expression engine would misread as a product.
 func hasWord(s string) bool {
 	s = reEnvName.ReplaceAllString(s, " ")
+	if strings.Contains(s, "_{") {
+		s = reSubscript.ReplaceAllString(s, "_0")
+	}
 	return reWord.MatchString(reTextCmd.ReplaceAllString(s, " $1 "))
 }
 

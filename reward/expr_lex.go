@@ -113,6 +113,11 @@ func lexCommand(s string) (token, int, error) {
 		return token{}, 0, fmt.Errorf("unknown escape %q", s[:2])
 	}
 	name := s[1:j]
+	for _, sp := range []string{"qquad", "quad"} {
+		if len(name) > len(sp) && strings.HasPrefix(name, sp) {
+			return token{}, 1 + len(sp), nil // \quadx: the space, then x
+		}
+	}
 	switch name {
 	case "begin", "end":
 		if !strings.HasPrefix(s[j:], "{") {

@@ -98,23 +98,55 @@ func (p *parser) enter() error {
 // item is returned as itself, more as a "list" node.
 func (p *parser) list(closeKind tokKind, closers string) (*node, error) {
 	var items []*node
+	var groups [][]*node // items split at ';' (p = 5, q = 2; p = 7, q = 2)
 	for {
 		it, err := p.union()
 		if err != nil {
 			return nil, err
 		}
 		items = append(items, it)
-		if !p.accept(tPunct, ",") && !p.accept(tPunct, ";") {
-			break
+		semi := false
+		if !p.accept(tPunct, ",") {
+			if !p.accept(tPunct, ";") {
+				break
+			}
+			semi = true
 		}
 		if t := p.peek(); t.kind == tEOF || t.kind == closeKind && t.text != "" && strings.Contains(closers, t.text) {
 			break // trailing comma
 		}
+		if semi {
+			groups = append(groups, items)
+			items = nil
+		}
+	}
+	if len(groups) > 0 {
+		groups = append(groups, items)
+		return semicolonGroups(groups), nil
 	}
 	if len(items) == 1 {
 		return items[0], nil
 	}
 	return &node{op: "list", kids: items}, nil
+}
+
+// semicolonGroups reads "a, b; c, d" as the list of tuples (a, b), (c, d);
+// with one item per group it is the plain list a; c.
+func semicolonGroups(groups [][]*node) *node {
+	out := &node{op: "list"}
+	for _, g := range groups {
+		switch len(g) {
+		case 0:
+		case 1:
+			out.kids = append(out.kids, g[0])
+		default:
+			out.kids = append(out.kids, &node{op: "tuple", name: "()", kids: g})
+		}
+	}
+	if len(out.kids) == 1 {
+		return out.kids[0]
+	}
+	return out
 }
 
 func (p *parser) union() (*node, error) {

@@ -272,6 +272,8 @@ func items(n *node) ([]*node, bool) {
 		for _, k := range n.kids {
 			if isAssignment(k) {
 				k = lastRHS(truncateChain(k))
+			} else if k.op == "tuple" {
+				k = tupleOfValues(k)
 			}
 			out = append(out, expandPM(stripIn(k))...)
 		}
@@ -281,6 +283,21 @@ func items(n *node) ([]*node, bool) {
 		return vs, true
 	}
 	return nil, false
+}
+
+// tupleOfValues turns a tuple of assignments (p = 5, q = 2) into the tuple
+// of their values (5, 2).
+func tupleOfValues(t *node) *node {
+	for _, k := range t.kids {
+		if !isAssignment(k) {
+			return t
+		}
+	}
+	c := &node{op: "tuple", name: t.name}
+	for _, k := range t.kids {
+		c.kids = append(c.kids, lastRHS(truncateChain(k)))
+	}
+	return c
 }
 
 // renameVars renames p's variables, in sorted order, to g's when both have

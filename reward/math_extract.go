@@ -83,7 +83,7 @@ func ExtractMath(text string, whole bool) MathExtraction {
 		}
 	}
 	if whole {
-		if v, ok := wholeAnswer(text); ok && !strings.ContainsAny(v, "$") && parsesAsMath(v) {
+		if v, ok := wholeAnswer(text); ok && !strings.Contains(strings.ReplaceAll(v, `\$`, ""), "$") && parsesAsMath(v) {
 			return single(v, RuleWhole, 0, len(text))
 		}
 	}

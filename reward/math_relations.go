@@ -27,27 +27,29 @@ func isEquation(n *node) bool { return n.op == "rel" && n.name == "=" }
 
 // isAssignment reports whether n is an equation whose left side names
 // variables only: x = 1, (p, q) = (3, 2), f(x) = …, V_1 : V_2 = 11 : 21
-// (Math-Verify's is_assignment_relation).
+// (Math-Verify's is_assignment_relation). See onlyNames.
 func isAssignment(n *node) bool {
 	return isEquation(n) && len(n.kids) >= 2 && onlyNames(n.kids[0])
 }
 
+//
+// Any expression of variables without a number literal counts (|AB| = 1,
+// a + b = 6), as in latex2sympy2_extended; 2x + z = 1 does not.
 func onlyNames(n *node) bool {
+	return hasVars(n) && noNumbers(n)
+}
+
+func noNumbers(n *node) bool {
 	switch n.op {
-	case "var":
-		return true
-	case "tuple", "mul", "div", "frac":
-		if len(n.kids) == 0 {
+	case "num", "rel", "set", "list", "matrix", "text":
+		return false
+	}
+	for _, k := range n.kids {
+		if !noNumbers(k) {
 			return false
 		}
-		for _, k := range n.kids {
-			if !onlyNames(k) {
-				return false
-			}
-		}
-		return true
 	}
-	return false
+	return true
 }
 
 // truncateChain turns x = 5 + 5 + 1 = 7 = 11 into x = 11.
@@ -190,9 +192,9 @@ func relationSet(n *node) (*node, bool) {
 	case 2:
 		root, dir, ok := linearRoot(diff(k[0], k[1]))
 		switch {
-		case k[0].op == "var" && !hasVars(k[1]):
+		case onlyNames(k[0]) && !hasVars(k[1]):
 			root, dir, ok = k[1], 1, true
-		case k[1].op == "var" && !hasVars(k[0]):
+		case onlyNames(k[1]) && !hasVars(k[0]):
 			root, dir, ok = k[0], -1, true
 		}
 		if !ok {
@@ -211,7 +213,7 @@ func relationSet(n *node) (*node, bool) {
 		if len(ops) == 1 {
 			ops = append(ops, ops[0])
 		}
-		if k[1].op != "var" || !compatibleRel(ops[0], ops[1]) || ops[0] == "=" || ops[0] == "!=" {
+		if !onlyNames(k[1]) || hasVars(k[0]) || hasVars(k[2]) || !compatibleRel(ops[0], ops[1]) || ops[0] == "=" || ops[0] == "!=" {
 			return nil, false
 		}
 		lo, hi := k[0], k[2]
@@ -219,7 +221,15 @@ func relationSet(n *node) (*node, bool) {
 		if ops[0] == ">" || ops[0] == ">=" {
 			lo, hi, strictLo, strictHi = hi, lo, strictHi, strictLo
 		}
-		return &node{op: "tuple", name: opener(strictLo) + closer(strictHi), kids: []*node{lo, hi}}, true
+		iv := &node{op: "tuple", name: opener(strictLo) + closer(strictHi), kids: []*node{lo, hi}}
+		if m := k[1]; m.op == "fn" && m.name == "abs" {
+			// a <= |z| <= b with a >= 0: [-b, -a] ∪ [a, b].
+			if v, err := eval(lo, nil); err == nil && v.float() >= 0 {
+				mirror := &node{op: "tuple", name: opener(strictHi) + closer(strictLo), kids: []*node{neg(hi), neg(lo)}}
+				return &node{op: "union", kids: []*node{mirror, iv}}, true
+			}
+		}
+		return iv, true
 	}
 	return nil, false
 }

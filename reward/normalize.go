@@ -36,13 +36,16 @@ var (
 	reSciE      = regexp.MustCompile(`(\d)[eE]([+-]?\d+)\b`)
 	reThousands = regexp.MustCompile(`^-?\d{1,3}(,\d{3})+(\.\d+)?$`)
 	// 11,\! 111,\! 100 and 1{,}000: LaTeX thousands groups.
-	reThinThousands = regexp.MustCompile(`(\d)(?:,\\!|\{,\})\s*(\d{3})`)
+	reThinThousands = regexp.MustCompile(`(\d)\s*(?:,\\!|\{\s*,\s*\})\s*(\d{3})`)
 	// A decimal comma where a list reading is implausible: 0,111 or
 	// 1000,99 (four or more integer digits), as latex2sympy reads them.
 	reDecimalComma = regexp.MustCompile(`^-?(?:0|\d{4,}),\d+$`)
 	reInPrefix     = regexp.MustCompile(`^[A-Za-z]\s*\\in\s*`)
 	reWrapText     = regexp.MustCompile(`^\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{(.*)\}$`)
-	reAnd          = regexp.MustCompile(`\s+(?:and|or)\s+|\\text\{\s*(?:and|or)\s*\}`)
+	reAnd          = regexp.MustCompile(`\s+(?:and|or)\s+|\\text\{\s*(?:and|or)\s*\}|\)\s*(?:and|or)\s*\(`)
+	// A doubled backslash before a command (\\frac) is a single one outside
+	// matrices (latex2sympy2_extended's command_slash_fix).
+	reDoubleSlash = regexp.MustCompile(`\\\\([A-Za-z])`)
 )
 
 // clean removes presentation from an answer: math delimiters, \boxed,
@@ -54,8 +57,11 @@ func clean(s string) cleaned {
 		s = b
 	}
 	s = unicodeMath.Replace(s)
+	if strings.Contains(s, `\\`) && !strings.Contains(s, "matrix") && !strings.Contains(s, "array") {
+		s = reDoubleSlash.ReplaceAllString(s, `\$1`)
+	}
 	s = stripDelims(s)
-	if strings.Contains(s, `,\!`) || strings.Contains(s, "{,}") {
+	if strings.Contains(s, `,\!`) || strings.Contains(s, ",") && strings.Contains(s, "{") {
 		s = reThinThousands.ReplaceAllString(s, "$1$2")
 		s = reThinThousands.ReplaceAllString(s, "$1$2")
 	}
@@ -107,7 +113,12 @@ func clean(s string) cleaned {
 	}
 	if letters {
 		s = reInPrefix.ReplaceAllString(s, "")
-		s = reAnd.ReplaceAllString(s, ", ")
+		s = reAnd.ReplaceAllStringFunc(s, func(m string) string {
+			if strings.HasPrefix(m, ")") {
+				return "), ("
+			}
+			return ", "
+		})
 	}
 	if reDecimalComma.MatchString(s) {
 		s = strings.Replace(s, ",", ".", 1)
