@@ -32,7 +32,6 @@ func isAssignment(n *node) bool {
 	return isEquation(n) && len(n.kids) >= 2 && onlyNames(n.kids[0])
 }
 
-//
 // Any expression of variables without a number literal counts (|AB| = 1,
 // a + b = 6), as in latex2sympy2_extended; 2x + z = 1 does not.
 func onlyNames(n *node) bool {
