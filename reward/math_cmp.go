@@ -13,6 +13,15 @@ type mathCmp struct {
 	rule string
 }
 
+// set records the deciding rule: the outermost comparison names it (a set
+// of numbers is decided by "set", not by its elements' "numeric"), except
+// that a relation may be refined to "equation" or "inequality_interval".
+func (c *mathCmp) set(rule string) {
+	if c.rule == "" || c.rule == "relation" && (rule == "equation" || rule == "inequality_interval") {
+		c.rule = rule
+	}
+}
+
 // top applies Math-Verify's reference-first rules (MATH_RULES.md §4) before
 // the structural comparison: assignment chains are truncated to their first
 // left side and last right side; a predicted equation is unwrapped to its
@@ -58,11 +67,11 @@ func (c *mathCmp) top(g, p *node) bool {
 // equal compares two parsed answers structurally, then as values.
 func (c *mathCmp) equal(a, b *node) bool {
 	if isRelation(a) && isRelation(b) {
-		c.rule = "relation"
+		c.set("relation")
 		return c.relEqual(a, b)
 	}
 	if isRelation(a) != isRelation(b) && a.op != "list" && b.op != "list" {
-		c.rule = "relation_vs_value"
+		c.set("relation_vs_value")
 		return false
 	}
 	ia, aColl := items(a)
@@ -75,46 +84,46 @@ func (c *mathCmp) equal(a, b *node) bool {
 	}
 	switch {
 	case aColl && bColl:
-		c.rule = "set"
+		c.set("set")
 		return c.multiset(ia, ib)
 	case aColl && b.op == "tuple" && b.name == "()" && a.op == "set":
-		c.rule = "set_vs_tuple"
+		c.set("set_vs_tuple")
 		return c.seq(sortedByValue(ia), sortedByValue(b.kids))
 	case bColl && a.op == "tuple" && a.name == "()" && b.op == "set":
-		c.rule = "set_vs_tuple"
+		c.set("set_vs_tuple")
 		return c.seq(a.kids, ib)
 	case aColl && b.op == "tuple" && a.op == "list":
-		c.rule = "list_vs_tuple"
+		c.set("list_vs_tuple")
 		return c.seq(ia, b.kids)
 	case bColl && a.op == "tuple" && b.op == "list":
-		c.rule = "list_vs_tuple"
+		c.set("list_vs_tuple")
 		return c.seq(a.kids, ib)
 	case aColl && len(ia) == 1:
 		return c.equal(ia[0], b)
 	case bColl && len(ib) == 1:
 		return c.equal(a, ib[0])
 	case aColl || bColl:
-		c.rule = "set_size"
+		c.set("set_size")
 		return false
 	}
 	if v, ok := vectorOf(a); ok && b.op == "tuple" && b.name == "()" {
-		c.rule = "vector"
+		c.set("vector")
 		return c.seq(v, b.kids)
 	}
 	if v, ok := vectorOf(b); ok && a.op == "tuple" && a.name == "()" {
-		c.rule = "vector"
+		c.set("vector")
 		return c.seq(a.kids, v)
 	}
 	if a.op != b.op && (!isScalar(a) || !isScalar(b)) {
-		c.rule = "shape"
+		c.set("shape")
 		return false
 	}
 	switch a.op {
 	case "tuple":
-		c.rule = "tuple_or_interval"
+		c.set("tuple_or_interval")
 		return a.name == b.name && c.seq(a.kids, b.kids)
 	case "matrix":
-		c.rule = "matrix"
+		c.set("matrix")
 		if len(a.kids) != len(b.kids) {
 			return false
 		}
@@ -125,10 +134,10 @@ func (c *mathCmp) equal(a, b *node) bool {
 		}
 		return true
 	case "union":
-		c.rule = "union"
+		c.set("union")
 		return c.multiset(a.kids, b.kids)
 	case "text":
-		c.rule = "text"
+		c.set("text")
 		return a.name == b.name
 	}
 	return c.scalar(a, b)
@@ -195,19 +204,23 @@ func (c *mathCmp) scalar(a, b *node) bool {
 	collectVars(a, vars)
 	collectVars(b, vars)
 	if len(vars) == 0 {
-		c.rule = "numeric"
+		rounded := hasDecimal(a) || hasDecimal(b)
+		if rounded {
+			c.set("numeric_rounded")
+		} else {
+			c.set("numeric")
+		}
 		va, errA := eval(a, nil)
 		vb, errB := eval(b, nil)
 		if errA != nil || errB != nil {
 			return false
 		}
-		if hasDecimal(a) || hasDecimal(b) {
-			c.rule = "numeric_rounded"
+		if rounded {
 			return roundedEqual(va.float(), vb.float(), c.opts.Precision)
 		}
 		return valuesEqual(va, vb, relTolSymbolic)
 	}
-	c.rule = "symbolic"
+	c.set("symbolic")
 	agree := 0
 	for pt := 0; pt < 6; pt++ {
 		env := make(map[string]value, len(vars))

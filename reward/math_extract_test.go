@@ -46,7 +46,7 @@ func TestExtractMathRules(t *testing.T) {
 
 func TestExplainMath(t *testing.T) {
 	e := ExplainMath(`Thus $x = 5+5+1 = 11$.`, `x = 11`)
-	if !e.Equal || e.PredExtracted != "x = 5+5+1 = 11" || e.PredRule != RuleLatex || e.GoldRule != RuleWhole || e.Rule != "symbolic" {
+	if !e.Equal || e.PredExtracted != "x = 5+5+1 = 11" || e.PredRule != RuleLatex || e.GoldRule != RuleWhole || e.Rule != "relation" {
 		t.Errorf("assignment chain: %+v", e)
 	}
 	e = ExplainMath(`so $\boxed{0.3333}$`, `\frac13`)

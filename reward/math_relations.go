@@ -32,6 +32,7 @@ func isAssignment(n *node) bool {
 	return isEquation(n) && len(n.kids) >= 2 && onlyNames(n.kids[0])
 }
 
+// onlyNames reports whether n can be the left side of an assignment.
 // Any expression of variables without a number literal counts (|AB| = 1,
 // a + b = 6), as in latex2sympy2_extended; 2x + z = 1 does not.
 func onlyNames(n *node) bool {
@@ -96,7 +97,7 @@ func (c *mathCmp) relEqual(a, b *node) bool {
 			return true
 		}
 		if a.name == "=" && b.name == "=" {
-			c.rule = "equation"
+			c.set("equation")
 			return proportional(da, db)
 		}
 		if a.name == "!=" || b.name == "!=" {
@@ -108,7 +109,7 @@ func (c *mathCmp) relEqual(a, b *node) bool {
 	}
 	ia, okA := relationSet(a)
 	ib, okB := relationSet(b)
-	c.rule = "inequality_interval"
+	c.set("inequality_interval")
 	return okA && okB && c.equal(ia, ib)
 }
 
