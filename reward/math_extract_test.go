@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -126,5 +127,25 @@ func TestPathologicalInputsFinishQuickly(t *testing.T) {
 				t.Errorf("failure %q (rule %s, %s), want %q", e.Failure, e.Rule, e.Detail, tc.failure)
 			}
 		})
+	}
+}
+
+// TestMathOptionsFromSpec passes the strictness options through the
+// `name(key=value)` spec form the CLI and YAML use.
+func TestMathOptionsFromSpec(t *testing.T) {
+	rows := []Row{{Completion: `so $\boxed{0.3333}$`, Answer: `\frac13`}}
+	for spec, want := range map[string]float64{"math": 0, "math(precision=4)": 1, "math(precision=3,strict_variables=false)": 1} {
+		s, err := NewScorer(Config{Spec: spec})
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		out := make([]Result, 1)
+		if _, err := s.ScoreGroups(context.Background(), rows, nil, out); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if out[0].Reward != want {
+			t.Errorf("%s: reward %v, want %v", spec, out[0].Reward, want)
+		}
 	}
 }

@@ -39,10 +39,11 @@ var (
 	reThinThousands = regexp.MustCompile(`(\d)\s*(?:,\\!|\{\s*,\s*\})\s*(\d{3})`)
 	// A decimal comma where a list reading is implausible: 0,111 or
 	// 1000,99 (four or more integer digits), as latex2sympy reads them.
-	reDecimalComma = regexp.MustCompile(`^-?(?:0|\d{4,}),\d+$`)
-	reInPrefix     = regexp.MustCompile(`^[A-Za-z]\s*\\in\s*`)
-	reWrapText     = regexp.MustCompile(`^\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{(.*)\}$`)
-	reAnd          = regexp.MustCompile(`\s+(?:and|or)\s+|\\text\{\s*(?:and|or)\s*\}|\)\s*(?:and|or)\s*\(`)
+	reSpaceThousands = regexp.MustCompile(`^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$`)
+	reDecimalComma   = regexp.MustCompile(`^-?(?:0|\d{4,}),\d+$`)
+	reInPrefix       = regexp.MustCompile(`^[A-Za-z]\s*\\in\s*`)
+	reWrapText       = regexp.MustCompile(`^\\(?:text|textbf|mathrm|mathbf|textit|mbox|textrm)\{(.*)\}$`)
+	reAnd            = regexp.MustCompile(`\s+(?:and|or)\s+|\\text\{\s*(?:and|or)\s*\}|\)\s*(?:and|or)\s*\(`)
 	// A doubled backslash before a command (\\frac) is a single one outside
 	// matrices (latex2sympy2_extended's command_slash_fix).
 	reDoubleSlash = regexp.MustCompile(`\\\\([A-Za-z])`)
@@ -119,6 +120,9 @@ func clean(s string) cleaned {
 			}
 			return ", "
 		})
+	}
+	if reSpaceThousands.MatchString(s) {
+		s = strings.ReplaceAll(s, " ", "")
 	}
 	if reDecimalComma.MatchString(s) {
 		s = strings.Replace(s, ",", ".", 1)
