@@ -87,7 +87,15 @@ func ExtractMath(text string, whole bool) MathExtraction {
 			return single(v, RuleWhole, 0, len(text))
 		}
 	}
-	return lastSpanOrNumber(text)
+	ex := lastSpanOrNumber(text)
+	if ex.Rule == RuleNone && whole {
+		// A short line of words ("Paris", "\text{Evelyn}") is still the
+		// answer when nothing else was found.
+		if v, ok := wholeAnswer(text); ok {
+			return single(v, RuleWhole, 0, len(text))
+		}
+	}
+	return ex
 }
 
 func single(v, rule string, start, end int) MathExtraction {

@@ -59,7 +59,7 @@ func TestExplainMath(t *testing.T) {
 	if e := ExplainMath(`so $\boxed{0.3333}$`, `\frac13`, o); !e.Equal {
 		t.Errorf("precision 4: %+v", e)
 	}
-	if e := ExplainMath("I give up.", "3"); e.Equal || e.Failure != FailNoAnswer {
+	if e := ExplainMath("I give up.\nSorry.", "3"); e.Equal || e.Failure != FailNoAnswer {
 		t.Errorf("no answer: %+v", e)
 	}
 	if e := ExplainMath(`\boxed{3}`, ""); e.Failure != FailNoGold {
