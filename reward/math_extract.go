@@ -39,7 +39,8 @@ type MathExtraction struct {
 // rightmost \boxed group or "final answer … is", then "Answer:", then "####",
 // then the rightmost LaTeX span or plain number. whole allows a short
 // one-line completion that parses as math to be taken whole before the last
-// span/number tier.
+// span/number tier, and a one-line answer of words when nothing else is
+// found.
 func ExtractMath(text string, whole bool) MathExtraction {
 	if len(text) > maxMathInput {
 		return MathExtraction{Rule: RuleNone}
