@@ -53,14 +53,15 @@ func (t *trace) set(rule string) {
 
 func mathEqual(gold, pred string, o MathOptions, tr *trace) bool {
 	g, p := clean(gold), clean(pred)
+	gNorm, pNorm := canonical(g.s), canonical(p.s)
 	if tr != nil {
-		tr.goldNorm, tr.predNorm = canonical(g.s), canonical(p.s)
+		tr.goldNorm, tr.predNorm = gNorm, pNorm
 	}
 	if g.s == "" || p.s == "" {
 		tr.set("empty")
 		return false
 	}
-	if canonical(g.s) == canonical(p.s) && sameLHS(g.s, p.s) {
+	if gNorm == pNorm && sameLHS(g.s, p.s) {
 		tr.set("normal_form")
 		return true
 	}

@@ -194,10 +194,14 @@ func lastPlainNumber(text string) (MathExtraction, bool) {
 	// Search a growing tail window: the rightmost match almost always lies
 	// in the last few hundred bytes, and a window starting just after a
 	// space anchors the regexps exactly as the full text would.
-	for w := 256; ; w *= 4 {
+	last := strings.LastIndexAny(text, "0123456789")
+	if last < 0 {
+		return MathExtraction{}, false
+	}
+	for w := 64; ; w *= 4 {
 		from := 0
-		if len(text) > w {
-			from = len(text) - w
+		if last > w {
+			from = last - w
 			if k := strings.IndexAny(text[from:], " \n\t"); k >= 0 {
 				from += k
 			} else {
@@ -205,6 +209,8 @@ func lastPlainNumber(text string) (MathExtraction, bool) {
 			}
 		}
 		if ex, ok := lastPlainNumberIn(text, from); ok || from == 0 {
+			// Nothing after the last digit can start a number, so a match
+			// in [from, end) is the rightmost of the whole text.
 			return ex, ok
 		}
 	}

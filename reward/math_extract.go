@@ -128,25 +128,26 @@ type span struct{ start, end, in0, in1 int }
 // line) left to right, skipping escaped dollars.
 func latexSpans(s string) []span {
 	var out []span
-	// failed[closer] is a position from which that closer is known to be
-	// absent (to the end for display math, to failedEOL for inline math), so
-	// a run of unclosed openers costs linear, not quadratic, time.
-	failed := map[string]int{}
-	failedEOL := map[string]int{}
-	find := func(from int, closer string, oneLine bool) int {
-		if f, ok := failed[closer]; ok && from >= f && (!oneLine || from < failedEOL[closer]) {
+	// failed[k] is a position from which closer k is known to be absent (to
+	// the end for display math, to failedEOL[k] for inline math), so a run
+	// of unclosed openers costs linear, not quadratic, time.
+	closers := [4]string{`\]`, `\)`, "$$", "$"}
+	failed := [4]int{-1, -1, -1, -1}
+	var failedEOL [4]int
+	find := func(from, k int) int {
+		oneLine := k == 1 || k == 3
+		if f := failed[k]; f >= 0 && from >= f && (!oneLine || from < failedEOL[k]) {
 			return -1
 		}
-		j := closeAt(s, from, closer, oneLine)
+		j := closeAt(s, from, closers[k], oneLine)
 		if j < 0 {
-			failed[closer] = from
-			eol := len(s)
+			failed[k] = from
+			failedEOL[k] = len(s)
 			if oneLine {
-				if k := strings.IndexByte(s[from:], '\n'); k >= 0 {
-					eol = from + k
+				if e := strings.IndexByte(s[from:], '\n'); e >= 0 {
+					failedEOL[k] = from + e
 				}
 			}
-			failedEOL[closer] = eol
 		}
 		return j
 	}
@@ -154,11 +155,11 @@ func latexSpans(s string) []span {
 		c := s[i]
 		switch {
 		case c == '\\' && i+1 < len(s) && (s[i+1] == '[' || s[i+1] == '('):
-			closer, oneLine := `\]`, false
+			k := 0
 			if s[i+1] == '(' {
-				closer, oneLine = `\)`, true
+				k = 1
 			}
-			if j := find(i+2, closer, oneLine); j >= 0 {
+			if j := find(i+2, k); j >= 0 {
 				out = append(out, span{i, j + 2, i + 2, j})
 				i = j + 2
 				continue
@@ -167,14 +168,14 @@ func latexSpans(s string) []span {
 		case c == '\\':
 			i += 2
 		case c == '$' && i+1 < len(s) && s[i+1] == '$':
-			if j := find(i+2, "$$", false); j >= 0 {
+			if j := find(i+2, 2); j >= 0 {
 				out = append(out, span{i, j + 2, i + 2, j})
 				i = j + 2
 				continue
 			}
 			i += 2
 		case c == '$':
-			if j := find(i+1, "$", true); j > i+1 {
+			if j := find(i+1, 3); j > i+1 {
 				out = append(out, span{i, j + 1, i + 1, j})
 				i = j + 1
 				continue
@@ -190,11 +191,28 @@ func latexSpans(s string) []span {
 // closeAt returns the index of the first unescaped closer at or after i
 // (-1 if none, or if oneLine and a newline comes first).
 func closeAt(s string, i int, closer string, oneLine bool) int {
+	if !oneLine {
+		// Display math: jump between candidate closers; a "$$" right after
+		// a backslash is an escaped dollar.
+		for j := i; j < len(s); {
+			k := strings.Index(s[j:], closer)
+			if k < 0 {
+				return -1
+			}
+			j += k
+			if closer == "$$" && j > 0 && s[j-1] == '\\' {
+				j++
+				continue
+			}
+			return j
+		}
+		return -1
+	}
 	for j := i; j < len(s); j++ {
-		if oneLine && s[j] == '\n' {
+		if s[j] == '\n' {
 			return -1
 		}
-		if closer != `\]` && closer != `\)` && s[j] == '\\' {
+		if closer == "$" && s[j] == '\\' {
 			j++ // \$ is a literal dollar
 			continue
 		}

@@ -80,11 +80,11 @@ func clean(s string) cleaned {
 	}
 	s = fixShortArgs(s)
 	var c cleaned
-	if letters && reDegree.MatchString(s) {
+	if letters && (strings.Contains(s, "circ") || strings.Contains(s, "degree") || strings.Contains(s, `{o}`)) && reDegree.MatchString(s) {
 		c.degree = true
 		s = reDegree.ReplaceAllString(s, "")
 	}
-	if (strings.Contains(s, "%") || letters) && rePercent.MatchString(s) {
+	if (strings.Contains(s, "%") || strings.Contains(s, "percent") || strings.Contains(s, "pct")) && rePercent.MatchString(s) {
 		c.percent = true
 		s = rePercent.ReplaceAllString(s, "")
 	}
@@ -112,8 +112,10 @@ func clean(s string) cleaned {
 		}
 		s = t
 	}
-	if letters {
+	if letters && strings.Contains(s, `\in`) {
 		s = reInPrefix.ReplaceAllString(s, "")
+	}
+	if letters && (strings.Contains(s, "and") || strings.Contains(s, "or")) {
 		s = reAnd.ReplaceAllStringFunc(s, func(m string) string {
 			if strings.HasPrefix(m, ")") {
 				return "), ("
@@ -195,13 +197,19 @@ func canonical(s string) string {
 
 // canonicalNumber normalises a/b, trailing and leading zeros and 0.5.
 func canonicalNumber(s string) string {
-	if m := reIntSlash.FindStringSubmatch(s); m != nil {
+	if !strings.Contains(s, "/") {
+		// no a/b to rewrite
+	} else if m := reIntSlash.FindStringSubmatch(s); m != nil {
 		s = `\frac{` + m[1] + `}{` + m[2] + `}`
 	}
-	if m := reTrailZero.FindStringSubmatch(s); m != nil {
-		s = m[1] + m[2]
+	if strings.Contains(s, ".") {
+		if m := reTrailZero.FindStringSubmatch(s); m != nil {
+			s = m[1] + m[2]
+		}
 	}
-	s = reLeadZero.ReplaceAllString(s, "$1$2")
+	if strings.HasPrefix(s, "0") || strings.HasPrefix(s, "-0") {
+		s = reLeadZero.ReplaceAllString(s, "$1$2")
+	}
 	if s == "0.5" || s == ".5" {
 		s = `\frac{1}{2}`
 	}
