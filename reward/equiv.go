@@ -75,7 +75,7 @@ func mathEqual(gold, pred string, o MathOptions, tr *trace) bool {
 		tr.set("words")
 		return wordForm(g.s) == wordForm(p.s)
 	}
-	ng, err := parseExpr(g.s)
+	ng, err := parseLastEq(g.s)
 	if err != nil {
 		tr.set("parse_error")
 		if tr != nil {
@@ -83,7 +83,7 @@ func mathEqual(gold, pred string, o MathOptions, tr *trace) bool {
 		}
 		return false
 	}
-	np, err := parseExpr(p.s)
+	np, err := parseLastEq(p.s)
 	if err != nil {
 		tr.set("parse_error")
 		if tr != nil {
@@ -269,4 +269,23 @@ func sameLHS(a, b string) bool {
 	}
 	return strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimSpace(la), "=")), "") ==
 		strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimSpace(lb), "=")), "")
+}
+
+// parseLastEq parses s; when that fails and s is a chain of three or more
+// "="-separated parts without commas, it parses the last part alone, as
+// Math-Verify does (1 = \zzz = x = 0 reads as 0).
+func parseLastEq(s string) (*node, error) {
+	n, err := parseExpr(s)
+	if err == nil || strings.ContainsAny(s, ",;") {
+		return n, err
+	}
+	parts := strings.Split(s, "=")
+	if len(parts) < 3 {
+		return n, err
+	}
+	last := strings.TrimSpace(parts[len(parts)-1])
+	if m, err2 := parseExpr(last); err2 == nil {
+		return m, nil
+	}
+	return n, err
 }
