@@ -123,7 +123,8 @@ func numberList(raw json.RawMessage) ([]*big.Rat, error) {
 // once, with binary + - * / and parentheses only, and evaluates exactly to
 // target. As in TinyZero's countdown scorer, an expression with any other
 // character — "=", "×", "÷", "\\times", a letter, "$" — is not accepted
-// (the row gets the format score).
+// (the row gets the format score). The numbers used are the runs of digits
+// ("3.0" uses 3 and 0), as TinyZero counts them.
 func CountdownCorrect(expr string, nums []*big.Rat, target *big.Rat) bool {
 	if !countdownChars(expr) {
 		return false
@@ -133,10 +134,13 @@ func CountdownCorrect(expr string, nums []*big.Rat, target *big.Rat) bool {
 	if err != nil || p.skip() < len(p.s) {
 		return false
 	}
-	if len(p.used) != len(nums) {
+	// TinyZero checks the numbers as the runs of digits in the expression,
+	// so "3.0" uses 3 and 0, not 3.
+	used := digitRuns(expr)
+	if len(used) != len(nums) {
 		return false
 	}
-	a := ratStrings(p.used)
+	a := ratStrings(used)
 	b := ratStrings(nums)
 	for i := range a {
 		if a[i] != b[i] {
@@ -162,6 +166,25 @@ func countdownChars(s string) bool {
 	return true
 }
 
+// digitRuns returns the maximal runs of digits in s as numbers.
+func digitRuns(s string) []*big.Rat {
+	var out []*big.Rat
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		r, _ := new(big.Rat).SetString(s[i:j])
+		out = append(out, r)
+		i = j
+	}
+	return out
+}
+
 func ratStrings(rs []*big.Rat) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
@@ -173,9 +196,8 @@ func ratStrings(rs []*big.Rat) []string {
 
 // cdParser evaluates countdown expressions exactly.
 type cdParser struct {
-	s    string
-	i    int
-	used []*big.Rat
+	s string
+	i int
 }
 
 func (p *cdParser) skip() int {
@@ -261,6 +283,5 @@ func (p *cdParser) atom(depth int) (*big.Rat, error) {
 		return nil, fmt.Errorf("bad number %q", p.s[p.i:j])
 	}
 	p.i = j
-	p.used = append(p.used, v)
 	return v, nil
 }
