@@ -39,6 +39,8 @@ var (
 	reThinThousands = regexp.MustCompile(`(\d)\s*(?:,\\!|\{\s*,\s*\})\s*(\d{3})`)
 	// A decimal comma where a list reading is implausible: 0,111 or
 	// 1000,99 (four or more integer digits), as latex2sympy reads them.
+	// "inf" and "infinity" written out (latex2sympy2_extended reads both).
+	rePlainInf       = regexp.MustCompile(`(^|[^\\A-Za-z])(inf|infinity)([^A-Za-z]|$)`)
 	reSpaceThousands = regexp.MustCompile(`^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$`)
 	reDecimalComma   = regexp.MustCompile(`^-?(?:0|\d{4,}),\d+$`)
 	reInPrefix       = regexp.MustCompile(`^[A-Za-z]\s*\\in\s*`)
@@ -74,6 +76,9 @@ func clean(s string) cleaned {
 	letters := hasLetter(s)
 	if letters && hasSciE(s) {
 		s = reSciE.ReplaceAllString(s, `$1\times 10^{$2}`)
+	}
+	if letters && strings.Contains(s, "inf") {
+		s = rePlainInf.ReplaceAllString(s, `$1\infty $3`)
 	}
 	for i := 0; letters && i < 3 && mayHavePlainFunc(s) && rePlainFunc.MatchString(s); i++ {
 		s = rePlainFunc.ReplaceAllString(s, `$1\$2 $3`)
