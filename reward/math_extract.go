@@ -45,21 +45,8 @@ func ExtractMath(text string, whole bool) MathExtraction {
 	if len(text) > maxMathInput {
 		return MathExtraction{Rule: RuleNone}
 	}
-	if !strings.Contains(text, "<answer>") {
-		// skip the tag regexp on the common path
-	} else if m := reAnswerTag.FindAllStringSubmatchIndex(text, -1); m != nil {
-		last := m[len(m)-1]
-		inner := text[last[2]:last[3]]
-		ex := ExtractMath(inner, true)
-		if ex.Rule == RuleNone {
-			if v := trimAnswer(inner); v != "" {
-				ex = single(v, RuleWhole, last[2], last[3])
-			}
-		}
-		if ex.Rule != RuleNone {
-			ex.Rule = RuleAnswerTag + "/" + ex.Rule
-			return ex
-		}
+	if ex, ok := answerTag(text); ok {
+		return ex
 	}
 	best := MathExtraction{Rule: RuleNone, end: -1}
 	if b, ok := lastBoxedGroup(text); ok {
@@ -75,13 +62,8 @@ func ExtractMath(text string, whole bool) MathExtraction {
 	if a, ok := answerMarker(text, lower); ok {
 		return a
 	}
-	if !strings.Contains(text, "####") {
-		// no gsm8k-style marker
-	} else if m := reHashes.FindAllStringSubmatchIndex(text, -1); m != nil {
-		l := m[len(m)-1]
-		if v := trimAnswer(text[l[2]:l[3]]); v != "" {
-			return single(v, RuleHashes, l[2], l[3])
-		}
+	if ex, ok := hashesAnswer(text); ok {
+		return ex
 	}
 	if whole {
 		if v, ok := wholeAnswer(text); ok && !strings.Contains(strings.ReplaceAll(v, `\$`, ""), "$") && parsesAsMath(v) {
@@ -97,6 +79,46 @@ func ExtractMath(text string, whole bool) MathExtraction {
 		}
 	}
 	return ex
+}
+
+// answerTag reads the last <answer>…</answer>: the same extraction inside
+// it (the content never holds "</answer>", so this recurses once at most),
+// else its trimmed text.
+func answerTag(text string) (MathExtraction, bool) {
+	if !strings.Contains(text, "<answer>") {
+		return MathExtraction{}, false // skip the regexp on the common path
+	}
+	m := reAnswerTag.FindAllStringSubmatchIndex(text, -1)
+	if m == nil {
+		return MathExtraction{}, false
+	}
+	last := m[len(m)-1]
+	inner := text[last[2]:last[3]]
+	ex := ExtractMath(inner, true)
+	ex.start, ex.end = ex.start+last[2], ex.end+last[2] // offsets into text
+	if ex.Rule == RuleNone {
+		v := trimAnswer(inner)
+		if v == "" {
+			return MathExtraction{}, false
+		}
+		ex = single(v, RuleWhole, last[2], last[3])
+	}
+	ex.Rule = RuleAnswerTag + "/" + ex.Rule
+	return ex, true
+}
+
+// hashesAnswer reads the last GSM8K-style "#### X".
+func hashesAnswer(text string) (MathExtraction, bool) {
+	if !strings.Contains(text, "####") {
+		return MathExtraction{}, false
+	}
+	m := reHashes.FindAllStringSubmatchIndex(text, -1)
+	if m == nil {
+		return MathExtraction{}, false
+	}
+	l := m[len(m)-1]
+	v := trimAnswer(text[l[2]:l[3]])
+	return single(v, RuleHashes, l[2], l[3]), v != ""
 }
 
 func single(v, rule string, start, end int) MathExtraction {
