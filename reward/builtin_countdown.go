@@ -12,7 +12,7 @@ import (
 
 // countdownFunc is the `countdown` verifier (TinyZero's scoring): the
 // expression in the last <answer> must use every given number exactly once
-// with only + - × / and parentheses and equal the target exactly.
+// with only + - * / and parentheses and equal the target exactly.
 type countdownFunc struct {
 	score, format, none float64
 }
@@ -119,27 +119,28 @@ func numberList(raw json.RawMessage) ([]*big.Rat, error) {
 	return out, nil
 }
 
-// CountdownCorrect reports whether expr (an optional trailing "= target" is
-// allowed) uses exactly the numbers nums, each once, with binary + - * / ×
-// ÷ and parentheses only, and evaluates exactly to target.
+// CountdownCorrect reports whether expr uses exactly the numbers nums, each
+// once, with binary + - * / and parentheses only, and evaluates exactly to
+// target. As in TinyZero's countdown scorer, an expression with any other
+// character — "=", "×", "÷", "\\times", a letter, "$" — is not accepted
+// (the row gets the format score). The numbers used are the runs of digits
+// ("3.0" uses 3 and 0), as TinyZero counts them.
 func CountdownCorrect(expr string, nums []*big.Rat, target *big.Rat) bool {
-	expr = strings.TrimSpace(expr)
-	if i := strings.IndexByte(expr, '='); i >= 0 {
-		rhs, ok := new(big.Rat).SetString(strings.TrimSpace(expr[i+1:]))
-		if !ok || rhs.Cmp(target) != 0 {
-			return false
-		}
-		expr = expr[:i]
+	if !countdownChars(expr) {
+		return false
 	}
-	p := cdParser{s: strings.NewReplacer("×", "*", "÷", "/", "−", "-", `\times`, "*", `\div`, "/").Replace(expr)}
+	p := cdParser{s: expr}
 	v, err := p.sum(0)
 	if err != nil || p.skip() < len(p.s) {
 		return false
 	}
-	if len(p.used) != len(nums) {
+	// TinyZero checks the numbers as the runs of digits in the expression,
+	// so "3.0" uses 3 and 0, not 3.
+	used := digitRuns(expr)
+	if len(used) != len(nums) {
 		return false
 	}
-	a := ratStrings(p.used)
+	a := ratStrings(used)
 	b := ratStrings(nums)
 	for i := range a {
 		if a[i] != b[i] {
@@ -147,6 +148,41 @@ func CountdownCorrect(expr string, nums []*big.Rat, target *big.Rat) bool {
 		}
 	}
 	return v.Cmp(target) == 0
+}
+
+// countdownChars reports whether s is non-empty and made only of TinyZero's
+// allowed characters: digits, + - * / ( ) . and whitespace.
+func countdownChars(s string) bool {
+	if strings.TrimSpace(s) == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' || strings.IndexByte("+-*/(). \t\n\r", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// digitRuns returns the maximal runs of digits in s as numbers.
+func digitRuns(s string) []*big.Rat {
+	var out []*big.Rat
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		r, _ := new(big.Rat).SetString(s[i:j])
+		out = append(out, r)
+		i = j
+	}
+	return out
 }
 
 func ratStrings(rs []*big.Rat) []string {
@@ -160,9 +196,8 @@ func ratStrings(rs []*big.Rat) []string {
 
 // cdParser evaluates countdown expressions exactly.
 type cdParser struct {
-	s    string
-	i    int
-	used []*big.Rat
+	s string
+	i int
 }
 
 func (p *cdParser) skip() int {
@@ -248,6 +283,5 @@ func (p *cdParser) atom(depth int) (*big.Rat, error) {
 		return nil, fmt.Errorf("bad number %q", p.s[p.i:j])
 	}
 	p.i = j
-	p.used = append(p.used, v)
 	return v, nil
 }

@@ -19,18 +19,20 @@ func init() {
 	Register("http", newHTTPFactory)
 }
 
-// mathFunc is the `math` verifier: MathEqual between the row's answer and
-// the completion's extracted answer.
+// mathFunc is the `math` verifier: MathEqualWith between the row's answer
+// and the answer ExtractMath finds in the completion.
 type mathFunc struct {
 	correct, wrong float64
 	whole          bool
+	opts           MathOptions
 }
 
 // newMath builds `math`. Options: correct (1), wrong (0), whole_answer
-// (true: a completion with no answer marker that is one short line is taken
-// whole as the answer).
+// (true: a one-line completion that parses as math is taken whole as the
+// answer), precision (6), strict_variables (true), allow_set_relation_comp
+// (false) — see MathOptions and MATH_RULES.md.
 func newMath(o Options) (Func, error) {
-	if err := o.Check("correct", "wrong", "whole_answer"); err != nil {
+	if err := o.Check("correct", "wrong", "whole_answer", "precision", "strict_variables", "allow_set_relation_comp"); err != nil {
 		return nil, err
 	}
 	f := &mathFunc{}
@@ -44,18 +46,17 @@ func newMath(o Options) (Func, error) {
 	if f.whole, err = o.Bool("whole_answer", true); err != nil {
 		return nil, err
 	}
+	if f.opts, err = mathOptions(o); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
 func (f *mathFunc) Score(ctx context.Context, rows []Row, out []Result) error {
 	checkLen(rows, out)
 	for i, r := range rows {
-		pred, ok := ExtractAnswer(r.Completion)
-		if !ok && f.whole {
-			pred, ok = wholeAnswer(r.Completion)
-		}
 		out[i] = Result{Reward: f.wrong}
-		if ok && MathEqual(goldAnswer(r.Answer), pred) {
+		if explainMath(r.Completion, r.Answer, f.whole, f.opts).Equal {
 			out[i].Reward = f.correct
 		}
 	}
@@ -65,13 +66,30 @@ func (f *mathFunc) Score(ctx context.Context, rows []Row, out []Result) error {
 // goldAnswer extracts the reference answer from a full solution (\boxed or
 // ####) and otherwise returns it unchanged.
 func goldAnswer(s string) string {
-	if b, ok := lastBoxed(s); ok {
-		return b
+	a, _ := goldExtract(s)
+	return a
+}
+
+// goldExtract reads a reference answer: the last \boxed group or "####" of a
+// full solution; the whole text when it parses as math (so "1, 2" stays a
+// list); else what ExtractMath finds ("$x = 3$ is the answer"); else the text.
+func goldExtract(s string) (string, string) {
+	if len(s) > maxMathInput {
+		return "", RuleNone
+	}
+	if b, ok := lastBoxedGroup(s); ok {
+		return b.Answer, RuleBoxed
 	}
 	if m := reHashes.FindAllStringSubmatch(s, -1); m != nil {
-		return trimAnswer(m[len(m)-1][1])
+		return trimAnswer(m[len(m)-1][1]), RuleHashes
 	}
-	return s
+	if strings.Count(s, "$") <= 2 || parsesAsMath(s) {
+		return s, RuleWhole
+	}
+	if ex := ExtractMath(s, false); ex.Rule != RuleNone {
+		return ex.Answer, ex.Rule
+	}
+	return s, RuleWhole
 }
 
 func wholeAnswer(s string) (string, bool) {

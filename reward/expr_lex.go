@@ -71,6 +71,12 @@ func lex(s string) ([]token, error) {
 				toks = append(toks, t)
 			}
 			i += n
+		case (c == '<' || c == '>' || c == '!') && i+1 < len(s) && s[i+1] == '=':
+			toks = append(toks, token{tPunct, s[i : i+2]}) // >=, <=, !=
+			i += 2
+		case c == ':':
+			toks = append(toks, token{tPunct, "/"}) // a ratio 11:21 is the quotient 11/21
+			i++
 		case strings.IndexByte("+-*/^_()[]{},;=<>!|&", c) >= 0:
 			toks = append(toks, token{tPunct, s[i : i+1]})
 			i++
@@ -107,6 +113,11 @@ func lexCommand(s string) (token, int, error) {
 		return token{}, 0, fmt.Errorf("unknown escape %q", s[:2])
 	}
 	name := s[1:j]
+	for _, sp := range []string{"qquad", "quad"} {
+		if len(name) > len(sp) && strings.HasPrefix(name, sp) {
+			return token{}, 1 + len(sp), nil // \quadx: the space, then x
+		}
+	}
 	switch name {
 	case "begin", "end":
 		if !strings.HasPrefix(s[j:], "{") {

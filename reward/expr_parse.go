@@ -98,23 +98,55 @@ func (p *parser) enter() error {
 // item is returned as itself, more as a "list" node.
 func (p *parser) list(closeKind tokKind, closers string) (*node, error) {
 	var items []*node
+	var groups [][]*node // items split at ';' (p = 5, q = 2; p = 7, q = 2)
 	for {
 		it, err := p.union()
 		if err != nil {
 			return nil, err
 		}
 		items = append(items, it)
-		if !p.accept(tPunct, ",") && !p.accept(tPunct, ";") {
-			break
+		semi := false
+		if !p.accept(tPunct, ",") {
+			if !p.accept(tPunct, ";") {
+				break
+			}
+			semi = true
 		}
 		if t := p.peek(); t.kind == tEOF || t.kind == closeKind && t.text != "" && strings.Contains(closers, t.text) {
 			break // trailing comma
 		}
+		if semi {
+			groups = append(groups, items)
+			items = nil
+		}
+	}
+	if len(groups) > 0 {
+		groups = append(groups, items)
+		return semicolonGroups(groups), nil
 	}
 	if len(items) == 1 {
 		return items[0], nil
 	}
 	return &node{op: "list", kids: items}, nil
+}
+
+// semicolonGroups reads "a, b; c, d" as the list of tuples (a, b), (c, d);
+// with one item per group it is the plain list a; c.
+func semicolonGroups(groups [][]*node) *node {
+	out := &node{op: "list"}
+	for _, g := range groups {
+		switch len(g) {
+		case 0:
+		case 1:
+			out.kids = append(out.kids, g[0])
+		default:
+			out.kids = append(out.kids, &node{op: "tuple", name: "()", kids: g})
+		}
+	}
+	if len(out.kids) == 1 {
+		return out.kids[0]
+	}
+	return out
 }
 
 func (p *parser) union() (*node, error) {
@@ -136,36 +168,69 @@ func (p *parser) union() (*node, error) {
 	return &node{op: "union", kids: items}, nil
 }
 
-var relOps = map[string]string{"=": "=", "<": "<", ">": ">", "le": "<=", "ge": ">=", "ne": "!=", "in": "in", "approx": "="}
+var relOps = map[string]string{"=": "=", "<": "<", ">": ">", "le": "<=", "ge": ">=", "ne": "!=", "in": "in", "approx": "=",
+	"<=": "<=", ">=": ">=", "!=": "!="}
 
+// relation parses a chain of relations. Links of one direction may mix
+// strict and non-strict (-2 < x \le 7: name "<|<="); a trailing
+// "\approx v" after an equation is dropped, as the exact value before it
+// is the answer (x = 1/3 \approx 0.33).
 func (p *parser) relation() (*node, error) {
 	left, err := p.expr()
 	if err != nil {
 		return nil, err
 	}
 	kids := []*node{left}
-	op := ""
+	var ops []string
 	for {
 		t := p.peek()
 		r, ok := relOps[t.text]
 		if !ok || t.kind != tPunct && t.kind != tCmd {
 			break
 		}
-		if op != "" && r != op {
-			return nil, fmt.Errorf("mixed relations %s and %s", op, r)
-		}
-		op = r
 		p.pos++
 		right, err := p.expr()
 		if err != nil {
 			return nil, err
 		}
+		if t.text == "approx" && len(ops) > 0 && ops[0] == "=" {
+			continue
+		}
+		if len(ops) > 0 && !compatibleRel(ops[0], r) {
+			return nil, fmt.Errorf("mixed relations %s and %s", ops[0], r)
+		}
+		ops = append(ops, r)
 		kids = append(kids, right)
 	}
-	if op == "" {
+	if len(ops) == 0 {
 		return left, nil
 	}
-	return &node{op: "rel", name: op, kids: kids}, nil
+	name := ops[0]
+	for _, o := range ops[1:] {
+		if o != ops[0] {
+			name = strings.Join(ops, "|")
+			break
+		}
+	}
+	return &node{op: "rel", name: name, kids: kids}, nil
+}
+
+// compatibleRel reports whether two links may form one chain: the same
+// operator, or both pointing the same way (< with <=, > with >=).
+func compatibleRel(a, b string) bool {
+	if a == b {
+		return true
+	}
+	dir := func(o string) int {
+		switch o {
+		case "<", "<=":
+			return -1
+		case ">", ">=":
+			return 1
+		}
+		return 0
+	}
+	return dir(a) != 0 && dir(a) == dir(b)
 }
 
 // expr parses sums: term (('+' | '-' | '\pm') term)*.
@@ -261,7 +326,7 @@ func isMixedNumber(l, r *node) bool {
 func (p *parser) startsPrimary() bool {
 	t := p.peek()
 	switch t.kind {
-	case tNum, tIdent:
+	case tNum, tIdent, tMatBeg, tLSet:
 		return true
 	case tPunct:
 		return t.text == "(" || t.text == "{"

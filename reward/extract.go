@@ -5,18 +5,20 @@ import (
 	"strings"
 )
 
-// lastBoxed returns the content of the last \boxed{…} in s (nested braces
-// balanced), falling back to the last \fbox{…}; `\boxed 5` (no braces)
-// yields the text up to the next '$' or end of line.
+// lastBoxed returns the content of the last \boxed{…} or \fbox{…} in s
+// (nested braces balanced; the innermost when boxes nest); `\boxed 5`
+// (no braces) yields the text up to the next space, '$' or end of line.
+// It runs in linear time (boxedHits).
 func lastBoxed(s string) (string, bool) {
-	for _, cmd := range []string{`\boxed`, `\fbox`} {
-		i := strings.LastIndex(s, cmd)
-		for i >= 0 {
-			if v, ok := boxedAt(s[i+len(cmd):]); ok {
-				return v, true
-			}
-			i = strings.LastIndex(s[:i], cmd)
-		}
+	if !strings.Contains(s, `\boxed`) && !strings.Contains(s, `\fbox`) {
+		return "", false
+	}
+	if hits := boxedHits(s); len(hits) > 0 {
+		h := hits[len(hits)-1]
+		return strings.TrimSpace(s[h.in0:h.in1]), true
+	}
+	if i := strings.LastIndex(s, `\boxed `); i >= 0 {
+		return boxedAt(s[i+len(`\boxed`):])
 	}
 	return "", false
 }
@@ -25,7 +27,7 @@ func lastBoxed(s string) (string, bool) {
 func boxedAt(s string) (string, bool) {
 	if strings.HasPrefix(s, " ") {
 		t := strings.TrimLeft(s, " ")
-		end := strings.IndexAny(t, "$\n")
+		end := strings.IndexAny(t, "$\n ")
 		if end < 0 {
 			end = len(t)
 		}
