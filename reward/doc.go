@@ -24,9 +24,14 @@
 //
 // # Built-ins
 //
-//   - math: MathEqual between ExtractAnswer(completion) and the answer
-//     (Hendrycks-style normalization plus an expression engine: exact
-//     rationals, roots, π, tuples, intervals, sets, algebraic expressions).
+//   - math: Math-Verify-style extraction from free text (boxed answers
+//     first, then the last LaTeX expression in $…$, \(…\), \[…\],
+//     "Answer:" lines, then the last number) and equivalence with the
+//     reference under MathOptions (precision, strict variables, set–relation
+//     comparison): exact rationals, roots, π, tuples, intervals, sets,
+//     relations, equations, matrices, percent, units. ExplainMath (and
+//     `rlpipe score --explain`) shows how a verdict was reached; the rules
+//     are in MATH_RULES.md.
 //   - gsm8k: the number after "####" (or in <answer>, \boxed).
 //   - countdown: an <answer> equation using each number once (TinyZero
 //     scoring 0 / 0.1 / 1).

@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -74,4 +75,30 @@ func explainMath(completion, gold string, whole bool, o MathOptions) Explanation
 		}
 	}
 	return e
+}
+
+// MathExplainers returns, keyed by part name, a function explaining each
+// `math` part of cfg with that part's own options (whole_answer, precision,
+// strict_variables, allow_set_relation_comp), so that an explanation gives
+// exactly the part's verdict. Parts of other kinds are left out.
+func MathExplainers(cfg Config) (map[string]func(Row) Explanation, error) {
+	r, err := cfg.Resolved()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]func(Row) Explanation{}
+	for _, p := range r.Parts {
+		if p.Kind != "math" {
+			continue
+		}
+		f, err := newMath(p.Options)
+		if err != nil {
+			return nil, fmt.Errorf("reward part %q: %w", p.Name, err)
+		}
+		m := f.(*mathFunc)
+		out[p.Name] = func(row Row) Explanation {
+			return explainMath(row.Completion, row.Answer, m.whole, m.opts)
+		}
+	}
+	return out, nil
 }

@@ -138,6 +138,9 @@ func (s *jsonlSink) write(b *batch, res []reward.Result) error {
 		if r.Dropped {
 			obj["dropped"] = true
 		}
+		if b.explain != nil {
+			obj["explain"] = b.explain[i]
+		}
 		enc := json.NewEncoder(s.w)
 		enc.SetEscapeHTML(false) // keep <answer> tags readable
 		if err := enc.Encode(obj); err != nil {

@@ -80,6 +80,11 @@ type Options struct {
 	// Mem allocates Arrow buffers (default memory.DefaultAllocator); tests
 	// pass a checked allocator.
 	Mem memory.Allocator
+	// Explain adds to each JSON line an "explain" object holding, for every
+	// `math` part, what was extracted from the completion and the reference,
+	// their normal forms and the rule that decided (reward.Explanation).
+	// It needs JSON lines output and a math part.
+	Explain bool
 }
 
 // largeInput is the input size above which progress is shown even when
@@ -95,6 +100,8 @@ type batch struct {
 	raws   []map[string]json.RawMessage
 	rec    arrow.Record
 	line0  int // input line or row number of rows[0], for messages
+	// explain holds each row's explanations by part name (Options.Explain).
+	explain []map[string]reward.Explanation
 }
 
 type source interface {
@@ -126,6 +133,10 @@ func Run(ctx context.Context, o Options) (err error) {
 		return usageErrorf("score: %v", err)
 	}
 	defer scorer.Close()
+	explainers, err := o.explainers()
+	if err != nil {
+		return err
+	}
 	src, size, err := openSource(o)
 	if err != nil {
 		return err
@@ -142,7 +153,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}()
 	bar := newProgress(o, size)
 	start := time.Now()
-	total, err := scoreAll(ctx, o, scorer, src, snk, bar)
+	total, err := scoreAll(ctx, o, scorer, explainers, src, snk, bar)
 	if err != nil {
 		return err
 	}
@@ -180,13 +191,15 @@ func (o Options) withDefaults() Options {
 // scoreAll scores and writes src batch by batch and returns the summary of
 // every row. A batch failed by on_error fail is written before the error
 // returns, so the output shows the failing rows.
-func scoreAll(ctx context.Context, o Options, scorer *reward.Scorer, src source, snk sink, bar *progressbar.ProgressBar) (reward.Summary, error) {
+func scoreAll(ctx context.Context, o Options, scorer *reward.Scorer, explainers map[string]func(reward.Row) reward.Explanation,
+	src source, snk sink, bar *progressbar.ProgressBar) (reward.Summary, error) {
 	var total reward.Summary
 	for {
 		b, err := src.next(o.Batch)
 		if err != nil || b == nil {
 			return total, err
 		}
+		b.explainRows(explainers)
 		res := make([]reward.Result, len(b.rows))
 		sum, perr := scorer.ScoreBatch(ctx, b.rows, b.groups, res)
 		if perr != nil && !errors.Is(perr, reward.ErrRowFailed) {
@@ -209,6 +222,40 @@ func scoreAll(ctx context.Context, o Options, scorer *reward.Scorer, src source,
 		if perr != nil {
 			return total, fmt.Errorf("score: from row %d: %w", b.line0, perr)
 		}
+	}
+}
+
+// explainers returns the math parts' explainers when o.Explain is set, or
+// a usage error when the output cannot carry them or nothing explains.
+func (o Options) explainers() (map[string]func(reward.Row) reward.Explanation, error) {
+	if !o.Explain {
+		return nil, nil
+	}
+	if o.Out != "" && o.Out != "-" && fileKind(o.Out) != "jsonl" {
+		return nil, usageErrorf("score: --explain writes JSON lines; %s is not a .jsonl output", o.Out)
+	}
+	ex, err := reward.MathExplainers(o.Reward)
+	if err != nil {
+		return nil, usageErrorf("score: %v", err)
+	}
+	if len(ex) == 0 {
+		return nil, usageErrorf("score: --explain explains math parts, and the reward has none")
+	}
+	return ex, nil
+}
+
+// explainRows fills b.explain from explainers (nothing when there are none).
+func (b *batch) explainRows(explainers map[string]func(reward.Row) reward.Explanation) {
+	if len(explainers) == 0 {
+		return
+	}
+	b.explain = make([]map[string]reward.Explanation, len(b.rows))
+	for i, row := range b.rows {
+		m := make(map[string]reward.Explanation, len(explainers))
+		for name, ex := range explainers {
+			m[name] = ex(row)
+		}
+		b.explain[i] = m
 	}
 }
 

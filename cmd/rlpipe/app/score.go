@@ -18,6 +18,7 @@ type scoreOptions struct {
 	spec, config, in, out string
 	batch                 int
 	progress              string // auto | always | never
+	explain               bool
 }
 
 func newScoreCmd() *cobra.Command {
@@ -33,6 +34,8 @@ reward_parts and reward_error columns (Parquet, Arrow IPC; chosen by the
 SPEC examples: math | 0.9*math+0.1*format | length(max_len=4096,buffer=512)
   | subprocess:python3 examples/python_verifier/verifier.py
   | http:http://127.0.0.1:8080/score
+--explain adds, per math part, what was extracted from completion and answer,
+by which rule, their normal forms and the rule that decided (JSONL output).
 --config takes a YAML reward config (parts, on_error, max_error_rate, timeout),
 alone or under a top-level "reward:" key; --reward then replaces its parts.`,
 		Args: cobra.NoArgs,
@@ -51,6 +54,7 @@ alone or under a top-level "reward:" key; --reward then replaces its parts.`,
 	f.StringVar(&o.out, "out", "-", "output file (format by extension; - for stdout JSONL)")
 	f.IntVar(&o.batch, "batch", score.DefaultBatch, "rows scored per batch")
 	f.StringVar(&o.progress, "progress", score.ProgressAuto, "progress bar on stderr: auto, always or never")
+	f.BoolVar(&o.explain, "explain", false, "add to each JSON line an \"explain\" object: per math part, what was extracted, the normal forms and the deciding rule")
 	return cmd
 }
 
@@ -87,7 +91,7 @@ func runScore(ctx context.Context, o scoreOptions, stdin io.Reader, stdout, stde
 		return err
 	}
 	err = score.Run(ctx, score.Options{Reward: cfg, In: o.in, Out: o.out, Stdin: stdin, Stdout: stdout, Log: stderr,
-		Batch: o.batch, Progress: o.progress})
+		Batch: o.batch, Progress: o.progress, Explain: o.explain})
 	if errors.Is(err, score.ErrUsage) {
 		return usageError{err}
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rlpipe/rlpipe/reward"
 )
 
 // runScoreCLI runs `rlpipe score args...` through a throwaway root command.
@@ -157,5 +159,41 @@ func TestScoreUsageErrors(t *testing.T) {
 	}
 	if _, _, err := runScoreCLI(t, "not json\n", "--reward", "math"); err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("bad JSON: err = %v, want a located error", err)
+	}
+}
+
+func TestScoreExplainShowsTheMathVerdict(t *testing.T) {
+	in := `{"completion": "The roots are $x = 2$ and so the answer is \\boxed{\\frac{1}{2}}", "answer": "0.5"}
+{"completion": "I get 7.", "answer": "8"}
+`
+	out, stderr, err := runScoreCLI(t, in, "--reward", "0.5*math+0.5*format", "--explain")
+	if err != nil {
+		t.Fatal(err, stderr)
+	}
+	type explained struct {
+		Explain map[string]reward.Explanation `json:"explain"`
+	}
+	var rows []explained
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r explained
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) != 2 || len(rows[0].Explain) != 1 {
+		t.Fatalf("got %+v; want two rows explaining the math part only", rows)
+	}
+	right, wrong := rows[0].Explain["math"], rows[1].Explain["math"]
+	if !right.Equal || right.PredExtracted != `\frac{1}{2}` || right.Rule == "" {
+		t.Errorf("boxed answer: %+v", right)
+	}
+	if wrong.Equal || wrong.PredExtracted != "7" || wrong.Failure != reward.FailMismatched {
+		t.Errorf("wrong answer: %+v", wrong)
+	}
+	for _, args := range [][]string{{"--reward", "format", "--explain"}, {"--reward", "math", "--explain", "--out", filepath.Join(t.TempDir(), "x.parquet")}} {
+		if _, _, err := runScoreCLI(t, in, args...); err == nil || !strings.Contains(err.Error(), "explain") {
+			t.Errorf("%v: got %v, want a usage error about --explain", args, err)
+		}
 	}
 }
