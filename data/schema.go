@@ -103,7 +103,10 @@ func PromptsSchema() *arrow.Schema { return newSchema("prompts", promptFields())
 // RolloutsSchema returns a new schema of rollout batches: the prompt columns,
 // then sample_idx int32, mode uint8, policy_version int64, prompt_tokens and
 // completion_tokens list<int32>, completion utf8, logprobs list<float32>
-// (nullable) and finish_reason dictionary<utf8>.
+// (nullable) and finish_reason dictionary<utf8>. completion_tokens is the
+// exact record of what was sampled; completion is its text, always valid
+// UTF-8 (bytes that are not become U+FFFD, LossyUTF8), so that every
+// reader of the files accepts them.
 func RolloutsSchema() *arrow.Schema { return newSchema("rollouts", rolloutFields()) }
 
 // ScoredSchema returns a new schema of scored batches: the rollout columns,

@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
+	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
 // smallRunConfig is a run that finishes in seconds: a tiny model, a short
@@ -174,6 +176,10 @@ func deterministicMetrics(t *testing.T, dir string) string {
 	return buf.String()
 }
 
+// TestExportTrainBatchesWritesParquetPerStep also checks that completion
+// text is valid UTF-8 although the barely trained byte-level policy samples
+// bytes that are not (the token ids keep them): one invalid string makes a
+// whole file unreadable to DuckDB and polars.
 func TestExportTrainBatchesWritesParquetPerStep(t *testing.T) {
 	cfg := smallRunConfig()
 	cfg.Train.Steps = 2
@@ -181,12 +187,26 @@ func TestExportTrainBatchesWritesParquetPerStep(t *testing.T) {
 	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
+	highBytes := 0
 	for step := 1; step <= 2; step++ {
 		rows := readTrainRows(t, filepath.Join(cfg.Export.TrainBatches, fmt.Sprintf("step-%06d.parquet", step)))
 		want := cfg.Train.PromptsPerStep * cfg.Rollout.G
 		if len(rows) != want || len(rows[0].CompletionTokens) == 0 || len(rows[0].Logprobs) != len(rows[0].CompletionTokens) {
 			t.Fatalf("step %d: %d rows (want %d), first %+v", step, len(rows), want, rows[0])
 		}
+		for i, r := range rows {
+			if !utf8.ValidString(r.Completion) {
+				t.Fatalf("step %d row %d: completion %q is not UTF-8", step, i, r.Completion)
+			}
+			for _, id := range r.CompletionTokens {
+				if id >= tokenizer.ByteOffset+0x80 && id < tokenizer.Size {
+					highBytes++
+				}
+			}
+		}
+	}
+	if highBytes == 0 {
+		t.Fatal("no completion sampled a byte >= 0x80; the UTF-8 check above saw nothing to repair")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/rlpipe/rlpipe/data"
 )
 
 // Fixed token ids. Control tokens (PAD, BOS, EOS, Mask) are only ever
@@ -134,7 +136,10 @@ func matchMarkup(s string) (id int32, n int) {
 
 // Decode renders ids as text: bytes as themselves, every special (control
 // ones included) as its string form, and ids outside the vocabulary as
-// U+FFFD. It never stops early; use DecodeText for the text a reward sees.
+// U+FFFD. The text is always valid UTF-8: byte sequences that are not
+// (a sampled lone continuation byte, a character cut by max_new_tokens)
+// become U+FFFD as in LossyUTF8; the token ids remain the exact record.
+// It never stops early; use DecodeText for the text a reward sees.
 func (t *Tokenizer) Decode(ids []int32) string {
 	return t.decode(ids, false)
 }
@@ -148,22 +153,34 @@ func (t *Tokenizer) DecodeText(ids []int32) string {
 	return t.decode(ids, true)
 }
 
+// TokenBytes returns the raw bytes id stands for (its string form for a
+// special, nil outside the vocabulary): what OpenAI's logprobs `bytes`
+// report, from which a client reassembles characters split across tokens.
+func (t *Tokenizer) TokenBytes(id int32) []byte {
+	switch {
+	case id >= ByteOffset && id < Size:
+		return []byte{byte(id - ByteOffset)}
+	case id >= 0 && id < NumSpecial:
+		return []byte(specialNames[id])
+	}
+	return nil
+}
+
 func (t *Tokenizer) decode(ids []int32, skipControl bool) string {
-	var sb strings.Builder
-	sb.Grow(len(ids))
+	b := make([]byte, 0, len(ids))
 	for _, id := range ids {
 		switch {
 		case id >= ByteOffset && id < Size:
-			sb.WriteByte(byte(id - ByteOffset))
+			b = append(b, byte(id-ByteOffset))
 		case id >= 0 && id < NumSpecial:
 			if !(skipControl && IsControl(id)) {
-				sb.WriteString(specialNames[id])
+				b = append(b, specialNames[id]...)
 			}
 		default:
-			sb.WriteRune(utf8.RuneError)
+			b = utf8.AppendRune(b, utf8.RuneError)
 		}
 	}
-	return sb.String()
+	return data.LossyUTF8(b)
 }
 
 // spec is the JSON form of the vocabulary stored in model metadata.

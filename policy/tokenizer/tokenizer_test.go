@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/rlpipe/rlpipe/data"
 )
 
 // b returns the id of byte c.
@@ -41,7 +43,7 @@ func TestEncode(t *testing.T) {
 		{"tags are case sensitive", "<THINK>", bs("<THINK>")},
 		{"a tag with a space is not a tag", "< think>", bs("< think>")},
 		{"control token strings in text stay bytes", "<eos><pad><bos><mask>", bs("<eos><pad><bos><mask>")},
-		{"invalid UTF-8 is kept byte for byte", "\xff\x00<", []int32{b(0xFF), b(0), b('<')}},
+		{"invalid UTF-8 is encoded byte for byte", "\xff\x00<", []int32{b(0xFF), b(0), b('<')}},
 	}
 	tok := New()
 	for _, tt := range tests {
@@ -50,8 +52,40 @@ func TestEncode(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("Encode(%q) = %v, want %v", tt.in, got, tt.want)
 			}
-			if back := tok.Decode(got); back != tt.in {
+			if back := tok.Decode(got); back != data.LossyUTF8([]byte(tt.in)) {
 				t.Fatalf("Decode(Encode(%q)) = %q", tt.in, back)
+			}
+		})
+	}
+}
+
+// TestDecodeIsValidUTF8 pins the text of byte sequences a sampler can
+// produce that are not UTF-8: each maximal invalid subpart becomes one
+// U+FFFD (String::from_utf8_lossy), while TokenBytes keeps the raw bytes.
+func TestDecodeIsValidUTF8(t *testing.T) {
+	tok := New()
+	for _, tc := range []struct {
+		name  string
+		bytes []byte
+		want  string
+	}{
+		{"lone continuation byte", []byte{'1', 0x80, '2'}, "1\uFFFD2"},
+		{"character cut by the length limit", []byte{'x', 0xE2, 0x82}, "x\uFFFD"},
+		{"two invalid bytes are two replacements", []byte{0xFF, 0xFE}, "\uFFFD\uFFFD"},
+		{"surrogate half", []byte{0xED, 0xA0, 0x80}, "\uFFFD\uFFFD\uFFFD"},
+		{"valid multi-byte text is unchanged", []byte("é€𝄞"), "é€𝄞"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ids := bs(string(tc.bytes))
+			if got := tok.Decode(ids); got != tc.want || !utf8.ValidString(got) {
+				t.Errorf("Decode = %q, want %q", got, tc.want)
+			}
+			var raw []byte
+			for _, id := range ids {
+				raw = append(raw, tok.TokenBytes(id)...)
+			}
+			if string(raw) != string(tc.bytes) {
+				t.Errorf("TokenBytes = %q, want the sampled bytes %q", raw, tc.bytes)
 			}
 		})
 	}
@@ -173,7 +207,7 @@ func FuzzRoundTrip(f *testing.F) {
 	tok := New()
 	f.Fuzz(func(t *testing.T, s string) {
 		ids := tok.Encode(s)
-		if got := tok.Decode(ids); got != s {
+		if got := tok.Decode(ids); got != data.LossyUTF8([]byte(s)) || !utf8.ValidString(got) {
 			t.Fatalf("Decode(Encode(%q)) = %q", s, got)
 		}
 		if len(ids) > len(s) {
@@ -184,8 +218,8 @@ func FuzzRoundTrip(f *testing.F) {
 				t.Fatalf("Encode(%q) produced id %d", s, id)
 			}
 		}
-		if utf8.ValidString(s) != utf8.ValidString(tok.DecodeText(ids)) {
-			t.Fatalf("DecodeText changed UTF-8 validity of %q", s)
+		if !utf8.ValidString(tok.DecodeText(ids)) {
+			t.Fatalf("DecodeText(Encode(%q)) is not valid UTF-8", s)
 		}
 	})
 }

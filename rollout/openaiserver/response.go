@@ -132,11 +132,7 @@ func (s *Server) chatResponse(j *job, outs []choiceOut) chatResponse {
 			ch.Logprobs = &chatLogprobs{Content: make([]tokenLogprob, len(c.tokens)), Refusal: []tokenLogprob{}}
 			for k, t := range c.tokens {
 				piece := s.codec.Decode([]int32{t})
-				b := make([]int, len(piece))
-				for x := 0; x < len(piece); x++ {
-					b[x] = int(piece[x])
-				}
-				ch.Logprobs.Content[k] = tokenLogprob{Token: piece, Logprob: float64(c.logprobs[k]), Bytes: b, TopLogprobs: []struct{}{}}
+				ch.Logprobs.Content[k] = tokenLogprob{Token: piece, Logprob: float64(c.logprobs[k]), Bytes: s.tokenBytes(t, piece), TopLogprobs: []struct{}{}}
 			}
 		}
 		if j.returnIDs {
@@ -154,4 +150,26 @@ func nonNil(ids []int32) *[]int32 {
 		ids = []int32{}
 	}
 	return &ids
+}
+
+// rawTokenBytes is implemented by codecs that know the bytes a token stands
+// for, which differ from its text when the token is part of a character
+// (the text is then U+FFFD).
+type rawTokenBytes interface {
+	TokenBytes(id int32) []byte
+}
+
+// tokenBytes is the logprobs `bytes` of token t: its raw bytes when the
+// codec knows them, so that a client can join a character split across
+// tokens, else the bytes of its text.
+func (s *Server) tokenBytes(t int32, piece string) []int {
+	raw := []byte(piece)
+	if rb, ok := s.codec.(rawTokenBytes); ok {
+		raw = rb.TokenBytes(t)
+	}
+	out := make([]int, len(raw))
+	for i, c := range raw {
+		out[i] = int(c)
+	}
+	return out
 }

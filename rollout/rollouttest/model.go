@@ -2,7 +2,6 @@ package rollouttest
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
@@ -22,18 +21,26 @@ func (ByteCodec) Encode(s string) []int32 {
 	return out
 }
 
-// Decode returns the bytes of ids; ids outside 0..255 decode to '?'.
+// Decode returns the text of ids' bytes as rlpipe's tokenizers do: invalid
+// UTF-8 becomes U+FFFD (data.LossyUTF8); ids outside 0..255 decode to '?'.
 func (ByteCodec) Decode(ids []int32) string {
-	var b strings.Builder
-	b.Grow(len(ids))
+	b := make([]byte, 0, len(ids))
 	for _, id := range ids {
 		if id < 0 || id > 255 {
-			b.WriteByte('?')
+			b = append(b, '?')
 			continue
 		}
-		b.WriteByte(byte(id))
+		b = append(b, byte(id))
 	}
-	return b.String()
+	return data.LossyUTF8(b)
+}
+
+// TokenBytes returns the byte id stands for (nil outside 0..255).
+func (ByteCodec) TokenBytes(id int32) []byte {
+	if id < 0 || id > 255 {
+		return nil
+	}
+	return []byte{byte(id)}
 }
 
 // TemplateRenderer adapts a data.Template to rollout.Renderer by rendering

@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/rlpipe/rlpipe/data"
 )
 
 // normalizer is one supported tokenizer.json normalizer.
@@ -62,7 +64,7 @@ func (d *decoder) chain(toks []string) []string {
 				raw = append(raw, t...) // not byte-level text: its own bytes
 			}
 		}
-		return []string{lossyUTF8(raw)}
+		return []string{data.LossyUTF8(raw)}
 	case "Replace":
 		for i, t := range toks {
 			toks[i] = strings.ReplaceAll(t, d.from, d.to)
@@ -144,68 +146,4 @@ func parseFallback(t string) (byte, bool) {
 		}
 	}
 	return v, true
-}
-
-// lossyUTF8 is Rust's String::from_utf8_lossy: each maximal prefix of a
-// valid sequence that cannot be completed becomes a single U+FFFD (the
-// Unicode "substitution of maximal subparts"), unlike strings.ToValidUTF8,
-// which merges adjacent invalid bytes.
-func lossyUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	sb.Grow(len(b) + 8)
-	for i := 0; i < len(b); {
-		if b[i] < utf8.RuneSelf {
-			sb.WriteByte(b[i])
-			i++
-			continue
-		}
-		if r, w := utf8.DecodeRune(b[i:]); r != utf8.RuneError || w > 1 {
-			sb.Write(b[i : i+w])
-			i += w
-			continue
-		}
-		sb.WriteString("\uFFFD")
-		i += invalidPrefix(b[i:])
-	}
-	return sb.String()
-}
-
-// invalidPrefix is the length of the maximal subpart at the start of b,
-// which does not begin a valid character: the lead byte plus as many
-// continuation bytes as could still have completed it.
-func invalidPrefix(b []byte) int {
-	c := b[0]
-	var n int
-	lo, hi := byte(0x80), byte(0xBF)
-	switch {
-	case c >= 0xC2 && c <= 0xDF:
-		n = 2
-	case c >= 0xE0 && c <= 0xEF:
-		n = 3
-		if c == 0xE0 {
-			lo = 0xA0
-		} else if c == 0xED {
-			hi = 0x9F
-		}
-	case c >= 0xF0 && c <= 0xF4:
-		n = 4
-		if c == 0xF0 {
-			lo = 0x90
-		} else if c == 0xF4 {
-			hi = 0x8F
-		}
-	default:
-		return 1
-	}
-	i := 1
-	for ; i < n && i < len(b); i++ {
-		if b[i] < lo || b[i] > hi {
-			break
-		}
-		lo, hi = 0x80, 0xBF
-	}
-	return i
 }
