@@ -2,6 +2,7 @@ package curate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -232,11 +233,13 @@ func finish(cfg Config, opts Options, model string, prompts []data.Prompt, done 
 		split = s
 	}
 	rows := make([]Row, 0, len(prompts))
+	kept, stats := make([]bool, len(prompts)), make([]Stats, len(prompts))
 	sum := 0.0
 	for i, p := range prompts {
 		st := done[int64(i)]
 		sum += st.PassRate
-		if cfg.keep(st.PassRate) {
+		stats[i], kept[i] = st, cfg.keep(st.PassRate)
+		if kept[i] {
 			rows = append(rows, Row{Prompt: p, Split: split, Stats: st})
 		}
 	}
@@ -248,7 +251,19 @@ func finish(cfg Config, opts Options, model string, prompts []data.Prompt, done 
 	if cfg.Filter {
 		meta["min_pass"], meta["max_pass"] = cfg.MinPass, cfg.MaxPass
 	}
-	return writeParquet(opts.Out, opts.Allocator, meta, rows, cfg.Alpha, cfg.Beta)
+	mdJSON, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("curate: %w", err)
+	}
+	md := map[string]string{MetadataKey: string(mdJSON)}
+	verl, err := isVerlFile(cfg.Dataset)
+	if err != nil {
+		return err
+	}
+	if verl {
+		return writePassthrough(opts.Out, cfg.Dataset, opts.Allocator, md, kept, stats, cfg.Alpha, cfg.Beta)
+	}
+	return writeParquet(opts.Out, opts.Allocator, md, rows, cfg.Alpha, cfg.Beta)
 }
 
 // loadPrompts reads the first cfg.Limit rows (all with 0) of cfg.Dataset.

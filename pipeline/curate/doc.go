@@ -19,5 +19,8 @@
 // The Parquet layout mirrors verl's (data_source, prompt as a chat list,
 // ability, reward_model{ground_truth, style}, extra_info{index, ...}) plus a
 // top-level prompt_id and the statistic columns, so the file loads back into
-// rlpipe (data.OpenSpec keeps the prompt ids) and into verl and pyarrow.
+// rlpipe (data.OpenSpec keeps the prompt ids) and into verl and pyarrow. A
+// dataset that already is a verl file keeps all its columns unchanged (the
+// chat list with its system message, extra_info, agent_name, …) and gains
+// only the statistic columns: rlpipe's prompt form cannot hold them all.
 package curate

@@ -1,7 +1,6 @@
 package curate
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,14 +34,27 @@ func NewRecord(mem memory.Allocator, schema *arrow.Schema, rows []Row, alpha, be
 	return data.NewCuratedRecord(mem, schema, out)
 }
 
-// writeParquet writes rows to path atomically: into a temporary file in
-// the same directory, fsynced, then renamed over path.
-func writeParquet(path string, mem memory.Allocator, meta any, rows []Row, alpha, beta float64) error {
-	mdJSON, err := json.Marshal(meta)
-	if err != nil {
-		return fmt.Errorf("curate: %w", err)
-	}
-	schema := data.CuratedSchema(map[string]string{MetadataKey: string(mdJSON)})
+// writeParquet writes rows to path atomically (writeAtomic).
+func writeParquet(path string, mem memory.Allocator, meta map[string]string, rows []Row, alpha, beta float64) error {
+	schema := data.CuratedSchema(meta)
+	return writeAtomic(path, schema, mem, func(w *data.RecordWriter) error {
+		const chunk = 4096
+		for lo := 0; ; lo += chunk {
+			hi := min(lo+chunk, len(rows))
+			rec := NewRecord(mem, schema, rows[lo:hi], alpha, beta)
+			err := w.Write(rec)
+			rec.Release()
+			if err != nil || hi >= len(rows) {
+				return err
+			}
+		}
+	})
+}
+
+// writeAtomic writes a Parquet file of schema to path with fill: into a
+// temporary file in the same directory, fsynced, then renamed over path,
+// so that path never holds a partial file.
+func writeAtomic(path string, schema *arrow.Schema, mem memory.Allocator, fill func(*data.RecordWriter) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("curate: %w", err)
@@ -53,20 +65,10 @@ func writeParquet(path string, mem memory.Allocator, meta any, rows []Row, alpha
 		tmp.Close()
 		return fmt.Errorf("curate: %s: %w", path, err)
 	}
-	const chunk = 4096
-	for lo := 0; ; lo += chunk {
-		hi := min(lo+chunk, len(rows))
-		rec := NewRecord(mem, schema, rows[lo:hi], alpha, beta)
-		err := w.Write(rec)
-		rec.Release()
-		if err != nil {
-			w.Close()
-			tmp.Close()
-			return fmt.Errorf("curate: writing %s: %w", path, err)
-		}
-		if hi >= len(rows) {
-			break
-		}
+	if err := fill(w); err != nil {
+		w.Close()
+		tmp.Close()
+		return fmt.Errorf("curate: writing %s: %w", path, err)
 	}
 	if err := w.Close(); err != nil {
 		tmp.Close()
