@@ -163,6 +163,10 @@ func (m *LlamaModel) Config() LlamaConfig { return m.cfg }
 // Kind returns KindHF.
 func (m *LlamaModel) Kind() string { return KindHF }
 
+// VocabSize is the number of embedding rows (config.json's vocab_size),
+// which may exceed the tokenizer's ids (padding) but never fall short.
+func (m *LlamaModel) VocabSize() int { return m.cfg.Vocab }
+
 // weight returns the backing slice of the named tensor, nil if the model
 // has no such tensor (e.g. a bias the architecture lacks).
 func (m *LlamaModel) weight(name string) []float32 {

@@ -74,6 +74,10 @@ func loadHF(dir string) (*Policy, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: %s names no eos_token, which completions end with", ErrFormat, dir, hftok.ConfigFile)
 	}
+	if v, ok := m.(interface{ VocabSize() int }); ok && tok.VocabSize() > v.VocabSize() {
+		return nil, fmt.Errorf("%w: %s: the tokenizer has ids up to %d, but the model's vocab_size is %d: tokenizer.json does not belong to this model",
+			ErrFormat, dir, tok.VocabSize()-1, v.VocabSize())
+	}
 	pol := &Policy{Model: m, Tokenizer: hfTokenizer{tok, end}, files: map[string][]byte{}}
 	for _, name := range sidecarFiles {
 		b, err := os.ReadFile(filepath.Join(dir, name))

