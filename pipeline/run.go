@@ -107,6 +107,11 @@ func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error
 			return nil, err
 		}
 		res.Before = before
+		if r.cfg.Policy.Init == "" && interruptRequested(opts.Interrupt) {
+			// Interrupted after the SFT warm start: its last checkpoint is
+			// on disk, from which --resume redoes this evaluation.
+			return res, ErrInterrupted
+		}
 	} else {
 		res.Before = r.firstEvals()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,44 +33,61 @@ func (w *interruptAt) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// An interrupt that arrives during SFT step 11 (right after checkpoint 10
-// is written) stops the warm start after that step with a checkpoint of
-// step 11 and ErrInterrupted, before any RL state exists; --resume then
-// continues the SFT from step 11 and the run ends with the weights,
-// optimizer, sampler, metrics and evaluations of an uninterrupted run.
+// An interrupt during the SFT warm start stops it after the step it
+// arrived in, with a checkpoint of that step and ErrInterrupted, before any
+// RL state exists; one during the evaluation after the SFT stops before
+// the first RL step. Either way --resume continues the SFT from its
+// checkpoint and the run ends with the weights, optimizer, sampler,
+// metrics and evaluations of an uninterrupted run. The interrupt is
+// delivered by the log writer at a known line, so the steps are exact.
 func TestSFTInterruptStopsWithinAStepAndResumesBitIdentical(t *testing.T) {
 	cfg := smallRunConfig()
 	cfg.SFT.Steps, cfg.SFT.CheckpointEvery = 30, 10
 	cfg.Train.Steps = 2
-	full, cut := t.TempDir(), t.TempDir()
+	full := t.TempDir()
 	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: full}); err != nil {
 		t.Fatal(err)
 	}
-	w := &interruptAt{trigger: filepath.Join("checkpoints", checkpoint.DirName(10)), interrupt: make(chan struct{})}
-	_, err := Run(context.Background(), cfg, RunOptions{OutDir: cut, Stderr: w, Interrupt: w.interrupt})
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("interrupted run: err = %v, want ErrInterrupted", err)
+	cases := []struct {
+		name, trigger string
+		wantLatest    int // the SFT checkpoint the interrupted run ends on
+	}{
+		{"an interrupt during SFT step 11 stops after step 11",
+			filepath.Join("checkpoints", checkpoint.DirName(10)), 11},
+		{"an interrupt during the evaluation after the SFT stops before RL step 1",
+			"sft: final loss", 30},
 	}
-	latest, err := os.ReadFile(filepath.Join(SFTCheckpointsDir(cut), checkpoint.LatestName))
-	if err != nil || strings.TrimSpace(string(latest)) != checkpoint.DirName(11) {
-		t.Fatalf("latest SFT checkpoint = %q (%v); want the step the interrupt arrived in, %s", latest, err, checkpoint.DirName(11))
-	}
-	for _, name := range []string{"checkpoints", metricsFile, filepath.Join("sft", "model.safetensors")} {
-		if _, err := os.Stat(filepath.Join(cut, name)); err == nil {
-			t.Errorf("%s exists: the run went past the interrupted SFT", name)
-		}
-	}
-	var log bytes.Buffer
-	if _, err := Run(context.Background(), cfg, RunOptions{OutDir: cut, Resume: true, Stderr: &log}); err != nil {
-		t.Fatalf("resume: %v\n%s", err, log.String())
-	}
-	if !strings.Contains(log.String(), "continuing the SFT after step 11") {
-		t.Errorf("the resume did not continue the SFT:\n%s", log.String())
-	}
-	sameFiles(t, full, cut, filepath.Join("sft", "model.safetensors"), evalFile)
-	sameMetrics(t, full, cut)
-	for _, name := range []string{"model.safetensors", optimizerFile, samplerFile} {
-		sameFiles(t, full, cut, filepath.Join("checkpoints", checkpoint.DirName(2), name))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cut := t.TempDir()
+			w := &interruptAt{trigger: tc.trigger, interrupt: make(chan struct{})}
+			_, err := Run(context.Background(), cfg, RunOptions{OutDir: cut, Stderr: w, Interrupt: w.interrupt})
+			if !errors.Is(err, ErrInterrupted) {
+				t.Fatalf("interrupted run: err = %v, want ErrInterrupted", err)
+			}
+			latest, err := os.ReadFile(filepath.Join(SFTCheckpointsDir(cut), checkpoint.LatestName))
+			if want := checkpoint.DirName(int64(tc.wantLatest)); err != nil || strings.TrimSpace(string(latest)) != want {
+				t.Fatalf("latest SFT checkpoint = %q (%v); want %s", latest, err, want)
+			}
+			if _, err := os.Stat(filepath.Join(cut, "checkpoints")); err == nil {
+				t.Error("checkpoints/ exists: the run went on to RL after the interrupt")
+			}
+			if m, err := os.ReadFile(filepath.Join(cut, metricsFile)); err == nil && len(m) > 0 {
+				t.Errorf("metrics.jsonl has RL steps after the interrupt:\n%s", m)
+			}
+			var log bytes.Buffer
+			if _, err := Run(context.Background(), cfg, RunOptions{OutDir: cut, Resume: true, Stderr: &log}); err != nil {
+				t.Fatalf("resume: %v\n%s", err, log.String())
+			}
+			if want := fmt.Sprintf("continuing the SFT after step %d", tc.wantLatest); !strings.Contains(log.String(), want) {
+				t.Errorf("the resume log lacks %q:\n%s", want, log.String())
+			}
+			sameFiles(t, full, cut, filepath.Join("sft", "model.safetensors"), evalFile)
+			sameMetrics(t, full, cut)
+			for _, name := range []string{"model.safetensors", optimizerFile, samplerFile} {
+				sameFiles(t, full, cut, filepath.Join("checkpoints", checkpoint.DirName(2), name))
+			}
+		})
 	}
 }
 

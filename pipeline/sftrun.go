@@ -42,7 +42,7 @@ func (r *runner) sft(ctx context.Context, dir string, checkpointed bool) (*polic
 		fmt.Fprintf(r.log, "resume: continuing the SFT after step %d from %s\n", st.Step, from)
 	}
 	fmt.Fprintf(r.log, "sft: %d steps on %d %s examples\n", r.cfg.SFT.Steps, len(examples), task)
-	loss, err := r.trainSFT(ctx, j, checkpointed, st.Loss)
+	loss, err := r.trainSFT(ctx, j, checkpointed, from != "", st.Loss)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +77,20 @@ func (r *runner) sftPolicy(checkpointed bool) (*policyfile.Policy, string, sftSt
 
 // trainSFT runs j's remaining steps with the progress display, the
 // sft.eval_every evaluations and, when checkpointed, the checkpoints and
-// the interrupt check after every step. loss is the last completed step's
-// loss (0 for a fresh job); it returns the final one.
-func (r *runner) trainSFT(ctx context.Context, j *sftJob, checkpointed bool, loss float64) (float64, error) {
+// the interrupt check after every step; a checkpointed SFT always ends
+// with a checkpoint of its last step on disk. resumed says j was restored
+// from a checkpoint; loss is the last completed step's loss (0 for a fresh
+// job). It returns the final one.
+func (r *runner) trainSFT(ctx context.Context, j *sftJob, checkpointed, resumed bool, loss float64) (float64, error) {
 	bar := newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.SFT.Steps), "sft")
-	bar.set(int64(j.done), "")
+	if j.done > 0 {
+		bar.set(int64(j.done), "") // a resumed SFT's position
+	}
 	evalEvery, ckptEvery := r.cfg.SFT.EvalEvery, r.cfg.SFT.CheckpointEvery
-	saved := j.done // the newest checkpoint's step (a resumed one is on disk)
+	saved := -1 // the newest checkpoint's step
+	if resumed {
+		saved = j.done
+	}
 	_, err := j.train(ctx, func(p learn.SFTProgress) error {
 		loss = p.Loss
 		bar.set(int64(p.Step), fmt.Sprintf("sft loss %.3f  %.0f tok/s", p.Loss, p.TokensPerSec))
