@@ -60,7 +60,7 @@ func TestLogProgressDrawsABarOnATerminal(t *testing.T) {
 			cfg.SFT.Steps, cfg.SFT.BatchSize, cfg.SFT.Examples = 3, 4, 40
 			cfg.Log.Progress = progress
 			r := &runner{cfg: cfg, log: slave}
-			_, err := r.sft(context.Background(), t.TempDir())
+			_, err := r.sft(context.Background(), t.TempDir(), false)
 			slave.Close()
 			<-done
 			if err != nil {

@@ -179,7 +179,7 @@ func TestSFTKeysChangeTheTrainedWeights(t *testing.T) {
 		{"sft.examples", func(c *RunConfig) { c.SFT.Examples = 20 }},
 	}, func(t *testing.T, cfg RunConfig) []float32 {
 		r := &runner{cfg: cfg, log: io.Discard}
-		pol, err := r.sft(context.Background(), t.TempDir())
+		pol, err := r.sft(context.Background(), t.TempDir(), false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -40,7 +40,7 @@ func RunSFT(ctx context.Context, cfg RunConfig, opts RunOptions) ([]EvalResult, 
 	}
 	defer r.close()
 	r.gens = localGenerators(cfg.Data.Template)
-	pol, err := r.sft(ctx, opts.OutDir)
+	pol, err := r.sft(ctx, opts.OutDir, false)
 	if err != nil {
 		return nil, err
 	}

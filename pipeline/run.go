@@ -39,8 +39,9 @@ type RunOptions struct {
 	PreviousGood bool
 	// Stderr receives progress and log lines (nil: discarded).
 	Stderr io.Writer
-	// Interrupt, when closed, makes Run finish the current step, checkpoint
-	// and return ErrInterrupted.
+	// Interrupt, when closed, makes Run finish the current step (an RL step,
+	// a VAS refresh chunk or an SFT warm-start step), checkpoint and return
+	// ErrInterrupted.
 	Interrupt <-chan struct{}
 	// Allocator backs every Arrow record of the run (nil: Go allocator).
 	Allocator memory.Allocator
@@ -76,6 +77,7 @@ type runner struct {
 
 	metrics, evals *jsonlFile
 	progress       *progress
+	fresh          bool       // the train state was built by freshStart, not restored
 	clock          *stepClock // per-step timings of the running loop
 	vasRefresh     refreshRun // VAS full refreshes (refresh.go)
 }
@@ -97,13 +99,19 @@ func Run(ctx context.Context, cfg RunConfig, opts RunOptions) (*RunResult, error
 	defer r.close()
 	res := &RunResult{}
 	// A resume at step 0 (from a checkpoint written during the initial VAS
-	// refresh) already has the starting evaluation in eval.jsonl.
-	if r.ts.step == 0 && !opts.Resume {
+	// refresh) already has the starting evaluation in eval.jsonl; a resumed
+	// SFT warm start has not reached it.
+	if r.ts.step == 0 && r.fresh {
 		before, err := r.evaluate(ctx, 0)
 		if err != nil {
 			return nil, err
 		}
 		res.Before = before
+		if r.cfg.Policy.Init == "" && interruptRequested(opts.Interrupt) {
+			// Interrupted after the SFT warm start: its last checkpoint is
+			// on disk, from which --resume redoes this evaluation.
+			return res, ErrInterrupted
+		}
 	} else {
 		res.Before = r.firstEvals()
 	}
@@ -151,12 +159,7 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 		r.close()
 		return nil, err
 	}
-	if opts.Resume {
-		if err := r.restore(); err != nil {
-			r.close()
-			return nil, err
-		}
-	} else if err := r.freshStart(ctx); err != nil {
+	if err := r.start(ctx); err != nil {
 		r.close()
 		return nil, err
 	}
@@ -171,6 +174,22 @@ func newRunner(ctx context.Context, cfg RunConfig, opts RunOptions) (*runner, er
 		}
 	}
 	return r, nil
+}
+
+// start builds the train state: from the newest RL checkpoint on
+// --resume, else by a fresh start, which on --resume continues the SFT warm
+// start from its newest checkpoint when the run has no RL checkpoint yet.
+func (r *runner) start(ctx context.Context) error {
+	if r.opts.Resume {
+		sft, err := r.resumesSFT()
+		if err != nil {
+			return err
+		}
+		if !sft {
+			return r.restore()
+		}
+	}
+	return r.freshStart(ctx)
 }
 
 // buildScoring builds the run's rewards and hands the verifier to the

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy"
-	"github.com/rlpipe/rlpipe/policy/learn"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
@@ -97,6 +96,7 @@ func (r *runner) freshStart(ctx context.Context) error {
 	for _, name := range []string{metricsFile, evalFile} {
 		os.Remove(filepath.Join(r.opts.OutDir, name))
 	}
+	r.fresh = true
 	return nil
 }
 
@@ -104,48 +104,7 @@ func (r *runner) initialPolicy(ctx context.Context) (*policyfile.Policy, error) 
 	if r.cfg.Policy.Init != "" {
 		return policyfile.Load(r.cfg.Policy.Init)
 	}
-	return r.sft(ctx, filepath.Join(r.opts.OutDir, "sft"))
-}
-
-// sft trains a fresh policy on the task's worked solutions and saves it in
-// dir.
-func (r *runner) sft(ctx context.Context, dir string) (*policyfile.Policy, error) {
-	pol, err := policyfile.New(r.cfg.Policy.Kind, r.cfg.Policy.Model)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.configurePolicy(pol); err != nil {
-		return nil, err
-	}
-	task, _, _ := cutSpec(r.cfg.Data.Train)
-	examples, err := data.GenerateExamples(task, data.SplitTrain, data.WithN(r.cfg.SFT.Examples),
-		data.WithSeed(r.cfg.Seed), data.WithDifficulty(r.cfg.Data.Difficulty))
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: SFT warm start needs a generated task with worked solutions (or set policy.init): %w", err)
-	}
-	tmpl, _ := data.TemplateByName(r.cfg.Data.Template)
-	fmt.Fprintf(r.log, "sft: %d steps on %d %s examples\n", r.cfg.SFT.Steps, len(examples), task)
-	bar := newProgress(r.log, r.cfg.Log.Progress, int64(r.cfg.SFT.Steps), "sft")
-	every := r.cfg.SFT.EvalEvery
-	loss, err := SFT(ctx, pol, examples, tmpl, r.cfg.SFT, r.cfg.Seed, r.cfg.maxNewTokens(), func(p learn.SFTProgress) error {
-		bar.set(int64(p.Step), fmt.Sprintf("sft loss %.3f  %.0f tok/s", p.Loss, p.TokensPerSec))
-		if bar.bar == nil && (p.Step%100 == 0 || p.Step == p.Steps) {
-			fmt.Fprintf(r.log, "sft step %d/%d: loss %.4f, lr %.2g, %.0f tokens/s\n", p.Step, p.Steps, p.Loss, p.LR, p.TokensPerSec)
-		}
-		if every > 0 && p.Step%every == 0 && p.Step < p.Steps {
-			return r.sftEval(ctx, pol, p.Step)
-		}
-		return nil
-	})
-	bar.finish()
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(r.log, "sft: final loss %.4f\n", loss)
-	if err := pol.Save(dir); err != nil {
-		return nil, err
-	}
-	return pol, nil
+	return r.sft(ctx, filepath.Join(r.opts.OutDir, "sft"), true)
 }
 
 // sftEval is sft.eval_every's evaluation of the policy being trained

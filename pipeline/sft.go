@@ -42,6 +42,12 @@ type SFTConfig struct {
 	// trained every this many steps, written to the log (0: only the final
 	// evaluation).
 	EvalEvery int `yaml:"eval_every"`
+	// CheckpointEvery makes rlpipe run's warm start write a checkpoint
+	// (OUT/sft/checkpoints/step-NNNNNN: weights, optimizer, data order and
+	// step, with a MANIFEST) every this many SFT steps, so that --resume
+	// continues the SFT mid-way; one is also written at the end and on an
+	// interrupt (0: only those). Default 100. rlpipe sft writes none.
+	CheckpointEvery int `yaml:"checkpoint_every"`
 	// DiffusionMasking is the masked-diffusion objective of a diffusion
 	// policy: "discrete" (default; k ~ U{1..L} tokens masked, weight L/k,
 	// LLaDA's likelihood form) or "continuous" (t ~ U(10⁻³, 1), each token
@@ -55,7 +61,7 @@ type SFTConfig struct {
 // DefaultSFTConfig returns the documented defaults.
 func DefaultSFTConfig() SFTConfig {
 	return SFTConfig{Steps: 1500, BatchSize: 32, LR: 2e-3, WarmupSteps: 50, WeightDecay: 0.01,
-		ClipNorm: 1, EmptyTraceShare: 0.25, Examples: 20000, DiffusionMasking: policy.MaskingDiscrete}
+		ClipNorm: 1, EmptyTraceShare: 0.25, Examples: 20000, CheckpointEvery: 100, DiffusionMasking: policy.MaskingDiscrete}
 }
 
 // Validate reports the first invalid field.
@@ -75,6 +81,8 @@ func (c SFTConfig) Validate() error {
 		return fmt.Errorf("%w: sft.examples %d < 1", ErrConfig, c.Examples)
 	case c.EvalEvery < 0:
 		return fmt.Errorf("%w: sft.eval_every %d < 0", ErrConfig, c.EvalEvery)
+	case c.CheckpointEvery < 0:
+		return fmt.Errorf("%w: sft.checkpoint_every %d < 0", ErrConfig, c.CheckpointEvery)
 	case c.DiffusionMasking != "" && c.DiffusionMasking != policy.MaskingDiscrete && c.DiffusionMasking != policy.MaskingContinuous:
 		return fmt.Errorf("%w: sft.diffusion_masking %q: want %s or %s", ErrConfig, c.DiffusionMasking, policy.MaskingDiscrete, policy.MaskingContinuous)
 	}
@@ -115,46 +123,88 @@ func sftSequences(examples []data.Example, pol *policyfile.Policy, tmpl data.Tem
 // model learns to fill the canvas after its answer; examples longer than the
 // canvas are skipped. canvas is ignored for causal policies.
 func SFT(ctx context.Context, pol *policyfile.Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int, onStep func(learn.SFTProgress) error) (float64, error) {
-	if err := cfg.Validate(); err != nil {
-		return 0, err
-	}
-	if len(examples) == 0 {
-		return 0, fmt.Errorf("%w: no SFT examples", ErrConfig)
-	}
-	seqs, err := sftSequences(examples, pol, tmpl, cfg.EmptyTraceShare)
+	j, err := newSFTJob(pol, examples, tmpl, cfg, seed, canvas)
 	if err != nil {
 		return 0, err
 	}
+	return j.train(ctx, onStep)
+}
+
+// sftJob is one SFT run in progress: the policy, its optimizer and
+// learner, and the order batches are drawn in. done steps are complete;
+// a checkpoint (sftcheckpoint.go) saves and restores exactly this. Driven
+// by one goroutine.
+type sftJob struct {
+	pol     *policyfile.Policy
+	opt     *optim.AdamW
+	trainer *learn.SFT
+	seqs    []sftSeq
+	order   *epochOrder
+	batch   int
+	done    int
+}
+
+// newSFTJob renders the examples and builds the optimizer, schedule and
+// learner of SFT, at step 0.
+func newSFTJob(pol *policyfile.Policy, examples []data.Example, tmpl data.Template, cfg SFTConfig, seed uint64, canvas int) (*sftJob, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(examples) == 0 {
+		return nil, fmt.Errorf("%w: no SFT examples", ErrConfig)
+	}
+	seqs, err := sftSequences(examples, pol, tmpl, cfg.EmptyTraceShare)
+	if err != nil {
+		return nil, err
+	}
 	if pol.Kind() == policy.KindDiffusion {
 		if seqs = padToCanvas(seqs, canvas); len(seqs) == 0 {
-			return 0, fmt.Errorf("%w: no SFT example fits the diffusion canvas of %d tokens", ErrConfig, canvas)
+			return nil, fmt.Errorf("%w: no SFT example fits the diffusion canvas of %d tokens", ErrConfig, canvas)
 		}
 	}
 	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: cfg.LR, WeightDecay: weightDecay(cfg.WeightDecay)})
 	if err != nil {
-		return 0, err
+		return nil, err
+	}
+	// Bound now, so that the optimizer state loads into it on resume.
+	if err := opt.Bind(pol.Model.Params()); err != nil {
+		return nil, err
 	}
 	sched, err := optim.NewSchedule(optim.ScheduleConfig{Kind: optim.ScheduleCosine, WarmupSteps: cfg.WarmupSteps,
 		TotalSteps: max(cfg.Steps, cfg.WarmupSteps+1), MinLRRatio: 0.1}, cfg.LR)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	trainer, err := learn.NewSFT(pol.Model, opt, sched, learn.SFTConfig{Steps: cfg.Steps, ClipNorm: cfg.ClipNorm,
 		Masking: cfg.DiffusionMasking, Seed: seed})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	order := newEpochOrder(len(seqs), seed)
-	next := func() policy.SeqBatch {
-		var batch policy.SeqBatch
-		for range min(cfg.BatchSize, len(seqs)) {
-			s := seqs[order.next()]
-			batch.Prompts = append(batch.Prompts, s.prompt)
-			batch.Completions = append(batch.Completions, s.completion)
+	return &sftJob{pol: pol, opt: opt, trainer: trainer, seqs: seqs, order: newEpochOrder(len(seqs), seed),
+		batch: cfg.BatchSize}, nil
+}
+
+// next draws the next batch of min(batch size, examples) sequences.
+func (j *sftJob) next() policy.SeqBatch {
+	var batch policy.SeqBatch
+	for range min(j.batch, len(j.seqs)) {
+		s := j.seqs[j.order.next()]
+		batch.Prompts = append(batch.Prompts, s.prompt)
+		batch.Completions = append(batch.Completions, s.completion)
+	}
+	return batch
+}
+
+// train runs the steps after j.done, keeping j.done current before each
+// onStep call (which may be nil), and returns the last step's loss.
+func (j *sftJob) train(ctx context.Context, onStep func(learn.SFTProgress) error) (float64, error) {
+	return j.trainer.TrainFrom(ctx, j.done, j.next, func(p learn.SFTProgress) error {
+		j.done = p.Step
+		if onStep == nil {
+			return nil
 		}
-		return batch
-	}
-	return trainer.Train(ctx, next, onStep)
+		return onStep(p)
+	})
 }
 
 // padToCanvas pads completions (each ending with <eos>) with <eos> to
@@ -184,6 +234,14 @@ func newEpochOrder(n int, seed uint64) *epochOrder {
 	o := &epochOrder{n: n, seed: seed}
 	o.shuffle()
 	return o
+}
+
+// seek restores the position of an order that has drawn pos indices of
+// epoch: the state a checkpoint records.
+func (o *epochOrder) seek(epoch uint64, pos int) {
+	o.epoch = epoch
+	o.shuffle()
+	o.pos = pos
 }
 
 func (o *epochOrder) shuffle() {

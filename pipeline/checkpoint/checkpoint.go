@@ -17,11 +17,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // ManifestName is the file inside every checkpoint directory listing
 // "sha256  name" for each other file.
-const ManifestName = "MANIFEST"
+const ManifestName = policyfile.ManifestName
 
 // LatestName is the file in the checkpoints directory naming the newest
 // complete checkpoint.
@@ -31,8 +33,9 @@ const LatestName = "latest"
 var ErrNoCheckpoint = errors.New("checkpoint: no complete checkpoint")
 
 // ErrCorrupt is wrapped by errors about a checkpoint whose files do not match
-// its manifest.
-var ErrCorrupt = errors.New("checkpoint: corrupt")
+// its manifest. It is policyfile.ErrCorrupt, so that errors.Is holds for
+// errors of either package.
+var ErrCorrupt = policyfile.ErrCorrupt
 
 var stepDirPattern = regexp.MustCompile(`^step-(\d{6,})$`)
 
@@ -166,31 +169,10 @@ func (w *Writer) commit() (string, error) {
 }
 
 // Verify checks every file listed in dir's MANIFEST against its sha256 and
-// that no listed file is missing. Errors wrap ErrCorrupt and name the file.
-func Verify(dir string) error {
-	raw, err := os.ReadFile(filepath.Join(dir, ManifestName))
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrCorrupt, dir, err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	if len(lines) == 0 || lines[0] == "" {
-		return fmt.Errorf("%w: %s: empty manifest", ErrCorrupt, filepath.Join(dir, ManifestName))
-	}
-	for i, line := range lines {
-		sum, name, ok := strings.Cut(line, "  ")
-		if !ok || len(sum) != 64 || name == "" || strings.ContainsAny(name, `/\`) {
-			return fmt.Errorf("%w: %s line %d: malformed", ErrCorrupt, filepath.Join(dir, ManifestName), i+1)
-		}
-		got, err := fileSHA256(filepath.Join(dir, name), false)
-		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrCorrupt, filepath.Join(dir, name), err)
-		}
-		if got != sum {
-			return fmt.Errorf("%w: %s: sha256 %s, manifest says %s", ErrCorrupt, filepath.Join(dir, name), got[:12], sum[:12])
-		}
-	}
-	return nil
-}
+// that no listed file is missing (policyfile.VerifyManifest, which every
+// loader of a policy directory runs too). Errors wrap ErrCorrupt and name
+// the file.
+func Verify(dir string) error { return policyfile.VerifyManifest(dir) }
 
 // Info describes a checkpoint directory found under a checkpoints root.
 type Info struct {

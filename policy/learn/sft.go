@@ -96,8 +96,16 @@ func (s *SFT) Step(b policy.SeqBatch, step int) (loss, gradNorm, lr float64, err
 // each to onStep (which may be nil; its error stops training), and returns
 // the last step's loss. It stops early with ctx's error.
 func (s *SFT) Train(ctx context.Context, next func() policy.SeqBatch, onStep func(SFTProgress) error) (float64, error) {
+	return s.TrainFrom(ctx, 0, next, onStep)
+}
+
+// TrainFrom is Train continuing after done completed steps (a resumed
+// SFT whose weights and optimizer state were restored): it runs steps
+// done..cfg.Steps−1, with the learning rates and masks of those steps, and
+// returns 0 when done >= cfg.Steps.
+func (s *SFT) TrainFrom(ctx context.Context, done int, next func() policy.SeqBatch, onStep func(SFTProgress) error) (float64, error) {
 	var loss float64
-	for step := 0; step < s.cfg.Steps; step++ {
+	for step := done; step < s.cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return loss, err
 		}

@@ -141,9 +141,18 @@ func (p *Policy) Save(dir string) error {
 // the hf family with its own tokenizer and chat template: a pretrained
 // model from the hub (model.safetensors or shards, F32/BF16/F16) or a
 // checkpoint of an hf run.
+//
+// When the directory holding the weights has a MANIFEST (a checkpoint of
+// rlpipe run), every file it lists is verified first (CheckManifest) and a
+// mismatch is an error wrapping ErrCorrupt that names the file and both
+// sha256 sums; a directory without one (Save's output, a Hugging Face
+// download) loads unverified.
 func Load(dir string) (*Policy, error) {
 	path, err := resolveModelPath(dir)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := CheckManifest(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	if d := filepath.Dir(path); policy.IsHFDir(d) {

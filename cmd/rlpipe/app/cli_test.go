@@ -220,6 +220,20 @@ func waitForFile(t *testing.T, path string, proc *exec.Cmd) {
 	t.Fatalf("%s did not appear", path)
 }
 
+// waitForNonEmpty waits until path exists with some content.
+func waitForNonEmpty(t *testing.T, path string, proc *exec.Cmd) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	proc.Process.Kill()
+	t.Fatalf("%s stayed empty", path)
+}
+
 // stableMetrics returns metrics.jsonl without the wall-clock fields.
 func stableMetrics(t *testing.T, dir string) string {
 	t.Helper()
@@ -305,7 +319,9 @@ func TestInterruptCheckpointsAndExits130(t *testing.T) {
 	if err := proc.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitForFile(t, filepath.Join(dir, "metrics.jsonl"), proc)
+	// Signal once RL step 1 is logged: the file exists (empty) from the
+	// start, and an interrupt before step 1 stops without an RL checkpoint.
+	waitForNonEmpty(t, filepath.Join(dir, "metrics.jsonl"), proc)
 	proc.Process.Signal(syscall.SIGINT)
 	err := proc.Wait()
 	var exit *exec.ExitError

@@ -64,6 +64,7 @@ var configKeyTests = map[string][]string{
 	"sft.empty_trace_share": {"pipeline.TestSFTKeysChangeTheTrainedWeights"},
 	"sft.examples":          {"pipeline.TestSFTKeysChangeTheTrainedWeights"},
 	"sft.eval_every":        {"pipeline.TestSFTEvalEveryLogsIntermediateEvaluations"},
+	"sft.checkpoint_every":  {"pipeline.TestSFTInterruptStopsWithinAStepAndResumesBitIdentical", "cmd/rlpipe/app.TestKilledSFTResumesBitIdentical"},
 	"sft.diffusion_masking": {"pipeline.TestDiffusionSFTMaskings"},
 
 	// rollout

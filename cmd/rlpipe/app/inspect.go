@@ -2,12 +2,14 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -17,7 +19,8 @@ func newInspectCmd() *cobra.Command {
 		Short: "Show a dataset, batch dump or checkpoint: schema, row count, first rows",
 		Long: "inspect prints the schema, the row count and the first rows of a JSONL, JSON, Parquet or\n" +
 			"Arrow IPC file. Given a checkpoint directory (or a run directory) it lists the checkpoint's\n" +
-			"files and state and shows its sampler statistics table.",
+			"files and state, verifies its MANIFEST (sha256 of every file) and shows its sampler\n" +
+			"statistics table; a checkpoint that fails verification exits with status 1.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
@@ -40,7 +43,9 @@ func newInspectCmd() *cobra.Command {
 	return cmd
 }
 
-// inspectDir shows a checkpoint directory: its state.json and sampler table.
+// inspectDir shows a checkpoint directory: its files, the verification of
+// its MANIFEST, its state.json and sampler table. A failed verification is
+// shown and returned after the listing.
 func inspectDir(cmd *cobra.Command, dir string, rows int) error {
 	out := cmd.OutOrStdout()
 	if latest, err := os.ReadFile(filepath.Join(dir, "checkpoints", "latest")); err == nil {
@@ -55,6 +60,7 @@ func inspectDir(cmd *cobra.Command, dir string, rows int) error {
 		info, _ := e.Info()
 		fmt.Fprintf(out, "  %-24s %10d bytes\n", e.Name(), info.Size())
 	}
+	verr := showManifest(out, dir)
 	if state, err := os.ReadFile(filepath.Join(dir, "state.json")); err == nil {
 		fmt.Fprintf(out, "state.json:\n%s\n", state)
 	}
@@ -66,7 +72,22 @@ func inspectDir(cmd *cobra.Command, dir string, rows int) error {
 		}
 		fmt.Fprintf(out, "sampler statistics:\n%s", res.String())
 	}
-	return nil
+	return verr
+}
+
+// showManifest prints the verification status of dir's MANIFEST and
+// returns the verification error.
+func showManifest(out io.Writer, dir string) error {
+	status, err := policyfile.CheckManifest(dir)
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "MANIFEST: FAILED: %v\n", err)
+	case status == policyfile.ManifestVerified:
+		fmt.Fprintf(out, "MANIFEST: verified (every listed file matches its sha256)\n")
+	default:
+		fmt.Fprintf(out, "MANIFEST: none (not a run checkpoint; nothing to verify)\n")
+	}
+	return err
 }
 
 func trimNewline(s string) string {

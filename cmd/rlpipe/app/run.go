@@ -29,8 +29,9 @@ func newRunCmd() *cobra.Command {
 		Long: "run warm-starts a policy (SFT on the built-in task, or --set policy.init=DIR), evaluates it on\n" +
 			"held-out prompts, runs the concurrent RL loop (Variance-Aware Sampling, rollouts, rewards,\n" +
 			"GRPO-family updates) with checkpoints, and reports held-out accuracy before and after.\n\n" +
-			"SIGINT/SIGTERM finish the current step, write a checkpoint and exit with status 130;\n" +
-			"--resume continues from the newest complete checkpoint in --out.",
+			"SIGINT/SIGTERM finish the current step (of RL or of the SFT warm start), write a checkpoint\n" +
+			"and exit with status 130; --resume continues from the newest complete checkpoint in --out\n" +
+			"(the SFT's, in --out/sft/checkpoints, while the run has no RL checkpoint yet).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := flags.load()
@@ -45,8 +46,10 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			if !doResume {
-				if all, _ := checkpoint.List(filepath.Join(out, "checkpoints")); len(all) > 0 {
-					return usageErrorf("%s already holds a run's checkpoints: pass --resume to continue it, or choose another --out", out)
+				for _, root := range []string{filepath.Join(out, "checkpoints"), pipeline.SFTCheckpointsDir(out)} {
+					if all, _ := checkpoint.List(root); len(all) > 0 {
+						return usageErrorf("%s already holds a run's checkpoints: pass --resume to continue it, or choose another --out", out)
+					}
 				}
 			}
 			ctx, interrupt, stop := interruptible(cmd.Context())
