@@ -132,7 +132,10 @@ func openAIClient(base string) openai.Client {
 
 func TestServeAnswersTheOfficialClientAndStopsOnSIGTERM(t *testing.T) {
 	ckpt := tinyCheckpoint(t)
-	sp := startServe(t, "--checkpoint", ckpt, "--model-name", "tiny", "--concurrency", "2", "--timeout", "30s")
+	// The long request below takes seconds on a quiet machine and far more
+	// under -race on a loaded one: its timeout and the shutdown grace leave
+	// room for that, so only a shutdown that drops it fails the test.
+	sp := startServe(t, "--checkpoint", ckpt, "--model-name", "tiny", "--concurrency", "2", "--timeout", "5m", "--shutdown-grace", "5m")
 	client := openAIClient(sp.base)
 	ctx := context.Background()
 
@@ -198,7 +201,7 @@ func TestServeAnswersTheOfficialClientAndStopsOnSIGTERM(t *testing.T) {
 		WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(func() { close(wrote) }) },
 	})
 	fresh := openai.NewClient(option.WithBaseURL(sp.base+"/"), option.WithAPIKey("unused"), option.WithMaxRetries(0),
-		option.WithRequestTimeout(time.Minute),
+		option.WithRequestTimeout(5*time.Minute),
 		option.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))
 	go func() {
 		r, err := fresh.Completions.New(traced, openai.CompletionNewParams{
