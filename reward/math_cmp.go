@@ -40,6 +40,9 @@ func (c *mathCmp) top(g, p *node) bool {
 	}
 	gEq, pEq := isEquation(g), isEquation(p)
 	switch {
+	case pEq && !gEq && falseStatement(p):
+		c.set("equation")
+		return false
 	case pEq && !gEq:
 		p = lastRHS(p)
 	case gAssign && !pEq:

@@ -60,6 +60,22 @@ func truncateChain(n *node) *node {
 	return &node{op: "rel", name: n.name, kids: []*node{n.kids[0], n.kids[len(n.kids)-1]}}
 }
 
+// falseStatement reports whether n is an equation without variables whose
+// first and last sides are different numbers (1 = 129): a wrong claim, whose
+// right side is not read as the answer. A true one (2 + 3 = 5) and any
+// chain with variables (x = 5 + 5 + 1 = 7 = 11) still give their last side.
+func falseStatement(n *node) bool {
+	if len(n.kids) < 2 || hasVars(n) {
+		return false
+	}
+	a, err := eval(n.kids[0], nil)
+	if err != nil {
+		return false
+	}
+	b, err := eval(lastRHS(n), nil)
+	return err == nil && !valuesEqual(a, b, 1e-9)
+}
+
 // lastRHS returns the last right side of an equation chain.
 func lastRHS(n *node) *node { return n.kids[len(n.kids)-1] }
 
