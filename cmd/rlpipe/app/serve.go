@@ -73,7 +73,7 @@ func newServeCmd() *cobra.Command {
 			ctx, stop := notifyContext(cmd.Context())
 			defer stop()
 			fmt.Fprintf(cmd.ErrOrStderr(), "rlpipe serve: listening on http://%s/v1 (model %q from %s)\n", ln.Addr(), name, checkpoint)
-			if cfg.APIKey == "" && !isLoopback(ln.Addr()) {
+			if cfg.APIKey == "" && !isLoopback(ln.Addr().String()) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "rlpipe serve: warning: %s is reachable beyond this machine and no API key is required; set --api-key-env NAME or bind 127.0.0.1\n", ln.Addr())
 			}
 			return serveUntilDone(ctx, cmd, srv, ln, cfg.ShutdownGrace)
@@ -153,11 +153,15 @@ func contextOf(m policy.Trainable) int {
 	return 0
 }
 
-// isLoopback reports whether addr is a loopback TCP address; the
-// unspecified address (0.0.0.0, ::) is not.
-func isLoopback(addr net.Addr) bool {
-	a, ok := addr.(*net.TCPAddr)
-	return ok && a.IP.IsLoopback()
+// isLoopback reports whether addr (HOST:PORT, as a listener reports it) is
+// a loopback address; the unspecified address (0.0.0.0, ::) is not.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // secondsOf converts a whole number of seconds from a flag.
