@@ -132,7 +132,7 @@ func rolloutStage(mem memory.Allocator, gen func(policy.Trainable, int64) genera
 			req.Round = sp.Round
 			rows, err := generateParallel(ctx, gen(model, version), req, sp, version, workers)
 			if err != nil {
-				return fmt.Errorf("step %d: %w", sp.Step, err)
+				return fmt.Errorf("step %d: %w", shownStep(sp.Step), err)
 			}
 			req.Prompts = sp.Prompts
 			dropped := req.Rows() - len(rows)
@@ -191,11 +191,11 @@ func rewardStage(mem memory.Allocator, score scoreFunc) func(ctx context.Context
 			rows, err := data.RolloutsFromRecord(sr.Record)
 			sr.Release()
 			if err != nil {
-				return fmt.Errorf("step %d: %w", sr.Step, err)
+				return fmt.Errorf("step %d: %w", shownStep(sr.Step), err)
 			}
 			scored, err := score(ctx, rows)
 			if err != nil {
-				return fmt.Errorf("step %d: %w", sr.Step, err)
+				return fmt.Errorf("step %d: %w", shownStep(sr.Step), err)
 			}
 			sr.Record = data.NewScoredRecord(mem, scored)
 			sr.RewardBusy = time.Since(start)

@@ -295,6 +295,9 @@ func (c RunConfig) Validate() error {
 	case c.Check.Every < 0 || c.Check.KeepLast < 0:
 		return fmt.Errorf("%w: checkpoint.every and checkpoint.keep_last must be >= 0", ErrConfig)
 	}
+	if err := c.validateRanges(); err != nil {
+		return err
+	}
 	if err := c.validateEntropyBonus(); err != nil {
 		return err
 	}

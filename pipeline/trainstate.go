@@ -43,6 +43,10 @@ type pendingPick struct {
 	Stats sampling.Stats `json:"stats"`
 }
 
+// shownStep is the number under which step index s (0-based) appears in
+// progress lines, metrics.jsonl and error messages: s+1.
+func shownStep(s int64) int64 { return s + 1 }
+
 // pick chooses the n prompts of step s from train with the sampler and
 // records the pick as pending until the step is learned, or replays the
 // pending pick of a checkpoint, so that a resumed run rolls out the same
@@ -53,7 +57,7 @@ func (ts *trainState) pick(s int64, n int, train []data.Prompt) (stepPrompts, er
 	}
 	idx, err := ts.sampler.Next(s, n)
 	if err != nil {
-		return stepPrompts{}, fmt.Errorf("pipeline: sampler at step %d: %w", s, err)
+		return stepPrompts{}, fmt.Errorf("pipeline: sampler at step %d: %w", shownStep(s), err)
 	}
 	ps := make([]data.Prompt, len(idx))
 	ids := make([]uint64, len(idx))

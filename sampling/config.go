@@ -148,6 +148,9 @@ func (c VASConfig) Validate() error {
 	if _, err := tdsFunc(c.TDS); err != nil {
 		return err
 	}
+	if c.RefreshEvery < 0 || c.RefreshSamples < 0 {
+		return fmt.Errorf("%w: vas.refresh_every = %d, vas.refresh_samples = %d, want >= 0", ErrConfig, c.RefreshEvery, c.RefreshSamples)
+	}
 	switch c.Refresh {
 	case "", RefreshIncremental:
 	case RefreshFull:

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Validator is implemented by configuration nodes that check themselves.
@@ -12,19 +15,78 @@ type Validator interface {
 	Validate() error
 }
 
+// ErrNotFinite is wrapped by the *Error of a float key holding NaN or ±Inf
+// (YAML .nan, .inf).
+var ErrNotFinite = errors.New("not a finite number (NaN and infinities are not allowed)")
+
 // Validate calls Validate on every node of the tree v that implements
 // Validator (with a value or pointer receiver; map values are validated on
 // a copy), children before their parent, and returns the first failure as
-// an *Error carrying the node's dotted path ("" for the root).
+// an *Error carrying the node's dotted path ("" for the root). Before any
+// node's own Validate, every float leaf must be finite: NaN or ±Inf is an
+// *Error wrapping ErrNotFinite with the leaf's path (a custom-decoded leaf
+// such as OrAuto reports its own path).
 func Validate(v any) error {
 	return validate(reflect.ValueOf(v), "")
+}
+
+// checkFinite reports a NaN or infinite float anywhere in v, the inside of
+// a custom-decoded node, as an error at path extended by the yaml keys of
+// tagged fields (untagged fields, such as OrAuto's Value, keep the path).
+func checkFinite(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return &Error{Path: path, Err: fmt.Errorf("%w: %v", ErrNotFinite, f)}
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return checkFinite(v.Elem(), path)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			p := path
+			if key, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); key != "" && key != "-" {
+				p = join(path, key)
+			}
+			if err := checkFinite(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := checkFinite(v.Index(i), join(path, strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			if err := checkFinite(v.MapIndex(k), join(path, fmt.Sprint(k.Interface()))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func validate(v reflect.Value, path string) error {
 	if !v.IsValid() {
 		return nil
 	}
+	if v.Kind() == reflect.Struct && custom(v.Type()) {
+		if err := checkFinite(v, path); err != nil {
+			return err
+		}
+	}
 	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if err := checkFinite(v, path); err != nil {
+			return err
+		}
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return nil

@@ -104,7 +104,8 @@ func (g *Generator) Generate(ctx context.Context, req rollout.Request) ([]data.R
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("flight: generating step %d (version %d): %w", req.Step, g.version, err)
+		// req.Step is 0-based; runs show step s as s+1.
+		return nil, fmt.Errorf("flight: generating step %d (version %d): %w", req.Step+1, g.version, err)
 	}
 	out := make([]data.Rollout, 0, req.Rows())
 	for _, r := range results {

@@ -98,6 +98,8 @@ func (c BVPOConfig) Validate() error {
 		return fmt.Errorf("%w: base %q (want %s or %s)", ErrConfig, c.Base, BVPOBaseDPO, BVPOBaseGRPO)
 	case !(c.BetaDPO > 0):
 		return fmt.Errorf("%w: beta_dpo %v must be > 0", ErrConfig, c.BetaDPO)
+	case c.MicroBatches < 0:
+		return fmt.Errorf("%w: micro_batches %d is negative", ErrConfig, c.MicroBatches)
 	case c.Alpha.IsAuto && c.MicroBatches < objective.MinAlphaMicroBatches:
 		return fmt.Errorf("%w: micro_batches %d: alpha auto needs at least %d", ErrConfig, c.MicroBatches, objective.MinAlphaMicroBatches)
 	case c.Smoothing < 0 || c.Smoothing >= 1:

@@ -22,6 +22,11 @@ const (
 	DefaultMaxN         = 128
 	DefaultMaxTokens    = 4096
 	DefaultShutdown     = 10 * time.Second
+	DefaultMaxConns     = 256
+	// MaxHeaderTimeout caps the header-read timeout derived from Timeout.
+	MaxHeaderTimeout = 10 * time.Second
+	// MaxIdleTimeout caps the keep-alive idle timeout derived from Timeout.
+	MaxIdleTimeout = 2 * time.Minute
 )
 
 // Config configures a Server. The zero value is usable; every zero field
@@ -33,8 +38,22 @@ type Config struct {
 	// MaxBodyBytes caps a request body (default 1 MiB); larger bodies get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Timeout bounds one request from admission to answer, queueing
-	// included (default 120s); expiry answers 504.
+	// included (default 120s); expiry answers 504. The connection timeouts
+	// derive from it (see HTTPTimeouts): a client must send its headers
+	// within min(Timeout, 10s) and its whole request, body included,
+	// within Timeout, or the server answers 408 and closes the connection.
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxConns caps the connections served at once (default 256); further
+	// connections wait in the listen backlog until one closes.
+	MaxConns int `yaml:"max_conns"`
+	// MaxPromptTokens is the longest prompt, in tokens, a request may send
+	// (0: no limit); longer prompts get 400. "rlpipe serve" sets it to the
+	// model's context minus one.
+	MaxPromptTokens int `yaml:"max_prompt_tokens"`
+	// APIKey, when not empty, is the bearer token every endpoint but
+	// /health requires ("Authorization: Bearer KEY", compared in constant
+	// time); other requests get 401. It is never serialized.
+	APIKey string `yaml:"-" json:"-"`
 	// Concurrency is how many model calls run at once (default 2).
 	Concurrency int `yaml:"concurrency"`
 	// QueueDepth is how many requests may wait for a model slot (default
@@ -86,6 +105,9 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = DefaultShutdown
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
 	if c.RenderChat == nil {
 		c.RenderChat = FlattenChat
 	}
@@ -104,10 +126,33 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: concurrency %d and queue_depth %d must be >= 0", ErrConfig, d.Concurrency, d.QueueDepth)
 	case d.MaxN < 0 || d.MaxTokens < 0 || d.DefaultNewTokens < 0:
 		return fmt.Errorf("%w: max_n, max_tokens and default_new_tokens must be >= 0", ErrConfig)
+	case d.MaxConns < 0 || d.MaxPromptTokens < 0:
+		return fmt.Errorf("%w: max_conns %d and max_prompt_tokens %d must be >= 0", ErrConfig, d.MaxConns, d.MaxPromptTokens)
 	case d.DefaultNewTokens > d.MaxTokens:
 		return fmt.Errorf("%w: default_new_tokens %d > max_tokens %d", ErrConfig, d.DefaultNewTokens, d.MaxTokens)
 	}
 	return nil
+}
+
+// Timeouts are the connection timeouts of an http.Server, derived from
+// Config.Timeout by HTTPTimeouts.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// HTTPTimeouts returns the connection timeouts derived from Timeout T
+// (after defaults): headers within min(T, 10s), the whole request with its
+// body within T (a slower client gets 408 and the connection is closed),
+// the answer written within 2T+10s of the headers (reading, generating and
+// writing), and keep-alive connections closed after min(T, 2min) idle.
+func (c Config) HTTPTimeouts() Timeouts {
+	t := c.withDefaults().Timeout
+	return Timeouts{
+		ReadHeader: min(t, MaxHeaderTimeout),
+		Read:       t,
+		Write:      2*t + 10*time.Second,
+		Idle:       min(t, MaxIdleTimeout),
+	}
 }
 
 // FlattenChat renders messages as "role: content" lines, the text form of

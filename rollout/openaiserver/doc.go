@@ -32,6 +32,11 @@
 // Limits: request bodies are capped (Config.MaxBodyBytes, 413), every
 // request has a deadline (Config.Timeout, 504), at most Config.Concurrency
 // model calls run at once and at most Config.QueueDepth more wait; beyond
-// that the server answers 429 at once. Errors are OpenAI-shaped:
+// that the server answers 429 at once. Connections have read, write and
+// idle timeouts derived from Config.Timeout (Config.HTTPTimeouts; a body
+// that arrives too slowly gets 408) and at most Config.MaxConns are served
+// at once. Empty prompts and prompts over Config.MaxPromptTokens get 400;
+// with Config.APIKey set, every endpoint but /health needs the bearer key
+// (else 401). Errors are OpenAI-shaped:
 // {"error": {"message", "type", "param", "code"}}.
 package openaiserver

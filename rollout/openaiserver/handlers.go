@@ -2,9 +2,12 @@ package openaiserver
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 )
@@ -17,7 +20,32 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, struct{}{}) })
 	mux.HandleFunc("/", notFound)
-	return recoverPanics(mux)
+	return recoverPanics(s.requireKey(mux))
+}
+
+// requireKey answers 401 to requests without the configured bearer token;
+// /health stays open for liveness probes. Without a key it is next itself.
+func (s *Server) requireKey(next http.Handler) http.Handler {
+	if s.cfg.APIKey == "" {
+		return next
+	}
+	// Comparing digests keeps the comparison's time independent of the
+	// key's length as well as its content.
+	want := sha256.Sum256([]byte("Bearer " + s.cfg.APIKey))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get("Authorization")
+		sum := sha256.Sum256([]byte(got))
+		if r.URL.Path != "/health" && subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rlpipe"`)
+			msg := "incorrect API key provided"
+			if got == "" {
+				msg = "missing API key: send \"Authorization: Bearer KEY\""
+			}
+			writeError(w, newAPIError(http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "%s", msg))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
@@ -79,6 +107,11 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *apiE
 		if errors.As(err, &tooBig) {
 			return newAPIError(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "request body exceeds %d bytes", s.cfg.MaxBodyBytes)
 		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			w.Header().Set("Connection", "close")
+			return newAPIError(http.StatusRequestTimeout, "invalid_request_error", "request_timeout", "request body not received within %v", s.cfg.Timeout)
+		}
 		return badRequest("", "reading the request body: %v", err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -114,7 +147,7 @@ func (s *Server) completionJob(w http.ResponseWriter, r *http.Request, req *comp
 	}
 	prompts, e := s.parsePrompt(req.Prompt)
 	if e == nil {
-		e = checkTokens(prompts)
+		e = s.checkPrompts(prompts, "prompt")
 	}
 	if e != nil {
 		return nil, e
@@ -168,6 +201,9 @@ func (s *Server) chatJob(w http.ResponseWriter, r *http.Request, req *chatReques
 		return nil, badRequest("top_logprobs", "top_logprobs %d not in 0..20", *t)
 	}
 	j.prompts = [][]int32{s.codec.Encode(s.cfg.RenderChat(msgs))}
+	if e := s.checkPrompts(j.prompts, "messages"); e != nil {
+		return nil, e
+	}
 	j.logprobs = req.Logprobs != nil && *req.Logprobs
 	return j, nil
 }

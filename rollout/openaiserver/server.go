@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
@@ -66,9 +68,19 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln (which it closes) like ListenAndServe.
+// Serve serves on ln (which it closes) like ListenAndServe, with the
+// connection timeouts of Config.HTTPTimeouts and at most Config.MaxConns
+// connections at once (further ones wait in ln's backlog).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	to := s.cfg.HTTPTimeouts()
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: to.ReadHeader,
+		ReadTimeout:       to.Read,
+		WriteTimeout:      to.Write,
+		IdleTimeout:       to.Idle,
+	}
+	ln = netutil.LimitListener(ln, s.cfg.MaxConns)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

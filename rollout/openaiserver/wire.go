@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/rlpipe/rlpipe/data"
 )
@@ -199,9 +200,20 @@ func (s *Server) parsePrompt(raw json.RawMessage) ([][]int32, *apiError) {
 	return nil, badRequest("prompt", "prompt must be a string, a non-empty array of strings, of token ids, or of token-id arrays")
 }
 
-// checkTokens refuses negative token ids, which no codec produces.
-func checkTokens(prompts [][]int32) *apiError {
+// checkPrompts refuses empty prompts, prompts longer than
+// Config.MaxPromptTokens and negative token ids, which no codec produces;
+// param names the request field in the error.
+func (s *Server) checkPrompts(prompts [][]int32, param string) *apiError {
 	for i, p := range prompts {
+		if len(p) == 0 {
+			return badRequest(param, "prompt %d is empty", i)
+		}
+		if m := s.cfg.MaxPromptTokens; m > 0 && len(p) > m {
+			e := badRequest(param, "prompt %d has %d tokens; this model's context allows at most %d prompt tokens", i, len(p), m)
+			code := "context_length_exceeded"
+			e.Code = &code
+			return e
+		}
 		for _, t := range p {
 			if t < 0 {
 				return badRequest("prompt", "prompt %d holds negative token id %d", i, t)
@@ -218,6 +230,7 @@ func parseMessages(in []chatMessageIn) ([]data.ChatMessage, *apiError) {
 		return nil, badRequest("messages", "messages must be a non-empty array")
 	}
 	out := make([]data.ChatMessage, len(in))
+	empty := true
 	for i, m := range in {
 		if m.Role == "" {
 			return nil, badRequest("messages", "message %d has no role", i)
@@ -227,6 +240,10 @@ func parseMessages(in []chatMessageIn) ([]data.ChatMessage, *apiError) {
 			return nil, e
 		}
 		out[i] = data.ChatMessage{Role: m.Role, Content: text}
+		empty = empty && strings.TrimSpace(text) == ""
+	}
+	if empty {
+		return nil, badRequest("messages", "every message is empty; send some content")
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlpipe/rlpipe/pipeline/curate"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/rollout/openaiserver"
 )
@@ -21,21 +22,34 @@ func newServeCmd() *cobra.Command {
 		cfg        openaiserver.Config
 		checkpoint string
 		addr       string
+		keyEnv     string
 	)
 	cmd := &cobra.Command{
 		Use: "serve --checkpoint DIR [--addr HOST:PORT] [--model-name NAME] [--max-body BYTES] [--timeout D]\n" +
-			"      [--concurrency N]",
+			"      [--concurrency N] [--max-conns N] [--api-key-env NAME]",
 		Short: "Serve a policy checkpoint over OpenAI-compatible HTTP endpoints",
 		Long: "serve loads a policy checkpoint and answers GET /v1/models, POST /v1/completions and\n" +
 			"POST /v1/chat/completions (non-streaming), so the official OpenAI clients, vLLM tooling and\n" +
 			"rlpipe's own remote rollouts (curate --base-url, rollout.kind openai) can use it.\n\n" +
 			"Once listening it prints \"rlpipe serve: listening on http://ADDR/v1\" on stderr (--addr\n" +
 			"HOST:0 picks a free port). SIGINT/SIGTERM stop accepting connections, let in-flight\n" +
-			"requests finish within --shutdown-grace and exit 0; a second signal exits at once.",
+			"requests finish within --shutdown-grace and exit 0; a second signal exits at once.\n\n" +
+			"Connections: a client must send its request headers within min(--timeout, 10s) and the\n" +
+			"whole request, body included, within --timeout (else 408 and the connection is closed);\n" +
+			"idle keep-alive connections close after min(--timeout, 2m); at most --max-conns\n" +
+			"connections are served at once, further ones wait. Prompts that are empty or longer than\n" +
+			"the model's context get 400. With --api-key-env NAME every endpoint but /health requires\n" +
+			"\"Authorization: Bearer $NAME\" (else 401); binding a non-loopback address without a key\n" +
+			"prints a warning.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if checkpoint == "" {
 				return usageErrorf("--checkpoint is required")
+			}
+			if keyEnv != "" {
+				if cfg.APIKey = os.Getenv(keyEnv); cfg.APIKey == "" {
+					return usageErrorf("--api-key-env %s: the environment variable is unset or empty", keyEnv)
+				}
 			}
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
@@ -43,6 +57,9 @@ func newServeCmd() *cobra.Command {
 			pol, err := policyfile.Load(checkpoint)
 			if err != nil {
 				return usageError{err}
+			}
+			if n := contextOf(pol.Model); n > 1 {
+				cfg.MaxPromptTokens = n - 1
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -56,6 +73,9 @@ func newServeCmd() *cobra.Command {
 			ctx, stop := notifyContext(cmd.Context())
 			defer stop()
 			fmt.Fprintf(cmd.ErrOrStderr(), "rlpipe serve: listening on http://%s/v1 (model %q from %s)\n", ln.Addr(), name, checkpoint)
+			if cfg.APIKey == "" && !isLoopback(ln.Addr().String()) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "rlpipe serve: warning: %s is reachable beyond this machine and no API key is required; set --api-key-env NAME or bind 127.0.0.1\n", ln.Addr())
+			}
 			return serveUntilDone(ctx, cmd, srv, ln, cfg.ShutdownGrace)
 		},
 	}
@@ -69,6 +89,8 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.QueueDepth, "queue-depth", openaiserver.DefaultQueueDepth, "requests waiting for a model slot before 429")
 	f.IntVar(&cfg.MaxTokens, "max-tokens", openaiserver.DefaultMaxTokens, "largest max_tokens a request may ask for")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of requests that carry none")
+	f.IntVar(&cfg.MaxConns, "max-conns", openaiserver.DefaultMaxConns, "connections served at once; further ones wait")
+	f.StringVar(&keyEnv, "api-key-env", "", "environment variable holding the API key clients must send as a Bearer token")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", openaiserver.DefaultShutdown, "how long in-flight requests may finish after a signal")
 	return cmd
 }
@@ -115,6 +137,31 @@ func notifyContext(parent context.Context) (context.Context, func()) {
 		stop()
 	}()
 	return ctx, stop
+}
+
+// contextOf returns the context length, in tokens, of a policy model, or 0
+// when the model's kind is unknown.
+func contextOf(m policy.Trainable) int {
+	switch m := m.(type) {
+	case *policy.Model:
+		return m.Config().Context
+	case *policy.DiffusionModel:
+		return m.Config().Context
+	case *policy.LlamaModel:
+		return m.Config().MaxPositions
+	}
+	return 0
+}
+
+// isLoopback reports whether addr (HOST:PORT, as a listener reports it) is
+// a loopback address; the unspecified address (0.0.0.0, ::) is not.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // secondsOf converts a whole number of seconds from a flag.

@@ -67,7 +67,9 @@ type serveProcess struct {
 	done   chan struct{}
 }
 
-var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+/v1)`)
+// listening matches serve's address line; a wildcard bind is reached
+// through 127.0.0.1.
+var listening = regexp.MustCompile(`listening on http://(?:127\.0\.0\.1|0\.0\.0\.0|\[::\]):([0-9]+)/v1`)
 
 // startServe starts rlpipe serve on a free loopback port and waits until it
 // listens. The child is killed at the end of the test if still running.
@@ -91,7 +93,7 @@ func startServe(t *testing.T, args ...string) *serveProcess {
 			sp.stderr.add(sc.Text() + "\n")
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				select {
-				case addr <- m[1]:
+				case addr <- "http://127.0.0.1:" + m[1] + "/v1":
 				default:
 				}
 			}

@@ -76,6 +76,11 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
+	if !isLoopback(srv.Addr()) {
+		fmt.Fprintf(stderr, "rlpipe worker (%s): warning: %s is reachable beyond this machine over plaintext gRPC, without TLS or "+
+			"authentication: anyone who can reach it can %s; bind 127.0.0.1 or a private network (or tunnel over SSH)\n",
+			o.role, srv.Addr(), workerExposure(o.role))
+	}
 	fmt.Fprintf(stderr, "rlpipe worker (%s) listening on %s\n", o.role, srv.Addr())
 	select {
 	case err := <-done:
@@ -90,6 +95,14 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "rlpipe worker (%s) stopped\n", o.role)
 	return nil
+}
+
+// workerExposure says what an open worker of role lets others do.
+func workerExposure(role string) string {
+	if role == flight.RoleRollout {
+		return "replace its policy weights and read every prompt and completion"
+	}
+	return "read and score every rollout and run its reward plugins"
 }
 
 // workerService builds the Flight service of o.role; cleanup releases its

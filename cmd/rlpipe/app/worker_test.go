@@ -211,3 +211,25 @@ func TestWorkerRejectsBadUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestWorkerWarnsWhenReachableWithoutTLS(t *testing.T) {
+	cases := []struct {
+		name, listen string
+		warn         bool
+	}{
+		{"a worker on every interface warns", "0.0.0.0:0", true},
+		{"a loopback worker does not warn", "127.0.0.1:0", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := startWorker(t, "--role", "reward", "--reward", "math", "--listen", tc.listen)
+			// The warning is printed before the address line startWorker
+			// waited for.
+			log := w.stderr()
+			w.stop(t)
+			if got := strings.Contains(log, "warning") && strings.Contains(log, "TLS"); got != tc.warn {
+				t.Fatalf("warning printed: %v, want %v:\n%s", got, tc.warn, log)
+			}
+		})
+	}
+}
