@@ -39,11 +39,19 @@ func (r PromptRenderer) Render(prompt data.Prompt, mode uint8) (string, error) {
 	if r.chat == nil || len(rd.Messages) == 0 {
 		return rd.Text, nil
 	}
-	msgs, prefill := rd.Messages, ""
-	if last := msgs[len(msgs)-1]; last.Role == "assistant" {
-		msgs, prefill = msgs[:len(msgs)-1], last.Content
+	return RenderConversation(r.chat, rd.Messages)
+}
+
+// RenderConversation renders msgs with chat as the text of a reply to
+// continue: the template's generation prompt opens the assistant's turn,
+// and a final assistant message is a prefill written after it (what
+// transformers' continue_final_message does).
+func RenderConversation(chat ChatTemplate, msgs []data.ChatMessage) (string, error) {
+	prefill := ""
+	if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" {
+		msgs, prefill = msgs[:n-1], msgs[n-1].Content
 	}
-	text, err := r.chat.RenderChat(msgs, true)
+	text, err := chat.RenderChat(msgs, true)
 	if err != nil {
 		return "", err
 	}

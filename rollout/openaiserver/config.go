@@ -70,10 +70,12 @@ type Config struct {
 	// ShutdownGrace bounds how long ListenAndServe waits for in-flight
 	// requests after its context ends (default 10s).
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
-	// RenderChat flattens chat messages into the prompt text the model
+	// RenderChat renders chat messages into the prompt text the model
 	// continues (default FlattenChat, the flattening data.Template's chat
-	// kind produces).
-	RenderChat func([]data.ChatMessage) string `yaml:"-"`
+	// kind produces; `serve` passes the model's own chat template when it
+	// has one). An error (a template that refuses the conversation) is a
+	// 400 naming messages.
+	RenderChat func([]data.ChatMessage) (string, error) `yaml:"-"`
 }
 
 // withDefaults returns c with zero fields replaced by their defaults.
@@ -109,7 +111,7 @@ func (c Config) withDefaults() Config {
 		c.MaxConns = DefaultMaxConns
 	}
 	if c.RenderChat == nil {
-		c.RenderChat = FlattenChat
+		c.RenderChat = func(m []data.ChatMessage) (string, error) { return FlattenChat(m), nil }
 	}
 	return c
 }

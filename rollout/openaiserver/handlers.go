@@ -200,7 +200,11 @@ func (s *Server) chatJob(w http.ResponseWriter, r *http.Request, req *chatReques
 	if t := req.TopLogprobs; t != nil && (*t < 0 || *t > 20) {
 		return nil, badRequest("top_logprobs", "top_logprobs %d not in 0..20", *t)
 	}
-	j.prompts = [][]int32{s.codec.Encode(s.cfg.RenderChat(msgs))}
+	text, err := s.cfg.RenderChat(msgs)
+	if err != nil {
+		return nil, badRequest("messages", "%v", err)
+	}
+	j.prompts = [][]int32{s.codec.Encode(text)}
 	if e := s.checkPrompts(j.prompts, "messages"); e != nil {
 		return nil, e
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/pipeline/curate"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
@@ -64,6 +65,11 @@ func newServeCmd() *cobra.Command {
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return usageErrorf("--addr %s: %w", addr, err)
+			}
+			if chat := pol.Chat; chat != nil {
+				// Chat requests see the prompt text training renders with
+				// data.template chat: the model's own template.
+				cfg.RenderChat = func(m []data.ChatMessage) (string, error) { return policyfile.RenderConversation(chat, m) }
 			}
 			srv := openaiserver.New(cfg, pol.Model, curate.TextCodec{Tok: pol.Tokenizer})
 			name := cfg.ModelName
