@@ -1,0 +1,159 @@
+package sgemm
+
+import (
+	"runtime"
+	"sync"
+)
+
+// microKernel computes one mr×nr tile of C from packed panels a (k×mr,
+// [p][r]) and b (k×nr, [p][c]): acc = Σ_p a[p]ᵀb[p] in ascending p with
+// fused multiply-adds, then C = acc if beta is ±0 (C not read), else
+// C = acc + beta·C. ldc is C's row stride in elements.
+type microKernel func(k int, a, b, c *float32, ldc int, beta float32)
+
+// kernel is a micro-kernel with its tile shape.
+type kernel struct {
+	name   string
+	mr, nr int
+	fn     microKernel
+}
+
+// Block sizes. kc bounds the k-extent of packed panels so that one B
+// sliver (kc×nr) stays in L1 while an A block (mcTiles·mr × kc) sits in
+// L2; ncMax bounds the packed B block (kc×nc) for L3. Changing kc changes
+// the summation grouping (and so the rounding), never thread count.
+const (
+	kc      = 256
+	mcTiles = 12
+	ncMax   = 2048
+)
+
+// parallelMin is the m·n·k above which the product is split across
+// goroutines; below it the goroutine hand-off costs more than it saves.
+const parallelMin = 1 << 18
+
+// problem is one validated Sgemm call.
+type problem struct {
+	aT, bT  bool
+	m, n, k int
+	alpha   float32
+	a       []float32
+	lda     int
+	b       []float32
+	ldb     int
+	beta    float32
+	c       []float32
+	ldc     int
+}
+
+// scratch holds one goroutine's packing buffers.
+type scratch struct {
+	a, b, tile []float32
+}
+
+var scratchPool sync.Pool
+
+// getScratch returns buffers big enough for kernel kn.
+func (kn *kernel) getScratch() *scratch {
+	na := mcTiles * kn.mr * kc
+	nb := (ncMax/kn.nr + 1) * kn.nr * kc
+	if s, ok := scratchPool.Get().(*scratch); ok && len(s.a) >= na && len(s.b) >= nb && len(s.tile) >= kn.mr*kn.nr {
+		return s
+	}
+	return &scratch{a: make([]float32, na), b: make([]float32, nb), tile: make([]float32, kn.mr*kn.nr)}
+}
+
+// gemm runs p, splitting C into contiguous ranges of whole tiles, one per
+// goroutine, when p is large enough. Tile boundaries do not depend on the
+// split, so neither does any element's value.
+func (kn *kernel) gemm(p *problem) {
+	w := runtime.GOMAXPROCS(0)
+	if p.m*p.n*p.k < parallelMin || w < 2 {
+		s := kn.getScratch()
+		kn.block(p, 0, p.m, 0, p.n, s)
+		scratchPool.Put(s)
+		return
+	}
+	tm, tn := ceilDiv(p.m, kn.mr), ceilDiv(p.n, kn.nr)
+	// Split the dimension whose largest share is smallest; on ties split
+	// rows, so each goroutine packs its own rows of A and all of B.
+	splitM := ceilDiv(tm, min(w, tm))*tn <= ceilDiv(tn, min(w, tn))*tm
+	tiles, size := tn, kn.nr
+	if splitM {
+		tiles, size = tm, kn.mr
+	}
+	w = min(w, tiles)
+	var wg sync.WaitGroup
+	for i := 0; i < w; i++ {
+		lo, hi := i*tiles/w*size, (i+1)*tiles/w*size
+		run := func() {
+			s := kn.getScratch()
+			if splitM {
+				kn.block(p, lo, min(hi, p.m), 0, p.n, s)
+			} else {
+				kn.block(p, 0, p.m, lo, min(hi, p.n), s)
+			}
+			scratchPool.Put(s)
+		}
+		if i == w-1 {
+			run()
+			break
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); run() }()
+	}
+	wg.Wait()
+}
+
+// block computes rows i0:i1 and columns j0:j1 of C (i0 a multiple of mr,
+// j0 of nr) with the packed loop nest jc → pc → ic → jr → ir.
+func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
+	mr, nr := kn.mr, kn.nr
+	mc, nc := mcTiles*mr, ncMax/nr*nr
+	for jc := j0; jc < j1; jc += nc {
+		nb := min(nc, j1-jc)
+		for pc := 0; pc < p.k; pc += kc {
+			kb := min(kc, p.k-pc)
+			packB(s.b, p, pc, kb, jc, nb, nr)
+			beta := p.beta
+			if pc > 0 {
+				beta = 1
+			}
+			for ic := i0; ic < i1; ic += mc {
+				mb := min(mc, i1-ic)
+				packA(s.a, p, ic, mb, pc, kb, mr)
+				for jr := 0; jr < nb; jr += nr {
+					bp := s.b[jr*kb:]
+					cols := min(nr, nb-jr)
+					for ir := 0; ir < mb; ir += mr {
+						ap := s.a[ir*kb:]
+						rows := min(mr, mb-ir)
+						ci := (ic+ir)*p.ldc + jc + jr
+						if rows == mr && cols == nr {
+							kn.fn(kb, &ap[0], &bp[0], &p.c[ci], p.ldc, beta)
+							continue
+						}
+						kn.edge(kb, ap, bp, p.c[ci:], p.ldc, rows, cols, beta, s.tile)
+					}
+				}
+			}
+		}
+	}
+}
+
+// edge computes a partial rows×cols tile through a full-size scratch tile,
+// with the same kernel and so the same arithmetic as a full tile.
+func (kn *kernel) edge(kb int, ap, bp, c []float32, ldc, rows, cols int, beta float32, tile []float32) {
+	nr := kn.nr
+	if beta != 0 {
+		for r := 0; r < rows; r++ {
+			copy(tile[r*nr:r*nr+cols], c[r*ldc:r*ldc+cols])
+		}
+	}
+	kn.fn(kb, &ap[0], &bp[0], &tile[0], nr, beta)
+	for r := 0; r < rows; r++ {
+		copy(c[r*ldc:r*ldc+cols], tile[r*nr:r*nr+cols])
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -1,0 +1,39 @@
+package sgemm
+
+import "unsafe"
+
+// generic is the portable kernel, used with the purego tag, on other
+// architectures and on amd64 CPUs without AVX2+FMA. Its 4×4 tile keeps the
+// sixteen accumulators in registers.
+var generic = kernel{name: "go4x4", mr: 4, nr: 4, fn: kernGeneric}
+
+// kernGeneric is the microKernel contract in Go for a 4×4 tile.
+func kernGeneric(k int, a, b, c *float32, ldc int, beta float32) {
+	as, bs := unsafe.Slice(a, 4*k), unsafe.Slice(b, 4*k)
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for p := 0; p < k; p++ {
+		ap, bp := as[4*p:4*p+4:4*p+4], bs[4*p:4*p+4:4*p+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		a0 := ap[0]
+		c00, c01, c02, c03 = c00+a0*b0, c01+a0*b1, c02+a0*b2, c03+a0*b3
+		a1 := ap[1]
+		c10, c11, c12, c13 = c10+a1*b0, c11+a1*b1, c12+a1*b2, c13+a1*b3
+		a2 := ap[2]
+		c20, c21, c22, c23 = c20+a2*b0, c21+a2*b1, c22+a2*b2, c23+a2*b3
+		a3 := ap[3]
+		c30, c31, c32, c33 = c30+a3*b0, c31+a3*b1, c32+a3*b2, c33+a3*b3
+	}
+	cs := unsafe.Slice(c, 3*ldc+4)
+	acc := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	for r := range acc {
+		row := cs[r*ldc : r*ldc+4 : r*ldc+4]
+		if beta == 0 {
+			copy(row, acc[r][:])
+			continue
+		}
+		for j := range row {
+			row[j] = acc[r][j] + beta*row[j]
+		}
+	}
+}
