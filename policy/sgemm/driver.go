@@ -11,11 +11,18 @@ import (
 // C = acc + beta·C. ldc is C's row stride in elements.
 type microKernel func(k int, a, b, c *float32, ldc int, beta float32)
 
-// kernel is a micro-kernel with its tile shape.
+// rowsKernel is microKernel with A read in place from mr rows of stride
+// lda (elements), k contiguous values each: a row-major A needs no
+// packing, which for few columns of C is most of the work.
+type rowsKernel func(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)
+
+// kernel is a pair of micro-kernels (packed A for op(A) = Aᵀ, rows of A
+// for op(A) = A) with their tile shape.
 type kernel struct {
 	name   string
 	mr, nr int
 	fn     microKernel
+	rows   rowsKernel
 }
 
 // Block sizes. kc bounds the k-extent of packed panels so that one B
@@ -119,21 +126,31 @@ func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 			if pc > 0 {
 				beta = 1
 			}
+			// A in place only when it is row-major and needs no scaling;
+			// the packed copy then holds just a partial last sliver.
+			direct := !p.aT && p.alpha == 1
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
-				packA(s.a, p, ic, mb, pc, kb, mr)
+				if p.aT {
+					packA(s.a, p, ic, mb, pc, kb, mr)
+				} else {
+					packARows(s.a, p, ic, mb, pc, kb, mr, direct)
+				}
 				for jr := 0; jr < nb; jr += nr {
-					bp := s.b[jr*kb:]
+					bp := &s.b[jr*kb]
 					cols := min(nr, nb-jr)
 					for ir := 0; ir < mb; ir += mr {
-						ap := s.a[ir*kb:]
+						t := tileArgs{kb: kb, a: &s.a[ir*kb], lda: kb, b: bp, beta: beta}
 						rows := min(mr, mb-ir)
+						if direct && rows == mr {
+							t.a, t.lda = &p.a[(ic+ir)*p.lda+pc], p.lda
+						}
 						ci := (ic+ir)*p.ldc + jc + jr
 						if rows == mr && cols == nr {
-							kn.fn(kb, &ap[0], &bp[0], &p.c[ci], p.ldc, beta)
+							kn.run(&t, p.aT, &p.c[ci], p.ldc)
 							continue
 						}
-						kn.edge(kb, ap, bp, p.c[ci:], p.ldc, rows, cols, beta, s.tile)
+						kn.edge(&t, p.aT, p.c[ci:], p.ldc, rows, cols, s.tile)
 					}
 				}
 			}
@@ -141,16 +158,34 @@ func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 	}
 }
 
+// tileArgs are the operands of one micro-kernel call but C.
+type tileArgs struct {
+	kb   int
+	a    *float32 // packed sliver (aT) or first of mr rows of stride lda
+	lda  int
+	b    *float32 // packed kb×nr sliver
+	beta float32
+}
+
+// run computes one full tile at c.
+func (kn *kernel) run(t *tileArgs, aT bool, c *float32, ldc int) {
+	if aT {
+		kn.fn(t.kb, t.a, t.b, c, ldc, t.beta)
+		return
+	}
+	kn.rows(t.kb, t.a, t.lda, t.b, c, ldc, t.beta)
+}
+
 // edge computes a partial rows×cols tile through a full-size scratch tile,
 // with the same kernel and so the same arithmetic as a full tile.
-func (kn *kernel) edge(kb int, ap, bp, c []float32, ldc, rows, cols int, beta float32, tile []float32) {
+func (kn *kernel) edge(t *tileArgs, aT bool, c []float32, ldc, rows, cols int, tile []float32) {
 	nr := kn.nr
-	if beta != 0 {
+	if t.beta != 0 {
 		for r := 0; r < rows; r++ {
 			copy(tile[r*nr:r*nr+cols], c[r*ldc:r*ldc+cols])
 		}
 	}
-	kn.fn(kb, &ap[0], &bp[0], &tile[0], nr, beta)
+	kn.run(t, aT, &tile[0], nr)
 	for r := 0; r < rows; r++ {
 		copy(c[r*ldc:r*ldc+cols], tile[r*nr:r*nr+cols])
 	}

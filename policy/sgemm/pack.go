@@ -75,3 +75,31 @@ func packB(dst []float32, p *problem, p0, kb, j0, nb, nr int) {
 		}
 	}
 }
+
+// packARows copies alpha·A[i0:i0+mb, p0:p0+kb] of a row-major A into dst
+// as ceil(mb/mr) slivers of mr rows × kb ([r][p], row stride kb) for the
+// rows kernel, zero-padding the last sliver's missing rows. With
+// partialOnly (A used in place) only a partial last sliver is copied.
+func packARows(dst []float32, p *problem, i0, mb, p0, kb, mr int, partialOnly bool) {
+	alpha := p.alpha
+	for q := 0; q*mr < mb; q++ {
+		r0 := i0 + q*mr
+		rows := min(mr, i0+mb-r0)
+		if partialOnly && rows == mr {
+			continue
+		}
+		d := dst[q*kb*mr : (q+1)*kb*mr]
+		for r := 0; r < rows; r++ {
+			src := p.a[(r0+r)*p.lda+p0 : (r0+r)*p.lda+p0+kb]
+			dr := d[r*kb : r*kb+kb]
+			if alpha == 1 {
+				copy(dr, src)
+				continue
+			}
+			for k, v := range src {
+				dr[k] = alpha * v
+			}
+		}
+		clear(d[rows*kb:])
+	}
+}

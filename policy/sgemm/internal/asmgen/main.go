@@ -29,14 +29,16 @@ type spec struct {
 	width  int // float32 lanes per vector
 	zmm    bool
 	unroll int // k steps per loop iteration
+	rowsA  bool
 }
 
 func main() {
 	ConstraintExpr("amd64,!purego")
 	for _, s := range []spec{
 		{name: "kernAVX512x12x32", mr: 12, nv: 2, width: 16, zmm: true, unroll: 4},
-		{name: "kernAVX512x8x48", mr: 8, nv: 3, width: 16, zmm: true, unroll: 4},
 		{name: "kernAVX2x6x16", mr: 6, nv: 2, width: 8, zmm: false, unroll: 4},
+		{name: "kernRowsAVX512x12x32", mr: 12, nv: 2, width: 16, zmm: true, unroll: 4, rowsA: true},
+		{name: "kernRowsAVX2x6x16", mr: 6, nv: 2, width: 8, zmm: false, unroll: 4, rowsA: true},
 	} {
 		kernel(s)
 	}
@@ -57,8 +59,15 @@ func (s spec) vreg(i int) reg.VecPhysical {
 
 func kernel(s spec) {
 	nr := s.nv * s.width
-	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, beta float32)")
-	Doc(fmt.Sprintf("%s computes a %d×%d tile of C from packed panels (see package asmgen).", s.name, s.mr, nr))
+	if s.rowsA {
+		// A is read in place: row r of the tile starts at a + r·lda and
+		// its k values are contiguous, as in a row-major A (no packing).
+		TEXT(s.name, NOSPLIT, "func(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)")
+		Doc(fmt.Sprintf("%s computes a %d×%d tile of C from row-major A rows (stride lda) and a packed B panel (see package asmgen).", s.name, s.mr, nr))
+	} else {
+		TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, beta float32)")
+		Doc(fmt.Sprintf("%s computes a %d×%d tile of C from packed panels (see package asmgen).", s.name, s.mr, nr))
+	}
 	acc := func(r, v int) reg.VecPhysical { return s.vreg(r*s.nv + v) }
 	nacc := s.mr * s.nv
 	bv := func(v int) reg.VecPhysical { return s.vreg(nacc + v) }
@@ -69,6 +78,48 @@ func kernel(s spec) {
 
 	kk := Load(Param("k"), reg.RCX)
 	pa := Load(Param("a"), reg.RSI)
+	// rowsA addressing: row r is base[r/4] + (r%4)·lda bytes, with
+	// base[i] = a + 4i·lda, so every load is base + index·scale + disp.
+	var bases []reg.Register
+	var s1, s3 reg.Register
+	if s.rowsA {
+		s1 = Load(Param("lda"), reg.R10)
+		SHLQ(U8(2), s1)
+		s3 = reg.R11
+		LEAQ(Mem{Base: s1, Index: s1, Scale: 2}, s3)
+		bases = []reg.Register{pa}
+		for i, r := range []reg.Register{reg.R8, reg.R9} {
+			if 4*(i+1) >= s.mr {
+				break
+			}
+			LEAQ(Mem{Base: bases[i], Index: s1, Scale: 4}, r)
+			bases = append(bases, r)
+		}
+	}
+	aAddr := func(u, r int) Mem {
+		if !s.rowsA {
+			return Mem{Base: pa, Disp: 4 * (u*s.mr + r)}
+		}
+		m := Mem{Base: bases[r/4], Disp: 4 * u}
+		switch r % 4 {
+		case 1:
+			m.Index, m.Scale = s1, 1
+		case 2:
+			m.Index, m.Scale = s1, 2
+		case 3:
+			m.Index, m.Scale = s3, 1
+		}
+		return m
+	}
+	advanceA := func(steps int) {
+		if !s.rowsA {
+			ADDQ(U32(4*steps*s.mr), pa)
+			return
+		}
+		for _, b := range bases {
+			ADDQ(U32(4*steps), b)
+		}
+	}
 	pb := Load(Param("b"), reg.RDI)
 	pc := Load(Param("c"), reg.RDX)
 	ldc := Load(Param("ldc"), reg.RBX)
@@ -87,7 +138,7 @@ func kernel(s spec) {
 			VMOVUPS(Mem{Base: pb, Disp: 4 * (u*nr + v*s.width)}, bv(v))
 		}
 		for r := 0; r < s.mr; r++ {
-			VBROADCASTSS(Mem{Base: pa, Disp: 4 * (u*s.mr + r)}, bc)
+			VBROADCASTSS(aAddr(u, r), bc)
 			for v := 0; v < s.nv; v++ {
 				VFMADD231PS(bv(v), bc, acc(r, v))
 			}
@@ -100,7 +151,7 @@ func kernel(s spec) {
 	for u := 0; u < s.unroll; u++ {
 		step(u)
 	}
-	ADDQ(U32(4*s.unroll*s.mr), pa)
+	advanceA(s.unroll)
 	ADDQ(U32(4*s.unroll*nr), pb)
 	SUBQ(U8(s.unroll), kk)
 	JMP(LabelRef(s.name + "_loop"))
@@ -109,7 +160,7 @@ func kernel(s spec) {
 	TESTQ(kk, kk)
 	JE(LabelRef(s.name + "_store"))
 	step(0)
-	ADDQ(U32(4*s.mr), pa)
+	advanceA(1)
 	ADDQ(U32(4*nr), pb)
 	DECQ(kk)
 	JMP(LabelRef(s.name + "_tail"))
