@@ -60,14 +60,26 @@ type scratch struct {
 
 var scratchPool sync.Pool
 
-// getScratch returns buffers big enough for kernel kn.
-func (kn *kernel) getScratch() *scratch {
-	na := mcTiles * kn.mr * kc
-	nb := (ncMax/kn.nr + 1) * kn.nr * kc
-	if s, ok := scratchPool.Get().(*scratch); ok && len(s.a) >= na && len(s.b) >= nb && len(s.tile) >= kn.mr*kn.nr {
-		return s
+// getScratch returns buffers big enough for kernel kn on p, sized to the
+// problem (not the block maxima) so that small products stay small.
+func (kn *kernel) getScratch(p *problem) *scratch {
+	kb := min(kc, p.k)
+	na := min(mcTiles, ceilDiv(p.m, kn.mr)) * kn.mr * kb
+	nb := min(ncMax/kn.nr, ceilDiv(p.n, kn.nr)) * kn.nr * kb
+	s, _ := scratchPool.Get().(*scratch)
+	if s == nil {
+		s = new(scratch)
 	}
-	return &scratch{a: make([]float32, na), b: make([]float32, nb), tile: make([]float32, kn.mr*kn.nr)}
+	if len(s.a) < na {
+		s.a = make([]float32, na)
+	}
+	if len(s.b) < nb {
+		s.b = make([]float32, nb)
+	}
+	if len(s.tile) < kn.mr*kn.nr {
+		s.tile = make([]float32, kn.mr*kn.nr)
+	}
+	return s
 }
 
 // gemm runs p, splitting C into contiguous ranges of whole tiles, one per
@@ -76,7 +88,7 @@ func (kn *kernel) getScratch() *scratch {
 func (kn *kernel) gemm(p *problem) {
 	w := runtime.GOMAXPROCS(0)
 	if p.m*p.n*p.k < parallelMin || w < 2 {
-		s := kn.getScratch()
+		s := kn.getScratch(p)
 		kn.block(p, 0, p.m, 0, p.n, s)
 		scratchPool.Put(s)
 		return
@@ -94,7 +106,7 @@ func (kn *kernel) gemm(p *problem) {
 	for i := 0; i < w; i++ {
 		lo, hi := i*tiles/w*size, (i+1)*tiles/w*size
 		run := func() {
-			s := kn.getScratch()
+			s := kn.getScratch(p)
 			if splitM {
 				kn.block(p, lo, min(hi, p.m), 0, p.n, s)
 			} else {

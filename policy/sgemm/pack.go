@@ -61,16 +61,26 @@ func packB(dst []float32, p *problem, p0, kb, j0, nb, nr int) {
 			}
 			continue
 		}
-		// op(B)[k][j] = b[j*ldb+k]: gather one column of op(B) per row of b.
-		for c := 0; c < cols; c++ {
-			src := p.b[(c0+c)*p.ldb+p0 : (c0+c)*p.ldb+p0+kb]
-			for k, v := range src {
+		// op(B)[k][j] = b[j*ldb+k]: a transpose. Four rows of b at a time
+		// keep the stores to d in runs and the bounds checks out of the loop.
+		row := func(c int) []float32 { return p.b[(c0+c)*p.ldb+p0 : (c0+c)*p.ldb+p0+kb] }
+		c := 0
+		for ; c+4 <= cols; c += 4 {
+			r0 := row(c)
+			r1, r2, r3 := row(c + 1)[:len(r0)], row(c + 2)[:len(r0)], row(c + 3)[:len(r0)]
+			for k, v := range r0 {
+				dk := d[k*nr+c : k*nr+c+4 : k*nr+c+4]
+				dk[0], dk[1], dk[2], dk[3] = v, r1[k], r2[k], r3[k]
+			}
+		}
+		for ; c < cols; c++ {
+			for k, v := range row(c) {
 				d[k*nr+c] = v
 			}
 		}
-		for c := cols; c < nr; c++ {
+		if cols < nr {
 			for k := 0; k < kb; k++ {
-				d[k*nr+c] = 0
+				clear(d[k*nr+cols : k*nr+nr])
 			}
 		}
 	}
