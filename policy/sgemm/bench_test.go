@@ -17,8 +17,9 @@ type benchShape struct {
 }
 
 // benchShapes are n=512 and the default policy's real shapes (d 128,
-// d_ff 512, vocab 264, B·T 2048 in training, 128 streams in decoding),
-// with the transposes gorgonia's backward pass uses.
+// d_ff 512, vocab 264, B·T 2048 in training, 128 streams in decoding,
+// per-head attention with T 128 and head size 32), with the transposes
+// gorgonia's backward pass and policy's attention kernels use.
 var benchShapes = []benchShape{
 	{"square/n=512", 512, 512, 512, false, false},
 	{"mlp-fwd/2048x512x128", 2048, 512, 128, false, false},
@@ -32,6 +33,9 @@ var benchShapes = []benchShape{
 	{"decode/128x264x128/NT", 128, 264, 128, false, true},
 	{"decode/128x264x128/TN", 128, 264, 128, true, false},
 	{"decode/128x264x128/TT", 128, 264, 128, true, true},
+	{"attn-scores/128x128x32/NT", 128, 128, 32, false, true},
+	{"attn-pv/128x32x128", 128, 32, 128, false, false},
+	{"attn-dp/128x32x128/TN", 128, 32, 128, true, false},
 }
 
 // benchImpls are the implementations compared; bench_openblas_test.go adds
