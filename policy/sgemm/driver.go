@@ -5,24 +5,26 @@ import (
 	"sync"
 )
 
-// microKernel computes one mr×nr tile of C from packed panels a (k×mr,
-// [p][r]) and b (k×nr, [p][c]): acc = Σ_p a[p]ᵀb[p] in ascending p with
-// fused multiply-adds, then C = acc if beta is ±0 (C not read), else
-// C = acc + beta·C. ldc is C's row stride in elements.
-type microKernel func(k int, a, b, c *float32, ldc int, beta float32)
+// microKernel computes one mr×nr tile of C from a kb×nr packed sliver of
+// B ([p][c]) and mr×kb values of op(A): acc = Σ_p op(A)[:,p]·B[p,:] in
+// ascending p with fused multiply-adds, then C = acc if beta is ±0 (C not
+// read), else C = acc + beta·C. ldc is C's row stride in elements. How A
+// is addressed (lda, in elements) depends on the kernel kind:
+//   - fn: step p is the mr values at a + p·lda — a packed sliver (lda = mr)
+//     or op(A) = Aᵀ read in place (lda = A's stride);
+//   - rows: row r is the k values at a + r·lda — op(A) = A read in place.
+//
+// Reading A in place saves the packing copy, which for the few columns of
+// C typical here is a large share of the work.
+type microKernel func(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)
 
-// rowsKernel is microKernel with A read in place from mr rows of stride
-// lda (elements), k contiguous values each: a row-major A needs no
-// packing, which for few columns of C is most of the work.
-type rowsKernel func(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)
-
-// kernel is a pair of micro-kernels (packed A for op(A) = Aᵀ, rows of A
-// for op(A) = A) with their tile shape.
+// kernel is a pair of micro-kernels (k-step slivers of A for op(A) = Aᵀ,
+// rows of A for op(A) = A) with their tile shape.
 type kernel struct {
 	name   string
 	mr, nr int
 	fn     microKernel
-	rows   rowsKernel
+	rows   microKernel
 }
 
 // Block sizes. kc bounds the k-extent of packed panels so that one B
@@ -138,13 +140,13 @@ func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 			if pc > 0 {
 				beta = 1
 			}
-			// A in place only when it is row-major and needs no scaling;
-			// the packed copy then holds just a partial last sliver.
-			direct := !p.aT && p.alpha == 1
+			// A is read in place unless it needs scaling; the packed copy
+			// then holds just a partial last sliver.
+			direct := p.alpha == 1
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
 				if p.aT {
-					packA(s.a, p, ic, mb, pc, kb, mr)
+					packA(s.a, p, ic, mb, pc, kb, mr, direct)
 				} else {
 					packARows(s.a, p, ic, mb, pc, kb, mr, direct)
 				}
@@ -153,8 +155,14 @@ func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 					cols := min(nr, nb-jr)
 					for ir := 0; ir < mb; ir += mr {
 						t := tileArgs{kb: kb, a: &s.a[ir*kb], lda: kb, b: bp, beta: beta}
+						if p.aT {
+							t.lda = mr
+						}
 						rows := min(mr, mb-ir)
-						if direct && rows == mr {
+						switch {
+						case direct && rows == mr && p.aT:
+							t.a, t.lda = &p.a[pc*p.lda+ic+ir], p.lda
+						case direct && rows == mr:
 							t.a, t.lda = &p.a[(ic+ir)*p.lda+pc], p.lda
 						}
 						ci := (ic+ir)*p.ldc + jc + jr
@@ -173,7 +181,7 @@ func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 // tileArgs are the operands of one micro-kernel call but C.
 type tileArgs struct {
 	kb   int
-	a    *float32 // packed sliver (aT) or first of mr rows of stride lda
+	a    *float32 // first value of A's sliver, see microKernel
 	lda  int
 	b    *float32 // packed kb×nr sliver
 	beta float32
@@ -182,7 +190,7 @@ type tileArgs struct {
 // run computes one full tile at c.
 func (kn *kernel) run(t *tileArgs, aT bool, c *float32, ldc int) {
 	if aT {
-		kn.fn(t.kb, t.a, t.b, c, ldc, t.beta)
+		kn.fn(t.kb, t.a, t.lda, t.b, c, ldc, t.beta)
 		return
 	}
 	kn.rows(t.kb, t.a, t.lda, t.b, c, ldc, t.beta)

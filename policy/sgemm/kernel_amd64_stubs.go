@@ -4,14 +4,14 @@
 
 package sgemm
 
-// kernAVX512x12x32 computes a 12×32 tile of C from packed panels (see package asmgen).
-func kernAVX512x12x32(k int, a *float32, b *float32, c *float32, ldc int, beta float32)
+// kernAVX512x12x32 computes a 12×32 tile of C from A's sliver (12 values per k step, steps lda apart) and a packed B sliver (see package asmgen).
+func kernAVX512x12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32)
 
-// kernAVX2x6x16 computes a 6×16 tile of C from packed panels (see package asmgen).
-func kernAVX2x6x16(k int, a *float32, b *float32, c *float32, ldc int, beta float32)
+// kernAVX2x6x16 computes a 6×16 tile of C from A's sliver (6 values per k step, steps lda apart) and a packed B sliver (see package asmgen).
+func kernAVX2x6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32)
 
-// kernRowsAVX512x12x32 computes a 12×32 tile of C from row-major A rows (stride lda) and a packed B panel (see package asmgen).
+// kernRowsAVX512x12x32 computes a 12×32 tile of C from 12 rows of A (stride lda) and a packed B sliver (see package asmgen).
 func kernRowsAVX512x12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32)
 
-// kernRowsAVX2x6x16 computes a 6×16 tile of C from row-major A rows (stride lda) and a packed B panel (see package asmgen).
+// kernRowsAVX2x6x16 computes a 6×16 tile of C from 6 rows of A (stride lda) and a packed B sliver (see package asmgen).
 func kernRowsAVX2x6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32)

@@ -7,16 +7,18 @@ import "unsafe"
 // sixteen accumulators in registers.
 var generic = kernel{name: "go4x4", mr: 4, nr: 4, fn: kernGeneric, rows: kernGenericRows}
 
-// kernGeneric is the microKernel contract in Go for a 4×4 tile.
-func kernGeneric(k int, a, b, c *float32, ldc int, beta float32) {
-	as := unsafe.Slice(a, 4*k)
+// kernGeneric is the microKernel contract (k-step slivers) in Go for a
+// 4×4 tile.
+func kernGeneric(k int, a *float32, lda int, b, c *float32, ldc int, beta float32) {
+	as := unsafe.Slice(a, (k-1)*lda+4)
 	kernGeneric4(k, func(p int) (a0, a1, a2, a3 float32) {
-		ap := as[4*p : 4*p+4 : 4*p+4]
+		ap := as[lda*p : lda*p+4 : lda*p+4]
 		return ap[0], ap[1], ap[2], ap[3]
 	}, b, c, ldc, beta)
 }
 
-// kernGenericRows is the rowsKernel contract in Go for a 4×4 tile.
+// kernGenericRows is the microKernel contract (rows of A) in Go for a
+// 4×4 tile.
 func kernGenericRows(k int, a *float32, lda int, b, c *float32, ldc int, beta float32) {
 	as := unsafe.Slice(a, 3*lda+k)
 	r0, r1, r2, r3 := as[:k], as[lda:lda+k], as[2*lda:2*lda+k], as[3*lda:3*lda+k]

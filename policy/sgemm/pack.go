@@ -3,13 +3,17 @@ package sgemm
 // packA copies alpha·op(A)[i0:i0+mb, p0:p0+kb] into dst as ceil(mb/mr)
 // slivers of kb×mr ([p][r]), zero-padding the last sliver's missing rows
 // so the kernel never reads past A. Folding alpha in here costs nothing
-// extra and leaves the kernel a plain product.
-func packA(dst []float32, p *problem, i0, mb, p0, kb, mr int) {
+// extra and leaves the kernel a plain product. With partialOnly (A used
+// in place) only a partial last sliver is copied.
+func packA(dst []float32, p *problem, i0, mb, p0, kb, mr int, partialOnly bool) {
 	alpha := p.alpha
 	for q := 0; q*mr < mb; q++ {
-		d := dst[q*kb*mr : (q+1)*kb*mr]
 		r0 := i0 + q*mr
 		rows := min(mr, i0+mb-r0)
+		if partialOnly && rows == mr {
+			continue
+		}
+		d := dst[q*kb*mr : (q+1)*kb*mr]
 		if p.aT {
 			// op(A)[i][j] = a[j*lda+i]: each k step is a contiguous run.
 			for k := 0; k < kb; k++ {

@@ -59,14 +59,16 @@ func (s spec) vreg(i int) reg.VecPhysical {
 
 func kernel(s spec) {
 	nr := s.nv * s.width
+	// Both layouts take the same arguments; lda is in elements.
+	TEXT(s.name, NOSPLIT, "func(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)")
 	if s.rowsA {
-		// A is read in place: row r of the tile starts at a + r·lda and
-		// its k values are contiguous, as in a row-major A (no packing).
-		TEXT(s.name, NOSPLIT, "func(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)")
-		Doc(fmt.Sprintf("%s computes a %d×%d tile of C from row-major A rows (stride lda) and a packed B panel (see package asmgen).", s.name, s.mr, nr))
+		// Row r of A's sliver starts at a + r·lda, its k values contiguous:
+		// a row-major A is read in place.
+		Doc(fmt.Sprintf("%s computes a %d×%d tile of C from %d rows of A (stride lda) and a packed B sliver (see package asmgen).", s.name, s.mr, nr, s.mr))
 	} else {
-		TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, beta float32)")
-		Doc(fmt.Sprintf("%s computes a %d×%d tile of C from packed panels (see package asmgen).", s.name, s.mr, nr))
+		// Step p of A's sliver is the mr values at a + p·lda: a packed
+		// sliver (lda = mr) or a column-major A read in place.
+		Doc(fmt.Sprintf("%s computes a %d×%d tile of C from A's sliver (%d values per k step, steps lda apart) and a packed B sliver (see package asmgen).", s.name, s.mr, nr, s.mr))
 	}
 	acc := func(r, v int) reg.VecPhysical { return s.vreg(r*s.nv + v) }
 	nacc := s.mr * s.nv
@@ -78,16 +80,15 @@ func kernel(s spec) {
 
 	kk := Load(Param("k"), reg.RCX)
 	pa := Load(Param("a"), reg.RSI)
-	// rowsA addressing: row r is base[r/4] + (r%4)·lda bytes, with
-	// base[i] = a + 4i·lda, so every load is base + index·scale + disp.
-	var bases []reg.Register
-	var s1, s3 reg.Register
+	// Addresses are base + index·scale + disp with index ∈ {lda, 2lda,
+	// 3lda} bytes: rowsA walks rows r%4 from base[r/4] = a + 4(r/4)·lda,
+	// the packed layout walks the unrolled k steps u from a.
+	s1 := Load(Param("lda"), reg.R10)
+	SHLQ(U8(2), s1)
+	s3 := reg.R11
+	LEAQ(Mem{Base: s1, Index: s1, Scale: 2}, s3)
+	bases := []reg.Register{pa}
 	if s.rowsA {
-		s1 = Load(Param("lda"), reg.R10)
-		SHLQ(U8(2), s1)
-		s3 = reg.R11
-		LEAQ(Mem{Base: s1, Index: s1, Scale: 2}, s3)
-		bases = []reg.Register{pa}
 		for i, r := range []reg.Register{reg.R8, reg.R9} {
 			if 4*(i+1) >= s.mr {
 				break
@@ -96,12 +97,9 @@ func kernel(s spec) {
 			bases = append(bases, r)
 		}
 	}
-	aAddr := func(u, r int) Mem {
-		if !s.rowsA {
-			return Mem{Base: pa, Disp: 4 * (u*s.mr + r)}
-		}
-		m := Mem{Base: bases[r/4], Disp: 4 * u}
-		switch r % 4 {
+	strided := func(base reg.Register, i, disp int) Mem {
+		m := Mem{Base: base, Disp: disp}
+		switch i {
 		case 1:
 			m.Index, m.Scale = s1, 1
 		case 2:
@@ -111,13 +109,24 @@ func kernel(s spec) {
 		}
 		return m
 	}
-	advanceA := func(steps int) {
-		if !s.rowsA {
-			ADDQ(U32(4*steps*s.mr), pa)
-			return
+	aAddr := func(u, r int) Mem {
+		if s.rowsA {
+			return strided(bases[r/4], r%4, 4*u)
 		}
-		for _, b := range bases {
-			ADDQ(U32(4*steps), b)
+		return strided(pa, u, 4*r)
+	}
+	advanceA := func(steps int) {
+		switch {
+		case s.rowsA:
+			for _, b := range bases {
+				ADDQ(U32(4*steps), b)
+			}
+		case steps == 4:
+			LEAQ(Mem{Base: pa, Index: s1, Scale: 4}, pa)
+		case steps == 1:
+			ADDQ(s1, pa)
+		default:
+			panic("asmgen: unsupported unroll")
 		}
 	}
 	pb := Load(Param("b"), reg.RDI)
