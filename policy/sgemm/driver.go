@@ -95,6 +95,14 @@ func (kn *kernel) gemm(p *problem) {
 		scratchPool.Put(s)
 		return
 	}
+	// By value: only the parallel path moves the problem to the heap, so
+	// serial calls allocate nothing in steady state.
+	kn.parallel(*p, w)
+}
+
+// parallel runs p on w goroutines (the caller's included).
+func (kn *kernel) parallel(pv problem, w int) {
+	p := &pv
 	tm, tn := ceilDiv(p.m, kn.mr), ceilDiv(p.n, kn.nr)
 	// Split the dimension whose largest share is smallest; on ties split
 	// rows, so each goroutine packs its own rows of A and all of B.
