@@ -10,6 +10,10 @@ import (
 	"github.com/rlpipe/rlpipe/policy/sgemm"
 )
 
+// BLASName names the BLAS implementation this binary uses: policy/sgemm's
+// Go-assembly kernels unless built with -tags openblas.
+const BLASName = "rlpipe-sgemm"
+
 // init routes every float32 matrix product of the pure-Go build (our
 // kernels through gonum blas32, gorgonia's Mul through its tensor engine)
 // to policy/sgemm's SIMD kernel instead of gonum's scalar Sgemm, which is

@@ -78,7 +78,10 @@
 //
 // # BLAS
 //
-// Pure Go (gonum) by default; build with -tags openblas and
+// Pure Go by default: matrix products go to policy/sgemm (AVX-512 or
+// AVX2+FMA kernels in Go assembly generated with avo, chosen at run time,
+// with a Go fallback; results do not depend on the thread count), every
+// other routine to gonum. Build with -tags openblas and
 // CGO_LDFLAGS=-lopenblas to route gonum blas32/blas64 and gorgonia's tensor
 // engine to OpenBLAS (BLASName reports which). With OpenBLAS, results may
 // depend on the batch size in the last float bits (it picks kernels by
