@@ -147,9 +147,8 @@ func TestSubprocessRowBehindACrashIsRetried(t *testing.T) {
 }
 
 // TestSubprocessHangTimesOut uses short timeouts, so it cannot tell a hang
-// from a slow start under load; it does not need to: the row is retried
-// once on a fresh worker and either way ends with a timeout, which is all
-// it asserts. Load can only make the timeout fire sooner.
+// from a slow start under load; it does not need to: the only row in
+// flight gets the timeout either way, which is all it asserts.
 func TestSubprocessHangTimesOut(t *testing.T) {
 	s := testWorker(t, "1", func(c *reward.SubprocessConfig) {
 		c.Timeout = 100 * time.Millisecond
