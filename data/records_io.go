@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -174,14 +175,51 @@ func openParquet(name string, f readAtSeeker, mem memory.Allocator, batchRows in
 	return &RecordReader{name: name, schema: schema, next: next, close: func() error { release(); return nil }}, nil
 }
 
+// ErrNotArrow marks a file given as Arrow IPC that is neither an Arrow IPC
+// file nor an Arrow IPC stream (random bytes, another format, a corrupt
+// header). Errors wrapping it name the file.
+var ErrNotArrow = errors.New("not an Arrow IPC file or stream")
+
+// streamStart reports whether head, the first bytes of a file of the given
+// size, can begin an Arrow IPC stream: the continuation marker 0xFFFFFFFF
+// then a metadata length, or (before format 0.15) the length alone, with
+// the length positive and within the file. It keeps the IPC reader from
+// decoding random bytes, which fails with recovered panics such as
+// "makeslice: len out of range".
+func streamStart(head []byte, size int64) bool {
+	if len(head) < 8 {
+		return false
+	}
+	n := int64(int32(binary.LittleEndian.Uint32(head[:4])))
+	rest := size - 4
+	if n == -1 {
+		n, rest = int64(int32(binary.LittleEndian.Uint32(head[4:8]))), size-8
+	}
+	return n > 0 && n <= rest
+}
+
 // openIPC sniffs the "ARROW1" magic: present means the random-access file
 // format, absent the stream format, whatever the extension says. Either
-// way the records are read in order as a stream.
+// way the records are read in order as a stream. Input that is neither
+// gives an error wrapping ErrNotArrow.
 func openIPC(name string, f readAtSeeker, mem memory.Allocator) (*RecordReader, error) {
 	magic := make([]byte, len(ipc.Magic))
 	n, _ := f.ReadAt(magic, 0)
 	var src io.Reader = f
-	if n == len(magic) && bytes.Equal(magic, ipc.Magic) {
+	if n < len(magic) || !bytes.Equal(magic, ipc.Magic) {
+		size, err := f.Seek(0, io.SeekEnd)
+		if err != nil {
+			return nil, fmt.Errorf("data: %s: %w", name, err)
+		}
+		head := make([]byte, 8)
+		n, _ := f.ReadAt(head, 0)
+		if !streamStart(head[:n], size) {
+			return nil, fmt.Errorf("data: %s: %w (no ARROW1 magic and no stream header)", name, ErrNotArrow)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("data: %s: %w", name, err)
+		}
+	} else {
 		// The file format is magic, padding to 8 bytes, the stream format,
 		// then a footer. Reading the embedded stream avoids ipc.FileReader,
 		// which in v17 never releases its dictionaries, and streams.
@@ -192,30 +230,38 @@ func openIPC(name string, f readAtSeeker, mem memory.Allocator) (*RecordReader, 
 		var tail [4]byte
 		trailer := int64(len(ipc.Magic) + 4)
 		if end < 8+trailer {
-			return nil, fmt.Errorf("data: %s: truncated Arrow IPC file", name)
+			return nil, fmt.Errorf("data: %s: %w (truncated Arrow IPC file)", name, ErrNotArrow)
 		}
 		if _, err := f.ReadAt(tail[:], end-trailer); err != nil {
 			return nil, fmt.Errorf("data: %s: %w", name, err)
 		}
 		footer := int64(binary.LittleEndian.Uint32(tail[:]))
 		if footer <= 0 || 8+footer+trailer > end {
-			return nil, fmt.Errorf("data: %s: bad Arrow IPC footer length %d", name, footer)
+			return nil, fmt.Errorf("data: %s: %w (bad footer length %d)", name, ErrNotArrow, footer)
 		}
-		src = io.NewSectionReader(f, 8, end-trailer-footer-8)
+		size := end - trailer - footer - 8
+		head := make([]byte, 8)
+		n, _ := f.ReadAt(head, 8)
+		if !streamStart(head[:min(int64(n), size)], size) {
+			return nil, fmt.Errorf("data: %s: %w (ARROW1 magic, but no record stream after it)", name, ErrNotArrow)
+		}
+		src = io.NewSectionReader(f, 8, size)
 	}
 	sr, err := ipc.NewReader(src, ipc.WithAllocator(mem))
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", name, err)
+		return nil, fmt.Errorf("data: %s: %w (%v)", name, ErrNotArrow, err)
 	}
+	i := 0
 	return &RecordReader{
 		name:   name,
 		schema: sr.Schema(),
 		next: func() (arrow.Record, error) {
 			if sr.Next() {
+				i++
 				return sr.Record(), nil
 			}
 			if err := sr.Err(); err != nil && err != io.EOF {
-				return nil, fmt.Errorf("data: %s: %w", name, err)
+				return nil, fmt.Errorf("data: %s: record batch %d: corrupt Arrow IPC data: %w", name, i, err)
 			}
 			return nil, io.EOF
 		},

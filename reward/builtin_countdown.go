@@ -3,6 +3,7 @@ package reward
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -45,6 +46,10 @@ func (f *countdownFunc) Score(ctx context.Context, rows []Row, out []Result) err
 	checkLen(rows, out)
 	for i, r := range rows {
 		nums, target, err := CountdownProblem(r.Answer, r.Meta)
+		if errors.Is(err, ErrNoAnswer) {
+			out[i].Fail(KindNoAnswer, "%v", err)
+			continue
+		}
 		if err != nil {
 			out[i].Fail(KindError, "countdown: %v", err)
 			continue
@@ -88,6 +93,9 @@ func CountdownProblem(answer, meta string) (nums []*big.Rat, target *big.Rat, er
 		if raw, ok := m[k]; ok && tgt == "" {
 			tgt = strings.Trim(strings.TrimSpace(string(raw)), `"`)
 		}
+	}
+	if tgt == "" {
+		return nil, nil, fmt.Errorf("%w (and meta has no \"target\")", ErrNoAnswer)
 	}
 	target, ok := new(big.Rat).SetString(tgt)
 	if !ok {

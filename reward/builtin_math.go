@@ -55,6 +55,9 @@ func newMath(o Options) (Func, error) {
 func (f *mathFunc) Score(ctx context.Context, rows []Row, out []Result) error {
 	checkLen(rows, out)
 	for i, r := range rows {
+		if !needAnswer(&r, &out[i]) {
+			continue
+		}
 		out[i] = Result{Reward: f.wrong}
 		if explainMath(r.Completion, r.Answer, f.whole, f.opts).Equal {
 			out[i].Reward = f.correct
@@ -162,6 +165,9 @@ func GSM8KAnswer(text string, flexible bool) (*big.Rat, bool) {
 func (f *gsm8kFunc) Score(ctx context.Context, rows []Row, out []Result) error {
 	checkLen(rows, out)
 	for i, r := range rows {
+		if !needAnswer(&r, &out[i]) {
+			continue
+		}
 		out[i] = Result{Reward: f.wrong}
 		gold, ok := GSM8KAnswer(r.Answer, true)
 		if !ok {

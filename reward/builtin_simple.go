@@ -150,6 +150,9 @@ func newExact(o Options) (Func, error) {
 func (f *exactFunc) Score(ctx context.Context, rows []Row, out []Result) error {
 	checkLen(rows, out)
 	for i, r := range rows {
+		if !needAnswer(&r, &out[i]) {
+			continue
+		}
 		got := r.Completion
 		if f.extract {
 			if a, ok := ExtractAnswer(got); ok {
@@ -209,6 +212,9 @@ func (f *regexFunc) Score(ctx context.Context, rows []Row, out []Result) error {
 	for i, r := range rows {
 		re := f.re
 		if f.perRow {
+			if !needAnswer(&r, &out[i]) {
+				continue
+			}
 			var err error
 			re, err = regexp.Compile(strings.ReplaceAll(f.pattern, "{answer}", regexp.QuoteMeta(strings.TrimSpace(r.Answer))))
 			if err != nil {

@@ -3,6 +3,7 @@ package reward_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/reward"
@@ -90,6 +91,45 @@ func TestBuiltinScores(t *testing.T) {
 			got := scoreRows(t, mustNew(t, tc.kind, tc.opts), tc.row)[0]
 			if got.Err != "" || math.Abs(got.Reward-tc.want) > 1e-12 {
 				t.Fatalf("got reward=%v err=%q, want %v", got.Reward, got.Err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRewardsThatCompareNeedAnAnswer: a row whose answer is missing (empty
+// or blank) is a no_answer error for every reward that compares with the
+// reference, not a silent 0 (or, for exact with an empty completion, a
+// silent 1); rewards that do not read the answer score it as usual.
+func TestRewardsThatCompareNeedAnAnswer(t *testing.T) {
+	cd := `{"numbers":[30,100,93]}`
+	for _, tc := range []struct {
+		name    string
+		kind    string
+		opts    reward.Options
+		row     reward.Row
+		needsIt bool
+	}{
+		{"math needs it", "math", nil, reward.Row{Completion: `\boxed{2}`}, true},
+		{"math needs it even when blank", "math", nil, reward.Row{Completion: `\boxed{2}`, Answer: " \n"}, true},
+		{"gsm8k needs it", "gsm8k", nil, reward.Row{Completion: "#### 2"}, true},
+		{"exact needs it (an empty completion would match)", "exact", nil, reward.Row{}, true},
+		{"countdown needs it without a target in meta", "countdown", nil, reward.Row{Completion: "<answer>30-(100-93)</answer>", Meta: cd}, true},
+		{"countdown takes the target from meta", "countdown", nil, reward.Row{Completion: "<answer>30-(100-93)</answer>", Meta: `{"numbers":[30,100,93],"target":23}`}, false},
+		{"regex with {answer} needs it", "regex", reward.Options{"pattern": `answer: {answer}$`}, reward.Row{Completion: "answer: "}, true},
+		{"regex without {answer} does not", "regex", reward.Options{"pattern": `answer`}, reward.Row{Completion: "answer: "}, false},
+		{"format does not", "format", nil, reward.Row{Completion: "<think>hm</think><answer>4</answer>"}, false},
+		{"length does not", "length", reward.Options{"max_len": 20, "buffer": 10}, reward.Row{Completion: "x", CompletionTokens: 3}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := scoreRows(t, mustNew(t, tc.kind, tc.opts), tc.row)[0]
+			if !tc.needsIt {
+				if got.Err != "" {
+					t.Fatalf("got error %q (%s), want a reward", got.Err, got.Kind)
+				}
+				return
+			}
+			if got.Kind != reward.KindNoAnswer || !strings.HasPrefix(got.Err, "row has no answer") {
+				t.Fatalf("got reward=%v kind=%q err=%q, want a no_answer error from %s", got.Reward, got.Kind, got.Err, tc.kind)
 			}
 		})
 	}

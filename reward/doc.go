@@ -37,6 +37,12 @@
 //     scoring 0 / 0.1 / 1).
 //   - format, length (DAPO overlong shaping), exact, regex.
 //
+// The rewards that compare with the reference — math, gsm8k, exact,
+// countdown (unless meta has a "target") and regex with {answer} in its
+// pattern — give a row with an empty or missing answer the error
+// ErrNoAnswer, kind KindNoAnswer ("no_answer"), never a silent 0; format,
+// length and regex without {answer} do not read the answer.
+//
 // # Custom rewards
 //
 // Register a Go reward with Register(name, Static(RowFunc(fn))) before

@@ -1,7 +1,9 @@
 package reward
 
 import (
+	"encoding/json"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -62,6 +64,26 @@ func FuzzCountdown(f *testing.F) {
 		ns, tgt, err := CountdownProblem(target, `{"numbers":`+nums+`}`)
 		if err == nil {
 			CountdownCorrect(expr, ns, tgt)
+		}
+	})
+}
+
+// FuzzUnmarshalNonFinite: valid JSON decodes exactly as encoding/json
+// decodes it (NaN inside strings untouched), and no input panics.
+func FuzzUnmarshalNonFinite(f *testing.F) {
+	for _, s := range []string{`{"id":1,"reward":NaN}`, `{"error":"x: NaN"}`, `{"results":[{"id":2,"reward":-Infinity}]}`, `"\"NaN"`, `[NaN,"\\"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got any
+		err := unmarshalNonFinite(data, &got)
+		if !json.Valid(data) {
+			return
+		}
+		var want any
+		werr := json.Unmarshal(data, &want)
+		if (err == nil) != (werr == nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: got %v (%v), want %v", data, got, err, want)
 		}
 	})
 }

@@ -258,11 +258,14 @@ func (h *HTTP) once(ctx context.Context, body []byte) ([]byte, int, error) {
 }
 
 // decode matches results to rows by id; rows without a result get errors.
+// A body with NaN or ±Infinity rewards (Python's json writes them bare,
+// which is not JSON) is read with those values quoted, so that only their
+// rows get nan errors (PROTOCOL.md), not the whole batch.
 func (h *HTTP) decode(body []byte, c httpChunk, out []Result) {
 	var resp struct {
 		Results []json.RawMessage `json:"results"`
 	}
-	if err := json.Unmarshal(body, &resp); err != nil || resp.Results == nil {
+	if err := unmarshalNonFinite(body, &resp); err != nil || resp.Results == nil {
 		for _, i := range c.idx {
 			out[i].Fail(KindMalformed, "http: malformed response %q", clip(string(body), 200))
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,12 +27,19 @@ func TestMain(m *testing.M) {
 // runTestWorker speaks the subprocess protocol. The completion selects a
 // misbehaviour: CRASH exits, HANG blocks, GARBAGE writes a non-JSON line,
 // NAN replies NaN, ERROR replies an error, BADREWARD a string reward,
-// CRASHONCE crashes only the first time (marker file in RLPIPE_MARKER).
+// CRASHONCE crashes only the first time (marker file in RLPIPE_MARKER),
+// WRONGID replies with an id that was never sent (the request's + 10^9).
 // Otherwise the reward is 1 when completion == answer, with a part "len".
+// Mode "slow:D" sleeps D before reading; "crashafter:N" exits (status 5)
+// on reading its (N+1)th request, as a worker that dies mid-batch.
 func runTestWorker(mode string) {
 	if strings.HasPrefix(mode, "slow:") {
 		d, _ := time.ParseDuration(strings.TrimPrefix(mode, "slow:"))
 		time.Sleep(d)
+	}
+	crashAfter := -1
+	if n, ok := strings.CutPrefix(mode, "crashafter:"); ok {
+		crashAfter, _ = strconv.Atoi(n)
 	}
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(nil, 1<<24)
@@ -47,6 +55,12 @@ func runTestWorker(mode string) {
 			fmt.Fprintln(os.Stderr, "bad request:", err)
 			os.Exit(2)
 		}
+		if crashAfter == 0 {
+			w.Flush()
+			fmt.Fprintln(os.Stderr, "worker: dying mid-batch")
+			os.Exit(5)
+		}
+		crashAfter--
 		switch req.Completion {
 		case "CRASH":
 			fmt.Fprintln(os.Stderr, "worker: boom on request", req.ID)
@@ -70,6 +84,10 @@ func runTestWorker(mode string) {
 			continue
 		case "ERROR":
 			fmt.Fprintf(w, `{"id": %d, "error": "bad row"}`+"\n", req.ID)
+			w.Flush()
+			continue
+		case "WRONGID":
+			fmt.Fprintf(w, `{"id": %d, "reward": 1}`+"\n", req.ID+1e9)
 			w.Flush()
 			continue
 		case "BADREWARD":

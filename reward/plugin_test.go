@@ -147,9 +147,8 @@ func TestSubprocessRowBehindACrashIsRetried(t *testing.T) {
 }
 
 // TestSubprocessHangTimesOut uses short timeouts, so it cannot tell a hang
-// from a slow start under load; it does not need to: the row is retried
-// once on a fresh worker and either way ends with a timeout, which is all
-// it asserts. Load can only make the timeout fire sooner.
+// from a slow start under load; it does not need to: the only row in
+// flight gets the timeout either way, which is all it asserts.
 func TestSubprocessHangTimesOut(t *testing.T) {
 	s := testWorker(t, "1", func(c *reward.SubprocessConfig) {
 		c.Timeout = 100 * time.Millisecond
@@ -267,6 +266,12 @@ func httpVerifier(t *testing.T, flaky int32) (*httptest.Server, *atomic.Int32) {
 			switch row.Completion {
 			case "ERROR":
 				res = append(res, fmt.Sprintf(`{"id":%d,"error":"server says no"}`, row.ID))
+			case "NAN": // as Python's json.dumps writes float("nan")
+				res = append(res, fmt.Sprintf(`{"id":%d,"reward":NaN}`, row.ID))
+			case "INF":
+				res = append(res, fmt.Sprintf(`{"id":%d,"reward":1,"parts":{"p":-Infinity}}`, row.ID))
+			case "ERRNAN": // the word inside a string is no NaN
+				res = append(res, fmt.Sprintf(`{"id":%d,"error":"value: NaN, [NaN]"}`, row.ID))
 			case "SKIP":
 			case "SLOW":
 				time.Sleep(500 * time.Millisecond)
@@ -318,6 +323,31 @@ func TestHTTPRetriesAndRowErrors(t *testing.T) {
 	}
 	if calls.Load() < 3 {
 		t.Errorf("server saw %d calls; want the 503s retried", calls.Load())
+	}
+}
+
+// TestHTTPNaNRowFailsOnlyThatRow: a body with a bare NaN (not JSON, but
+// what Python writes) gives that row a nan error, as PROTOCOL.md says; the
+// batch's other rows keep their rewards instead of all being malformed.
+func TestHTTPNaNRowFailsOnlyThatRow(t *testing.T) {
+	srv, _ := httpVerifier(t, 0)
+	h, err := reward.NewHTTP(reward.HTTPConfig{URL: srv.URL, Batch: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []reward.Row{{Completion: "a", Answer: "a"}, {Completion: "NAN"}, {Completion: "INF"}, {Completion: "ERRNAN"}, {Completion: "b", Answer: "c"}}
+	out := make([]reward.Result, len(rows))
+	if err := h.Score(context.Background(), rows, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err != "" || out[0].Reward != 1 || out[4].Err != "" || out[4].Reward != 0 {
+		t.Errorf("good rows: got %+v and %+v", out[0], out[4])
+	}
+	if out[1].Kind != reward.KindNaN || out[2].Kind != reward.KindNaN {
+		t.Errorf("NaN and -Infinity rows: got %+v and %+v, want nan errors", out[1], out[2])
+	}
+	if out[3].Kind != reward.KindError || !strings.Contains(out[3].Err, "value: NaN, [NaN]") {
+		t.Errorf("error row: got %+v, want its message unaltered", out[3])
 	}
 }
 

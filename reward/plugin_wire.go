@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,17 +46,62 @@ type wireReply struct {
 	Error  *string                    `json:"error"`
 }
 
-// reNonFinite finds the NaN/Infinity literals Python's json module writes,
-// which are not JSON; they are quoted so the reply decodes and the row gets
-// a nan error instead of the whole line being malformed.
-var reNonFinite = regexp.MustCompile(`([:\[,]\s*)(-?Infinity|NaN)\b`)
+// unmarshalNonFinite decodes JSON into v, accepting the bare NaN and
+// ±Infinity literals Python's json module writes (not JSON) by quoting
+// them, so that the row gets a nan error instead of the whole line or body
+// being malformed. Valid JSON is decoded as is.
+func unmarshalNonFinite(data []byte, v any) error {
+	err := json.Unmarshal(data, v)
+	if err == nil || !bytes.Contains(data, []byte("NaN")) && !bytes.Contains(data, []byte("Infinity")) {
+		return err
+	}
+	if json.Unmarshal(quoteNonFinite(data), v) == nil {
+		return nil
+	}
+	return err
+}
+
+// quoteNonFinite returns data with every NaN, Infinity and -Infinity
+// outside JSON strings quoted; the contents of strings are left alone.
+func quoteNonFinite(data []byte) []byte {
+	out := make([]byte, 0, len(data)+16)
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			out = append(out, c)
+			if c == '\\' && i+1 < len(data) {
+				i++
+				out = append(out, data[i])
+			} else if c == '"' {
+				inString = false
+			}
+			continue
+		}
+		if lit := nonFiniteAt(data[i:]); lit != "" {
+			out = append(append(append(out, '"'), lit...), '"')
+			i += len(lit) - 1
+			continue
+		}
+		inString = c == '"'
+		out = append(out, c)
+	}
+	return out
+}
+
+// nonFiniteAt returns the non-finite literal data starts with, or "".
+func nonFiniteAt(data []byte) string {
+	for _, lit := range []string{"NaN", "Infinity", "-Infinity"} {
+		if bytes.HasPrefix(data, []byte(lit)) {
+			return lit
+		}
+	}
+	return ""
+}
 
 func decodeReply(line []byte) (wireReply, uint64, error) {
 	var rep wireReply
-	if bytes.Contains(line, []byte("NaN")) || bytes.Contains(line, []byte("Infinity")) {
-		line = reNonFinite.ReplaceAll(line, []byte(`$1"$2"`))
-	}
-	if err := json.Unmarshal(line, &rep); err != nil {
+	if err := unmarshalNonFinite(line, &rep); err != nil {
 		return rep, 0, err
 	}
 	id, err := strconv.ParseUint(strings.Trim(string(rep.ID), `"`), 10, 64)

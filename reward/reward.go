@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -22,6 +23,10 @@ var (
 	ErrTooManyErrors = errors.New("reward: error rate above max_error_rate")
 	// ErrClosed marks use of a plugin after Close.
 	ErrClosed = errors.New("reward: closed")
+	// ErrNoAnswer is the message of a KindNoAnswer row: a reward that
+	// compares with the reference (math, gsm8k, exact, countdown, regex
+	// with {answer}) was given a row whose answer is empty or missing.
+	ErrNoAnswer = errors.New("row has no answer")
 )
 
 // Row is one completion to score. Meta is the row's extra fields as a JSON
@@ -47,6 +52,7 @@ const (
 	KindMalformed ErrorKind = "malformed" // a plugin reply could not be decoded
 	KindNaN       ErrorKind = "nan"       // a reward or part was NaN or ±Inf
 	KindCanceled  ErrorKind = "canceled"  // the caller's context ended
+	KindNoAnswer  ErrorKind = "no_answer" // the reward needs the row's reference answer and it is empty
 )
 
 // Result is the score of one row. Parts holds each named component's value
@@ -64,6 +70,20 @@ type Result struct {
 // Fail sets r to an error result of the given kind and message.
 func (r *Result) Fail(kind ErrorKind, format string, args ...any) {
 	*r = Result{Err: fmt.Sprintf(format, args...), Kind: kind}
+}
+
+// needAnswer reports whether r has a reference answer (not empty or
+// blank); if not, it records a KindNoAnswer error on out (without a
+// prefix: the Scorer names the part, so "math: row has no answer").
+// Rewards that compare with the reference call it, so a row whose answer
+// field is missing is an error rather than a silent 0 (or, for exact, a
+// silent 1 for an empty completion).
+func needAnswer(r *Row, out *Result) bool {
+	if strings.TrimSpace(r.Answer) != "" {
+		return true
+	}
+	out.Fail(KindNoAnswer, "%v", ErrNoAnswer)
+	return false
 }
 
 // OK reports whether r carries a reward rather than an error.

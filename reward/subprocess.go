@@ -63,13 +63,17 @@ func (c SubprocessConfig) Validate() error {
 
 // Subprocess is the subprocess reward plugin: a pool of long-lived worker
 // processes speaking JSON lines on stdin/stdout (reward/PROTOCOL.md). Rows
-// are sent in batches of up to Batch per worker; a worker that crashes,
-// hangs past Timeout or writes a malformed line is killed and restarted
-// with backoff, and its in-flight rows are retried one at a time. A row
-// gets an error only after failing twice on its own (a failure with several
-// rows in flight is not blamed on any of them), so a worker that dies once
-// on a row has that row retried — every row gets a reward or an error.
-// Subprocess is safe for concurrent use; Close stops the workers.
+// are sent in batches of up to Batch per worker. A worker that hangs past
+// Timeout is killed and restarted; its oldest unanswered row gets the
+// timeout and the others are resent together, and a Score call stops
+// resending after 2 timeouts per worker in use, so a hung plugin costs a
+// call about 2 × (Timeout+StartTimeout) whatever its size. A worker that
+// crashes or writes a malformed line or an unknown id is restarted with
+// backoff and its in-flight rows are retried one at a time; a row gets an
+// error only after failing twice on its own (a failure with several rows
+// in flight is not blamed on any of them), and after 3 such rows in a row
+// the rest of the job gets the error too. Every row gets a reward or an
+// error. Subprocess is safe for concurrent use; Close stops the workers.
 type Subprocess struct {
 	cfg    SubprocessConfig
 	jobs   chan *spJob
@@ -81,10 +85,29 @@ type Subprocess struct {
 }
 
 type spJob struct {
-	ctx  context.Context
-	rows []Row
-	out  []Result
-	wg   *sync.WaitGroup
+	ctx   context.Context
+	rows  []Row
+	out   []Result
+	wg    *sync.WaitGroup
+	batch *spBatch
+}
+
+// spBatch is what the jobs of one Score call share: the number of
+// timeouts so far and the budget past which the rows left get a timeout
+// without being sent.
+type spBatch struct {
+	timeouts atomic.Int32
+	limit    int32
+}
+
+// overBudget reports whether the batch has used its timeout budget, with
+// the error text for the rows left.
+func (b *spBatch) overBudget() (string, bool) {
+	n := b.timeouts.Load()
+	if n < b.limit {
+		return "", false
+	}
+	return fmt.Sprintf("subprocess: not answered: the batch gave up after %d timeouts (%d per worker)", n, timeoutsPerWorker), true
 }
 
 // NewSubprocess validates cfg and starts the worker goroutines; processes
@@ -149,9 +172,11 @@ func (s *Subprocess) Score(ctx context.Context, rows []Row, out []Result) error 
 		return ErrClosed
 	}
 	var wg sync.WaitGroup
+	jobs := (len(rows) + s.cfg.Batch - 1) / s.cfg.Batch
+	batch := &spBatch{limit: int32(timeoutsPerWorker * max(1, min(jobs, s.cfg.Workers)))}
 	for lo := 0; lo < len(rows); lo += s.cfg.Batch {
 		hi := min(lo+s.cfg.Batch, len(rows))
-		j := &spJob{ctx: ctx, rows: rows[lo:hi], out: out[lo:hi], wg: &wg}
+		j := &spJob{ctx: ctx, rows: rows[lo:hi], out: out[lo:hi], wg: &wg, batch: batch}
 		for i := range j.out {
 			j.out[i] = Result{}
 		}

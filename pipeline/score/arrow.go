@@ -156,30 +156,26 @@ func newParquetSource(path string, mem memory.Allocator) (source, error) {
 	}, nil
 }
 
+// newIPCSource reads an Arrow IPC file or stream through data's reader,
+// which checks the magic and stream header first: input that is not Arrow
+// IPC is a usage error naming the file, never a decoder panic.
 func newIPCSource(path string, mem memory.Allocator) (source, error) {
-	f, err := os.Open(path)
+	r, err := data.OpenRecords(path, mem, 0)
 	if err != nil {
-		return nil, usageErrorf("score: %v", err)
+		return nil, usageErrorf("score: %w", err)
 	}
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
-	if err != nil {
-		f.Close()
-		return nil, usageErrorf("score: %s: not an Arrow IPC file: %v", path, err)
-	}
-	i := 0
 	return &recordSource{
 		nextRec: func() (arrow.Record, error) {
-			if i >= r.NumRecords() {
+			rec, err := r.Next(context.Background())
+			if errors.Is(err, io.EOF) {
 				return nil, nil
 			}
-			rec, err := r.RecordAt(i)
-			i++
 			if err != nil {
-				return nil, fmt.Errorf("score: %s record %d: %w", path, i-1, err)
+				return nil, fmt.Errorf("score: %w", err)
 			}
 			return rec, nil
 		},
-		closeFn: func() { r.Close(); f.Close() },
+		closeFn: func() { r.Close() },
 	}, nil
 }
 

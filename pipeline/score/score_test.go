@@ -171,3 +171,27 @@ func ExampleRun() {
 	// {"answer":"4","completion":"<answer>5</answer>","error":null,"id":7,"parts":{"math":0},"reward":0}
 	// <nil>
 }
+
+// TestRunNamesAnInputThatIsNotArrow: random bytes named .arrow, with or
+// without the ARROW1 magic around them, are a usage error naming the file
+// and saying it is not Arrow, never a decoder panic (the framed one used
+// to crash the process in the IPC footer decoder).
+func TestRunNamesAnInputThatIsNotArrow(t *testing.T) {
+	dir := t.TempDir()
+	random := make([]byte, 4096)
+	for i := range random {
+		random[i] = byte(i*7919 + i*i*31)
+	}
+	framed := append([]byte("ARROW1\x00\x00"), random...)
+	framed = append(framed, 200, 0, 0, 0)
+	framed = append(framed, "ARROW1"...)
+	for name, body := range map[string][]byte{"random.arrow": random, "framed.arrow": framed} {
+		t.Run(name, func(t *testing.T) {
+			in := writeFile(t, dir, name, string(body))
+			err := score.Run(context.Background(), score.Options{Reward: reward.Config{Spec: "math"}, In: in, Stdout: io.Discard})
+			if err == nil || !errors.Is(err, score.ErrUsage) || !errors.Is(err, data.ErrNotArrow) || !strings.Contains(err.Error(), in) {
+				t.Fatalf("err = %v, want a usage error wrapping data.ErrNotArrow naming %s", err, in)
+			}
+		})
+	}
+}
