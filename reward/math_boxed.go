@@ -183,7 +183,7 @@ func outermost(h []boxedHit) []boxedHit {
 // or comma "1000,99", ".5", an optional currency sign before and a percent
 // word after. The prefix keeps "XDY2K" from yielding 2.
 var (
-	rePlainNumber = regexp.MustCompile(`(?:^|[\s=(*:])\**(?:\\?[$]|[€£¥₹])?(-?[1-9]\d{0,2}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+(?:[.,]\d+)?|-?\.\d+)(\s*(?:%|[Pp]ercentage|[Pp]ercent|[Pp]ct)\b?)?`)
+	rePlainNumber = regexp.MustCompile(`(?:^|[\s=(*:,;])\**(?:\\?[$]|[€£¥₹])?(-?[1-9]\d{0,2}(?:[ ,]\d{3})+(?:\.\d+)?|-?\d+(?:[.,]\d+)?|-?\.\d+)(\s*(?:%|[Pp]ercentage|[Pp]ercent|[Pp]ct)\b?)?`)
 	rePlainExpr   = regexp.MustCompile(`(?:^|[\s=*])\**(-?\(?-?\d[\d.\s+\-*/^()×÷]*[+\-*/^×÷][\d.\s+\-*/^()×÷]*[\d)])(?:\**)(?:[.,:\s)$]|$)`)
 )
 

@@ -83,7 +83,7 @@ func ExtractMath(text string, whole bool) MathExtraction {
 
 // answerTag reads the last <answer>…</answer>: the same extraction inside
 // it (the content never holds "</answer>", so this recurses once at most),
-// else its trimmed text.
+// else its trimmed text; an empty tag is no answer.
 func answerTag(text string) (MathExtraction, bool) {
 	if !strings.Contains(text, "<answer>") {
 		return MathExtraction{}, false // skip the regexp on the common path
@@ -99,7 +99,9 @@ func answerTag(text string) (MathExtraction, bool) {
 	if ex.Rule == RuleNone {
 		v := trimAnswer(inner)
 		if v == "" {
-			return MathExtraction{}, false
+			// The model closed its answer empty: that is its answer, and
+			// no number in its reasoning stands in for it.
+			return MathExtraction{Rule: RuleNone}, true
 		}
 		ex = single(v, RuleWhole, last[2], last[3])
 	}
