@@ -21,7 +21,9 @@ import (
 // interaction_kwargs, and a top-level agent_name.
 func verlAgentSchema() *arrow.Schema {
 	str := arrow.BinaryTypes.String
-	f := func(name string, t arrow.DataType) arrow.Field { return arrow.Field{Name: name, Type: t, Nullable: true} }
+	f := func(name string, t arrow.DataType) arrow.Field {
+		return arrow.Field{Name: name, Type: t, Nullable: true}
+	}
 	msg := arrow.StructOf(f("content", str), f("role", str))
 	tools := arrow.StructOf(f("calc_gsm8k_reward", arrow.StructOf(f("create_kwargs", arrow.StructOf(f("ground_truth", str))))))
 	inter := arrow.StructOf(f("ground_truth", str), f("name", str), f("query", str))
