@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -9,7 +10,6 @@ import (
 	"github.com/rlpipe/rlpipe/pipeline/flight"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
-	"github.com/rlpipe/rlpipe/policy/tokenizer"
 	"github.com/rlpipe/rlpipe/rollout"
 )
 
@@ -19,6 +19,7 @@ import (
 // else in-process generation. forVersion is safe for concurrent use.
 type generators struct {
 	tmpl   data.Template
+	openai *rollout.OpenAIConfig // rollout.kind openai; remote is built from it with the policy's tokenizer
 	remote *rollout.OpenAI
 	flight *flight.RolloutPool
 
@@ -31,11 +32,13 @@ type generators struct {
 func newGenerators(cfg RunConfig, mem memory.Allocator) (*generators, error) {
 	g := localGenerators(cfg.Data.Template)
 	if cfg.Rollout.Kind == RolloutOpenAI {
-		remote, err := rollout.NewOpenAI(cfg.Rollout.OpenAI, tokenizer.New())
-		if err != nil {
+		// Checked now, built on first use: the codec is the policy's
+		// tokenizer, which the train state loads later.
+		if err := cfg.Rollout.OpenAI.Validate(); err != nil {
 			return nil, err
 		}
-		g.remote = remote
+		oc := cfg.Rollout.OpenAI
+		g.openai = &oc
 	}
 	if w := cfg.Distributed.RolloutWorkers; len(w) > 0 {
 		pool, err := flight.NewRolloutPool(w, flightOptions(cfg, mem)...)
@@ -66,6 +69,8 @@ func flightOptions(cfg RunConfig, mem memory.Allocator) []flight.Option {
 }
 
 func (g *generators) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.remote != nil {
 		g.remote.Close()
 	}
@@ -80,8 +85,8 @@ func (g *generators) close() {
 // with pol's tokenizer), else an in-process generator.
 func (g *generators) forVersion(pol *policyfile.Policy, model policy.Trainable, version int64) generator {
 	switch {
-	case g.remote != nil:
-		return g.remote
+	case g.openai != nil:
+		return g.remoteFor(pol)
 	case g.flight != nil:
 		g.mu.Lock()
 		defer g.mu.Unlock()
@@ -105,6 +110,27 @@ func (g *generators) forVersion(pol *policyfile.Policy, model policy.Trainable, 
 		return fg
 	}
 	return g.inProcess(pol, model)
+}
+
+// remoteFor returns the OpenAI-compatible generator, built on first use
+// with pol's tokenizer (completion and prompt tokens for training) and,
+// when pol has its own chat template, pol's prompt renderer for the
+// configured template, so that the server continues the text training
+// scores.
+func (g *generators) remoteFor(pol *policyfile.Policy) generator {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.remote == nil {
+		remote, err := rollout.NewOpenAI(*g.openai, pol.Tokenizer)
+		if err != nil { // validated in newGenerators
+			panic(fmt.Sprintf("pipeline: rollout.openai: %v", err))
+		}
+		if pol.Chat != nil {
+			remote.SetRenderer(pol.PromptRenderer(g.openai.PromptTemplate()))
+		}
+		g.remote = remote
+	}
+	return g.remote
 }
 
 // inProcess returns an in-process generator over model (pol's weights or a

@@ -105,7 +105,6 @@ func TestHFPolicyConfigRefusals(t *testing.T) {
 		edit func(*RunConfig)
 		want string
 	}{
-		{"openai rollouts", func(c *RunConfig) { c.Rollout.Kind = RolloutOpenAI }, "rollout.kind openai"},
 		{"Flight rollout workers", func(c *RunConfig) { c.Distributed.RolloutWorkers = []string{"127.0.0.1:1"} }, "distributed.rollout_workers"},
 		{"a diffusion algorithm", func(c *RunConfig) { c.Algorithm.Name = "gdpo" }, "needs policy.kind diffusion"},
 	} {

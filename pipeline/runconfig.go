@@ -271,11 +271,10 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: policy.kind %q (want %s)", ErrConfig, c.Policy.Kind, strings.Join(policy.Kinds(), " or "))
 	case c.Rollout.Kind != RolloutInProcess && c.Rollout.Kind != RolloutOpenAI:
 		return fmt.Errorf("%w: rollout.kind %q (want %s or %s)", ErrConfig, c.Rollout.Kind, RolloutInProcess, RolloutOpenAI)
-	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind != policy.KindAR:
-		// The server's completion text is tokenized for training with the
-		// byte-level tokenizer; an hf policy's own tokenizer is not wired
-		// into the OpenAI generator yet.
-		return fmt.Errorf("%w: rollout.kind openai needs policy.kind ar (not %s)", ErrConfig, c.Policy.Kind)
+	case c.Rollout.Kind == RolloutOpenAI && c.Policy.Kind == policy.KindDiffusion:
+		// OpenAI-compatible servers generate left to right; a diffusion
+		// policy's denoising sampler is not one of theirs.
+		return fmt.Errorf("%w: rollout.kind openai serves causal policies (policy.kind %s or %s), not policy.kind %s", ErrConfig, policy.KindAR, policy.KindHF, c.Policy.Kind)
 	case len(c.Distributed.RolloutWorkers) > 0 && c.Policy.Kind != policy.KindAR && c.Policy.Kind != policy.KindDiffusion:
 		return fmt.Errorf("%w: distributed.rollout_workers serve rlpipe's byte-level policies (policy.kind %s or %s), not policy.kind %s", ErrConfig, policy.KindAR, policy.KindDiffusion, c.Policy.Kind)
 	case c.Rollout.G < 1:

@@ -81,11 +81,12 @@ func (c *statCounters) add(o OpenAIStats) {
 // makes runs reproducible. OpenAI is safe for concurrent use; Concurrency
 // bounds its in-flight requests across all calls.
 type OpenAI struct {
-	cfg   OpenAIConfig
-	tmpl  data.Template
-	codec Codec
-	key   *secret
-	http  *http.Client
+	cfg    OpenAIConfig
+	tmpl   data.Template
+	render Renderer // nil: tmpl's text
+	codec  Codec
+	key    *secret
+	http   *http.Client
 
 	completions openai.CompletionService
 	chat        openai.ChatCompletionService
@@ -96,6 +97,21 @@ type OpenAI struct {
 	model   string
 	total   statCounters
 }
+
+// PromptTemplate is the data template prompts are rendered with: Template
+// (defaulted by the API) with System.
+func (c OpenAIConfig) PromptTemplate() data.Template {
+	c = c.withDefaults()
+	return data.Template{Kind: c.Template, System: c.System}
+}
+
+// SetRenderer makes r render the prompt text (the completions API's prompt,
+// and the text PromptTokens are encoded from when the server returns no
+// prompt ids) instead of cfg.Template's text form: a policy with its own
+// chat template passes its renderer, so that the text the server continues
+// is the one training scores. The chat API still sends the messages. Call
+// it before the first Generate.
+func (g *OpenAI) SetRenderer(r Renderer) { g.render = r }
 
 // NewOpenAI returns a generator for cfg. codec (may be nil) turns completion
 // text into CompletionTokens when the server returns no token ids, prompt
@@ -108,7 +124,7 @@ func NewOpenAI(cfg OpenAIConfig, codec Codec) (*OpenAI, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	tmpl := data.Template{Kind: cfg.Template, System: cfg.System}
+	tmpl := cfg.PromptTemplate()
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	g := &OpenAI{

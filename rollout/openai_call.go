@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,13 @@ type sample struct {
 // whole call must stop (cancellation, ErrRemote).
 func (g *OpenAI) group(ctx context.Context, st *statCounters, model string, req *Request, p data.Prompt, mode uint8) ([]*data.Rollout, error) {
 	r := g.tmpl.Render(p.Prompt, mode)
+	if g.render != nil {
+		text, err := g.render.Render(p, mode)
+		if err != nil {
+			return nil, fmt.Errorf("rollout: rendering prompt %d: %w", p.ID, err)
+		}
+		r.Text = text
+	}
 	var promptTokens []int32
 	if g.codec != nil {
 		promptTokens = g.codec.Encode(r.Text)

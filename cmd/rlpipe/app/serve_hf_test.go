@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -14,19 +12,12 @@ import (
 	"github.com/rlpipe/rlpipe/policy/policyfile/hftest"
 )
 
-// llama2StyleTemplate is a chat template in Llama 2's [INST] style,
-// written for this test (the reference tokenizer package ships none).
-const llama2StyleTemplate = `{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}<<SYS>>{{ m['content'] }}<</SYS>>{% elif m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]{% else %} {{ m['content'] }}{{ eos_token }}{% endif %}{% endfor %}`
-
 // TestServeRendersChatWithTheModelsTemplate serves a Hugging Face model
 // directory with a chat template: /v1/chat/completions must tokenize the
 // conversation as the template renders it (as training with data.template
 // chat does), not as rlpipe's flat "role: content" form.
 func TestServeRendersChatWithTheModelsTemplate(t *testing.T) {
-	dir := hftest.TinyLlama(t)
-	if err := os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte(llama2StyleTemplate), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := hftest.TinyLlamaChat(t)
 	pol, err := policyfile.Load(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -48,3 +48,18 @@ func TinyLlamaVocab(t testing.TB, vocab int) string {
 	}
 	return dir
 }
+
+// InstChatTemplate is a chat template in Llama 2's [INST] style, written
+// for rlpipe's tests (the reference tokenizer package ships none).
+const InstChatTemplate = `{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}<<SYS>>{{ m['content'] }}<</SYS>>{% elif m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]{% else %} {{ m['content'] }}{{ eos_token }}{% endif %}{% endfor %}`
+
+// TinyLlamaChat is TinyLlama with InstChatTemplate as its
+// chat_template.jinja.
+func TinyLlamaChat(t testing.TB) string {
+	t.Helper()
+	dir := TinyLlama(t)
+	if err := os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte(InstChatTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
