@@ -46,6 +46,7 @@ var configBadValues = map[string][]string{
 	"sft.empty_trace_share": {"-0.1", "1.5"},
 	"sft.examples":          {"0"},
 	"sft.eval_every":        {"-1"},
+	"sft.checkpoint_every":  {"-1"},
 
 	"rollout.openai.concurrency":  {"-1"},
 	"rollout.openai.timeout":      {"-1s"},
