@@ -62,7 +62,7 @@ func explainMath(completion, gold string, whole bool, o MathOptions) Explanation
 	ex := ExtractMath(completion, whole)
 	e.PredExtracted, e.PredParts, e.PredRule = ex.Answer, ex.Parts, ex.Rule
 	if ex.Rule == RuleNone || ex.Answer == "" {
-		e.Failure, e.Rule = FailNoAnswer, RuleNone
+		e.Failure, e.Rule, e.Detail = FailNoAnswer, RuleNone, ex.why
 		return e
 	}
 	var tr trace

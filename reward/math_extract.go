@@ -3,6 +3,7 @@ package reward
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Extraction rules, in the order the math verifier tries them (MATH_RULES.md
@@ -32,6 +33,8 @@ type MathExtraction struct {
 	Rule   string   // one of the Rule* constants
 	start  int      // byte offsets of the matched span, for rightmost-wins ties
 	end    int
+	// why says, when Rule is RuleNone, why a present answer was not read.
+	why string
 }
 
 // ExtractMath returns the final answer of a free-text completion following
@@ -94,6 +97,12 @@ func answerTag(text string) (MathExtraction, bool) {
 	}
 	last := m[len(m)-1]
 	inner := text[last[2]:last[3]]
+	if strings.ContainsRune(inner, utf8.RuneError) {
+		// U+FFFD stands for bytes that were not text (data.LossyUTF8): the
+		// model's final answer is malformed output, and a number read out
+		// of it ("104\uFFFD" → 104) would reward the malformation.
+		return MathExtraction{Rule: RuleNone, why: "the <answer> holds U+FFFD (bytes that are not UTF-8 text)"}, true
+	}
 	ex := ExtractMath(inner, true)
 	ex.start, ex.end = ex.start+last[2], ex.end+last[2] // offsets into text
 	if ex.Rule == RuleNone {

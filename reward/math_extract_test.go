@@ -62,6 +62,9 @@ func TestExplainMath(t *testing.T) {
 	if e := ExplainMath("I give up.\nSorry.", "3"); e.Equal || e.Failure != FailNoAnswer {
 		t.Errorf("no answer: %+v", e)
 	}
+	if e := ExplainMath("<answer>3\uFFFD</answer>", "3"); e.Equal || e.Failure != FailNoAnswer || !strings.Contains(e.Detail, "U+FFFD") {
+		t.Errorf("answer tag with U+FFFD: %+v", e)
+	}
 	if e := ExplainMath(`\boxed{3}`, ""); e.Failure != FailNoGold {
 		t.Errorf("no gold: %+v", e)
 	}
