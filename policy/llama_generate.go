@@ -156,10 +156,16 @@ func (e *llamaEngine) attendRows(rows []row, att, q []float32, l int) {
 	dh, rep := c.HeadDim, c.Heads/c.KVHeads
 	impl := blas32.Implementation()
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	var scores []float32
+	longest := 0
+	for _, rw := range rows {
+		longest = max(longest, rw.pos+1)
+	}
+	// One buffer for the longest row: growing it row by row during a long
+	// prefill would allocate quadratically in the prompt length.
+	all := make([]float32, longest)
 	for i, rw := range rows {
 		n := rw.pos + 1
-		scores = grow(scores, n)
+		scores := all[:n]
 		for h := 0; h < c.Heads; h++ {
 			kvo := (h / rep) * dh
 			qh := q[i*e.qw+h*dh : i*e.qw+(h+1)*dh]
