@@ -21,6 +21,7 @@ type Result struct {
 	MsPerIter    float64 // wall milliseconds per iteration
 	FLOPsPerIter float64 // analytic FLOPs of one iteration
 	BLAS         string  // policy.BLASName
+	PeakRSS      int64   // peak resident bytes of the process during the run (0: unknown)
 	Err          error   // non-nil if the run failed (other fields then zero)
 }
 
@@ -43,29 +44,48 @@ func Sgemm(n int, dur time.Duration) float64 {
 	return 2 * float64(n) * float64(n) * float64(n) * float64(iters) / time.Since(start).Seconds() / 1e9
 }
 
-// forwardFLOPsPerToken is 2·(matrix weights) + attention, where attention
-// counts q·kᵀ and p·v over ctx keys per layer (4·ctx·D).
-func forwardFLOPsPerToken(c policy.Config, ctx float64) float64 {
-	d, f := float64(c.DModel), float64(c.DFF)
-	perLayer := 2*(4*d*d+2*d*f) + 4*ctx*d
-	return float64(c.Layers)*perLayer + 2*d*float64(c.Vocab)
+// Model is what the speed benchmarks run: a causal policy that reports its
+// analytic FLOPs (policy.Model and policy.LlamaModel).
+type Model interface {
+	policy.Trainable
+	policy.Causal
+	// ForwardFLOPsPerToken is one token's forward FLOPs over ctx keys.
+	ForwardFLOPsPerToken(ctx float64) float64
+	// VocabSize is the number of token ids.
+	VocabSize() int
+	// TrainedLen is the padded length a batch of n-token sequences is
+	// computed at.
+	TrainedLen(n int) int
 }
 
-// Train times Accumulate (forward + backward of a mean −log-prob
-// objective) on random sequences of seqLen tokens for about dur. FLOPs are
-// 3× the forward count, attention over the full padded T×T as computed.
+var (
+	_ Model = (*policy.Model)(nil)
+	_ Model = (*policy.LlamaModel)(nil)
+)
+
+// Train times a training step of the default-family policy cfg (see
+// TrainModel).
 func Train(cfg policy.Config, batch, seqLen int, dur time.Duration) Result {
-	cfg = cfg.WithDefaults()
-	m, err := policy.NewModel(cfg)
+	m, err := policy.NewModel(cfg.WithDefaults())
 	if err != nil {
 		return Result{Err: err}
 	}
+	return TrainModel(m, batch, seqLen, dur)
+}
+
+// TrainModel times Accumulate (forward + backward of a mean −log-prob
+// objective) on batch random sequences of seqLen tokens for about dur,
+// after one untimed step (graph compilation). FLOPs are 3× the forward
+// count at the padded length, attention over the full T×T as computed.
+// PeakRSS is the process's peak resident memory during the run.
+func TrainModel(m Model, batch, seqLen int, dur time.Duration) Result {
 	rng := rand.New(rand.NewPCG(1, 2))
+	v := m.VocabSize()
 	var b policy.SeqBatch
 	for range batch {
 		c := make([]int32, seqLen-1)
 		for j := range c {
-			c[j] = int32(8 + rng.IntN(cfg.Vocab-8))
+			c[j] = int32(min(8, v-1) + rng.IntN(max(1, v-8)))
 		}
 		b.Prompts, b.Completions = append(b.Prompts, []int32{1}), append(b.Completions, c)
 	}
@@ -82,19 +102,20 @@ func Train(cfg policy.Config, batch, seqLen int, dur time.Duration) Result {
 		}
 		return loss, d, nil
 	}
+	ResetPeakRSS()
 	step := func() error { m.ZeroGrad(); _, err := m.Accumulate(b, 1, obj); return err }
 	if err := step(); err != nil { // compile the graph outside the timing
 		return Result{Err: err}
 	}
-	T := policy.PaddedLen(seqLen, cfg.Context)
-	flops := 3 * forwardFLOPsPerToken(cfg, float64(T)) * float64(batch*T)
-	return timeLoop(dur, flops, float64(batch*seqLen), step)
+	T := m.TrainedLen(seqLen)
+	flops := 3 * m.ForwardFLOPsPerToken(float64(T)) * float64(batch*T)
+	r := timeLoop(dur, flops, float64(batch*seqLen), step)
+	r.PeakRSS = PeakRSS()
+	return r
 }
 
-// Generate times Generate on batch requests (groups of 8 samples per
-// distinct random prompt of promptLen tokens, temperature 1, newTokens
-// max) for about dur. Tokens are generated tokens (EOS may end a sequence
-// early and is counted as it happens); prefill is included in the time.
+// Generate times batched generation of the default-family policy cfg (see
+// GenerateModel).
 func Generate(cfg policy.Config, batch, promptLen, newTokens int, dur time.Duration) Result {
 	cfg = cfg.WithDefaults()
 	cfg.Causal = true
@@ -102,14 +123,24 @@ func Generate(cfg policy.Config, batch, promptLen, newTokens int, dur time.Durat
 	if err != nil {
 		return Result{Err: err}
 	}
+	return GenerateModel(m, batch, promptLen, newTokens, dur)
+}
+
+// GenerateModel times Generate on batch requests (groups of 8 samples per
+// distinct random prompt of promptLen tokens, temperature 1, newTokens
+// max) for about dur. Tokens are generated tokens (EOS may end a sequence
+// early and is counted as it happens); prefill is included in the time.
+// PeakRSS is the process's peak resident memory during the run.
+func GenerateModel(m Model, batch, promptLen, newTokens int, dur time.Duration) Result {
 	rng := rand.New(rand.NewPCG(3, 4))
+	v := m.VocabSize()
 	reqs := make([]data.GenRequest, batch)
 	var prompt []int32
 	for i := range reqs {
 		if i%8 == 0 {
 			prompt = []int32{1}
 			for len(prompt) < promptLen {
-				prompt = append(prompt, int32(8+rng.IntN(cfg.Vocab-8)))
+				prompt = append(prompt, int32(min(8, v-1)+rng.IntN(max(1, v-8))))
 			}
 		}
 		reqs[i] = data.GenRequest{PromptID: uint64(i / 8), SampleIdx: int32(i % 8), PromptTokens: prompt}
@@ -123,10 +154,11 @@ func Generate(cfg policy.Config, batch, promptLen, newTokens int, dur time.Durat
 		for _, r := range res {
 			n := float64(len(r.Tokens))
 			tokens += n
-			flops += n * forwardFLOPsPerToken(cfg, float64(promptLen)+n/2)
+			flops += n * m.ForwardFLOPsPerToken(float64(promptLen)+n/2)
 		}
 		return err
 	}
+	ResetPeakRSS()
 	if err := call(); err != nil {
 		return Result{Err: err}
 	}
@@ -140,7 +172,8 @@ func Generate(cfg policy.Config, batch, promptLen, newTokens int, dur time.Durat
 	}
 	sec := time.Since(start).Seconds()
 	return Result{TokensPerS: tokens / sec, GFLOPs: flops / sec / 1e9, Iterations: iters,
-		MsPerIter: 1000 * sec / float64(iters), FLOPsPerIter: flops / float64(iters), BLAS: policy.BLASName}
+		MsPerIter: 1000 * sec / float64(iters), FLOPsPerIter: flops / float64(iters), BLAS: policy.BLASName,
+		PeakRSS: PeakRSS()}
 }
 
 // timeLoop runs f until dur has passed (at least once).

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/policy"
@@ -62,6 +63,65 @@ func TestBenchFunctionsRunOnATinyModel(t *testing.T) {
 	} {
 		if r.Err != nil || !(r.TokensPerS > 0) || !(r.GFLOPs > 0) || r.Iterations < 1 {
 			t.Errorf("%s: %+v", name, r)
+		}
+	}
+}
+
+func TestBenchFunctionsRunOnATinyLlama(t *testing.T) {
+	m, err := policy.NewLlamaRandom(policy.LlamaConfig{Architecture: policy.ArchQwen2, HiddenSize: 8, IntermediateSize: 12,
+		Layers: 1, Heads: 2, KVHeads: 1, HeadDim: 4, RMSNormEps: 1e-6, RopeTheta: 10000, MaxPositions: 64, Vocab: 40, BOS: -1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]Result{
+		"train":    TrainModel(m, 2, 20, 0),
+		"generate": GenerateModel(m, 4, 5, 6, 0),
+	} {
+		if r.Err != nil || !(r.TokensPerS > 0) || !(r.GFLOPs > 0) || r.Iterations < 1 {
+			t.Errorf("%s: %+v", name, r)
+		}
+		if _, err := os.Stat("/proc/self/status"); err == nil && r.PeakRSS <= 0 {
+			t.Errorf("%s: peak RSS %d on a machine with /proc", name, r.PeakRSS)
+		}
+	}
+}
+
+// TestForwardFLOPsCountEveryWeightMatrix checks the analytic counts on
+// shapes small enough to enumerate by hand.
+func TestForwardFLOPsCountEveryWeightMatrix(t *testing.T) {
+	m, err := policy.NewModel(policy.Config{Layers: 2, DModel: 4, Heads: 2, DFF: 8, Context: 16, Vocab: 10, Causal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Per layer: qkv 4×12, o 4×4, mlp 4×8 + 8×4 → 128 weights; attention
+	// 4·ctx·D; head 4×10.
+	if got, want := m.ForwardFLOPsPerToken(3), 2*(2*128+4*3*4.0)+2*40; got != want {
+		t.Errorf("byte model: %v FLOPs, want %v", got, want)
+	}
+	l, err := policy.NewLlamaRandom(policy.LlamaConfig{Architecture: policy.ArchLlama, HiddenSize: 6, IntermediateSize: 10,
+		Layers: 3, Heads: 2, KVHeads: 1, HeadDim: 4, RMSNormEps: 1e-6, RopeTheta: 10000, MaxPositions: 32, Vocab: 7, BOS: -1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Per layer: q 6×8, k and v 6×4 each, o 8×6, gate/up 6×10, down 10×6
+	// → 324 weights; attention 4·ctx·(heads·head_dim); head 6×7.
+	if got, want := l.ForwardFLOPsPerToken(5), 3*(2*324+4*5*8.0)+2*42; got != want {
+		t.Errorf("llama: %v FLOPs, want %v", got, want)
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"Name:\tx\nVmPeak:\t  9 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1 kB\n", 1234 << 10},
+		{"VmRSS:\t 1 kB\n", 0},
+		{"VmHWM:\t 12 MB\n", 0},
+		{"VmHWM:\t x kB\n", 0},
+	} {
+		if got := parseVmHWM([]byte(tc.in)); got != tc.want {
+			t.Errorf("parseVmHWM(%q) = %d, want %d", tc.in, got, tc.want)
 		}
 	}
 }

@@ -3,12 +3,15 @@ package app
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/pipeline/bench"
 	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
+	"github.com/rlpipe/rlpipe/policy/policyfile/hftest"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-12+1e-9*math.Abs(b) }
@@ -54,7 +57,14 @@ func TestBenchPipelineReportsStageRatio(t *testing.T) {
 // tinyPolicy saves a freshly initialised policy of kind in a new directory.
 func tinyPolicy(t *testing.T, kind string) string {
 	t.Helper()
-	pol, err := policyfile.New(kind, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, InitSeed: 1})
+	return tinyPolicyOf(t, kind, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, InitSeed: 1})
+}
+
+// tinyPolicyOf saves a freshly initialised policy of kind and cfg in a new
+// directory.
+func tinyPolicyOf(t *testing.T, kind string, cfg policy.Config) string {
+	t.Helper()
+	pol, err := policyfile.New(kind, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +161,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"pipeline needs a step after the warm-up", []string{"bench", "pipeline", "--steps", "1"}, "--steps"},
 		{"elbo needs two masks per count", []string{"bench", "elbo", "--checkpoint", ar, "--count-reps", "1"}, "--count-reps"},
 		{"an unknown benchmark is a usage error naming the subcommands", []string{"bench", "nope"}, "elbo, pipeline"},
+		{"random weights need a model", []string{"bench", "train", "--random-weights"}, "--model"},
+		{"workload sizes are positive", []string{"bench", "generate", "--streams", "-1"}, "positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,5 +196,54 @@ func TestEvalDiffusionScheduleFlags(t *testing.T) {
 				t.Fatalf("no accuracy in %s", out)
 			}
 		})
+	}
+}
+
+// TestBenchMeasuresAModelDirectory runs train and generate on a Hugging
+// Face directory (its weights, then only its config.json with
+// --random-weights) and on an rlpipe checkpoint, and refuses a diffusion
+// policy.
+func TestBenchMeasuresAModelDirectory(t *testing.T) {
+	hf := hftest.TinyLlama(t)
+	configOnly := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join(hf, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(configOnly, "config.json"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	small := []string{"--duration", "1ms", "--n", "32", "--batch", "2", "--seq-len", "12", "--streams", "8", "--prompt-len", "3", "--new-tokens", "4", "--json"}
+	for _, model := range [][]string{{"--model", hf}, {"--model", configOnly, "--random-weights"}, {"--model", tinyPolicyOf(t, policy.KindAR, policy.Config{Layers: 1, DModel: 16, Heads: 2, DFF: 32, Context: 32, Causal: true})}} {
+		out, stderr, code := cli(t, append(append([]string{"bench"}, model...), small...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", model, code, stderr)
+		}
+		var rows []struct {
+			Bench   string  `json:"bench"`
+			Model   string  `json:"model"`
+			TokPerS float64 `json:"tokens_per_s"`
+			Ratio   float64 `json:"ratio_to_peak"`
+			RSS     int64   `json:"peak_rss_bytes"`
+		}
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatalf("%v: %q: %v", model, out, err)
+		}
+		if len(rows) != 2 || rows[0].Bench != "train" || rows[1].Bench != "generate" {
+			t.Fatalf("%v: rows %+v", model, rows)
+		}
+		for _, r := range rows {
+			if r.Model != model[1] || !(r.TokPerS > 0) || !(r.Ratio > 0) || r.RSS <= 0 {
+				t.Errorf("%v: %+v", model, r)
+			}
+		}
+	}
+	_, stderr, code := cli(t, append([]string{"bench", "train", "--model", tinyPolicy(t, policy.KindDiffusion)}, small...)...)
+	if code == 0 || !strings.Contains(stderr, "causal") {
+		t.Errorf("diffusion policy: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = cli(t, append([]string{"bench", "train", "--model", t.TempDir(), "--random-weights"}, small...)...)
+	if code == 0 || !strings.Contains(stderr, "config.json") {
+		t.Errorf("no config.json: exit %d, %q", code, stderr)
 	}
 }
