@@ -122,7 +122,15 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) *apiE
 
 func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 	var req completionRequest
-	j, e := s.completionJob(w, r, &req)
+	serveJob(s, w, r, &req, s.completionJob, s.completionResponse)
+}
+
+// serveJob answers one generation request: parse builds the job from the
+// body decoded into req, respond shapes the outputs; errors become the
+// API's JSON errors and the run is bounded by the server's timeout.
+func serveJob[R any, O any](s *Server, w http.ResponseWriter, r *http.Request, req *R,
+	parse func(http.ResponseWriter, *http.Request, *R) (*job, *apiError), respond func(*job, []choiceOut) O) {
+	j, e := parse(w, r, req)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -134,7 +142,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.completionResponse(j, outs))
+	writeJSON(w, http.StatusOK, respond(j, outs))
 }
 
 func (s *Server) completionJob(w http.ResponseWriter, r *http.Request, req *completionRequest) (*job, *apiError) {
@@ -167,19 +175,7 @@ func (s *Server) completionJob(w http.ResponseWriter, r *http.Request, req *comp
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
-	j, e := s.chatJob(w, r, &req)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-	defer cancel()
-	outs, e := s.run(ctx, j)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.chatResponse(j, outs))
+	serveJob(s, w, r, &req, s.chatJob, s.chatResponse)
 }
 
 func (s *Server) chatJob(w http.ResponseWriter, r *http.Request, req *chatRequest) (*job, *apiError) {
