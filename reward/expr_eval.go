@@ -82,12 +82,17 @@ func eval(n *node, env map[string]value) (value, error) {
 	return value{}, fmt.Errorf("%s is not a number", n.op)
 }
 
-func evalBinary(n *node, env map[string]value) (value, error) {
-	a, err := eval(n.kids[0], env)
-	if err != nil {
-		return value{}, err
+// evalPair evaluates a binary node's two operands.
+func evalPair(n *node, env map[string]value) (a, b value, err error) {
+	if a, err = eval(n.kids[0], env); err != nil {
+		return value{}, value{}, err
 	}
-	b, err := eval(n.kids[1], env)
+	b, err = eval(n.kids[1], env)
+	return a, b, err
+}
+
+func evalBinary(n *node, env map[string]value) (value, error) {
+	a, b, err := evalPair(n, env)
 	if err != nil {
 		return value{}, err
 	}
@@ -120,11 +125,7 @@ func evalBinary(n *node, env map[string]value) (value, error) {
 }
 
 func evalPow(n *node, env map[string]value) (value, error) {
-	a, err := eval(n.kids[0], env)
-	if err != nil {
-		return value{}, err
-	}
-	b, err := eval(n.kids[1], env)
+	a, b, err := evalPair(n, env)
 	if err != nil {
 		return value{}, err
 	}
