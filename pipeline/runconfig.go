@@ -207,8 +207,8 @@ const DiffusionEvalSamples = 4
 // ApplyInitPreset sets policy.diffusion to the canvas and generation
 // settings the diffusion checkpoint init was trained with
 // (Policy.DiffusionSettings), so that RL from a checkpoint generates on the
-// canvas it was trained on rather than on the default one. cmd/rlpipe calls
-// it before applying the user's overrides a second time, so explicit
+// canvas it was trained on rather than on the default one. LoadRunConfig
+// calls it before applying the user's overrides a second time, so explicit
 // policy.diffusion fields still win.
 func (c *RunConfig) ApplyInitPreset(init string) error {
 	if init == "" || c.Policy.Kind != policy.KindDiffusion {
@@ -227,7 +227,7 @@ func (c *RunConfig) ApplyInitPreset(init string) error {
 // ApplyPreset replaces the advantage and loss sections with the preset
 // named by Algorithm.Name (learn.Config.ApplyPreset), and for a diffusion policy (Policy.Kind) sets
 // the SFT length to DiffusionSFTSteps and eval.samples to
-// DiffusionEvalSamples; cmd/rlpipe calls it before applying
+// DiffusionEvalSamples; LoadRunConfig calls it before applying
 // the user's overrides a second time, so that explicit fields win over the
 // preset.
 func (c *RunConfig) ApplyPreset() error {

@@ -34,25 +34,8 @@ func (f *configFlags) load() (pipeline.RunConfig, error) {
 		}
 		docs = append(docs, config.Doc{Name: path, Data: b})
 	}
-	// First pass: find the algorithm and policy-kind presets the user asked
-	// for.
-	probe := pipeline.DefaultRunConfig()
-	if err := config.Load(&probe, docs, f.sets); err != nil {
-		return pipeline.RunConfig{}, usageError{err}
-	}
-	cfg := pipeline.DefaultRunConfig()
-	cfg.Algorithm.Name, cfg.Policy.Kind = probe.Algorithm.Name, probe.Policy.Kind
-	if err := cfg.ApplyPreset(); err != nil {
-		return pipeline.RunConfig{}, usageError{err}
-	}
-	if err := cfg.ApplyInitPreset(probe.Policy.Init); err != nil {
-		return pipeline.RunConfig{}, usageError{err}
-	}
-	// Second pass: explicit fields win over the preset.
-	if err := config.Load(&cfg, docs, f.sets); err != nil {
-		return pipeline.RunConfig{}, usageError{err}
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := pipeline.LoadRunConfig(docs, f.sets)
+	if err != nil {
 		return pipeline.RunConfig{}, usageError{err}
 	}
 	return cfg, nil
