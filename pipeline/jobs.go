@@ -143,7 +143,7 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 	}
 	// A generated held-out set is drawn with seed+1, as rlpipe run draws
 	// its own: eval of a run's checkpoint sees the run's problems.
-	prompts, err := readSpec(ctx, o.Dataset, dataOptions(o.Config.N, o.Seed+1, o.Difficulty)...)
+	prompts, err := data.ReadSpec(ctx, o.Dataset, dataOptions(o.Config.N, o.Seed+1, o.Difficulty)...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 func (r *runner) loadData(ctx context.Context) error {
 	c := r.cfg.Data
 	opts := append(dataOptions(c.TrainSize, r.cfg.Seed, c.Difficulty), data.WithFields(c.Fields))
-	train, err := readSpec(ctx, splitSpec(c.Train, "train"), opts...)
+	train, err := data.ReadSpec(ctx, splitSpec(c.Train, "train"), opts...)
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func (r *runner) loadData(ctx context.Context) error {
 		evalSpec = splitSpec(c.Train, "test")
 	}
 	evalOpts := append(dataOptions(r.cfg.Eval.N, r.cfg.Seed+1, c.Difficulty), data.WithFields(c.Fields))
-	held, err := readSpec(ctx, evalSpec, evalOpts...)
+	held, err := data.ReadSpec(ctx, evalSpec, evalOpts...)
 	if err != nil {
 		return err
 	}
@@ -68,15 +68,6 @@ func dataOptions(n int, seed uint64, difficulty int) []data.Option {
 		opts = append(opts, data.WithDifficulty(difficulty))
 	}
 	return opts
-}
-
-func readSpec(ctx context.Context, spec string, opts ...data.Option) ([]data.Prompt, error) {
-	rd, err := data.OpenSpec(spec, opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer rd.Close()
-	return rd.ReadAll(ctx)
 }
 
 // freshStart builds the policy (from --init or by SFT), the optimizer and
