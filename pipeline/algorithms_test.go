@@ -356,3 +356,35 @@ func TestPresetDiffuGRPOSelectsThePerTokenRatio(t *testing.T) {
 		t.Error("ratio token with the sdmc estimator was accepted")
 	}
 }
+
+// algorithm.micro_batch_size is refused, naming the key, where no learner
+// would apply it (every algorithm outside the GRPO family).
+func TestMicroBatchSizeIsRefusedWhereItWouldBeIgnored(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     func(c *RunConfig)
+		refused bool
+	}{
+		{"rlpipe", func(c *RunConfig) {}, false},
+		{"dr_grpo", func(c *RunConfig) { c.Algorithm.Name = "dr_grpo" }, false},
+		{"bvpo", func(c *RunConfig) { c.Algorithm.Name = learn.NameBVPO }, true},
+		{"reinforce", func(c *RunConfig) { c.Algorithm.Name = "reinforce" }, true},
+		{"gdpo", func(c *RunConfig) { c.Policy.Kind, c.Algorithm.Name = policy.KindDiffusion, learn.NameGDPO }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := smallRunConfig()
+			tc.set(&cfg)
+			if err := cfg.ApplyPreset(); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Algorithm.MicroBatchSize = 4
+			err := cfg.Validate()
+			if !tc.refused && err != nil {
+				t.Fatal(err)
+			}
+			if tc.refused && (!errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "algorithm.micro_batch_size")) {
+				t.Fatalf("error %v, want a config error naming algorithm.micro_batch_size", err)
+			}
+		})
+	}
+}

@@ -285,6 +285,11 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("%w: rollout.max_new_tokens %d < 1", ErrConfig, c.Rollout.MaxNewTokens)
 	case c.Algorithm.Epochs < 1 || c.Algorithm.MiniBatches < 1:
 		return fmt.Errorf("%w: algorithm.epochs and algorithm.mini_batches must be >= 1", ErrConfig)
+	case c.Algorithm.MicroBatchSize < 0:
+		return fmt.Errorf("%w: algorithm.micro_batch_size %d < 0 (0: whole mini-batches)", ErrConfig, c.Algorithm.MicroBatchSize)
+	case c.Algorithm.MicroBatchSize > 0 && !objective.IsGRPOFamily(c.Algorithm.Name):
+		return fmt.Errorf("%w: algorithm.micro_batch_size is implemented for the GRPO family (rlpipe, grpo, dr_grpo, dapo), not algorithm %s; set it to 0",
+			ErrConfig, c.Algorithm.Name)
 	case c.Train.Steps < 0 || c.Train.PromptsPerStep < 1:
 		return fmt.Errorf("%w: train.steps must be >= 0 and train.prompts_per_step >= 1", ErrConfig)
 	case !(c.Train.LR > 0):

@@ -42,6 +42,13 @@ type Config struct {
 	// MiniBatches splits each step's kept rows into this many consecutive
 	// chunks (a chunk may cut a group), one optimizer step each. Default 1.
 	MiniBatches int `yaml:"mini_batches"`
+	// MicroBatchSize runs each mini-batch's forward and backward passes on
+	// at most this many sequences at a time and sums their gradients
+	// (gradient accumulation, verl's ppo_micro_batch_size_per_gpu): the
+	// update is the mini-batch's (objective.MicroBatchNorms keeps every
+	// aggregation's normaliser), the memory a micro-batch's. 0 (default)
+	// runs the whole mini-batch at once. GRPO family only.
+	MicroBatchSize int `yaml:"micro_batch_size"`
 	// BVPO configures algorithm bvpo (which rolls out both trace and
 	// empty-trace modes).
 	BVPO BVPOConfig `yaml:"bvpo"`

@@ -1,6 +1,7 @@
 package learn_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
@@ -63,6 +64,7 @@ func TestEveryLearnerKeepsTheContract(t *testing.T) {
 		{"dapo with epochs, mini-batches and an entropy bonus", "dapo",
 			func(c *learn.Config) { c.Epochs, c.MiniBatches, c.Loss.EntropyCoef = 2, 2, 0.01 }, nil},
 		{"rlpipe with kl_in_reward", "rlpipe", func(c *learn.Config) { c.KLInReward = 0.05 }, nil},
+		{"grpo with micro-batches of 3 sequences", "grpo", func(c *learn.Config) { c.MicroBatchSize = 3 }, nil},
 		{"bvpo", "bvpo", nil, nil},
 		{"bvpo base grpo", "bvpo", func(c *learn.Config) { c.BVPO.Base = learn.BVPOBaseGRPO }, nil},
 		{"bvpo base grpo with a KL term", "bvpo", func(c *learn.Config) { c.BVPO.Base, c.Loss.Beta = learn.BVPOBaseGRPO, 0.1 }, nil},
@@ -94,5 +96,57 @@ func TestEveryLearnerKeepsTheContract(t *testing.T) {
 			}
 			learntest.Run(t, envFor(algo), steps)
 		})
+	}
+}
+
+// TestMicroBatchesTrainLikeTheWholeBatch: gradient accumulation over
+// micro-batches gives the update of the whole mini-batch for every GRPO
+// aggregation (up to float32 summation order), and the same loss and
+// metrics.
+func TestMicroBatchesTrainLikeTheWholeBatch(t *testing.T) {
+	rows := func() []data.TrainRow {
+		r := trainrows.BVPO()
+		trainrows.TieGroups(r)
+		return r
+	}
+	for _, name := range []string{"rlpipe", "grpo", "dr_grpo", "dapo"} {
+		algo := learn.DefaultConfig()
+		algo.Name = name
+		if err := algo.ApplyPreset(); err != nil {
+			t.Fatal(err)
+		}
+		algo.Loss.EntropyCoef = 0.01
+		run := func(micro int) ([]float32, learn.Stats) {
+			a := algo
+			a.MicroBatchSize = micro
+			env := envFor(a)(t)
+			l, err := learn.New(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := l.Update(learntest.BatchOf(0, rows()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w []float32
+			for _, p := range env.Policy.Params() {
+				w = append(w, p.Value...)
+			}
+			return w, st
+		}
+		whole, stWhole := run(0)
+		micro, stMicro := run(3)
+		var diff, scale float64
+		for i := range whole {
+			diff = max(diff, math.Abs(float64(whole[i]-micro[i])))
+			scale = max(scale, math.Abs(float64(whole[i])))
+		}
+		if diff > 1e-6*scale {
+			t.Errorf("%s: weights differ by %g (scale %g) between whole and micro-batched updates", name, diff, scale)
+		}
+		if math.Abs(stWhole.Loss-stMicro.Loss) > 1e-6*(1+math.Abs(stWhole.Loss)) ||
+			math.Abs(stWhole.Metrics.RatioMean-stMicro.Metrics.RatioMean) > 1e-9 || stWhole.Metrics.Tokens != stMicro.Metrics.Tokens {
+			t.Errorf("%s: stats %+v whole, %+v micro-batched", name, stWhole, stMicro)
+		}
 	}
 }

@@ -164,17 +164,61 @@ func seqBatch(rows []data.TrainRow, idx []int) policy.SeqBatch {
 
 // accumulate computes the loss of rows[idx] (with the entropy bonus when
 // algorithm.loss.entropy_coef != 0) and its gradient into the model's
-// gradient buffers (zeroed first).
+// gradient buffers (zeroed first). With algorithm.micro_batch_size it runs
+// the rows in chunks of that many sequences, each normalised by the whole
+// mini-batch (objective.MicroBatchNorms), so the gradient is the
+// mini-batch's while the activations held at once are a chunk's.
 func (l *grpo) accumulate(rows []data.TrainRow, idx []int) (float64, objective.LossMetrics, error) {
+	mask := make([][]float64, len(idx))
+	for j, i := range idx {
+		mask[j] = ones(len(rows[i].CompletionTokens))
+	}
+	tokens, seqs, cfg := objective.MicroBatchNorms(mask, l.algo.Loss)
+	l.pol.ZeroGrad()
+	var loss float64
+	var metrics objective.LossMetrics
+	for k, chunk := range microBatches(idx, l.algo.MicroBatchSize) {
+		part, m, err := l.accumulateChunk(rows, chunk, tokens, seqs, cfg)
+		if err != nil {
+			return 0, objective.LossMetrics{}, err
+		}
+		loss += part
+		if k == 0 {
+			metrics = m // one chunk: the figures exactly as computed
+		} else {
+			metrics = metrics.Merge(m)
+		}
+	}
+	return loss, metrics, nil
+}
+
+// microBatches splits idx into consecutive chunks of size (all of idx when
+// size is 0 or covers it).
+func microBatches(idx []int, size int) [][]int {
+	if size <= 0 || size >= len(idx) {
+		return [][]int{idx}
+	}
+	var out [][]int
+	for lo := 0; lo < len(idx); lo += size {
+		out = append(out, idx[lo:min(lo+size, len(idx))])
+	}
+	return out
+}
+
+// accumulateChunk adds the gradient of rows[idx]'s share of the mini-batch
+// loss (normalisers tokens and seqs, configuration cfg from
+// objective.MicroBatchNorms) and returns that share.
+func (l *grpo) accumulateChunk(rows []data.TrainRow, idx []int, tokens, seqs float64, cfg objective.LossConfig) (float64, objective.LossMetrics, error) {
 	batch := seqBatch(rows, idx)
-	in := &objective.LossInput{OldLogp: make([][]float64, len(idx)), Mask: make([][]float64, len(idx)), Adv: make([]float64, len(idx))}
+	in := &objective.LossInput{OldLogp: make([][]float64, len(idx)), Mask: make([][]float64, len(idx)), Adv: make([]float64, len(idx)),
+		Tokens: tokens, Seqs: seqs}
 	for j, i := range idx {
 		r := &rows[i]
 		in.OldLogp[j] = widen(r.Logprobs)
 		in.Mask[j] = ones(len(r.CompletionTokens))
 		in.Adv[j] = float64(r.Advantage)
 	}
-	if l.algo.Loss.Beta > 0 {
+	if cfg.Beta > 0 {
 		ref, _, err := l.ref.LogProbs(batch, l.temperature)
 		if err != nil {
 			return 0, objective.LossMetrics{}, err
@@ -194,14 +238,13 @@ func (l *grpo) accumulate(rows []data.TrainRow, idx []int) (float64, objective.L
 				in.OldLogp[j] = append([]float64(nil), logp[j]...)
 			}
 		}
-		res, err := objective.PolicyLoss(nil, in, l.algo.Loss)
+		res, err := objective.PolicyLoss(nil, in, cfg)
 		if err == nil {
 			metrics = res.Metrics
 		}
 		return res, err
 	}
-	l.pol.ZeroGrad()
-	if l.algo.Loss.EntropyCoef == 0 {
+	if cfg.EntropyCoef == 0 {
 		// No bonus: the graph without entropies, as cheap as ever.
 		loss, err := l.model.Accumulate(batch, l.temperature, func(logp [][]float64) (float64, [][]float64, error) {
 			res, err := eval(logp, nil)
@@ -220,16 +263,18 @@ func (l *grpo) accumulate(rows []data.TrainRow, idx []int) (float64, objective.L
 // sampling temperature) on rows[idx], a diagnostic that costs one forward
 // pass.
 func (l *grpo) entropy(rows []data.TrainRow, idx []int) (float64, error) {
-	_, ent, err := l.model.LogProbs(seqBatch(rows, idx), l.temperature)
-	if err != nil {
-		return 0, err
-	}
 	var sum float64
 	n := 0
-	for _, row := range ent {
-		for _, h := range row {
-			sum += float64(h)
-			n++
+	for _, chunk := range microBatches(idx, l.algo.MicroBatchSize) {
+		_, ent, err := l.model.LogProbs(seqBatch(rows, chunk), l.temperature)
+		if err != nil {
+			return 0, err
+		}
+		for _, row := range ent {
+			for _, h := range row {
+				sum += float64(h)
+				n++
+			}
 		}
 	}
 	if n == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/policy"
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
@@ -87,7 +88,6 @@ func (l *grpo) klRewardPenalty(rows []data.TrainRow, rewards []float64) ([]float
 // klRewardInputs returns the behaviour and reference log-probs and the
 // completion mask of rows[idx].
 func (l *grpo) klRewardInputs(rows []data.TrainRow, idx []int) (old, ref, mask [][]float64, err error) {
-	batch := seqBatch(rows, idx)
 	old, mask = make([][]float64, len(idx)), make([][]float64, len(idx))
 	missing := false
 	for j, i := range idx {
@@ -95,24 +95,36 @@ func (l *grpo) klRewardInputs(rows []data.TrainRow, idx []int) (old, ref, mask [
 		old[j], mask[j] = widen(r.Logprobs), ones(len(r.CompletionTokens))
 		missing = missing || len(r.Logprobs) != len(r.CompletionTokens)
 	}
-	refLogp, _, err := l.ref.LogProbs(batch, l.temperature)
+	ref, err = l.chunkedLogProbs(l.ref, idx, rows)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ref = make([][]float64, len(idx))
-	for j := range refLogp {
-		ref[j] = widen(refLogp[j])
-	}
 	if missing {
-		cur, _, err := l.model.LogProbs(batch, l.temperature)
+		cur, err := l.chunkedLogProbs(l.model, idx, rows)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		for j := range old {
 			if len(old[j]) != len(mask[j]) {
-				old[j] = widen(cur[j])
+				old[j] = cur[j]
 			}
 		}
 	}
 	return old, ref, mask, nil
+}
+
+// chunkedLogProbs is m's log-probs of rows[idx], widened, computed in
+// micro-batches of algorithm.micro_batch_size sequences.
+func (l *grpo) chunkedLogProbs(m policy.Causal, idx []int, rows []data.TrainRow) ([][]float64, error) {
+	out := make([][]float64, 0, len(idx))
+	for _, chunk := range microBatches(idx, l.algo.MicroBatchSize) {
+		lp, _, err := m.LogProbs(seqBatch(rows, chunk), l.temperature)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range lp {
+			out = append(out, widen(row))
+		}
+	}
+	return out, nil
 }

@@ -167,3 +167,10 @@ func Preset(name string) (GRPOConfig, error) {
 	}
 	return c, nil
 }
+
+// IsGRPOFamily reports whether name is one of Preset's names: an
+// algorithm trained with PolicyLoss.
+func IsGRPOFamily(name string) bool {
+	_, err := Preset(name)
+	return err == nil
+}

@@ -132,6 +132,7 @@ var configKeyTests = map[string][]string{
 	"algorithm.kl_in_reward":               {"pipeline.TestLossKeysChangeTheUpdate", "policy/learn.TestKLInRewardFoldsThePenaltyIntoTheAdvantages"},
 	"algorithm.epochs":                     {"pipeline.TestLearnerKeysChangeTheUpdate"},
 	"algorithm.mini_batches":               {"pipeline.TestLearnerKeysChangeTheUpdate"},
+	"algorithm.micro_batch_size":           {"policy/learn.TestMicroBatchSizeBoundsEveryPass", "pipeline.TestMicroBatchSizeIsRefusedWhereItWouldBeIgnored"},
 	"algorithm.bvpo.alpha":                 {"pipeline.TestBVPOKeysChangeTheUpdate", "policy/learn.TestBVPOAutoAlphaFollowsTheGradientVariances"},
 	"algorithm.bvpo.base":                  {"pipeline.TestBVPOKeysChangeTheUpdate"},
 	"algorithm.bvpo.beta_dpo":              {"pipeline.TestBVPOKeysChangeTheUpdate"},

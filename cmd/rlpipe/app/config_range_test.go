@@ -83,6 +83,7 @@ var configBadValues = map[string][]string{
 	"algorithm.kl_in_reward":               {"-1"},
 	"algorithm.epochs":                     {"0"},
 	"algorithm.mini_batches":               {"0"},
+	"algorithm.micro_batch_size":           {"-1"},
 	"algorithm.bvpo.alpha":                 {"-0.1", "1.5"},
 	"algorithm.bvpo.beta_dpo":              {"0", "-1"},
 	"algorithm.bvpo.micro_batches":         {"-1"},
