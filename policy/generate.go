@@ -9,7 +9,6 @@ import (
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/data/rng"
-	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
 // maxGenBatch bounds the sequences decoded together (and so the KV-cache
@@ -74,7 +73,8 @@ func (m *Model) Generate(ctx context.Context, seed uint64, reqs []data.GenReques
 type genSeq struct {
 	prompt int
 	res    *data.GenResult
-	kv     *kvCache
+	kv     *kvCache  // the Llama path's cache
+	cache  *seqCache // the decoder's
 	rng    *rand.Rand
 	last   int
 	done   bool
@@ -84,69 +84,6 @@ type genSeq struct {
 // hashes of (seed, promptID) and (seed, sampleIdx), see rng.DecodeSeeds.
 func seqRNG(seed, promptID uint64, sampleIdx int32) *rand.Rand {
 	return rand.New(rand.NewPCG(rng.DecodeSeeds(seed, promptID, sampleIdx)))
-}
-
-func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenRequest, p data.GenParams, out []data.GenResult) error {
-	e := newEngine(m)
-	v := m.cfg.Vocab
-	stop := map[int]bool{int(tokenizer.EOS): true}
-	for _, t := range p.StopTokens {
-		stop[int(t)] = true
-	}
-	seqs := make([]*genSeq, len(reqs))
-	leaderOf := map[string]int{} // prompt → index of the sequence that prefills it
-	var rows []row
-	var leaders []int
-	for i, r := range reqs {
-		maxLen := min(m.cfg.Context, len(r.PromptTokens)+p.MaxNewTokens)
-		s := &genSeq{prompt: len(r.PromptTokens), res: &out[i], kv: e.newCache(maxLen), rng: seqRNG(seed, r.PromptID, r.SampleIdx)}
-		s.res.Tokens, s.res.Logprobs = []int32{}, []float32{}
-		seqs[i] = s
-		key := promptKey(r.PromptTokens)
-		if _, ok := leaderOf[key]; ok {
-			continue
-		}
-		leaderOf[key] = i
-		leaders = append(leaders, i)
-		for pos, t := range r.PromptTokens {
-			rows = append(rows, row{kv: s.kv, pos: pos, tok: int(t), want: pos == len(r.PromptTokens)-1})
-		}
-	}
-	logits := e.forward(rows)
-	first := make(map[int][]float32, len(leaders))
-	for k, i := range leaders {
-		first[i] = slices.Clone(logits[k*v : (k+1)*v])
-	}
-	sp := newSampler(v)
-	for i, s := range seqs {
-		li := leaderOf[promptKey(reqs[i].PromptTokens)]
-		if li != i {
-			s.kv.copyFrom(seqs[li].kv, e.d)
-		}
-		tok, lp := sp.sample(first[li], p, s.rng)
-		s.push(tok, lp, p, stop, m.cfg.Context)
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rows = rows[:0]
-		var act []*genSeq
-		for _, s := range seqs {
-			if !s.done {
-				act = append(act, s)
-				rows = append(rows, row{kv: s.kv, pos: s.kv.n, tok: s.last, want: true})
-			}
-		}
-		if len(act) == 0 {
-			return nil
-		}
-		logits := e.forward(rows)
-		for k, s := range act {
-			tok, lp := sp.sample(logits[k*v:(k+1)*v], p, s.rng)
-			s.push(tok, lp, p, stop, m.cfg.Context)
-		}
-	}
 }
 
 // promptKey turns a prompt into a map key.

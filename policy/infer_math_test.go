@@ -1,0 +1,91 @@
+package policy
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestFastExpIsAccurate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	check := func(x float64) {
+		got, want := fastExp(x), math.Exp(x)
+		switch {
+		case x < -708 && got != 0, x > 709 && !math.IsInf(got, 1):
+			t.Fatalf("fastExp(%v) = %v, want the documented 0 or +Inf", x, got)
+		case x < -708 || x > 709:
+			return
+		}
+		if math.Abs(got-want) > 1e-9*want {
+			t.Fatalf("fastExp(%v) = %v, want %v (rel %.3g)", x, got, want, math.Abs(got-want)/want)
+		}
+	}
+	for _, x := range []float64{0, -0.0, 1, -1, 0.5 * math.Ln2, -0.5 * math.Ln2, -707.9, 708.9, -708.5, 709.5, -1000, 1000, 1e-300, -87.3, 88.7} {
+		check(x)
+	}
+	for range 200000 {
+		check(rng.Float64()*1400 - 700)
+		check(rng.NormFloat64() * 5)
+	}
+	if !math.IsNaN(fastExp(math.NaN())) {
+		t.Fatal("fastExp(NaN) is not NaN")
+	}
+}
+
+func TestGeluFastMatchesActivate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 400000 {
+		u := float32(rng.NormFloat64() * 4)
+		if i%4 == 0 {
+			u = float32(rng.Float64()*80 - 40)
+		}
+		got, want := geluFast(u), activate(actGELU, u)
+		// Float32 results of two float64 evaluations: at most one rounding
+		// step apart, except far left where activate's 1+tanh cancels
+		// (its own error there is ~|x|·1e-16 absolute).
+		if d := math.Abs(float64(got - want)); d > 1.2e-7*math.Abs(float64(want))+1e-14 {
+			t.Fatalf("gelu(%v) = %v, want %v", u, got, want)
+		}
+	}
+}
+
+func TestSoftmaxScaledMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{1, 2, 7, 33, 128} {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64() * 10)
+		}
+		ref := make([]float32, n)
+		for i, v := range s {
+			ref[i] = float32(float64(v) * 0.25)
+		}
+		softmaxInPlace(ref)
+		softmaxScaled(s, 0.25)
+		for i := range s {
+			if math.Abs(float64(s[i]-ref[i])) > 1e-7*float64(ref[i])+1e-12 {
+				t.Fatalf("n=%d: p[%d] = %v, want %v", n, i, s[i], ref[i])
+			}
+		}
+	}
+}
+
+func BenchmarkFastMath(b *testing.B) {
+	x := make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(i%200)/20 - 5
+	}
+	y, bias := make([]float32, len(x)), make([]float32, len(x))
+	b.Run("geluFast", func(b *testing.B) {
+		for b.Loop() {
+			biasActRowsFast(y, x, bias, 1, len(x), actGELU)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/elem")
+	})
+	b.Run("gelu", func(b *testing.B) {
+		for b.Loop() {
+			biasActRows(y, x, bias, 1, len(x), actGELU)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/elem")
+	})
+}
