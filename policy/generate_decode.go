@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"sync"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
@@ -51,7 +52,9 @@ func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenR
 	for range pl.parts {
 		dr.sps = append(dr.sps, newSampler(c.Vocab))
 	}
-	seqs, groupOf, rows := m.prepareChunk(e, seed, reqs, p, out)
+	arena := getArena(m.chunkCacheSize(e, reqs, p))
+	defer arenaPool.Put(arena)
+	seqs, groupOf, rows := m.prepareChunk(e, *arena, seed, reqs, p, out)
 	dc.reserve(max(len(rows), len(reqs)))
 	logits := dc.forward(rows)
 	sp := dr.sps[0]
@@ -83,25 +86,52 @@ func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenR
 	}
 }
 
-// prepareChunk makes the sequences of a chunk, their caches (one arena:
-// a prefilled prefix per distinct prompt, a suffix per sample) and the
-// prefill rows (each distinct prompt once, logits at its last token).
-func (m *Model) prepareChunk(e *engine, seed uint64, reqs []data.GenRequest, p data.GenParams, out []data.GenResult) ([]*genSeq, []*promptGroup, []decRow) {
+// arenaPool recycles cache arenas between Generate calls: a fresh 30 MB
+// arena per call costs more in page faults and zeroing than a decode step.
+// Caches need no zeroing: a position is stored before it is read.
+var arenaPool sync.Pool
+
+// getArena returns a pooled arena of at least n floats.
+func getArena(n int) *[]float32 {
+	a, _ := arenaPool.Get().(*[]float32)
+	if a == nil || cap(*a) < n {
+		b := make([]float32, n)
+		return &b
+	}
+	*a = (*a)[:n]
+	return a
+}
+
+// chunkCacheSize is the arena prepareChunk needs: a prefix per distinct
+// prompt and a suffix per sample, keys and values of every layer.
+func (m *Model) chunkCacheSize(e *engine, reqs []data.GenRequest, p data.GenParams) int {
+	seen := map[string]bool{}
+	size, per := 0, 2*e.d*len(e.layers)
+	for _, r := range reqs {
+		n := len(r.PromptTokens)
+		size += (min(m.cfg.Context, n+p.MaxNewTokens) - n) * per
+		if key := promptKey(r.PromptTokens); !seen[key] {
+			seen[key] = true
+			size += n * per
+		}
+	}
+	return size
+}
+
+// prepareChunk makes the sequences of a chunk, their caches carved from
+// arena (chunkCacheSize floats) and the prefill rows (each distinct prompt
+// once, logits at its last token).
+func (m *Model) prepareChunk(e *engine, arena []float32, seed uint64, reqs []data.GenRequest, p data.GenParams, out []data.GenResult) ([]*genSeq, []*promptGroup, []decRow) {
 	c := m.cfg
 	groups := map[string]*promptGroup{}
 	groupOf := make([]*promptGroup, len(reqs))
-	size := 0
 	for i, r := range reqs {
-		n := len(r.PromptTokens)
-		size += (min(c.Context, n+p.MaxNewTokens) - n) * 2 * e.d * len(e.layers)
 		key := promptKey(r.PromptTokens)
 		if groups[key] == nil {
 			groups[key] = &promptGroup{row: len(groups)}
-			size += n * 2 * e.d * len(e.layers)
 		}
 		groupOf[i] = groups[key]
 	}
-	arena := make([]float32, size)
 	var rows []decRow
 	seqs := make([]*genSeq, len(reqs))
 	for i, r := range reqs {

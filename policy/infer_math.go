@@ -68,12 +68,33 @@ func softmaxScaled(s []float32, scale float64) {
 }
 
 // geluFast is activate(actGELU, u): 0.5·x·(1+tanh(y)) with
-// y = √(2/π)(x+0.044715x³), computed as x/(1+e^(−2y)), the same function
-// with one exponential instead of a tanh.
+// y = √(2/π)(x+0.044715x³), computed as x/(1+e^t), t = −2y, the same
+// function with one exponential instead of a tanh. t is clamped to ±80
+// (e^−80 is far below float32 resolution next to 1, and x/e^80 is 0 for
+// any activation), which keeps fastExp's range checks out of this loop,
+// the hottest elementwise one of decoding; the exponential is fastExp's
+// inlined.
 func geluFast(u float32) float32 {
 	x := float64(u)
-	y := geluC * (x + 0.044715*x*x*x)
-	return float32(x / (1 + fastExp(-2*y)))
+	t := -2 * geluC * (x + 0.044715*x*x*x)
+	if t > 80 {
+		t = 80
+	}
+	if t < -80 {
+		t = -80
+	}
+	tt := t*log2e + expShift
+	k := int64(int32(uint32(math.Float64bits(tt))))
+	kf := tt - expShift
+	r := t - kf*ln2Hi - kf*ln2Lo
+	r2 := r * r
+	p01 := 1 + r
+	p23 := 1.0/2 + r*(1.0/6)
+	p45 := 1.0/24 + r*(1.0/120)
+	p67 := 1.0/720 + r*(1.0/5040)
+	p47 := p45 + r2*(p67+r2*(1.0/40320))
+	e := (p01 + r2*(p23+r2*p47)) * math.Float64frombits(uint64(k+1023)<<52)
+	return float32(x / (1 + e))
 }
 
 // biasActRowsFast is biasActRows with geluFast.

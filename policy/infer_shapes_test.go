@@ -13,21 +13,30 @@ func BenchmarkDecodeShapes(b *testing.B) {
 	for _, r := range []int{64, 128} {
 		for _, par := range []int{1, 2} {
 			b.Run(fmt.Sprintf("rows=%d/par=%d", r, par), func(b *testing.B) {
-				type op struct{ a, w, c []float32; k, n int }
+				type op struct {
+					a, w, c []float32
+					k, n    int
+				}
 				var ops [][]op
 				for range par {
 					var o []op
 					for _, s := range shapes {
 						k, n := s[0], s[1]
 						a, w := make([]float32, r*k), make([]float32, k*n)
-						for i := range a { a[i] = float32(i%7) * 0.1 }
-						for i := range w { w[i] = float32(i%5) * 0.1 }
+						for i := range a {
+							a[i] = float32(i%7) * 0.1
+						}
+						for i := range w {
+							w[i] = float32(i%5) * 0.1
+						}
 						o = append(o, op{a, w, make([]float32, r*n), k, n})
 					}
 					ops = append(ops, o)
 				}
 				flops := 0.0
-				for _, s := range shapes { flops += 2 * float64(r*s[0]*s[1]) }
+				for _, s := range shapes {
+					flops += 2 * float64(r*s[0]*s[1])
+				}
 				for b.Loop() {
 					var wg sync.WaitGroup
 					for p := range par {

@@ -1,0 +1,68 @@
+package policy
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/rlpipe/rlpipe/data"
+)
+
+// TestGenerateIsDeterministicAcrossGOMAXPROCS checks that the decoder's
+// split of rows over workers (and sgemm's over goroutines) changes no bit
+// of the result: same seed, same tokens and log-probs, whatever the CPUs.
+func TestGenerateIsDeterministicAcrossGOMAXPROCS(t *testing.T) {
+	for _, positions := range []string{"learned", "rotary"} {
+		t.Run(positions, func(t *testing.T) {
+			m := genModel(t, positions)
+			// Enough rows (and sequences) that every phase runs split.
+			reqs := genRequests(append(genPrompts, []int32{1, 90, 91}, []int32{1, 95}), 5)
+			p := data.GenParams{Temperature: 1.1, TopP: 0.95, MaxNewTokens: 20}
+			var want []data.GenResult
+			for _, procs := range []int{1, 2, 3, 5} {
+				old := runtime.GOMAXPROCS(procs)
+				got, err := m.Generate(context.Background(), 11, reqs, p)
+				runtime.GOMAXPROCS(old)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want == nil {
+					want = got
+					continue
+				}
+				for i := range got {
+					if !equalResult(got[i], want[i], 0) {
+						t.Fatalf("GOMAXPROCS=%d request %d: %v, with 1: %v", procs, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGenerateSharesPromptCaches checks that samples of one prompt read
+// the prompt's prefilled cache instead of a copy: one prefix per distinct
+// prompt.
+func TestGenerateSharesPromptCaches(t *testing.T) {
+	m := genModel(t, "learned")
+	e := newEngine(m)
+	reqs := genRequests(genPrompts, 3)
+	out := make([]data.GenResult, len(reqs))
+	gp := data.GenParams{MaxNewTokens: 4}
+	arena := make([]float32, m.chunkCacheSize(e, reqs, gp))
+	seqs, groups, rows := m.prepareChunk(e, arena, 1, reqs, gp, out)
+	prefixes := map[*seqCache]int{}
+	for i, s := range seqs {
+		if s.cache.prefix != groups[i].cache || s.cache.base != len(reqs[i].PromptTokens) {
+			t.Fatalf("request %d: prefix %p base %d, want its group's %p at %d", i, s.cache.prefix, s.cache.base, groups[i].cache, len(reqs[i].PromptTokens))
+		}
+		prefixes[s.cache.prefix]++
+	}
+	want := 0
+	for _, p := range genPrompts {
+		want += len(p)
+	}
+	if len(prefixes) != len(genPrompts) || len(rows) != want {
+		t.Fatalf("%d prefixes and %d prefill rows, want %d and %d", len(prefixes), len(rows), len(genPrompts), want)
+	}
+}
