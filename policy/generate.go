@@ -132,9 +132,21 @@ func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int,
 		return tok, float32(lp)
 	}
 	invT := 1 / p.Temperature
-	lse := rowLSE(row, invT)
+	// One exponential per token: the shifted exponentials give both the
+	// log-partition (as rowLSE computes it) and the probabilities.
+	mx := math.Inf(-1)
+	for _, x := range row {
+		mx = max(mx, float64(x)*invT)
+	}
+	var sum float64
 	for j, x := range row {
-		sp.probs[j] = math.Exp(float64(x)*invT - lse)
+		e := expNeg(float64(x)*invT - mx)
+		sp.probs[j] = e
+		sum += e
+	}
+	lse, inv := mx+math.Log(sum), 1/sum
+	for j := range row {
+		sp.probs[j] *= inv
 	}
 	order := sp.idx[:0]
 	for j := range row {

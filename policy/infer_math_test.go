@@ -36,18 +36,51 @@ func TestFastExpIsAccurate(t *testing.T) {
 	}
 }
 
+func TestExpNegIsAccurate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	check := func(x float64) {
+		got, want := expNeg(x), math.Exp(x)
+		if x < -708 {
+			if got != 0 {
+				t.Fatalf("expNeg(%v) = %v, want the documented 0", x, got)
+			}
+			return
+		}
+		if math.Abs(got-want) > 1e-10*want {
+			t.Fatalf("expNeg(%v) = %v, want %v (rel %.3g)", x, got, want, math.Abs(got-want)/want)
+		}
+	}
+	for _, x := range []float64{0, -0.0, -1e-300, -math.Ln2 / 128, -math.Ln2 / 64, -1, -87.3, -707.9, -708, -708.1, math.Inf(-1)} {
+		check(x)
+	}
+	for range 200000 {
+		check(-rng.Float64() * 720)
+		check(-math.Abs(rng.NormFloat64()) * 5)
+	}
+}
+
 func TestGeluFastMatchesActivate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
+	for _, u := range []float32{0, -8, 8, -8.01, 7.99, 1e-30, -1e-30, float32(math.Inf(1))} {
+		if got, want := geluFast(u), activate(actGELU, u); got != want && math.Abs(float64(got-want)) > 1.2e-7*math.Abs(float64(want))+1.4e-9*math.Abs(float64(u)) {
+			t.Errorf("gelu(%v) = %v, want %v", u, got, want)
+		}
+	}
+	if !math.IsNaN(float64(geluFast(float32(math.NaN())))) {
+		t.Error("gelu(NaN) is not NaN")
+	}
 	for i := range 400000 {
 		u := float32(rng.NormFloat64() * 4)
 		if i%4 == 0 {
 			u = float32(rng.Float64()*80 - 40)
 		}
 		got, want := geluFast(u), activate(actGELU, u)
-		// Float32 results of two float64 evaluations: at most one rounding
-		// step apart, except far left where activate's 1+tanh cancels
-		// (its own error there is ~|x|·1e-16 absolute).
-		if d := math.Abs(float64(got - want)); d > 1.2e-7*math.Abs(float64(want))+1e-14 {
+		var row [1]float32
+		if biasActRowsFast(row[:], []float32{u}, []float32{0}, 1, 1, actGELU); row[0] != got {
+			t.Fatalf("biasActRowsFast(%v) = %v, geluFast %v", u, row[0], got)
+		}
+		// geluTab's bound (|x|·1.4e-9) plus one float32 step (2⁻²³ relative).
+		if d := math.Abs(float64(got - want)); d > 1.2e-7*math.Abs(float64(want))+1.4e-9*math.Abs(float64(u)) {
 			t.Fatalf("gelu(%v) = %v, want %v", u, got, want)
 		}
 	}
