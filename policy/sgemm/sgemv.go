@@ -3,8 +3,8 @@ package sgemm
 //go:generate go run -C internal/sgemvgen . -out ../../sgemv_amd64.s -stubs ../../sgemv_amd64_stubs.go -pkg sgemm
 
 // gemvChunk is the widest column block one kernel call keeps in registers
-// (8 AVX-512 vectors).
-const gemvChunk = 128
+// (7 AVX-512 vectors, in four chains each).
+const gemvChunk = 112
 
 // GemvT computes y = y0 + Aᵀx for the row-major k×m matrix A (row i is
 // a[i·lda : i·lda+m]): y[j] = y0[j] + Σ_{i<k} x[i]·a[i·lda+j] for j < m,
@@ -15,11 +15,14 @@ const gemvChunk = 128
 // (scores = Kᵀq with keys stored transposed, output = Vᵀp with values
 // stored by position) far better than one dot product per row.
 //
-// Terms are added in ascending i, one fused multiply-add each (the Go
-// fallback: a multiply then an add), so y[j] does not depend on m or on
-// the other columns, and a sum split as GemvT(rows 0..k₁) then
-// GemvT(rows k₁..k, accumulate) rounds exactly like one call. It panics,
-// with gonum's messages, on negative sizes, lda < m, or short slices.
+// The sum runs as four interleaved chains, so that the multiply-adds of a
+// narrow y (an attention head is 2 vectors) do not wait on each other:
+// s_t sums the terms i ≡ t (mod 4) in ascending i, one fused multiply-add
+// each (the Go fallback: a multiply then an add), s_0 starting from y0,
+// and y[j] = (s_0 + s_1) + (s_2 + s_3). The grouping depends on i only, so
+// y[j] does not depend on m or on the other columns: callers may split
+// columns freely (splitting rows changes the rounding). It panics, with
+// gonum's messages, on negative sizes, lda < m, or short slices.
 func GemvT(m, k int, x, a []float32, lda int, y []float32, accumulate bool) {
 	switch {
 	case m < 0:
@@ -49,16 +52,20 @@ func GemvT(m, k int, x, a []float32, lda int, y []float32, accumulate bool) {
 	}
 }
 
-// gemvTGo is the portable GemvT of at most gemvChunk columns.
+// gemvTGo is the portable GemvT of at most gemvChunk columns, with the
+// kernels' four chains.
 func gemvTGo(m, k int, x, a []float32, lda int, y []float32, accumulate bool) {
-	y = y[:m]
-	if !accumulate {
-		clear(y)
+	var s [4][gemvChunk]float32
+	if accumulate {
+		copy(s[0][:m], y[:m])
 	}
 	for i, xi := range x[:k] {
-		row := a[i*lda : i*lda+m]
+		row, si := a[i*lda:i*lda+m], s[i%4][:m]
 		for j, v := range row {
-			y[j] += xi * v
+			si[j] += xi * v
 		}
+	}
+	for j := range y[:m] {
+		y[j] = (s[0][j] + s[1][j]) + (s[2][j] + s[3][j])
 	}
 }

@@ -4,26 +4,23 @@
 
 package sgemm
 
-// gemvT16x1 computes y = y0 + Aᵀx over 1 vectors of y (the last masked), see package sgemvgen.
+// gemvT16x1 computes y = y0 + Aᵀx over 1 vectors of y (the last masked) in four chains, see package sgemvgen.
 func gemvT16x1(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
 
-// gemvT16x2 computes y = y0 + Aᵀx over 2 vectors of y (the last masked), see package sgemvgen.
+// gemvT16x2 computes y = y0 + Aᵀx over 2 vectors of y (the last masked) in four chains, see package sgemvgen.
 func gemvT16x2(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
 
-// gemvT16x3 computes y = y0 + Aᵀx over 3 vectors of y (the last masked), see package sgemvgen.
+// gemvT16x3 computes y = y0 + Aᵀx over 3 vectors of y (the last masked) in four chains, see package sgemvgen.
 func gemvT16x3(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
 
-// gemvT16x4 computes y = y0 + Aᵀx over 4 vectors of y (the last masked), see package sgemvgen.
+// gemvT16x4 computes y = y0 + Aᵀx over 4 vectors of y (the last masked) in four chains, see package sgemvgen.
 func gemvT16x4(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
 
-// gemvT16x5 computes y = y0 + Aᵀx over 5 vectors of y (the last masked), see package sgemvgen.
+// gemvT16x5 computes y = y0 + Aᵀx over 5 vectors of y (the last masked) in four chains, see package sgemvgen.
 func gemvT16x5(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
 
-// gemvT16x6 computes y = y0 + Aᵀx over 6 vectors of y (the last masked), see package sgemvgen.
+// gemvT16x6 computes y = y0 + Aᵀx over 6 vectors of y (the last masked) in four chains, see package sgemvgen.
 func gemvT16x6(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
 
-// gemvT16x7 computes y = y0 + Aᵀx over 7 vectors of y (the last masked), see package sgemvgen.
+// gemvT16x7 computes y = y0 + Aᵀx over 7 vectors of y (the last masked) in four chains, see package sgemvgen.
 func gemvT16x7(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
-
-// gemvT16x8 computes y = y0 + Aᵀx over 8 vectors of y (the last masked), see package sgemvgen.
-func gemvT16x8(k int, x *float32, a *float32, lda int, y *float32, mask uint16, accumulate int)
