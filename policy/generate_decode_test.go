@@ -66,3 +66,28 @@ func TestGenerateSharesPromptCaches(t *testing.T) {
 		t.Fatalf("%d prefixes and %d prefill rows, want %d and %d", len(prefixes), len(rows), len(genPrompts), want)
 	}
 }
+
+// TestGenerateAllocatesNothingPerToken checks the steady state of decoding
+// allocates nothing: a Generate call allocates as much for 40 new tokens
+// as for 10 (caches, results and random streams are per call). It runs on
+// one CPU, where sgemm does not fork; its parallel path allocates a few
+// objects per product (see the report in issue 18).
+func TestGenerateAllocatesNothingPerToken(t *testing.T) {
+	m, err := NewModel(Config{Layers: 2, DModel: 32, Heads: 4, DFF: 64, Context: 64, Causal: true, InitSeed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := genRequests(genPrompts, 4)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	allocs := func(n int) float64 {
+		p := data.GenParams{Temperature: 1, MaxNewTokens: n}
+		return testing.AllocsPerRun(3, func() {
+			if _, err := m.Generate(context.Background(), 5, reqs, p); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if short, long := allocs(10), allocs(40); long > short {
+		t.Errorf("%v allocations for 40 new tokens, %v for 10", long, short)
+	}
+}
