@@ -144,35 +144,56 @@ func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int,
 		sp.probs[j] = e
 		sum += e
 	}
-	lse, inv := mx+math.Log(sum), 1/sum
-	for j := range row {
+	lse := mx + math.Log(sum)
+	var tok int
+	if (p.TopK > 0 && p.TopK < len(row)) || p.TopP < 1 {
+		tok = sp.drawCut(len(row), sum, p, rng)
+	} else {
+		// No cut: the order is the vocabulary's and the weights need no
+		// normalising, u is drawn in [0, Σe) instead.
+		u := rng.Float64() * sum
+		for j, e := range sp.probs[:len(row)] {
+			if e > 0 {
+				tok = j
+			}
+			if u -= e; u < 0 {
+				break
+			}
+		}
+	}
+	return tok, float32(float64(row[tok])*invT - lse)
+}
+
+// drawCut draws from the v weights in sp.probs (total sum) cut to the TopK
+// most likely, then to the smallest prefix whose mass reaches TopP.
+func (sp *sampler) drawCut(v int, sum float64, p data.GenParams, rng *rand.Rand) int {
+	inv := 1 / sum
+	for j := range v {
 		sp.probs[j] *= inv
 	}
 	order := sp.idx[:0]
-	for j := range row {
+	for j := range v {
 		order = append(order, j)
 	}
-	keep := len(row)
-	if (p.TopK > 0 && p.TopK < len(row)) || p.TopP < 1 {
-		slices.SortStableFunc(order, func(a, b int) int {
-			switch {
-			case sp.probs[a] > sp.probs[b]:
-				return -1
-			case sp.probs[a] < sp.probs[b]:
-				return 1
-			}
-			return 0
-		})
-		if p.TopK > 0 {
-			keep = min(keep, p.TopK)
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case sp.probs[a] > sp.probs[b]:
+			return -1
+		case sp.probs[a] < sp.probs[b]:
+			return 1
 		}
-		if p.TopP < 1 {
-			var cum float64
-			for i := 0; i < keep; i++ {
-				if cum += sp.probs[order[i]]; cum >= p.TopP {
-					keep = i + 1
-					break
-				}
+		return 0
+	})
+	keep := v
+	if p.TopK > 0 {
+		keep = min(keep, p.TopK)
+	}
+	if p.TopP < 1 {
+		var cum float64
+		for i := 0; i < keep; i++ {
+			if cum += sp.probs[order[i]]; cum >= p.TopP {
+				keep = i + 1
+				break
 			}
 		}
 	}
@@ -190,5 +211,5 @@ func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int,
 			break
 		}
 	}
-	return tok, float32(float64(row[tok])*invT - lse)
+	return tok
 }
