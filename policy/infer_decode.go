@@ -134,7 +134,7 @@ func (dc *decoder) embed(part, parts int) {
 		}
 	}
 	lw := &dc.layers[0]
-	layerNormRows(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], lw.ln1g, lw.ln1b, hi-lo, d)
+	layerNormRowsFast(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], lw.ln1g, lw.ln1b, hi-lo, d)
 }
 
 // residAttn adds the attention projection (tmp) and its bias to the
@@ -143,7 +143,7 @@ func (dc *decoder) residAttn(part, parts int) {
 	d, lw := dc.d, &dc.layers[dc.layer]
 	lo, hi := span(len(dc.rows), part, parts)
 	addBiasResidual(dc.x[lo*d:hi*d], dc.tmp[lo*d:hi*d], lw.bo, hi-lo, d)
-	layerNormRows(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], lw.ln2g, lw.ln2b, hi-lo, d)
+	layerNormRowsFast(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], lw.ln2g, lw.ln2b, hi-lo, d)
 }
 
 // residMLP adds the MLP output (tmp) and its bias to the residual stream,
@@ -156,12 +156,12 @@ func (dc *decoder) residMLP(part, parts int) {
 	addBiasResidual(dc.x[lo*d:hi*d], dc.tmp[lo*d:hi*d], lw.b2, hi-lo, d)
 	if l+1 < len(dc.layers) {
 		nx := &dc.layers[l+1]
-		layerNormRows(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], nx.ln1g, nx.ln1b, hi-lo, d)
+		layerNormRowsFast(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], nx.ln1g, nx.ln1b, hi-lo, d)
 		return
 	}
 	for i := lo; i < hi; i++ {
 		if k := dc.wantAt[i]; k >= 0 {
-			layerNormRows(dc.hf[k*d:(k+1)*d], dc.x[i*d:(i+1)*d], dc.lnfg, dc.lnfb, 1, d)
+			layerNormRowsFast(dc.hf[k*d:(k+1)*d], dc.x[i*d:(i+1)*d], dc.lnfg, dc.lnfb, 1, d)
 		}
 	}
 }

@@ -173,3 +173,40 @@ func biasActRowsFast(y, x, b []float32, rows, d, act int) {
 		}
 	}
 }
+
+// layerNormRowsFast is layerNormRows for float32 rows, its float64 sums
+// split over four accumulators: the two statistics passes were chains of
+// dependent additions, one per element. The grouping changes the float64
+// sums in their last bits only, far below the float32 result's rounding.
+func layerNormRowsFast(y, x, g, b []float32, rows, d int) {
+	if d%4 != 0 {
+		layerNormRows(y, x, g, b, rows, d)
+		return
+	}
+	g, b = g[:d], b[:d]
+	for r := 0; r < rows; r++ {
+		xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
+		var s0, s1, s2, s3 float64
+		for i := 0; i < len(xr); i += 4 {
+			s0 += float64(xr[i])
+			s1 += float64(xr[i+1])
+			s2 += float64(xr[i+2])
+			s3 += float64(xr[i+3])
+		}
+		mu := ((s0 + s1) + (s2 + s3)) / float64(d)
+		s0, s1, s2, s3 = 0, 0, 0, 0
+		for i := 0; i < len(xr); i += 4 {
+			d0, d1 := float64(xr[i])-mu, float64(xr[i+1])-mu
+			d2, d3 := float64(xr[i+2])-mu, float64(xr[i+3])-mu
+			s0 += d0 * d0
+			s1 += d1 * d1
+			s2 += d2 * d2
+			s3 += d3 * d3
+		}
+		rstd := 1 / math.Sqrt(((s0+s1)+(s2+s3))/float64(d)+lnEps)
+		yr = yr[:len(xr)]
+		for i, v := range xr {
+			yr[i] = float32((float64(v)-mu)*rstd)*g[i] + b[i]
+		}
+	}
+}

@@ -142,3 +142,25 @@ func BenchmarkFastMath(b *testing.B) {
 		})
 	}
 }
+
+func TestLayerNormRowsFastMatchesLayerNormRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, d := range []int{4, 32, 128, 6} {
+		rows := 5
+		x, g, b := make([]float32, rows*d), make([]float32, d), make([]float32, d)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64()*3 + 0.5)
+		}
+		for i := range g {
+			g[i], b[i] = float32(1+rng.NormFloat64()*0.1), float32(rng.NormFloat64()*0.1)
+		}
+		got, want := make([]float32, len(x)), make([]float32, len(x))
+		layerNormRowsFast(got, x, g, b, rows, d)
+		layerNormRows(want, x, g, b, rows, d)
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1.2e-7*math.Abs(float64(want[i]))+1e-7 {
+				t.Fatalf("d=%d: y[%d] = %v, want %v", d, i, got[i], want[i])
+			}
+		}
+	}
+}
