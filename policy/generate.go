@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/data/rng"
@@ -112,10 +111,12 @@ func (s *genSeq) push(tok int, lp float32, p data.GenParams, stop map[int]bool, 
 // sampler holds per-call sampling scratch.
 type sampler struct {
 	probs []float64
-	idx   []int
+	order []probIdx
 }
 
-func newSampler(v int) *sampler { return &sampler{probs: make([]float64, v), idx: make([]int, v)} }
+func newSampler(v int) *sampler {
+	return &sampler{probs: make([]float64, v), order: make([]probIdx, 0, v)}
+}
 
 // sample draws a token from one logits row (see Generate for the rules)
 // and returns it with its log-probability under the full tempered
@@ -162,54 +163,4 @@ func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int,
 		}
 	}
 	return tok, float32(float64(row[tok])*invT - lse)
-}
-
-// drawCut draws from the v weights in sp.probs (total sum) cut to the TopK
-// most likely, then to the smallest prefix whose mass reaches TopP.
-func (sp *sampler) drawCut(v int, sum float64, p data.GenParams, rng *rand.Rand) int {
-	inv := 1 / sum
-	for j := range v {
-		sp.probs[j] *= inv
-	}
-	order := sp.idx[:0]
-	for j := range v {
-		order = append(order, j)
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case sp.probs[a] > sp.probs[b]:
-			return -1
-		case sp.probs[a] < sp.probs[b]:
-			return 1
-		}
-		return 0
-	})
-	keep := v
-	if p.TopK > 0 {
-		keep = min(keep, p.TopK)
-	}
-	if p.TopP < 1 {
-		var cum float64
-		for i := 0; i < keep; i++ {
-			if cum += sp.probs[order[i]]; cum >= p.TopP {
-				keep = i + 1
-				break
-			}
-		}
-	}
-	var mass float64
-	for _, j := range order[:keep] {
-		mass += sp.probs[j]
-	}
-	u := rng.Float64() * mass
-	tok := order[0]
-	for _, j := range order[:keep] {
-		if sp.probs[j] > 0 {
-			tok = j
-		}
-		if u -= sp.probs[j]; u < 0 {
-			break
-		}
-	}
-	return tok
 }
