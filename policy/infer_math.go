@@ -110,12 +110,11 @@ const (
 
 var geluTab = geluTable()
 
-func geluTable() *[16 * geluSteps][4]float64 {
+func geluTable() (tab [16 * geluSteps][4]float64) {
 	phi := func(x float64) (f, df float64) {
 		t := math.Tanh(geluC * (x + 0.044715*x*x*x))
 		return 0.5 * (1 + t), 0.5 * (1 - t*t) * geluC * (1 + 3*0.044715*x*x)
 	}
-	tab := new([16 * geluSteps][4]float64)
 	h := 1.0 / geluSteps
 	for i := range tab {
 		f0, d0 := phi(geluLo + float64(i)*h)
