@@ -96,6 +96,7 @@ func getArena(n int) *[]float32 {
 	a, _ := arenaPool.Get().(*[]float32)
 	if a == nil || cap(*a) < n {
 		b := make([]float32, n)
+		adviseHuge(b)
 		return &b
 	}
 	*a = (*a)[:n]
