@@ -17,8 +17,9 @@ const maxGenBatch = 256
 
 // Generate samples one completion per request, all requests decoded as one
 // batch (every projection is a matrix-matrix product over the active
-// sequences; identical prompts are prefilled once and their KV cache
-// copied).
+// sequences, the per-row work is spread over GOMAXPROCS goroutines;
+// identical prompts are prefilled once and their keys and values shared,
+// not copied, by their samples).
 //
 // Sampling: logits are divided by p.Temperature, the distribution is cut to
 // the TopK most likely tokens, then to the smallest prefix whose mass
@@ -33,8 +34,10 @@ const maxGenBatch = 256
 // sequence fills the context (FinishReason "length").
 //
 // Determinism: sequence i draws from its own stream derived from (seed,
-// PromptID, SampleIdx), so its tokens do not depend on the other requests,
-// on chunking or on how callers spread requests over goroutines.
+// PromptID, SampleIdx), and every row is computed by the same arithmetic
+// however rows are split over goroutines, so its tokens do not depend on
+// the other requests, on chunking, on GOMAXPROCS or on how callers spread
+// requests over goroutines.
 //
 // Concurrency: Generate only reads the weights and allocates its own
 // scratch and caches; any number of goroutines may call it at once, but

@@ -39,6 +39,9 @@ func (dr *decodeRun) sampleAll(part, parts int) {
 	}
 }
 
+// generateChunk decodes one chunk of requests into out: prefill of each
+// distinct prompt, the first tokens from its logits, then one decoder step
+// over every unfinished sequence at a time, sampling in parallel.
 func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenRequest, p data.GenParams, out []data.GenResult) error {
 	e := newEngine(m)
 	c := m.cfg
