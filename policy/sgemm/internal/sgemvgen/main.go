@@ -125,6 +125,13 @@ func kernel(nv int) {
 	}
 
 	Label(name + "_sum")
+	sumStore(nv, acc, py)
+}
+
+// sumStore adds the four chains as (s0+s1)+(s2+s3) into chain 0 and stores
+// it to y, the last vector under mask K1.
+func sumStore(nv int, acc func(c, v int) reg.VecPhysical, py reg.Register) {
+	last := nv - 1
 	for v := 0; v < nv; v++ {
 		VADDPS(acc(1, v), acc(0, v), acc(0, v))
 		VADDPS(acc(3, v), acc(2, v), acc(2, v))
