@@ -169,9 +169,10 @@ func (dc *decoder) residMLP(part, parts int) {
 // addBiasResidual adds t + b to y row-wise (rows×d), the bias added to the
 // product first as linearAdd and the training graph do.
 func addBiasResidual(y, t, b []float32, rows, d int) {
+	b = b[:d]
 	for r := 0; r < rows; r++ {
 		yr, tr := y[r*d:(r+1)*d], t[r*d:(r+1)*d]
-		for j := range yr {
+		for j := range b { // b's length bounds all three: no index checks
 			yr[j] += tr[j] + b[j]
 		}
 	}

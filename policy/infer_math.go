@@ -186,17 +186,17 @@ func layerNormRowsFast(y, x, g, b []float32, rows, d int) {
 	for r := 0; r < rows; r++ {
 		xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
 		var s0, s1, s2, s3 float64
-		for i := 0; i < len(xr); i += 4 {
-			s0 += float64(xr[i])
-			s1 += float64(xr[i+1])
-			s2 += float64(xr[i+2])
-			s3 += float64(xr[i+3])
+		for q := xr; len(q) >= 4; q = q[4:] {
+			s0 += float64(q[0])
+			s1 += float64(q[1])
+			s2 += float64(q[2])
+			s3 += float64(q[3])
 		}
 		mu := ((s0 + s1) + (s2 + s3)) / float64(d)
 		s0, s1, s2, s3 = 0, 0, 0, 0
-		for i := 0; i < len(xr); i += 4 {
-			d0, d1 := float64(xr[i])-mu, float64(xr[i+1])-mu
-			d2, d3 := float64(xr[i+2])-mu, float64(xr[i+3])-mu
+		for q := xr; len(q) >= 4; q = q[4:] {
+			d0, d1 := float64(q[0])-mu, float64(q[1])-mu
+			d2, d3 := float64(q[2])-mu, float64(q[3])-mu
 			s0 += d0 * d0
 			s1 += d1 * d1
 			s2 += d2 * d2
