@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/rlpipe/rlpipe/data"
 	"github.com/rlpipe/rlpipe/data/rng"
-	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
 
 // maxGenBatch bounds the sequences decoded together (and so the KV-cache
@@ -19,8 +17,9 @@ const maxGenBatch = 256
 
 // Generate samples one completion per request, all requests decoded as one
 // batch (every projection is a matrix-matrix product over the active
-// sequences; identical prompts are prefilled once and their KV cache
-// copied).
+// sequences, the per-row work is spread over GOMAXPROCS goroutines;
+// identical prompts are prefilled once and their keys and values shared,
+// not copied, by their samples).
 //
 // Sampling: logits are divided by p.Temperature, the distribution is cut to
 // the TopK most likely tokens, then to the smallest prefix whose mass
@@ -35,8 +34,10 @@ const maxGenBatch = 256
 // sequence fills the context (FinishReason "length").
 //
 // Determinism: sequence i draws from its own stream derived from (seed,
-// PromptID, SampleIdx), so its tokens do not depend on the other requests,
-// on chunking or on how callers spread requests over goroutines.
+// PromptID, SampleIdx), and every row is computed by the same arithmetic
+// however rows are split over goroutines, so its tokens do not depend on
+// the other requests, on chunking, on GOMAXPROCS or on how callers spread
+// requests over goroutines.
 //
 // Concurrency: Generate only reads the weights and allocates its own
 // scratch and caches; any number of goroutines may call it at once, but
@@ -74,7 +75,8 @@ func (m *Model) Generate(ctx context.Context, seed uint64, reqs []data.GenReques
 type genSeq struct {
 	prompt int
 	res    *data.GenResult
-	kv     *kvCache
+	kv     *kvCache  // the Llama path's cache
+	cache  *seqCache // the decoder's
 	rng    *rand.Rand
 	last   int
 	done   bool
@@ -84,69 +86,6 @@ type genSeq struct {
 // hashes of (seed, promptID) and (seed, sampleIdx), see rng.DecodeSeeds.
 func seqRNG(seed, promptID uint64, sampleIdx int32) *rand.Rand {
 	return rand.New(rand.NewPCG(rng.DecodeSeeds(seed, promptID, sampleIdx)))
-}
-
-func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenRequest, p data.GenParams, out []data.GenResult) error {
-	e := newEngine(m)
-	v := m.cfg.Vocab
-	stop := map[int]bool{int(tokenizer.EOS): true}
-	for _, t := range p.StopTokens {
-		stop[int(t)] = true
-	}
-	seqs := make([]*genSeq, len(reqs))
-	leaderOf := map[string]int{} // prompt → index of the sequence that prefills it
-	var rows []row
-	var leaders []int
-	for i, r := range reqs {
-		maxLen := min(m.cfg.Context, len(r.PromptTokens)+p.MaxNewTokens)
-		s := &genSeq{prompt: len(r.PromptTokens), res: &out[i], kv: e.newCache(maxLen), rng: seqRNG(seed, r.PromptID, r.SampleIdx)}
-		s.res.Tokens, s.res.Logprobs = []int32{}, []float32{}
-		seqs[i] = s
-		key := promptKey(r.PromptTokens)
-		if _, ok := leaderOf[key]; ok {
-			continue
-		}
-		leaderOf[key] = i
-		leaders = append(leaders, i)
-		for pos, t := range r.PromptTokens {
-			rows = append(rows, row{kv: s.kv, pos: pos, tok: int(t), want: pos == len(r.PromptTokens)-1})
-		}
-	}
-	logits := e.forward(rows)
-	first := make(map[int][]float32, len(leaders))
-	for k, i := range leaders {
-		first[i] = slices.Clone(logits[k*v : (k+1)*v])
-	}
-	sp := newSampler(v)
-	for i, s := range seqs {
-		li := leaderOf[promptKey(reqs[i].PromptTokens)]
-		if li != i {
-			s.kv.copyFrom(seqs[li].kv, e.d)
-		}
-		tok, lp := sp.sample(first[li], p, s.rng)
-		s.push(tok, lp, p, stop, m.cfg.Context)
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rows = rows[:0]
-		var act []*genSeq
-		for _, s := range seqs {
-			if !s.done {
-				act = append(act, s)
-				rows = append(rows, row{kv: s.kv, pos: s.kv.n, tok: s.last, want: true})
-			}
-		}
-		if len(act) == 0 {
-			return nil
-		}
-		logits := e.forward(rows)
-		for k, s := range act {
-			tok, lp := sp.sample(logits[k*v:(k+1)*v], p, s.rng)
-			s.push(tok, lp, p, stop, m.cfg.Context)
-		}
-	}
 }
 
 // promptKey turns a prompt into a map key.
@@ -175,10 +114,12 @@ func (s *genSeq) push(tok int, lp float32, p data.GenParams, stop map[int]bool, 
 // sampler holds per-call sampling scratch.
 type sampler struct {
 	probs []float64
-	idx   []int
+	order []probIdx
 }
 
-func newSampler(v int) *sampler { return &sampler{probs: make([]float64, v), idx: make([]int, v)} }
+func newSampler(v int) *sampler {
+	return &sampler{probs: make([]float64, v), order: make([]probIdx, 0, v)}
+}
 
 // sample draws a token from one logits row (see Generate for the rules)
 // and returns it with its log-probability under the full tempered
@@ -195,50 +136,33 @@ func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int,
 		return tok, float32(lp)
 	}
 	invT := 1 / p.Temperature
-	lse := rowLSE(row, invT)
+	// One exponential per token: the shifted exponentials give both the
+	// log-partition (as rowLSE computes it) and the probabilities.
+	mx := math.Inf(-1)
+	for _, x := range row {
+		mx = max(mx, float64(x)*invT)
+	}
+	var sum float64
 	for j, x := range row {
-		sp.probs[j] = math.Exp(float64(x)*invT - lse)
+		e := expNeg(float64(x)*invT - mx)
+		sp.probs[j] = e
+		sum += e
 	}
-	order := sp.idx[:0]
-	for j := range row {
-		order = append(order, j)
-	}
-	keep := len(row)
+	lse := mx + math.Log(sum)
+	var tok int
 	if (p.TopK > 0 && p.TopK < len(row)) || p.TopP < 1 {
-		slices.SortStableFunc(order, func(a, b int) int {
-			switch {
-			case sp.probs[a] > sp.probs[b]:
-				return -1
-			case sp.probs[a] < sp.probs[b]:
-				return 1
+		tok = sp.drawCut(len(row), sum, p, rng)
+	} else {
+		// No cut: the order is the vocabulary's and the weights need no
+		// normalising, u is drawn in [0, Σe) instead.
+		u := rng.Float64() * sum
+		for j, e := range sp.probs[:len(row)] {
+			if e > 0 {
+				tok = j
 			}
-			return 0
-		})
-		if p.TopK > 0 {
-			keep = min(keep, p.TopK)
-		}
-		if p.TopP < 1 {
-			var cum float64
-			for i := 0; i < keep; i++ {
-				if cum += sp.probs[order[i]]; cum >= p.TopP {
-					keep = i + 1
-					break
-				}
+			if u -= e; u < 0 {
+				break
 			}
-		}
-	}
-	var mass float64
-	for _, j := range order[:keep] {
-		mass += sp.probs[j]
-	}
-	u := rng.Float64() * mass
-	tok := order[0]
-	for _, j := range order[:keep] {
-		if sp.probs[j] > 0 {
-			tok = j
-		}
-		if u -= sp.probs[j]; u < 0 {
-			break
 		}
 	}
 	return tok, float32(float64(row[tok])*invT - lse)
