@@ -65,78 +65,96 @@ func maskedSoftmax[T float](s, keyMask []T, n int, causal bool) {
 	}
 }
 
-// attnProbs computes P = maskedSoftmax(q·kᵀ/√Dh) for head h of sequence b
-// into p (T×T) and returns the head's q and k (see headQK).
+// attnProbs computes P = softmax(q·kᵀ/√Dh) (masked, see maskedSoftmax) for
+// head h of sequence b into p (T×T) and returns the head's q and k (see
+// headQK). It runs on one goroutine (one head per goroutine, see parFor).
 func attnProbs[T float](g attnGeom, p, qkv, keyMask []T, b, h int, qb, kb []T) (q []T, ldq int, k []T, ldk int) {
 	q, ldq, k, ldk = headQK(g, qkv, b, h, qb, kb)
 	scale := T(1 / math.Sqrt(float64(g.Dh)))
-	gemm(false, true, g.T, g.T, g.Dh, scale, q, ldq, k, ldk, 0, p, g.T)
-	maskedSoftmax(p, keyMask[b*g.T:(b+1)*g.T], g.T, g.Causal)
+	gemmSerial(false, true, g.T, g.T, g.Dh, scale, q, ldq, k, ldk, 0, p, g.T)
+	softmaxTrain(p, keyMask[b*g.T:(b+1)*g.T], g.T, g.Causal)
 	return q, ldq, k, ldk
 }
 
+// attnScratch is one goroutine's attention buffers: probabilities and
+// their gradient (T×T), and rotated q, k and their gradients (T×Dh, only
+// under rotary positions).
+type attnScratch[T float] struct {
+	p, dp, qb, kb, dqb, dkb []T
+}
+
+func newAttnScratch[T float](g attnGeom, backward bool) *attnScratch[T] {
+	s := &attnScratch[T]{p: make([]T, g.T*g.T)}
+	if backward {
+		s.dp = make([]T, g.T*g.T)
+	}
+	if g.cos != nil {
+		s.qb, s.kb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
+		s.dqb, s.dkb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
+	}
+	return s
+}
+
 // attnForward writes out (B·T, D) = softmax(q·kᵀ/√Dh + mask)·v per head.
-// keyMask is (B·T): 1 for a real token, 0 for padding.
+// keyMask is (B·T): 1 for a real token, 0 for padding. Heads run in
+// parallel; each writes only its own columns of its own rows.
 func attnForward[T float](g attnGeom, out, qkv, keyMask []T) {
 	d, ld := g.d(), 3*g.d()
-	p := make([]T, g.T*g.T)
-	var qb, kb []T
-	if g.cos != nil {
-		qb, kb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
-	}
-	for b := 0; b < g.B; b++ {
-		for h := 0; h < g.H; h++ {
-			attnProbs(g, p, qkv, keyMask, b, h, qb, kb)
+	parFor(g.B*g.H, func() func(int) {
+		s := newAttnScratch[T](g, false)
+		return func(i int) {
+			b, h := i/g.H, i%g.H
+			attnProbs(g, s.p, qkv, keyMask, b, h, s.qb, s.kb)
 			v := qkv[b*g.T*ld+2*d+h*g.Dh:]
-			gemm(false, false, g.T, g.Dh, g.T, 1, p, g.T, v, ld, 0, out[b*g.T*d+h*g.Dh:], d)
+			gemmSerial(false, false, g.T, g.Dh, g.T, 1, s.p, g.T, v, ld, 0, out[b*g.T*d+h*g.Dh:], d)
 		}
-	}
+	})
 }
 
 // attnBackward writes dqkv (B·T, 3D) given the upstream gradient dout
 // (B·T, D). It recomputes the probabilities instead of storing them, which
-// keeps the op pure at the price of one extra q·kᵀ per head.
+// keeps the op pure at the price of one extra q·kᵀ per head. Heads run in
+// parallel, as in attnForward.
 func attnBackward[T float](g attnGeom, dqkv, qkv, keyMask, dout []T) {
+	parFor(g.B*g.H, func() func(int) {
+		s := newAttnScratch[T](g, true)
+		return func(i int) { attnHeadBackward(g, s, dqkv, qkv, keyMask, dout, i/g.H, i%g.H) }
+	})
+}
+
+// attnHeadBackward is attnBackward for head h of sequence b.
+func attnHeadBackward[T float](g attnGeom, s *attnScratch[T], dqkv, qkv, keyMask, dout []T, b, h int) {
 	d, ld := g.d(), 3*g.d()
-	p, dp := make([]T, g.T*g.T), make([]T, g.T*g.T)
-	var qb, kb, dqb, dkb []T
-	if g.cos != nil {
-		qb, kb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
-		dqb, dkb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
-	}
 	scale := 1 / math.Sqrt(float64(g.Dh))
-	for b := 0; b < g.B; b++ {
-		base := b * g.T * ld
-		for h := 0; h < g.H; h++ {
-			q, ldq, k, ldk := attnProbs(g, p, qkv, keyMask, b, h, qb, kb)
-			do := dout[b*g.T*d+h*g.Dh:]
-			v := qkv[base+2*d+h*g.Dh:]
-			// dV = Pᵀ·dO; dP = dO·Vᵀ.
-			gemm(true, false, g.T, g.Dh, g.T, 1, p, g.T, do, d, 0, dqkv[base+2*d+h*g.Dh:], ld)
-			gemm(false, true, g.T, g.T, g.Dh, 1, do, d, v, ld, 0, dp, g.T)
-			// dS = P ⊙ (dP − rowsum(dP⊙P)), folded with the score scale.
-			for i := 0; i < g.T; i++ {
-				pr, dr := p[i*g.T:(i+1)*g.T], dp[i*g.T:(i+1)*g.T]
-				var dot float64
-				for j := range pr {
-					dot += float64(pr[j]) * float64(dr[j])
-				}
-				for j := range pr {
-					dr[j] = T(float64(pr[j]) * (float64(dr[j]) - dot) * scale)
-				}
-			}
-			if g.cos == nil {
-				gemm(false, false, g.T, g.Dh, g.T, 1, dp, g.T, k, ldk, 0, dqkv[base+h*g.Dh:], ld)
-				gemm(true, false, g.T, g.Dh, g.T, 1, dp, g.T, q, ldq, 0, dqkv[base+d+h*g.Dh:], ld)
-				continue
-			}
-			gemm(false, false, g.T, g.Dh, g.T, 1, dp, g.T, k, ldk, 0, dqb, g.Dh)
-			gemm(true, false, g.T, g.Dh, g.T, 1, dp, g.T, q, ldq, 0, dkb, g.Dh)
-			for t := 0; t < g.T; t++ {
-				row := base + t*ld + h*g.Dh
-				ropeApply(dqkv[row:row+g.Dh], dqb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
-				ropeApply(dqkv[row+d:row+d+g.Dh], dkb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
-			}
+	base := b * g.T * ld
+	p, dp := s.p, s.dp
+	q, ldq, k, ldk := attnProbs(g, p, qkv, keyMask, b, h, s.qb, s.kb)
+	do := dout[b*g.T*d+h*g.Dh:]
+	v := qkv[base+2*d+h*g.Dh:]
+	// dV = Pᵀ·dO; dP = dO·Vᵀ.
+	gemmSerial(true, false, g.T, g.Dh, g.T, 1, p, g.T, do, d, 0, dqkv[base+2*d+h*g.Dh:], ld)
+	gemmSerial(false, true, g.T, g.T, g.Dh, 1, do, d, v, ld, 0, dp, g.T)
+	// dS = P ⊙ (dP − rowsum(dP⊙P)), folded with the score scale.
+	for i := 0; i < g.T; i++ {
+		pr, dr := p[i*g.T:(i+1)*g.T], dp[i*g.T:(i+1)*g.T]
+		var dot float64
+		for j := range pr {
+			dot += float64(pr[j]) * float64(dr[j])
 		}
+		for j := range pr {
+			dr[j] = T(float64(pr[j]) * (float64(dr[j]) - dot) * scale)
+		}
+	}
+	if g.cos == nil {
+		gemmSerial(false, false, g.T, g.Dh, g.T, 1, dp, g.T, k, ldk, 0, dqkv[base+h*g.Dh:], ld)
+		gemmSerial(true, false, g.T, g.Dh, g.T, 1, dp, g.T, q, ldq, 0, dqkv[base+d+h*g.Dh:], ld)
+		return
+	}
+	gemmSerial(false, false, g.T, g.Dh, g.T, 1, dp, g.T, k, ldk, 0, s.dqb, g.Dh)
+	gemmSerial(true, false, g.T, g.Dh, g.T, 1, dp, g.T, q, ldq, 0, s.dkb, g.Dh)
+	for t := 0; t < g.T; t++ {
+		row := base + t*ld + h*g.Dh
+		ropeApply(dqkv[row:row+g.Dh], s.dqb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
+		ropeApply(dqkv[row+d:row+d+g.Dh], s.dkb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
 	}
 }

@@ -126,10 +126,10 @@ func (biasActOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (o biasActOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		biasActRows(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d, o.act)
+		biasActTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d, o.act)
 		return nil
 	}, func() error {
-		biasActRows(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d, o.act)
+		biasActTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d, o.act)
 		return nil
 	})
 }
@@ -159,10 +159,10 @@ func (biasActGradOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[
 
 func (o biasActGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	return dispatch(out, func() error {
-		biasActGrad(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), o.act)
+		biasActGradTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), o.act)
 		return nil
 	}, func() error {
-		biasActGrad(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), o.act)
+		biasActGradTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), o.act)
 		return nil
 	})
 }

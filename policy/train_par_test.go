@@ -1,0 +1,123 @@
+package policy
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+func TestExpfMatchesMathExp(t *testing.T) {
+	cases := []struct {
+		name   string
+		lo, hi float64
+	}{
+		{"softmax range", -30, 0},
+		{"around zero", -1, 1},
+		{"large positive", 0, 88},
+		{"large negative", -87, -30},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for i := 0; i <= 10000; i++ {
+				x := float32(c.lo + (c.hi-c.lo)*float64(i)/10000)
+				got, want := float64(expf(x)), math.Exp(float64(x))
+				if math.Abs(got-want) > 4e-7*want {
+					t.Fatalf("expf(%v) = %v, want %v", x, got, want)
+				}
+			}
+		})
+	}
+	specials := []struct{ x, want float32 }{
+		{float32(math.Inf(1)), float32(math.Inf(1))},
+		{float32(math.Inf(-1)), 0},
+		{100, float32(math.Inf(1))},
+		{-100, 0},
+		{0, 1},
+	}
+	for _, s := range specials {
+		if got := expf(s.x); got != s.want {
+			t.Errorf("expf(%v) = %v, want %v", s.x, got, s.want)
+		}
+	}
+	if got := expf(float32(math.NaN())); got == got {
+		t.Errorf("expf(NaN) = %v", got)
+	}
+}
+
+func TestGELUF32MatchesFloat64(t *testing.T) {
+	for i := 0; i <= 4000; i++ {
+		u := float32(-10 + 20*float64(i)/4000)
+		for _, c := range []struct {
+			name      string
+			got, want float32
+		}{
+			{"gelu", geluF32(u), float32(activate(actGELU, float64(u)))},
+			{"gelu'", geluGradF32(u), float32(activateGrad(actGELU, float64(u)))},
+		} {
+			if math.Abs(float64(c.got-c.want)) > 2e-6*(1+math.Abs(float64(c.want))) {
+				t.Fatalf("%s(%v) = %v, want %v", c.name, u, c.got, c.want)
+			}
+		}
+	}
+}
+
+func TestSoftmaxTrainMatchesMaskedSoftmax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, causal := range []bool{false, true} {
+		n := 37
+		s := make([]float32, n*n)
+		for i := range s {
+			s[i] = float32(4 * rng.NormFloat64())
+		}
+		mask := make([]float32, n)
+		for i := range mask {
+			if i%5 != 3 && i > 0 {
+				mask[i] = 1
+			}
+		}
+		got, want := slices.Clone(s), slices.Clone(s)
+		softmaxTrain(got, mask, n, causal)
+		maskedSoftmax(want, mask, n, causal)
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-6 {
+				t.Fatalf("causal=%v: p[%d] = %v, want %v", causal, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestAccumulateIsBitIdenticalAcrossGOMAXPROCS: the parallel training
+// kernels split work over goroutines, never the arithmetic of one value.
+func TestAccumulateIsBitIdenticalAcrossGOMAXPROCS(t *testing.T) {
+	cfg := Config{Layers: 2, DModel: 32, Heads: 4, DFF: 64, Context: 64, Vocab: 40, Causal: true, InitSeed: 7}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var b SeqBatch
+	for i := range 9 {
+		c := make([]int32, 20+3*i)
+		for j := range c {
+			c[j] = int32(2 + rng.IntN(38))
+		}
+		b.Prompts, b.Completions = append(b.Prompts, []int32{1}), append(b.Completions, c)
+	}
+	prev := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(prev)
+	var ref [][]float32
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		m := tinyModel(t, cfg)
+		if _, err := m.Accumulate(b, 1, fixedObjective(3)); err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = m.grad
+			continue
+		}
+		for i := range ref {
+			if !slices.Equal(ref[i], m.grad[i]) {
+				t.Fatalf("GOMAXPROCS=%d: gradient of %s differs from GOMAXPROCS=1", procs, m.names[i])
+			}
+		}
+	}
+}
