@@ -91,10 +91,7 @@ func biasActTrain[T float](y, x, b []T, rows, d, act int) {
 		}
 		x32, b32 := any(x).([]float32), any(b).([]float32)
 		for r := lo; r < hi; r++ {
-			xr, yr := x32[r*d:(r+1)*d], y32[r*d:(r+1)*d]
-			for j, v := range xr[:len(b32)] {
-				yr[j] = geluF32(v + b32[j])
-			}
+			geluRow(y32[r*d:(r+1)*d], x32[r*d:(r+1)*d], b32)
 		}
 	})
 }
@@ -111,10 +108,7 @@ func biasActGradTrain[T float](dx, x, b, dy []T, act int) {
 		}
 		x32, b32, dy32 := any(x).([]float32), any(b).([]float32), any(dy).([]float32)
 		for r := lo; r < hi; r++ {
-			xr, dyr, dxr := x32[r*d:(r+1)*d], dy32[r*d:(r+1)*d], dx32[r*d:(r+1)*d]
-			for j, v := range xr[:len(b32)] {
-				dxr[j] = dyr[j] * geluGradF32(v+b32[j])
-			}
+			geluGradRow(dx32[r*d:(r+1)*d], x32[r*d:(r+1)*d], b32, dy32[r*d:(r+1)*d])
 		}
 	})
 }
@@ -145,19 +139,38 @@ func softmaxTrain[T float](s, keyMask []T, n int, causal bool) {
 			clear(row[:hi])
 			continue
 		}
+		expSub(row[:hi], mx)
 		var sum float32
 		for j := 0; j < hi; j++ {
 			if mask[j] == 0 {
 				row[j] = 0
-				continue
 			}
-			e := expf(row[j] - mx)
-			row[j] = e
-			sum += e
+			sum += row[j]
 		}
 		inv := 1 / sum
 		for j := 0; j < hi; j++ {
 			row[j] *= inv
 		}
+	}
+}
+
+// geluRowScalar is geluRow without vector instructions.
+func geluRowScalar(y, x, b []float32) {
+	for j, v := range x[:len(b)] {
+		y[j] = geluF32(v + b[j])
+	}
+}
+
+// geluGradRowScalar is geluGradRow without vector instructions.
+func geluGradRowScalar(dx, x, b, dy []float32) {
+	for j, v := range x[:len(b)] {
+		dx[j] = dy[j] * geluGradF32(v+b[j])
+	}
+}
+
+// expSubScalar is expSub without vector instructions.
+func expSubScalar(p []float32, m float32) {
+	for i, v := range p {
+		p[i] = expf(v - m)
 	}
 }

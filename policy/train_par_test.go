@@ -121,3 +121,34 @@ func TestAccumulateIsBitIdenticalAcrossGOMAXPROCS(t *testing.T) {
 		}
 	}
 }
+
+// TestRowKernelsMatchFloat64 covers the vector kernels (on CPUs that have
+// them), bodies and padded tails alike.
+func TestRowKernelsMatchFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, n := range []int{1, 7, 8, 13, 64, 515} {
+		x, b, dy := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], b[i], dy[i] = float32(5*rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		y, dx, e := make([]float32, n), make([]float32, n), slices.Clone(x)
+		geluRow(y, x, b)
+		geluGradRow(dx, x, b, dy)
+		expSub(e, 3)
+		for i := range x {
+			u := float64(x[i]) + float64(b[i])
+			for _, c := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"gelu", float64(y[i]), activate(actGELU, u)},
+				{"gelu'", float64(dx[i]), float64(dy[i]) * activateGrad(actGELU, u)},
+				{"exp", float64(e[i]), math.Exp(float64(x[i]) - 3)},
+			} {
+				if math.Abs(c.got-c.want) > 2e-6*(1+math.Abs(c.want)) {
+					t.Fatalf("n=%d: %s at %d (u=%v) = %v, want %v", n, c.name, i, u, c.got, c.want)
+				}
+			}
+		}
+	}
+}

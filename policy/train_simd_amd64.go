@@ -1,0 +1,86 @@
+//go:build amd64 && !purego
+
+package policy
+
+import "golang.org/x/sys/cpu"
+
+// Assembly in train_simd_amd64.s; n is a positive multiple of 8.
+//
+//go:noescape
+func geluAVX2(y, x, b *float32, n int)
+
+//go:noescape
+func geluGradAVX2(dx, x, b, dy *float32, n int)
+
+//go:noescape
+func expSubAVX2(p *float32, n int, m float32)
+
+// haveAVX2 selects the vector kernels (x/sys/cpu also checks that the OS
+// saves the YMM registers). It is fixed for the process, so every step of
+// a run uses the same arithmetic.
+var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// geluRow writes y = GELU(x + b) for one row (equal lengths).
+func geluRow(y, x, b []float32) {
+	if !haveAVX2 {
+		geluRowScalar(y, x, b)
+		return
+	}
+	vec8(func(y, x, b *float32, n int) { geluAVX2(y, x, b, n) }, y, x, b)
+}
+
+// geluGradRow writes dx = dy ⊙ GELU'(x + b) for one row (equal lengths).
+func geluGradRow(dx, x, b, dy []float32) {
+	if !haveAVX2 {
+		geluGradRowScalar(dx, x, b, dy)
+		return
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		geluGradAVX2(&dx[0], &x[0], &b[0], &dy[0], n)
+	}
+	if n < len(x) {
+		// The tail through padded copies: the same instructions as the
+		// body, so a value does not depend on where the row ends.
+		var t [4][8]float32
+		copy(t[1][:], x[n:])
+		copy(t[2][:], b[n:])
+		copy(t[3][:], dy[n:])
+		geluGradAVX2(&t[0][0], &t[1][0], &t[2][0], &t[3][0], 8)
+		copy(dx[n:], t[0][:])
+	}
+}
+
+// expSub sets p[i] = e^(p[i] − m).
+func expSub(p []float32, m float32) {
+	if !haveAVX2 {
+		expSubScalar(p, m)
+		return
+	}
+	n := len(p) &^ 7
+	if n > 0 {
+		expSubAVX2(&p[0], n, m)
+	}
+	if n < len(p) {
+		var t [8]float32
+		copy(t[:], p[n:])
+		expSubAVX2(&t[0], 8, m)
+		copy(p[n:], t[:])
+	}
+}
+
+// vec8 runs an 8-lane kernel f(y, x, b, n) over equal-length rows, the
+// tail through padded copies (see geluGradRow).
+func vec8(f func(y, x, b *float32, n int), y, x, b []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		f(&y[0], &x[0], &b[0], n)
+	}
+	if n < len(x) {
+		var t [3][8]float32
+		copy(t[1][:], x[n:])
+		copy(t[2][:], b[n:])
+		f(&t[0][0], &t[1][0], &t[2][0], 8)
+		copy(y[n:], t[0][:])
+	}
+}

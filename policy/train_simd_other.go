@@ -1,0 +1,12 @@
+//go:build !amd64 || purego
+
+package policy
+
+// geluRow writes y = GELU(x + b) for one row (equal lengths).
+func geluRow(y, x, b []float32) { geluRowScalar(y, x, b) }
+
+// geluGradRow writes dx = dy ⊙ GELU'(x + b) for one row (equal lengths).
+func geluGradRow(dx, x, b, dy []float32) { geluGradRowScalar(dx, x, b, dy) }
+
+// expSub sets p[i] = e^(p[i] − m).
+func expSub(p []float32, m float32) { expSubScalar(p, m) }
