@@ -70,21 +70,24 @@ func gather(out *tensor.Dense, in []*tensor.Dense, invT float64, entropy bool) e
 // rowLogProb and rowEntropy as LogProbs reports them.
 func gatherRows[T float](out, logits []T, tg []int, v int, invT float64, entropy bool) {
 	n := len(tg)
-	for r, t := range tg {
-		if t < 0 {
-			out[r] = 0
-			if entropy {
-				out[n+r] = 0
+	parRows(n, rowGrain, func(lo, hi int) {
+		for r, t := range tg[lo:hi] {
+			r += lo
+			if t < 0 {
+				out[r] = 0
+				if entropy {
+					out[n+r] = 0
+				}
+				continue
 			}
-			continue
+			row := logits[r*v : (r+1)*v]
+			lp, lse := rowLogProb(row, invT, t)
+			out[r] = T(lp)
+			if entropy {
+				out[n+r] = T(rowEntropy(row, invT, lse))
+			}
 		}
-		row := logits[r*v : (r+1)*v]
-		lp, lse := rowLogProb(row, invT, t)
-		out[r] = T(lp)
-		if entropy {
-			out[n+r] = T(rowEntropy(row, invT, lse))
-		}
-	}
+	})
 }
 
 // gatherDiff differentiates a gather through its gradient op: dlogits, and
@@ -129,21 +132,25 @@ func (o logProbGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	return gatherGrad(out, in, o.invT, logProbGrad[float32], logProbGrad[float64])
 }
 
+// logProbGrad runs rows in parallel (each row is independent).
 func logProbGrad[T float](dl, logits []T, tg []int, g []T, v int, invT float64) {
-	for n, t := range tg {
-		drow := dl[n*v : (n+1)*v]
-		if t < 0 || g[n] == 0 {
-			clear(drow)
-			continue
+	parRows(len(tg), rowGrain, func(lo, hi int) {
+		for n, t := range tg[lo:hi] {
+			n += lo
+			drow := dl[n*v : (n+1)*v]
+			if t < 0 || g[n] == 0 {
+				clear(drow)
+				continue
+			}
+			row := logits[n*v : (n+1)*v]
+			lse := rowLSE(row, invT)
+			s := float64(g[n]) * invT
+			for j, x := range row {
+				drow[j] = T(-s * math.Exp(float64(x)*invT-lse))
+			}
+			drow[t] += T(s)
 		}
-		row := logits[n*v : (n+1)*v]
-		lse := rowLSE(row, invT)
-		s := float64(g[n]) * invT
-		for j, x := range row {
-			drow[j] = T(-s * math.Exp(float64(x)*invT-lse))
-		}
-		drow[t] += T(s)
-	}
+	})
 }
 
 // lossHook carries the caller's objective into the graph: when the forward

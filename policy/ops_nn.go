@@ -27,10 +27,10 @@ func (layerNormOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (layerNormOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormRows(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
+		layerNormTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
 		return nil
 	}, func() error {
-		layerNormRows(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
+		layerNormTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
 		return nil
 	})
 }
@@ -59,10 +59,10 @@ func (layerNormGradXOp) shape(in []tensor.Shape) (tensor.Shape, error) { return 
 func (layerNormGradXOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormGradX(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
+		layerNormGradXTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
 		return nil
 	}, func() error {
-		layerNormGradX(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
+		layerNormGradXTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
 		return nil
 	})
 }
@@ -80,10 +80,10 @@ func (layerNormGradGOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (layerNormGradGOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormGradG(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d)
+		layerNormGradGTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d)
 		return nil
 	}, func() error {
-		layerNormGradG(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d)
+		layerNormGradGTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d)
 		return nil
 	})
 }
@@ -101,10 +101,10 @@ func (sumRowsOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (sumRowsOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		sumRows(floats[float32](out), floats[float32](in[0]), n, d)
+		sumRowsTrain(floats[float32](out), floats[float32](in[0]), n, d)
 		return nil
 	}, func() error {
-		sumRows(floats[float64](out), floats[float64](in[0]), n, d)
+		sumRowsTrain(floats[float64](out), floats[float64](in[0]), n, d)
 		return nil
 	})
 }

@@ -91,7 +91,7 @@ func TestSoftmaxTrainMatchesMaskedSoftmax(t *testing.T) {
 // TestAccumulateIsBitIdenticalAcrossGOMAXPROCS: the parallel training
 // kernels split work over goroutines, never the arithmetic of one value.
 func TestAccumulateIsBitIdenticalAcrossGOMAXPROCS(t *testing.T) {
-	cfg := Config{Layers: 2, DModel: 32, Heads: 4, DFF: 64, Context: 64, Vocab: 40, Causal: true, InitSeed: 7}
+	cfg := Config{Layers: 2, DModel: 64, Heads: 4, DFF: 96, Context: 64, Vocab: 40, Causal: true, InitSeed: 7}
 	rng := rand.New(rand.NewPCG(5, 6))
 	var b SeqBatch
 	for i := range 9 {
