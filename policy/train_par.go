@@ -80,3 +80,13 @@ func gemmSerial[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	serialSgemm().Sgemm(ta, tb, m, n, k, float32(alpha), a32, lda,
 		any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 }
+
+// Kernels that write every element of their output (see fullWriter).
+func (biasActOp) fullWrite()        {}
+func (biasActGradOp) fullWrite()    {}
+func (layerNormOp) fullWrite()      {}
+func (layerNormGradXOp) fullWrite() {}
+func (attentionOp) fullWrite()      {}
+func (attentionGradOp) fullWrite()  {}
+func (logProbOp) fullWrite()        {}
+func (logProbGradOp) fullWrite()    {}
