@@ -122,6 +122,9 @@ func softmaxTrain[T float](s, keyMask []T, n int, causal bool) {
 		return
 	}
 	mask := any(keyMask).([]float32)
+	if softmaxRowsVec(s32, mask, n, causal) {
+		return
+	}
 	for i := 0; i < n; i++ {
 		row := s32[i*n : (i+1)*n]
 		hi := n

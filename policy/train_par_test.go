@@ -65,8 +65,11 @@ func TestGELUF32MatchesFloat64(t *testing.T) {
 
 func TestSoftmaxTrainMatchesMaskedSoftmax(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, causal := range []bool{false, true} {
-		n := 37
+	for _, c := range []struct {
+		n      int
+		causal bool
+	}{{37, false}, {37, true}, {32, false}, {32, true}, {128, true}} {
+		n, causal := c.n, c.causal
 		s := make([]float32, n*n)
 		for i := range s {
 			s[i] = float32(4 * rng.NormFloat64())
@@ -81,8 +84,8 @@ func TestSoftmaxTrainMatchesMaskedSoftmax(t *testing.T) {
 		softmaxTrain(got, mask, n, causal)
 		maskedSoftmax(want, mask, n, causal)
 		for i := range got {
-			if math.Abs(float64(got[i]-want[i])) > 1e-6 {
-				t.Fatalf("causal=%v: p[%d] = %v, want %v", causal, i, got[i], want[i])
+			if math.Abs(float64(got[i]-want[i])) > 1e-6 || (want[i] == 0) != (got[i] == 0) {
+				t.Fatalf("n=%d causal=%v: p[%d] = %v, want %v", n, causal, i, got[i], want[i])
 			}
 		}
 	}

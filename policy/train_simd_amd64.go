@@ -2,7 +2,11 @@
 
 package policy
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // Assembly in train_simd_amd64.s; n is a positive multiple of 8.
 //
@@ -83,4 +87,34 @@ func vec8(f func(y, x, b *float32, n int), y, x, b []float32) {
 		f(&t[0][0], &t[1][0], &t[2][0], 8)
 		copy(y[n:], t[0][:])
 	}
+}
+
+//go:noescape
+func maxLiveAVX2(p, mask *float32, n, hi int) float32
+
+//go:noescape
+func expNormAVX2(p, mask *float32, n, hi int, m float32)
+
+// softmaxRowsVec is softmaxTrain's float32 body in vector instructions:
+// it reports false (doing nothing) where they do not apply, when n is not
+// a multiple of 8.
+func softmaxRowsVec(s, mask []float32, n int, causal bool) bool {
+	if !haveAVX2 || n%8 != 0 || n == 0 {
+		return false
+	}
+	mask = mask[:n]
+	for i := 0; i < n; i++ {
+		row := s[i*n : (i+1)*n]
+		hi := n
+		if causal {
+			hi = i + 1
+		}
+		m := maxLiveAVX2(&row[0], &mask[0], n, hi)
+		if math.IsInf(float64(m), -1) {
+			clear(row)
+			continue
+		}
+		expNormAVX2(&row[0], &mask[0], n, hi, m)
+	}
+	return true
 }

@@ -119,6 +119,123 @@ expSubLoop:
 	VZEROUPPER
 	RET
 
+// VLIVE sets live to all-ones in the lanes j of the 8 at mask with
+// mask[j] ≠ 0 and j < hi (idx holds the lanes' j, hi broadcast, zero 0).
+#define VLIVE(mask, idx, hi, zero, live, t) \
+	VMOVUPS  (mask), t          \
+	VCMPPS   $4, zero, t, live  \
+	VPCMPGTD idx, hi, t         \
+	VPAND    t, live, live
+
+// func maxLiveAVX2(p, mask *float32, n, hi int) float32
+// The largest p[j] over live lanes (see VLIVE), −Inf if there is none.
+TEXT ·maxLiveAVX2(SB), NOSPLIT, $0-36
+	MOVQ         p+0(FP), DI
+	MOVQ         mask+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VPBROADCASTD hi+24(FP), Y11
+	VMOVUPS      vlane<>(SB), Y10
+	VXORPS       Y13, Y13, Y13
+	VMOVUPS      vnegInf<>(SB), Y9
+	VMOVUPS      Y9, Y8
+
+maxLoop:
+	VLIVE(SI, Y10, Y11, Y13, Y2, Y3)
+	VMOVUPS   (DI), Y0
+	VBLENDVPS Y2, Y0, Y9, Y4
+	VMAXPS    Y4, Y8, Y8
+	VPADDD    veight<>(SB), Y10, Y10
+	ADDQ      $32, DI
+	ADDQ      $32, SI
+	SUBQ      $8, CX
+	JNZ       maxLoop
+	VEXTRACTF128 $1, Y8, X0
+	VMAXPS       X0, X8, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+32(FP)
+	RET
+
+// func expNormAVX2(p, mask *float32, n, hi int, m float32)
+// p[j] = e^(p[j] − m) / Σ over live lanes, 0 in the others. The sum runs
+// in 8 lane partials, folded in a fixed order.
+TEXT ·expNormAVX2(SB), NOSPLIT, $0-36
+	MOVQ         p+0(FP), DI
+	MOVQ         mask+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VPBROADCASTD hi+24(FP), Y11
+	VBROADCASTSS m+32(FP), Y6
+	VMOVUPS      vlane<>(SB), Y10
+	VXORPS       Y13, Y13, Y13
+	VXORPS       Y7, Y7, Y7
+	MOVQ         DI, R8
+	MOVQ         CX, R9
+
+expNormLoop:
+	VLIVE(SI, Y10, Y11, Y13, Y4, Y5)
+	VMOVUPS (DI), Y0
+	VSUBPS  Y6, Y0, Y0
+	VEXP(Y0, Y1, Y2, Y3)
+	VANDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DI)
+	VADDPS  Y2, Y7, Y7
+	VPADDD  veight<>(SB), Y10, Y10
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JNZ     expNormLoop
+	VEXTRACTF128 $1, Y7, X0
+	VADDPS       X0, X7, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       vone<>(SB), X1
+	VDIVSS       X0, X1, X1
+	VBROADCASTSS X1, Y0
+
+scaleLoop:
+	VMULPS  (R8), Y0, Y1
+	VMOVUPS Y1, (R8)
+	ADDQ    $32, R8
+	SUBQ    $8, R9
+	JNZ     scaleLoop
+	VZEROUPPER
+	RET
+
+DATA vnegInf<>+0(SB)/4, $0xff800000
+DATA vnegInf<>+4(SB)/4, $0xff800000
+DATA vnegInf<>+8(SB)/4, $0xff800000
+DATA vnegInf<>+12(SB)/4, $0xff800000
+DATA vnegInf<>+16(SB)/4, $0xff800000
+DATA vnegInf<>+20(SB)/4, $0xff800000
+DATA vnegInf<>+24(SB)/4, $0xff800000
+DATA vnegInf<>+28(SB)/4, $0xff800000
+GLOBL vnegInf<>(SB), RODATA|NOPTR, $32
+
+DATA veight<>+0(SB)/4, $0x00000008
+DATA veight<>+4(SB)/4, $0x00000008
+DATA veight<>+8(SB)/4, $0x00000008
+DATA veight<>+12(SB)/4, $0x00000008
+DATA veight<>+16(SB)/4, $0x00000008
+DATA veight<>+20(SB)/4, $0x00000008
+DATA veight<>+24(SB)/4, $0x00000008
+DATA veight<>+28(SB)/4, $0x00000008
+GLOBL veight<>(SB), RODATA|NOPTR, $32
+
+DATA vlane<>+0(SB)/4, $0x00000000
+DATA vlane<>+4(SB)/4, $0x00000001
+DATA vlane<>+8(SB)/4, $0x00000002
+DATA vlane<>+12(SB)/4, $0x00000003
+DATA vlane<>+16(SB)/4, $0x00000004
+DATA vlane<>+20(SB)/4, $0x00000005
+DATA vlane<>+24(SB)/4, $0x00000006
+DATA vlane<>+28(SB)/4, $0x00000007
+GLOBL vlane<>(SB), RODATA|NOPTR, $32
+
 DATA vexpHi<>+0(SB)/4, $0x42a00000
 DATA vexpHi<>+4(SB)/4, $0x42a00000
 DATA vexpHi<>+8(SB)/4, $0x42a00000

@@ -10,3 +10,6 @@ func geluGradRow(dx, x, b, dy []float32) { geluGradRowScalar(dx, x, b, dy) }
 
 // expSub sets p[i] = e^(p[i] − m).
 func expSub(p []float32, m float32) { expSubScalar(p, m) }
+
+// softmaxRowsVec reports false: no vector softmax on this build.
+func softmaxRowsVec(s, mask []float32, n int, causal bool) bool { return false }
