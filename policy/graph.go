@@ -65,12 +65,12 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 	for l := 0; l < cfg.Layers; l++ {
 		p := func(part string) *G.Node { return byName[layerName(l, part)] }
 		h := b.op(layerNormOp{}, x, p("ln1.g"), p("ln1.b"))
-		qkv := b.op(biasActOp{actNone}, b.mul(h, p("attn.wqkv")), p("attn.bqkv"))
+		qkv := b.op(linearOp{}, h, p("attn.wqkv"), p("attn.bqkv"))
 		a := b.op(attn, qkv, ng.mask)
-		x = b.add(x, b.op(biasActOp{actNone}, b.mul(a, p("attn.wo")), p("attn.bo")))
+		x = b.op(addOp{}, x, b.op(linearOp{}, a, p("attn.wo"), p("attn.bo")))
 		h = b.op(layerNormOp{}, x, p("ln2.g"), p("ln2.b"))
 		f := b.op(biasActOp{act}, b.mul(h, p("mlp.w1")), p("mlp.b1"))
-		x = b.add(x, b.op(biasActOp{actNone}, b.mul(f, p("mlp.w2")), p("mlp.b2")))
+		x = b.op(addOp{}, x, b.op(linearOp{}, f, p("mlp.w2"), p("mlp.b2")))
 	}
 	h := b.op(layerNormOp{}, x, byName["lnf.g"], byName["lnf.b"])
 	ng.logits = b.mul(h, byName["head.w"])
