@@ -28,9 +28,11 @@ func layerNormGradXTrain[T float](dx, x, g, dy []T, rows, d int) {
 func sumRowsTrain[T float](dst, src []T, rows, d int) {
 	parRows(d, colGrain, func(c0, c1 int) {
 		acc := make([]float64, c1-c0)
-		for r := 0; r < rows; r++ {
-			for j, v := range src[r*d+c0 : r*d+c1] {
-				acc[j] += float64(v)
+		if s32, ok := any(src).([]float32); !ok || !sumColsVec(acc, s32, rows, d, c0) {
+			for r := 0; r < rows; r++ {
+				for j, v := range src[r*d+c0 : r*d+c1] {
+					acc[j] += float64(v)
+				}
 			}
 		}
 		for j, a := range acc {

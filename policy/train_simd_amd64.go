@@ -118,3 +118,18 @@ func softmaxRowsVec(s, mask []float32, n int, causal bool) bool {
 	}
 	return true
 }
+
+//go:noescape
+func sumColsAVX2(dst *float64, src *float32, rows, ld, n int)
+
+// sumColsVec sets acc[j] = Σ_r float64(src[r·ld + c0 + j]) for the
+// len(acc) columns from c0, bit-identical to the scalar loop; it reports
+// false (doing nothing) where the vector kernel does not apply.
+func sumColsVec(acc []float64, src []float32, rows, ld, c0 int) bool {
+	if !haveAVX2 || len(acc)%16 != 0 || len(acc) == 0 || rows == 0 {
+		return false
+	}
+	_ = src[(rows-1)*ld+c0+len(acc)-1] // the kernel reads up to here
+	sumColsAVX2(&acc[0], &src[c0], rows, ld, len(acc))
+	return true
+}

@@ -13,3 +13,6 @@ func expSub(p []float32, m float32) { expSubScalar(p, m) }
 
 // softmaxRowsVec reports false: no vector softmax on this build.
 func softmaxRowsVec(s, mask []float32, n int, causal bool) bool { return false }
+
+// sumColsVec reports false: no vector column sums on this build.
+func sumColsVec(acc []float64, src []float32, rows, ld, c0 int) bool { return false }
