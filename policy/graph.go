@@ -69,11 +69,11 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 		a := b.op(attn, qkv, ng.mask)
 		x = b.op(addOp{}, x, b.op(linearOp{}, a, p("attn.wo"), p("attn.bo")))
 		h = b.op(layerNormOp{}, x, p("ln2.g"), p("ln2.b"))
-		f := b.op(biasActOp{act}, b.mul(h, p("mlp.w1")), p("mlp.b1"))
+		f := b.op(biasActOp{act}, b.op(mulOp{}, h, p("mlp.w1")), p("mlp.b1"))
 		x = b.op(addOp{}, x, b.op(linearOp{}, f, p("mlp.w2"), p("mlp.b2")))
 	}
 	h := b.op(layerNormOp{}, x, byName["lnf.g"], byName["lnf.b"])
-	ng.logits = b.mul(h, byName["head.w"])
+	ng.logits = b.op(mulOp{}, h, byName["head.w"])
 	if key.train {
 		ng.hook = &lossHook{}
 		// Only entropy objectives pay for the entropy pass: the plain graph
@@ -110,15 +110,6 @@ func (b *builder) op(k kernelOp, in ...*G.Node) *G.Node {
 	}
 	var n *G.Node
 	n, b.err = apply(k, in...)
-	return n
-}
-
-func (b *builder) mul(x, w *G.Node) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	var n *G.Node
-	n, b.err = G.Mul(x, w)
 	return n
 }
 

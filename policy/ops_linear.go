@@ -152,3 +152,26 @@ func addRows[T float](z, x, y []T, n, d int) {
 func (addOp) diff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{grad, grad}, nil
 }
+
+// mulOp: x·w for x (N, K), w (K, M), gorgonia's Mul with a reused output
+// and this package's gradient products.
+type mulOp struct{}
+
+func (mulOp) name() string  { return "policy.Mul" }
+func (mulOp) inputs() []int { return []int{2, 2} }
+func (mulOp) outDims() int  { return 2 }
+func (mulOp) fullWrite()    {}
+func (mulOp) shape(in []tensor.Shape) (tensor.Shape, error) {
+	return gemmOp{}.shape(in)
+}
+
+func (mulOp) do(out *tensor.Dense, in []*tensor.Dense) error { return gemmOp{}.do(out, in) }
+
+func (mulOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := apply(gemmOp{tB: true}, grad, in[1]) // dY·wᵀ
+	if err != nil {
+		return nil, err
+	}
+	dw, err := apply(gemmOp{tA: true}, in[0], grad) // xᵀ·dY
+	return G.Nodes{dx, dw}, err
+}

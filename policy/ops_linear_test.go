@@ -19,6 +19,8 @@ func TestLinearAndAddOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(linearOp{}, n...) }},
 		{"linear with one row", []*tensor.Dense{randDense(rng, 1, 1, 6), randDense(rng, 1, 6, 2), randDense(rng, 1, 2)},
 			func(n []*G.Node) (*G.Node, error) { return apply(linearOp{}, n...) }},
+		{"matrix product", []*tensor.Dense{randDense(rng, 1, 3, 5), randDense(rng, 1, 5, 2)},
+			func(n []*G.Node) (*G.Node, error) { return apply(mulOp{}, n...) }},
 		{"residual add", []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 3, 4)},
 			func(n []*G.Node) (*G.Node, error) { return apply(addOp{}, n...) }},
 		{"residual add feeding a linear layer", []*tensor.Dense{randDense(rng, 1, 4, 3), randDense(rng, 1, 4, 3), randDense(rng, 1, 3, 3), randDense(rng, 1, 3)},
