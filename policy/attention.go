@@ -134,40 +134,60 @@ func newAttnScratch[T float](g attnGeom, backward bool) *attnScratch[T] {
 // attnForward writes out (B·T, D) = softmax(q·kᵀ/√Dh + mask)·v per head.
 // keyMask is (B·T): 1 for a real token, 0 for padding. Heads run in
 // parallel; each writes only its own columns of its own rows.
-func attnForward[T float](g attnGeom, out, qkv, keyMask []T) {
+//
+// With keep (B·H·T×T) it leaves head i's probabilities in keep[i·T²:] for
+// the backward pass; with nil they live in per-goroutine scratch.
+func attnForward[T float](g attnGeom, out, qkv, keyMask, keep []T) {
 	d, ld := g.d(), 3*g.d()
 	parFor(g.B*g.H, func() func(int) {
 		s := newAttnScratch[T](g, false)
 		return func(i int) {
 			b, h := i/g.H, i%g.H
-			attnProbs(g, s.p, qkv, keyMask, b, h, s.qb, s.kb)
+			p := s.p
+			if keep != nil {
+				p = keep[i*g.T*g.T : (i+1)*g.T*g.T]
+			}
+			attnProbs(g, p, qkv, keyMask, b, h, s.qb, s.kb)
 			v := qkv[b*g.T*ld+2*d+h*g.Dh:]
 			o := out[b*g.T*d+h*g.Dh:]
 			g.rowBlocks(func(i0, i1, keys int) {
-				gemmSerial(false, false, i1-i0, g.Dh, keys, 1, s.p[i0*g.T:], g.T, v, ld, 0, o[i0*d:], d)
+				gemmSerial(false, false, i1-i0, g.Dh, keys, 1, p[i0*g.T:], g.T, v, ld, 0, o[i0*d:], d)
 			})
 		}
 	})
 }
 
 // attnBackward writes dqkv (B·T, 3D) given the upstream gradient dout
-// (B·T, D). It recomputes the probabilities instead of storing them, which
-// keeps the op pure at the price of one extra q·kᵀ per head. Heads run in
-// parallel, as in attnForward.
-func attnBackward[T float](g attnGeom, dqkv, qkv, keyMask, dout []T) {
+// (B·T, D). With kept (the forward pass's probabilities, see attnForward)
+// it reads P from there; with nil it recomputes P, one extra q·kᵀ and
+// softmax per head. Heads run in parallel, as in attnForward.
+func attnBackward[T float](g attnGeom, dqkv, qkv, keyMask, dout, kept []T) {
 	parFor(g.B*g.H, func() func(int) {
 		s := newAttnScratch[T](g, true)
-		return func(i int) { attnHeadBackward(g, s, dqkv, qkv, keyMask, dout, i/g.H, i%g.H) }
+		return func(i int) {
+			var p []T
+			if kept != nil {
+				p = kept[i*g.T*g.T : (i+1)*g.T*g.T]
+			}
+			attnHeadBackward(g, s, dqkv, qkv, keyMask, dout, i/g.H, i%g.H, p)
+		}
 	})
 }
 
 // attnHeadBackward is attnBackward for head h of sequence b. Under causal
 // masking every product skips the blocks where P (and so dS) is zero.
-func attnHeadBackward[T float](g attnGeom, s *attnScratch[T], dqkv, qkv, keyMask, dout []T, b, h int) {
+func attnHeadBackward[T float](g attnGeom, s *attnScratch[T], dqkv, qkv, keyMask, dout []T, b, h int, kept []T) {
 	d, ld := g.d(), 3*g.d()
 	base := b * g.T * ld
 	p, dp := s.p, s.dp
-	q, ldq, k, ldk := attnProbs(g, p, qkv, keyMask, b, h, s.qb, s.kb)
+	var q, k []T
+	var ldq, ldk int
+	if kept != nil {
+		p = kept
+		q, ldq, k, ldk = headQK(g, qkv, b, h, s.qb, s.kb)
+	} else {
+		q, ldq, k, ldk = attnProbs(g, p, qkv, keyMask, b, h, s.qb, s.kb)
+	}
 	do := dout[b*g.T*d+h*g.Dh:]
 	v := qkv[base+2*d+h*g.Dh:]
 	dv := dqkv[base+2*d+h*g.Dh:]

@@ -66,7 +66,11 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 		p := func(part string) *G.Node { return byName[layerName(l, part)] }
 		h := b.op(layerNormOp{}, x, p("ln1.g"), p("ln1.b"))
 		qkv := b.op(linearOp{}, h, p("attn.wqkv"), p("attn.bqkv"))
-		a := b.op(attn, qkv, ng.mask)
+		la := attn
+		if key.train {
+			la = attn.keepProbs() // one stash per layer
+		}
+		a := b.op(la, qkv, ng.mask)
 		x = b.op(addOp{}, x, b.op(linearOp{}, a, p("attn.wo"), p("attn.bo")))
 		h = b.op(layerNormOp{}, x, p("ln2.g"), p("ln2.b"))
 		f := b.op(biasActOp{act}, b.op(mulOp{}, h, p("mlp.w1")), p("mlp.b1"))

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -38,6 +39,29 @@ func TestLinearAndAddOpGradients(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, nil, c.build) })
+	}
+}
+
+// TestAttentionWithKeptProbsGradients checks the attention gradient that
+// reads the probabilities the forward pass kept (training graphs).
+func TestAttentionWithKeptProbsGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	mask := func(v ...float64) *tensor.Dense { return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)) }
+	cases := []struct {
+		name string
+		in   []*tensor.Dense
+		op   attentionOp
+	}{
+		{"causal", []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 1, 0, 1, 1, 1, 1)}, newAttentionOp(4, 2, 2, true, false)},
+		{"bidirectional", []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 0, 0, 1, 1, 1, 1)}, newAttentionOp(4, 2, 2, false, false)},
+		{"causal rotary", []*tensor.Dense{randDense(rng, 1, 6, 12), mask(1, 1, 1, 1, 1, 0)}, newAttentionOp(3, 1, 4, true, true)},
+		{"causal over several row blocks", []*tensor.Dense{randDense(rng, 1, 80, 6), mask(slices.Repeat([]float64{1, 1, 1, 0, 1}, 16)...)}, newAttentionOp(40, 1, 2, true, false)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			op := c.op.keepProbs()
+			checkOpGrad(t, c.in, []int{1}, func(n []*G.Node) (*G.Node, error) { return apply(op, n...) })
+		})
 	}
 }
 
