@@ -82,7 +82,7 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 		ng.hook = &lossHook{}
 		// Only entropy objectives pay for the entropy pass: the plain graph
 		// is the one every run without an entropy bonus has always used.
-		var gather kernelOp = logProbOp{invT: key.invT}
+		var gather kernelOp = logProbOp{invT: key.invT, stash: new(lseStash)}
 		if key.entropy {
 			gather = logProbEntropyOp{invT: key.invT}
 		}

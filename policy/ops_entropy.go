@@ -27,7 +27,7 @@ func (logProbEntropyOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return gatherShape(in, 2)
 }
 func (o logProbEntropyOp) do(out *tensor.Dense, in []*tensor.Dense) error {
-	return gather(out, in, o.invT, true)
+	return gather(out, in, o.invT, true, nil)
 }
 func (o logProbEntropyOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	return gatherDiff(logProbEntropyGradOp{invT: o.invT}, in, grad)

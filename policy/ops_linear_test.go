@@ -22,6 +22,8 @@ func TestLinearAndAddOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(linearOp{}, n...) }},
 		{"matrix product", []*tensor.Dense{randDense(rng, 1, 3, 5), randDense(rng, 1, 5, 2)},
 			func(n []*G.Node) (*G.Node, error) { return apply(mulOp{}, n...) }},
+		{"log-prob gather keeping its log-partitions", []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, 2, -1, 6)},
+			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1 / 0.7, stash: new(lseStash)}, n...) }},
 		{"residual add", []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 3, 4)},
 			func(n []*G.Node) (*G.Node, error) { return apply(addOp{}, n...) }},
 		{"residual add feeding a linear layer", []*tensor.Dense{randDense(rng, 1, 4, 3), randDense(rng, 1, 4, 3), randDense(rng, 1, 3, 3), randDense(rng, 1, 3)},
