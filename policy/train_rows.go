@@ -63,3 +63,28 @@ func layerNormGradGTrain[T float](dg, x, dy []T, rows, d int) {
 		}
 	})
 }
+
+// gradChunk is the block of gradient elements one goroutine adds.
+const gradChunk = 1 << 15
+
+// addGrads adds src[i] into dst[i] element-wise for every tensor, in
+// fixed blocks spread over the cores (each element is one add, so the
+// split cannot change a result).
+func addGrads(dst, src [][]float32) {
+	type block struct{ t, lo, hi int }
+	var blocks []block
+	for i, d := range dst {
+		for lo := 0; lo < len(d); lo += gradChunk {
+			blocks = append(blocks, block{i, lo, min(lo+gradChunk, len(d))})
+		}
+	}
+	parFor(len(blocks), func() func(int) {
+		return func(k int) {
+			b := blocks[k]
+			d, s := dst[b.t][b.lo:b.hi], src[b.t][b.lo:b.hi]
+			for j, v := range s {
+				d[j] += v
+			}
+		}
+	})
+}
