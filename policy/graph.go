@@ -64,7 +64,7 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 	act := actCode(cfg.Activation)
 	for l := 0; l < cfg.Layers; l++ {
 		p := func(part string) *G.Node { return byName[layerName(l, part)] }
-		h := b.op(layerNormOp{}, x, p("ln1.g"), p("ln1.b"))
+		h := b.op(ng.layerNorm(), x, p("ln1.g"), p("ln1.b"))
 		qkv := b.op(linearOp{}, h, p("attn.wqkv"), p("attn.bqkv"))
 		la := attn
 		if key.train {
@@ -72,11 +72,11 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 		}
 		a := b.op(la, qkv, ng.mask)
 		x = b.op(addOp{}, x, b.op(linearOp{}, a, p("attn.wo"), p("attn.bo")))
-		h = b.op(layerNormOp{}, x, p("ln2.g"), p("ln2.b"))
+		h = b.op(ng.layerNorm(), x, p("ln2.g"), p("ln2.b"))
 		f := b.op(biasActOp{act}, b.op(mulOp{}, h, p("mlp.w1")), p("mlp.b1"))
 		x = b.op(addOp{}, x, b.op(linearOp{}, f, p("mlp.w2"), p("mlp.b2")))
 	}
-	h := b.op(layerNormOp{}, x, byName["lnf.g"], byName["lnf.b"])
+	h := b.op(ng.layerNorm(), x, byName["lnf.g"], byName["lnf.b"])
 	ng.logits = b.op(mulOp{}, h, byName["head.w"])
 	if key.train {
 		ng.hook = &lossHook{}
@@ -103,6 +103,15 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 	}
 	ng.vm = G.NewTapeMachine(g)
 	return ng, nil
+}
+
+// layerNorm returns a layer-norm op: with its own statistics stash in
+// training graphs (see lnStash), plain otherwise.
+func (ng *netGraph) layerNorm() layerNormOp {
+	if !ng.key.train {
+		return layerNormOp{}
+	}
+	return layerNormOp{stash: new(lnStash)}
 }
 
 // builder chains graph construction, keeping the first error.

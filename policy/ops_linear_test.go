@@ -24,6 +24,8 @@ func TestLinearAndAddOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(mulOp{}, n...) }},
 		{"log-prob gather keeping its log-partitions", []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, 2, -1, 6)},
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1 / 0.7, stash: new(lseStash)}, n...) }},
+		{"layer norm keeping its row statistics", []*tensor.Dense{randDense(rng, 2, 4, 5), randDense(rng, 1, 5), randDense(rng, 1, 5)},
+			func(n []*G.Node) (*G.Node, error) { return apply(layerNormOp{stash: new(lnStash)}, n...) }},
 		{"residual add", []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 3, 4)},
 			func(n []*G.Node) (*G.Node, error) { return apply(addOp{}, n...) }},
 		{"residual add feeding a linear layer", []*tensor.Dense{randDense(rng, 1, 4, 3), randDense(rng, 1, 4, 3), randDense(rng, 1, 3, 3), randDense(rng, 1, 3)},

@@ -8,8 +8,10 @@ import (
 )
 
 // layerNormOp: y = (x − mean)/sqrt(var + 1e-5)·g + b over the last axis of
-// x (N, D); g, b (D).
-type layerNormOp struct{}
+// x (N, D); g, b (D). With a stash (training graphs) the forward pass keeps
+// each row's statistics for the gradients, which then skip recomputing
+// them (see lnStash).
+type layerNormOp struct{ stash *lnStash }
 
 func (layerNormOp) name() string  { return "policy.LayerNorm" }
 func (layerNormOp) inputs() []int { return []int{2, 1, 1} }
@@ -24,23 +26,25 @@ func (layerNormOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0], wantShape("layer norm bias", in[2], in[0][1])
 }
 
-func (layerNormOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+func (o layerNormOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
+		x := floats[float32](in[0])
+		layerNormTrain(floats[float32](out), x, floats[float32](in[1]), floats[float32](in[2]), n, d, o.stash.keepFor(n, x))
 		return nil
 	}, func() error {
-		layerNormTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
+		x := floats[float64](in[0])
+		layerNormTrain(floats[float64](out), x, floats[float64](in[1]), floats[float64](in[2]), n, d, o.stash.keepFor(n, x))
 		return nil
 	})
 }
 
-func (layerNormOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(layerNormGradXOp{}, in[0], in[1], grad)
+func (o layerNormOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := apply(layerNormGradXOp{stash: o.stash}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dg, err := apply(layerNormGradGOp{}, in[0], grad)
+	dg, err := apply(layerNormGradGOp{stash: o.stash}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -49,26 +53,34 @@ func (layerNormOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 }
 
 // layerNormGradXOp: dx from (x, g, dy).
-type layerNormGradXOp struct{ backOp }
+type layerNormGradXOp struct {
+	backOp
+	stash *lnStash // the forward op's
+}
 
 func (layerNormGradXOp) name() string                                  { return "policy.LayerNormGradX" }
 func (layerNormGradXOp) inputs() []int                                 { return []int{2, 1, 2} }
 func (layerNormGradXOp) outDims() int                                  { return 2 }
 func (layerNormGradXOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0], nil }
 
-func (layerNormGradXOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+func (o layerNormGradXOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormGradXTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
+		x := floats[float32](in[0])
+		layerNormGradXTrain(floats[float32](out), x, floats[float32](in[1]), floats[float32](in[2]), n, d, o.stash.keptFor(n, x))
 		return nil
 	}, func() error {
-		layerNormGradXTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
+		x := floats[float64](in[0])
+		layerNormGradXTrain(floats[float64](out), x, floats[float64](in[1]), floats[float64](in[2]), n, d, o.stash.keptFor(n, x))
 		return nil
 	})
 }
 
 // layerNormGradGOp: dg from (x, dy).
-type layerNormGradGOp struct{ backOp }
+type layerNormGradGOp struct {
+	backOp
+	stash *lnStash // the forward op's
+}
 
 func (layerNormGradGOp) name() string  { return "policy.LayerNormGradG" }
 func (layerNormGradGOp) inputs() []int { return []int{2, 2} }
@@ -77,13 +89,15 @@ func (layerNormGradGOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return tensor.Shape{in[0][1]}, nil
 }
 
-func (layerNormGradGOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+func (o layerNormGradGOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormGradGTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d)
+		x := floats[float32](in[0])
+		layerNormGradGTrain(floats[float32](out), x, floats[float32](in[1]), n, d, o.stash.keptFor(n, x))
 		return nil
 	}, func() error {
-		layerNormGradGTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d)
+		x := floats[float64](in[0])
+		layerNormGradGTrain(floats[float64](out), x, floats[float64](in[1]), n, d, o.stash.keptFor(n, x))
 		return nil
 	})
 }
