@@ -73,7 +73,11 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 		a := b.op(la, qkv, ng.mask)
 		x = b.op(addOp{}, x, b.op(linearOp{}, a, p("attn.wo"), p("attn.bo")))
 		h = b.op(ng.layerNorm(), x, p("ln2.g"), p("ln2.b"))
-		f := b.op(biasActOp{act}, b.op(mulOp{}, h, p("mlp.w1")), p("mlp.b1"))
+		mlpAct := biasActOp{act: act}
+		if key.train {
+			mlpAct.stash = new(geluStash) // one per layer
+		}
+		f := b.op(mlpAct, b.op(mulOp{}, h, p("mlp.w1")), p("mlp.b1"))
 		x = b.op(addOp{}, x, b.op(linearOp{}, f, p("mlp.w2"), p("mlp.b2")))
 	}
 	h := b.op(ng.layerNorm(), x, byName["lnf.g"], byName["lnf.b"])

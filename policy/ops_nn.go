@@ -124,8 +124,12 @@ func (sumRowsOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 }
 
 // biasActOp: y = act(x + b) for x (N, F), b (F); act is actNone, actGELU
-// (tanh approximation) or actReLU.
-type biasActOp struct{ act int }
+// (tanh approximation) or actReLU. With a stash (training graphs) GELU
+// keeps its sigmoid for the gradient (see geluStash).
+type biasActOp struct {
+	act   int
+	stash *geluStash
+}
 
 func (o biasActOp) name() string { return fmt.Sprintf("policy.BiasAct{%d}", o.act) }
 func (biasActOp) inputs() []int  { return []int{2, 1} }
@@ -140,10 +144,10 @@ func (biasActOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (o biasActOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		biasActTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d, o.act)
+		biasActTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d, o.act, o.stash)
 		return nil
 	}, func() error {
-		biasActTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d, o.act)
+		biasActTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d, o.act, o.stash)
 		return nil
 	})
 }
@@ -152,7 +156,7 @@ func (o biasActOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	dx := grad
 	if o.act != actNone {
 		var err error
-		if dx, err = apply(biasActGradOp{act: o.act}, in[0], in[1], grad); err != nil {
+		if dx, err = apply(biasActGradOp{act: o.act, stash: o.stash}, in[0], in[1], grad); err != nil {
 			return nil, err
 		}
 	}
@@ -163,7 +167,8 @@ func (o biasActOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 // biasActGradOp: dx = dy ⊙ act'(x + b) from (x, b, dy).
 type biasActGradOp struct {
 	backOp
-	act int
+	act   int
+	stash *geluStash // the forward op's
 }
 
 func (o biasActGradOp) name() string                                { return fmt.Sprintf("policy.BiasActGrad{%d}", o.act) }
@@ -173,10 +178,10 @@ func (biasActGradOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[
 
 func (o biasActGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	return dispatch(out, func() error {
-		biasActGradTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), o.act)
+		biasActGradTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), o.act, o.stash)
 		return nil
 	}, func() error {
-		biasActGradTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), o.act)
+		biasActGradTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), o.act, o.stash)
 		return nil
 	})
 }

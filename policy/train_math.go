@@ -72,8 +72,14 @@ func geluGradF32(u float32) float32 {
 }
 
 // biasActTrain is biasActRows for the training graph: rows in parallel
-// (see parRows) and, in float32, GELU through geluF32.
-func biasActTrain[T float](y, x, b []T, rows, d, act int) {
+// (see parRows) and, in float32, GELU through geluRow. With a stash it
+// keeps GELU's sigmoid for the gradient where the vector kernel can
+// (stash.s is then non-nil).
+func biasActTrain[T float](y, x, b []T, rows, d, act int, stash *geluStash) {
+	var keep []float32
+	if _, ok := any(y).([]float32); ok && act == actGELU && stash != nil && haveGELUKeep {
+		keep = stash.keepFor(len(y), x)
+	}
 	parRows(rows, rowGrain, func(lo, hi int) {
 		if act == actNone { // a bias add: skip activate's per-element switch
 			for r := lo; r < hi; r++ {
@@ -91,15 +97,19 @@ func biasActTrain[T float](y, x, b []T, rows, d, act int) {
 		}
 		x32, b32 := any(x).([]float32), any(b).([]float32)
 		for r := lo; r < hi; r++ {
-			geluRow(y32[r*d:(r+1)*d], x32[r*d:(r+1)*d], b32)
+			if keep == nil || !geluKeepRow(y32[r*d:(r+1)*d], keep[r*d:(r+1)*d], x32[r*d:(r+1)*d], b32) {
+				geluRow(y32[r*d:(r+1)*d], x32[r*d:(r+1)*d], b32)
+			}
 		}
 	})
 }
 
 // biasActGradTrain writes dx = dy ⊙ act'(x + b), rows in parallel and, in
-// float32, GELU' through geluGradF32.
-func biasActGradTrain[T float](dx, x, b, dy []T, act int) {
+// float32, GELU' through geluGradRow, or from the forward pass's sigmoid
+// when the stash kept it for x.
+func biasActGradTrain[T float](dx, x, b, dy []T, act int, stash *geluStash) {
 	d := len(b)
+	kept := stash.keptFor(x)
 	parRows(len(x)/d, rowGrain, func(lo, hi int) {
 		dx32, ok := any(dx).([]float32)
 		if !ok || act != actGELU {
@@ -108,6 +118,10 @@ func biasActGradTrain[T float](dx, x, b, dy []T, act int) {
 		}
 		x32, b32, dy32 := any(x).([]float32), any(b).([]float32), any(dy).([]float32)
 		for r := lo; r < hi; r++ {
+			if kept != nil {
+				geluGradKeptRow(dx32[r*d:(r+1)*d], x32[r*d:(r+1)*d], b32, kept[r*d:(r+1)*d], dy32[r*d:(r+1)*d])
+				continue
+			}
 			geluGradRow(dx32[r*d:(r+1)*d], x32[r*d:(r+1)*d], b32, dy32[r*d:(r+1)*d])
 		}
 	})
@@ -176,4 +190,33 @@ func expSubScalar(p []float32, m float32) {
 	for i, v := range p {
 		p[i] = expf(v - m)
 	}
+}
+
+// geluStash keeps one GELU node's sigmoids σ(2z) from the forward pass of
+// the current run (float32, vector kernel only), with the input they came
+// from, so the gradient skips the exponential; the kept values are the
+// ones the gradient would compute, so results are unchanged.
+type geluStash struct {
+	s []float32
+	x any
+}
+
+// haveGELUKeep reports whether geluKeepRow keeps anything on this build.
+var haveGELUKeep = geluKeepRow(nil, nil, nil, nil)
+
+// keepFor returns an n-element buffer bound to x.
+func (st *geluStash) keepFor(n int, x any) []float32 {
+	if len(st.s) != n {
+		st.s = make([]float32, n)
+	}
+	st.x = x
+	return st.s
+}
+
+// keptFor returns the sigmoids kept for x, or nil.
+func (st *geluStash) keptFor(x any) []float32 {
+	if st == nil || !sameSlice(st.x, x) {
+		return nil
+	}
+	return st.s
 }

@@ -133,3 +133,47 @@ func sumColsVec(acc []float64, src []float32, rows, ld, c0 int) bool {
 	sumColsAVX2(&acc[0], &src[c0], rows, ld, len(acc))
 	return true
 }
+
+//go:noescape
+func geluKeepAVX2(y, s, x, b *float32, n int)
+
+//go:noescape
+func geluGradKeptAVX2(dx, x, b, s, dy *float32, n int)
+
+// geluKeepRow is geluRow that also keeps the sigmoid s for
+// geluGradKeptRow; it reports false (doing nothing) without AVX2.
+func geluKeepRow(y, s, x, b []float32) bool {
+	if !haveAVX2 {
+		return false
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		geluKeepAVX2(&y[0], &s[0], &x[0], &b[0], n)
+	}
+	if n < len(x) { // padded tail, as in geluGradRow
+		var t [4][8]float32
+		copy(t[2][:], x[n:])
+		copy(t[3][:], b[n:])
+		geluKeepAVX2(&t[0][0], &t[1][0], &t[2][0], &t[3][0], 8)
+		copy(y[n:], t[0][:])
+		copy(s[n:], t[1][:])
+	}
+	return true
+}
+
+// geluGradKeptRow is geluGradRow reading the sigmoid geluKeepRow kept.
+func geluGradKeptRow(dx, x, b, s, dy []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		geluGradKeptAVX2(&dx[0], &x[0], &b[0], &s[0], &dy[0], n)
+	}
+	if n < len(x) {
+		var t [5][8]float32
+		copy(t[1][:], x[n:])
+		copy(t[2][:], b[n:])
+		copy(t[3][:], s[n:])
+		copy(t[4][:], dy[n:])
+		geluGradKeptAVX2(&t[0][0], &t[1][0], &t[2][0], &t[3][0], &t[4][0], 8)
+		copy(dx[n:], t[0][:])
+	}
+}

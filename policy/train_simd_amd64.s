@@ -101,6 +101,73 @@ geluGradLoop:
 	VZEROUPPER
 	RET
 
+// func geluKeepAVX2(y, s, x, b *float32, n int)
+// geluAVX2 that also stores s[i] = 1/(1 + e^a), the sigmoid its gradient
+// needs (see geluGradKeptAVX2). y is computed exactly as geluAVX2 does.
+TEXT ·geluKeepAVX2(SB), NOSPLIT, $0-40
+	MOVQ    y+0(FP), DI
+	MOVQ    s+8(FP), R8
+	MOVQ    x+16(FP), SI
+	MOVQ    b+24(FP), DX
+	MOVQ    n+32(FP), CX
+	VMOVUPS vone<>(SB), Y7
+
+geluKeepLoop:
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VGELUARG(Y0, Y5, Y1)
+	VEXP(Y1, Y2, Y3, Y4)
+	VADDPS  Y7, Y3, Y3
+	VDIVPS  Y3, Y0, Y4
+	VDIVPS  Y3, Y7, Y3
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y3, (R8)
+	ADDQ    $32, DI
+	ADDQ    $32, R8
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	SUBQ    $8, CX
+	JNZ     geluKeepLoop
+	VZEROUPPER
+	RET
+
+// func geluGradKeptAVX2(dx, x, b, s, dy *float32, n int)
+// geluGradAVX2 with the sigmoid s read from the forward pass instead of
+// recomputed: the same values, so the same result.
+TEXT ·geluGradKeptAVX2(SB), NOSPLIT, $0-48
+	MOVQ    dx+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    b+16(FP), DX
+	MOVQ    s+24(FP), R9
+	MOVQ    dy+32(FP), R8
+	MOVQ    n+40(FP), CX
+	VMOVUPS vone<>(SB), Y7
+
+geluGradKeptLoop:
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VMULPS  Y0, Y0, Y6           // u²
+	VMOVUPS (R9), Y3             // s
+	VSUBPS  Y3, Y7, Y8           // 1 − s
+	VMULPS  vgeluK3<>(SB), Y6, Y6
+	VADDPS  Y7, Y6, Y6           // 1 + 3k·u²
+	VMULPS  Y3, Y0, Y0           // u·s
+	VMULPS  Y8, Y0, Y0
+	VMULPS  Y6, Y0, Y0
+	VMULPS  vgeluC2<>(SB), Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMULPS  (R8), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R9
+	ADDQ    $32, R8
+	SUBQ    $8, CX
+	JNZ     geluGradKeptLoop
+	VZEROUPPER
+	RET
+
 // func expSubAVX2(p *float32, n int, m float32)
 // p[i] = e^(p[i] − m) in place.
 TEXT ·expSubAVX2(SB), NOSPLIT, $0-20

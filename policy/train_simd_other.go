@@ -16,3 +16,10 @@ func softmaxRowsVec(s, mask []float32, n int, causal bool) bool { return false }
 
 // sumColsVec reports false: no vector column sums on this build.
 func sumColsVec(acc []float64, src []float32, rows, ld, c0 int) bool { return false }
+
+// geluKeepRow reports false: the kept-sigmoid GELU is vector-only.
+func geluKeepRow(y, s, x, b []float32) bool { return false }
+
+// geluGradKeptRow is never called on this build (geluKeepRow keeps
+// nothing).
+func geluGradKeptRow(dx, x, b, s, dy []float32) { geluGradRowScalar(dx, x, b, dy) }
