@@ -65,78 +65,175 @@ func maskedSoftmax[T float](s, keyMask []T, n int, causal bool) {
 	}
 }
 
-// attnProbs computes P = maskedSoftmax(q·kᵀ/√Dh) for head h of sequence b
-// into p (T×T) and returns the head's q and k (see headQK).
+// causalBlock is the row block of the causal attention products: queries
+// ib..ib+causalBlock see keys 0..ib+causalBlock only, so each block's
+// products stop there instead of running over all T keys (about 3/8 of
+// the attention arithmetic at T = 128). The skipped terms are exact zeros
+// (masked probabilities), so the results are unchanged.
+const causalBlock = 32
+
+// rowBlocks calls f for each block of query rows [i0, i1) with the number
+// of keys they see: T (one block) without causal masking.
+func (g attnGeom) rowBlocks(f func(i0, i1, keys int)) {
+	if !g.Causal {
+		f(0, g.T, g.T)
+		return
+	}
+	for i0 := 0; i0 < g.T; i0 += causalBlock {
+		i1 := min(i0+causalBlock, g.T)
+		f(i0, i1, i1)
+	}
+}
+
+// keyBlocks calls f for each block of keys [j0, j1) with the first query
+// row that sees them: 0 (one block) without causal masking.
+func (g attnGeom) keyBlocks(f func(j0, j1, first int)) {
+	if !g.Causal {
+		f(0, g.T, 0)
+		return
+	}
+	for j0 := 0; j0 < g.T; j0 += causalBlock {
+		f(j0, min(j0+causalBlock, g.T), j0)
+	}
+}
+
+// attnProbs computes P = softmax(q·kᵀ/√Dh) (masked, see maskedSoftmax) for
+// head h of sequence b into p (T×T) and returns the head's q and k (see
+// headQK). Under causal masking the scores above each row block are not
+// computed; the softmax writes zeros there. It runs on one goroutine (one
+// head per goroutine, see parFor).
 func attnProbs[T float](g attnGeom, p, qkv, keyMask []T, b, h int, qb, kb []T) (q []T, ldq int, k []T, ldk int) {
 	q, ldq, k, ldk = headQK(g, qkv, b, h, qb, kb)
 	scale := T(1 / math.Sqrt(float64(g.Dh)))
-	gemm(false, true, g.T, g.T, g.Dh, scale, q, ldq, k, ldk, 0, p, g.T)
-	maskedSoftmax(p, keyMask[b*g.T:(b+1)*g.T], g.T, g.Causal)
+	g.rowBlocks(func(i0, i1, keys int) {
+		gemmSerial(false, true, i1-i0, keys, g.Dh, scale, q[i0*ldq:], ldq, k, ldk, 0, p[i0*g.T:], g.T)
+	})
+	softmaxTrain(p, keyMask[b*g.T:(b+1)*g.T], g.T, g.Causal)
 	return q, ldq, k, ldk
 }
 
-// attnForward writes out (B·T, D) = softmax(q·kᵀ/√Dh + mask)·v per head.
-// keyMask is (B·T): 1 for a real token, 0 for padding.
-func attnForward[T float](g attnGeom, out, qkv, keyMask []T) {
-	d, ld := g.d(), 3*g.d()
-	p := make([]T, g.T*g.T)
-	var qb, kb []T
+// attnScratch is one goroutine's attention buffers: probabilities and
+// their gradient (T×T), and rotated q, k and their gradients (T×Dh, only
+// under rotary positions).
+type attnScratch[T float] struct {
+	p, dp, qb, kb, dqb, dkb []T
+}
+
+func newAttnScratch[T float](g attnGeom, backward bool) *attnScratch[T] {
+	s := &attnScratch[T]{p: make([]T, g.T*g.T)}
+	if backward {
+		s.dp = make([]T, g.T*g.T)
+	}
 	if g.cos != nil {
-		qb, kb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
+		s.qb, s.kb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
+		s.dqb, s.dkb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
 	}
-	for b := 0; b < g.B; b++ {
-		for h := 0; h < g.H; h++ {
-			attnProbs(g, p, qkv, keyMask, b, h, qb, kb)
+	return s
+}
+
+// attnForward writes out (B·T, D) = softmax(q·kᵀ/√Dh + mask)·v per head.
+// keyMask is (B·T): 1 for a real token, 0 for padding. Heads run in
+// parallel; each writes only its own columns of its own rows.
+//
+// With keep (B·H·T×T) it leaves head i's probabilities in keep[i·T²:] for
+// the backward pass; with nil they live in per-goroutine scratch.
+func attnForward[T float](g attnGeom, out, qkv, keyMask, keep []T) {
+	d, ld := g.d(), 3*g.d()
+	parFor(g.B*g.H, func() func(int) {
+		s := newAttnScratch[T](g, false)
+		return func(i int) {
+			b, h := i/g.H, i%g.H
+			p := s.p
+			if keep != nil {
+				p = keep[i*g.T*g.T : (i+1)*g.T*g.T]
+			}
+			attnProbs(g, p, qkv, keyMask, b, h, s.qb, s.kb)
 			v := qkv[b*g.T*ld+2*d+h*g.Dh:]
-			gemm(false, false, g.T, g.Dh, g.T, 1, p, g.T, v, ld, 0, out[b*g.T*d+h*g.Dh:], d)
+			o := out[b*g.T*d+h*g.Dh:]
+			g.rowBlocks(func(i0, i1, keys int) {
+				gemmSerial(false, false, i1-i0, g.Dh, keys, 1, p[i0*g.T:], g.T, v, ld, 0, o[i0*d:], d)
+			})
 		}
-	}
+	})
 }
 
 // attnBackward writes dqkv (B·T, 3D) given the upstream gradient dout
-// (B·T, D). It recomputes the probabilities instead of storing them, which
-// keeps the op pure at the price of one extra q·kᵀ per head.
-func attnBackward[T float](g attnGeom, dqkv, qkv, keyMask, dout []T) {
+// (B·T, D). With kept (the forward pass's probabilities, see attnForward)
+// it reads P from there; with nil it recomputes P, one extra q·kᵀ and
+// softmax per head. Heads run in parallel, as in attnForward.
+func attnBackward[T float](g attnGeom, dqkv, qkv, keyMask, dout, kept []T) {
+	parFor(g.B*g.H, func() func(int) {
+		s := newAttnScratch[T](g, true)
+		return func(i int) {
+			var p []T
+			if kept != nil {
+				p = kept[i*g.T*g.T : (i+1)*g.T*g.T]
+			}
+			attnHeadBackward(g, s, dqkv, qkv, keyMask, dout, i/g.H, i%g.H, p)
+		}
+	})
+}
+
+// attnHeadBackward is attnBackward for head h of sequence b. Under causal
+// masking every product skips the blocks where P (and so dS) is zero.
+func attnHeadBackward[T float](g attnGeom, s *attnScratch[T], dqkv, qkv, keyMask, dout []T, b, h int, kept []T) {
 	d, ld := g.d(), 3*g.d()
-	p, dp := make([]T, g.T*g.T), make([]T, g.T*g.T)
-	var qb, kb, dqb, dkb []T
-	if g.cos != nil {
-		qb, kb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
-		dqb, dkb = make([]T, g.T*g.Dh), make([]T, g.T*g.Dh)
+	base := b * g.T * ld
+	p, dp := s.p, s.dp
+	var q, k []T
+	var ldq, ldk int
+	if kept != nil {
+		p = kept
+		q, ldq, k, ldk = headQK(g, qkv, b, h, s.qb, s.kb)
+	} else {
+		q, ldq, k, ldk = attnProbs(g, p, qkv, keyMask, b, h, s.qb, s.kb)
 	}
-	scale := 1 / math.Sqrt(float64(g.Dh))
-	for b := 0; b < g.B; b++ {
-		base := b * g.T * ld
-		for h := 0; h < g.H; h++ {
-			q, ldq, k, ldk := attnProbs(g, p, qkv, keyMask, b, h, qb, kb)
-			do := dout[b*g.T*d+h*g.Dh:]
-			v := qkv[base+2*d+h*g.Dh:]
-			// dV = Pᵀ·dO; dP = dO·Vᵀ.
-			gemm(true, false, g.T, g.Dh, g.T, 1, p, g.T, do, d, 0, dqkv[base+2*d+h*g.Dh:], ld)
-			gemm(false, true, g.T, g.T, g.Dh, 1, do, d, v, ld, 0, dp, g.T)
-			// dS = P ⊙ (dP − rowsum(dP⊙P)), folded with the score scale.
-			for i := 0; i < g.T; i++ {
-				pr, dr := p[i*g.T:(i+1)*g.T], dp[i*g.T:(i+1)*g.T]
-				var dot float64
-				for j := range pr {
-					dot += float64(pr[j]) * float64(dr[j])
-				}
-				for j := range pr {
-					dr[j] = T(float64(pr[j]) * (float64(dr[j]) - dot) * scale)
-				}
-			}
-			if g.cos == nil {
-				gemm(false, false, g.T, g.Dh, g.T, 1, dp, g.T, k, ldk, 0, dqkv[base+h*g.Dh:], ld)
-				gemm(true, false, g.T, g.Dh, g.T, 1, dp, g.T, q, ldq, 0, dqkv[base+d+h*g.Dh:], ld)
-				continue
-			}
-			gemm(false, false, g.T, g.Dh, g.T, 1, dp, g.T, k, ldk, 0, dqb, g.Dh)
-			gemm(true, false, g.T, g.Dh, g.T, 1, dp, g.T, q, ldq, 0, dkb, g.Dh)
-			for t := 0; t < g.T; t++ {
-				row := base + t*ld + h*g.Dh
-				ropeApply(dqkv[row:row+g.Dh], dqb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
-				ropeApply(dqkv[row+d:row+d+g.Dh], dkb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
-			}
+	do := dout[b*g.T*d+h*g.Dh:]
+	v := qkv[base+2*d+h*g.Dh:]
+	dv := dqkv[base+2*d+h*g.Dh:]
+	// dV = Pᵀ·dO over the rows that see each key block; dP = dO·Vᵀ over
+	// the keys each row block sees, then dS in place of dP.
+	g.keyBlocks(func(j0, j1, first int) {
+		gemmSerial(true, false, j1-j0, g.Dh, g.T-first, 1, p[first*g.T+j0:], g.T, do[first*d:], d, 0, dv[j0*ld:], ld)
+	})
+	g.rowBlocks(func(i0, i1, keys int) {
+		gemmSerial(false, true, i1-i0, keys, g.Dh, 1, do[i0*d:], d, v, ld, 0, dp[i0*g.T:], g.T)
+		attnScoreGrad(p, dp, g.T, i0, i1, keys, g.Dh)
+	})
+	dq, ldo, dk := dqkv[base+h*g.Dh:], ld, dqkv[base+d+h*g.Dh:]
+	if g.cos != nil {
+		dq, ldo, dk = s.dqb, g.Dh, s.dkb
+	}
+	// dQ = dS·K, dK = dSᵀ·Q, over the same blocks.
+	g.rowBlocks(func(i0, i1, keys int) {
+		gemmSerial(false, false, i1-i0, g.Dh, keys, 1, dp[i0*g.T:], g.T, k, ldk, 0, dq[i0*ldo:], ldo)
+	})
+	g.keyBlocks(func(j0, j1, first int) {
+		gemmSerial(true, false, j1-j0, g.Dh, g.T-first, 1, dp[first*g.T+j0:], g.T, q[first*ldq:], ldq, 0, dk[j0*ldo:], ldo)
+	})
+	if g.cos == nil {
+		return
+	}
+	for t := 0; t < g.T; t++ {
+		row := base + t*ld + h*g.Dh
+		ropeApply(dqkv[row:row+g.Dh], s.dqb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
+		ropeApply(dqkv[row+d:row+d+g.Dh], s.dkb[t*g.Dh:(t+1)*g.Dh], g.cos, g.sin, t, true)
+	}
+}
+
+// attnScoreGrad turns rows i0..i1 of dP into dS = P ⊙ (dP − rowsum(dP⊙P)),
+// folded with the score scale 1/√dh, over the first keys columns (P is
+// zero beyond them).
+func attnScoreGrad[T float](p, dp []T, n, i0, i1, keys, dh int) {
+	scale := 1 / math.Sqrt(float64(dh))
+	for i := i0; i < i1; i++ {
+		pr, dr := p[i*n:i*n+keys], dp[i*n:i*n+keys]
+		var dot float64
+		for j := range pr {
+			dot += float64(pr[j]) * float64(dr[j])
+		}
+		for j := range pr {
+			dr[j] = T(float64(pr[j]) * (float64(dr[j]) - dot) * scale)
 		}
 	}
 }

@@ -64,21 +64,29 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 	act := actCode(cfg.Activation)
 	for l := 0; l < cfg.Layers; l++ {
 		p := func(part string) *G.Node { return byName[layerName(l, part)] }
-		h := b.op(layerNormOp{}, x, p("ln1.g"), p("ln1.b"))
-		qkv := b.op(biasActOp{actNone}, b.mul(h, p("attn.wqkv")), p("attn.bqkv"))
-		a := b.op(attn, qkv, ng.mask)
-		x = b.add(x, b.op(biasActOp{actNone}, b.mul(a, p("attn.wo")), p("attn.bo")))
-		h = b.op(layerNormOp{}, x, p("ln2.g"), p("ln2.b"))
-		f := b.op(biasActOp{act}, b.mul(h, p("mlp.w1")), p("mlp.b1"))
-		x = b.add(x, b.op(biasActOp{actNone}, b.mul(f, p("mlp.w2")), p("mlp.b2")))
+		h := b.op(ng.layerNorm(), x, p("ln1.g"), p("ln1.b"))
+		qkv := b.op(linearOp{}, h, p("attn.wqkv"), p("attn.bqkv"))
+		la := attn
+		if key.train {
+			la = attn.keepProbs() // one stash per layer
+		}
+		a := b.op(la, qkv, ng.mask)
+		x = b.op(addOp{}, x, b.op(linearOp{}, a, p("attn.wo"), p("attn.bo")))
+		h = b.op(ng.layerNorm(), x, p("ln2.g"), p("ln2.b"))
+		mlpAct := biasActOp{act: act}
+		if key.train {
+			mlpAct.stash = new(geluStash) // one per layer
+		}
+		f := b.op(mlpAct, b.op(mulOp{}, h, p("mlp.w1")), p("mlp.b1"))
+		x = b.op(addOp{}, x, b.op(linearOp{}, f, p("mlp.w2"), p("mlp.b2")))
 	}
-	h := b.op(layerNormOp{}, x, byName["lnf.g"], byName["lnf.b"])
-	ng.logits = b.mul(h, byName["head.w"])
+	h := b.op(ng.layerNorm(), x, byName["lnf.g"], byName["lnf.b"])
+	ng.logits = b.op(mulOp{}, h, byName["head.w"])
 	if key.train {
 		ng.hook = &lossHook{}
 		// Only entropy objectives pay for the entropy pass: the plain graph
 		// is the one every run without an entropy bonus has always used.
-		var gather kernelOp = logProbOp{invT: key.invT}
+		var gather kernelOp = logProbOp{invT: key.invT, stash: new(lseStash)}
 		if key.entropy {
 			gather = logProbEntropyOp{invT: key.invT}
 		}
@@ -101,6 +109,15 @@ func buildNet(cfg Config, w []*tensor.Dense, key graphKey) (*netGraph, error) {
 	return ng, nil
 }
 
+// layerNorm returns a layer-norm op: with its own statistics stash in
+// training graphs (see lnStash), plain otherwise.
+func (ng *netGraph) layerNorm() layerNormOp {
+	if !ng.key.train {
+		return layerNormOp{}
+	}
+	return layerNormOp{stash: new(lnStash)}
+}
+
 // builder chains graph construction, keeping the first error.
 type builder struct{ err error }
 
@@ -110,15 +127,6 @@ func (b *builder) op(k kernelOp, in ...*G.Node) *G.Node {
 	}
 	var n *G.Node
 	n, b.err = apply(k, in...)
-	return n
-}
-
-func (b *builder) mul(x, w *G.Node) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	var n *G.Node
-	n, b.err = G.Mul(x, w)
 	return n
 }
 

@@ -31,8 +31,25 @@ type kernelOp interface {
 	diff(in G.Nodes, out, grad *G.Node) (G.Nodes, error)
 }
 
-// gop adapts a kernelOp to gorgonia.
-type gop struct{ k kernelOp }
+// gop adapts a kernelOp to gorgonia. out keeps the node's output tensor
+// from one run of the graph to the next (see reuse).
+type gop struct {
+	k   kernelOp
+	out *outBuf
+}
+
+// outBuf is one graph node's output tensor, reused by the node's next run.
+// A fresh multi-megabyte tensor per op per step cost page faults, zeroing
+// and GC work (about 5% of a training step, issue 18). Reuse is safe
+// because a graph runs one pass at a time and its callers copy what they
+// read (logits, gradients) before the next pass; each node has its own
+// outBuf, so no two live values share memory.
+type outBuf struct{ t *tensor.Dense }
+
+// fullWriter marks kernels whose do writes every element of out, so a
+// reused output needs no clearing first; every other kernel gets a zeroed
+// tensor, as a fresh one would be.
+type fullWriter interface{ fullWrite() }
 
 var (
 	_ G.Op   = gop{}
@@ -41,7 +58,7 @@ var (
 
 // apply adds the op to the graph of its inputs.
 func apply(k kernelOp, in ...*G.Node) (*G.Node, error) {
-	n, err := G.ApplyOp(gop{k}, in...)
+	n, err := G.ApplyOp(gop{k: k, out: new(outBuf)}, in...)
 	if err != nil {
 		return nil, fmt.Errorf("policy: building %s: %w", k.name(), err)
 	}
@@ -94,11 +111,28 @@ func (o gop) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := tensor.New(tensor.WithShape(s.Clone()...), tensor.Of(dt))
+	out := o.output(s, dt)
 	if err := o.k.do(out, in); err != nil {
 		return nil, fmt.Errorf("policy: %s: %w", o.k.name(), err)
 	}
 	return out, nil
+}
+
+// output returns the tensor for the op's result: the one of the previous
+// run when shape and type match (zeroed unless the kernel writes it
+// whole), else a new one, kept for the next run.
+func (o gop) output(s tensor.Shape, dt tensor.Dtype) *tensor.Dense {
+	if o.out == nil {
+		return tensor.New(tensor.WithShape(s.Clone()...), tensor.Of(dt))
+	}
+	if t := o.out.t; t != nil && t.Dtype() == dt && t.Shape().Eq(s) {
+		if _, ok := o.k.(fullWriter); !ok {
+			t.Zero()
+		}
+		return t
+	}
+	o.out.t = tensor.New(tensor.WithShape(s.Clone()...), tensor.Of(dt))
+	return o.out.t
 }
 
 func (o gop) ReturnsPtr() bool      { return false }

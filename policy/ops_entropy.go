@@ -27,7 +27,7 @@ func (logProbEntropyOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return gatherShape(in, 2)
 }
 func (o logProbEntropyOp) do(out *tensor.Dense, in []*tensor.Dense) error {
-	return gather(out, in, o.invT, true)
+	return gather(out, in, o.invT, true, nil)
 }
 func (o logProbEntropyOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	return gatherDiff(logProbEntropyGradOp{invT: o.invT}, in, grad)
@@ -50,22 +50,26 @@ func (o logProbEntropyGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	return gatherGrad(out, in, o.invT, logProbEntropyGrad[float32], logProbEntropyGrad[float64])
 }
 
+// logProbEntropyGrad runs rows in parallel (each row is independent).
 func logProbEntropyGrad[T float](dl, logits []T, tg []int, g []T, v int, invT float64) {
 	n := len(tg)
-	for r, t := range tg {
-		drow := dl[r*v : (r+1)*v]
-		a, h := float64(g[r]), float64(g[n+r])
-		if t < 0 || (a == 0 && h == 0) {
-			clear(drow)
-			continue
+	parRows(n, rowGrain, func(lo, hi int) {
+		for r, t := range tg[lo:hi] {
+			r += lo
+			drow := dl[r*v : (r+1)*v]
+			a, h := float64(g[r]), float64(g[n+r])
+			if t < 0 || (a == 0 && h == 0) {
+				clear(drow)
+				continue
+			}
+			row := logits[r*v : (r+1)*v]
+			lse := rowLSE(row, invT)
+			ent := rowEntropy(row, invT, lse)
+			for j, x := range row {
+				lp := float64(x)*invT - lse
+				drow[j] = T(-invT * math.Exp(lp) * (a + h*(lp+ent)))
+			}
+			drow[t] += T(invT * a)
 		}
-		row := logits[r*v : (r+1)*v]
-		lse := rowLSE(row, invT)
-		ent := rowEntropy(row, invT, lse)
-		for j, x := range row {
-			lp := float64(x)*invT - lse
-			drow[j] = T(-invT * math.Exp(lp) * (a + h*(lp+ent)))
-		}
-		drow[t] += T(invT * a)
-	}
+	})
 }

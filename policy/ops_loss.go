@@ -13,9 +13,48 @@ import (
 // int targets (N); a negative target yields 0 (and no gradient). It fuses
 // the row max, log-sum-exp and the gather, avoiding gorgonia's SoftMax
 // (wrong row max) and one-hot products over V.
+//
+// With a stash (training graphs) it keeps each row's log-partition for
+// its gradient, which then skips recomputing it (one pass of exp over the
+// vocabulary per row); the kept values are the very ones recomputing
+// gives, so gradients are unchanged.
 type logProbOp struct {
 	tokenGather
-	invT float64
+	invT  float64
+	stash *lseStash
+}
+
+// lseStash holds the per-row log-partitions of one gather's forward pass
+// in the current run, with the logits they came from.
+type lseStash struct {
+	lse    []float64
+	logits any
+}
+
+// keepFor returns the buffer for the forward pass's log-partitions (nil
+// without a stash), sized for rows and bound to logits.
+func (st *lseStash) keepFor(rows int, logits any) []float64 {
+	if st == nil {
+		return nil
+	}
+	if len(st.lse) != rows {
+		st.lse = make([]float64, rows)
+	}
+	st.logits = logits
+	return st.lse
+}
+
+// keptLSE returns the log-partitions kept for logits, or nil if there are
+// none (no stash, or other logits).
+func keptLSE[T float](st *lseStash, rows int, logits []T) []float64 {
+	if st == nil || len(st.lse) != rows {
+		return nil
+	}
+	fl, ok := st.logits.([]T)
+	if !ok || len(fl) != len(logits) || len(fl) == 0 || &fl[0] != &logits[0] {
+		return nil
+	}
+	return st.lse
 }
 
 func (o logProbOp) name() string { return fmt.Sprintf("policy.LogProb{invT=%g}", o.invT) }
@@ -23,10 +62,10 @@ func (logProbOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return gatherShape(in, 1)
 }
 func (o logProbOp) do(out *tensor.Dense, in []*tensor.Dense) error {
-	return gather(out, in, o.invT, false)
+	return gather(out, in, o.invT, false, o.stash.keepFor(in[0].Shape()[0], in[0].Data()))
 }
 func (o logProbOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	return gatherDiff(logProbGradOp{invT: o.invT}, in, grad)
+	return gatherDiff(logProbGradOp{invT: o.invT, stash: o.stash}, in, grad)
 }
 
 // tokenGather is what logProbOp and logProbEntropyOp share: logits (N, V)
@@ -47,7 +86,8 @@ func gatherShape(in []tensor.Shape, perRow int) (tensor.Shape, error) {
 }
 
 // gather checks the targets against the vocabulary and runs gatherRows.
-func gather(out *tensor.Dense, in []*tensor.Dense, invT float64, entropy bool) error {
+// keep, if not nil, receives each scored row's log-partition.
+func gather(out *tensor.Dense, in []*tensor.Dense, invT float64, entropy bool, keep []float64) error {
 	v := in[0].Shape()[1]
 	tg := ints(in[1])
 	for n, t := range tg {
@@ -56,10 +96,10 @@ func gather(out *tensor.Dense, in []*tensor.Dense, invT float64, entropy bool) e
 		}
 	}
 	return dispatch(out, func() error {
-		gatherRows(floats[float32](out), floats[float32](in[0]), tg, v, invT, entropy)
+		gatherRows(floats[float32](out), floats[float32](in[0]), tg, v, invT, entropy, keep)
 		return nil
 	}, func() error {
-		gatherRows(floats[float64](out), floats[float64](in[0]), tg, v, invT, entropy)
+		gatherRows(floats[float64](out), floats[float64](in[0]), tg, v, invT, entropy, keep)
 		return nil
 	})
 }
@@ -68,23 +108,29 @@ func gather(out *tensor.Dense, in []*tensor.Dense, invT float64, entropy bool) e
 // for a negative target) and, with entropy, out[N+n] = the entropy of the
 // row's tempered distribution (0 for a negative target), both through
 // rowLogProb and rowEntropy as LogProbs reports them.
-func gatherRows[T float](out, logits []T, tg []int, v int, invT float64, entropy bool) {
+func gatherRows[T float](out, logits []T, tg []int, v int, invT float64, entropy bool, keep []float64) {
 	n := len(tg)
-	for r, t := range tg {
-		if t < 0 {
-			out[r] = 0
-			if entropy {
-				out[n+r] = 0
+	parRows(n, rowGrain, func(lo, hi int) {
+		for r, t := range tg[lo:hi] {
+			r += lo
+			if t < 0 {
+				out[r] = 0
+				if entropy {
+					out[n+r] = 0
+				}
+				continue
 			}
-			continue
+			row := logits[r*v : (r+1)*v]
+			lp, lse := rowLogProb(row, invT, t)
+			out[r] = T(lp)
+			if keep != nil {
+				keep[r] = lse
+			}
+			if entropy {
+				out[n+r] = T(rowEntropy(row, invT, lse))
+			}
 		}
-		row := logits[r*v : (r+1)*v]
-		lp, lse := rowLogProb(row, invT, t)
-		out[r] = T(lp)
-		if entropy {
-			out[n+r] = T(rowEntropy(row, invT, lse))
-		}
-	}
+	})
 }
 
 // gatherDiff differentiates a gather through its gradient op: dlogits, and
@@ -121,29 +167,47 @@ func gatherGrad(out *tensor.Dense, in []*tensor.Dense, invT float64, k32 gradKer
 // logProbGradOp: dlogits[n, j] = g[n]·invT·(1[j = target[n]] − p[n, j]).
 type logProbGradOp struct {
 	tokenGatherGrad
-	invT float64
+	invT  float64
+	stash *lseStash // the forward op's, see logProbOp
 }
 
 func (o logProbGradOp) name() string { return fmt.Sprintf("policy.LogProbGrad{invT=%g}", o.invT) }
 func (o logProbGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
-	return gatherGrad(out, in, o.invT, logProbGrad[float32], logProbGrad[float64])
+	rows := in[0].Shape()[0]
+	k32 := func(dl, logits []float32, tg []int, g []float32, v int, invT float64) {
+		logProbGrad(dl, logits, tg, g, v, invT, keptLSE(o.stash, rows, logits))
+	}
+	k64 := func(dl, logits []float64, tg []int, g []float64, v int, invT float64) {
+		logProbGrad(dl, logits, tg, g, v, invT, keptLSE(o.stash, rows, logits))
+	}
+	return gatherGrad(out, in, o.invT, k32, k64)
 }
 
-func logProbGrad[T float](dl, logits []T, tg []int, g []T, v int, invT float64) {
-	for n, t := range tg {
-		drow := dl[n*v : (n+1)*v]
-		if t < 0 || g[n] == 0 {
-			clear(drow)
-			continue
+// logProbGrad runs rows in parallel (each row is independent). kept, if
+// not nil, holds each row's log-partition from the forward pass.
+func logProbGrad[T float](dl, logits []T, tg []int, g []T, v int, invT float64, kept []float64) {
+	parRows(len(tg), rowGrain, func(lo, hi int) {
+		for n, t := range tg[lo:hi] {
+			n += lo
+			drow := dl[n*v : (n+1)*v]
+			if t < 0 || g[n] == 0 {
+				clear(drow)
+				continue
+			}
+			row := logits[n*v : (n+1)*v]
+			var lse float64
+			if kept != nil {
+				lse = kept[n]
+			} else {
+				lse = rowLSE(row, invT)
+			}
+			s := float64(g[n]) * invT
+			for j, x := range row {
+				drow[j] = T(-s * math.Exp(float64(x)*invT-lse))
+			}
+			drow[t] += T(s)
 		}
-		row := logits[n*v : (n+1)*v]
-		lse := rowLSE(row, invT)
-		s := float64(g[n]) * invT
-		for j, x := range row {
-			drow[j] = T(-s * math.Exp(float64(x)*invT-lse))
-		}
-		drow[t] += T(s)
-	}
+	})
 }
 
 // lossHook carries the caller's objective into the graph: when the forward

@@ -8,8 +8,10 @@ import (
 )
 
 // layerNormOp: y = (x − mean)/sqrt(var + 1e-5)·g + b over the last axis of
-// x (N, D); g, b (D).
-type layerNormOp struct{}
+// x (N, D); g, b (D). With a stash (training graphs) the forward pass keeps
+// each row's statistics for the gradients, which then skip recomputing
+// them (see lnStash).
+type layerNormOp struct{ stash *lnStash }
 
 func (layerNormOp) name() string  { return "policy.LayerNorm" }
 func (layerNormOp) inputs() []int { return []int{2, 1, 1} }
@@ -24,23 +26,25 @@ func (layerNormOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0], wantShape("layer norm bias", in[2], in[0][1])
 }
 
-func (layerNormOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+func (o layerNormOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormRows(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
+		x := floats[float32](in[0])
+		layerNormTrain(floats[float32](out), x, floats[float32](in[1]), floats[float32](in[2]), n, d, o.stash.keepFor(n, x))
 		return nil
 	}, func() error {
-		layerNormRows(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
+		x := floats[float64](in[0])
+		layerNormTrain(floats[float64](out), x, floats[float64](in[1]), floats[float64](in[2]), n, d, o.stash.keepFor(n, x))
 		return nil
 	})
 }
 
-func (layerNormOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(layerNormGradXOp{}, in[0], in[1], grad)
+func (o layerNormOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := apply(layerNormGradXOp{stash: o.stash}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dg, err := apply(layerNormGradGOp{}, in[0], grad)
+	dg, err := apply(layerNormGradGOp{stash: o.stash}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -49,26 +53,34 @@ func (layerNormOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 }
 
 // layerNormGradXOp: dx from (x, g, dy).
-type layerNormGradXOp struct{ backOp }
+type layerNormGradXOp struct {
+	backOp
+	stash *lnStash // the forward op's
+}
 
 func (layerNormGradXOp) name() string                                  { return "policy.LayerNormGradX" }
 func (layerNormGradXOp) inputs() []int                                 { return []int{2, 1, 2} }
 func (layerNormGradXOp) outDims() int                                  { return 2 }
 func (layerNormGradXOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0], nil }
 
-func (layerNormGradXOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+func (o layerNormGradXOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormGradX(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), n, d)
+		x := floats[float32](in[0])
+		layerNormGradXTrain(floats[float32](out), x, floats[float32](in[1]), floats[float32](in[2]), n, d, o.stash.keptFor(n, x))
 		return nil
 	}, func() error {
-		layerNormGradX(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), n, d)
+		x := floats[float64](in[0])
+		layerNormGradXTrain(floats[float64](out), x, floats[float64](in[1]), floats[float64](in[2]), n, d, o.stash.keptFor(n, x))
 		return nil
 	})
 }
 
 // layerNormGradGOp: dg from (x, dy).
-type layerNormGradGOp struct{ backOp }
+type layerNormGradGOp struct {
+	backOp
+	stash *lnStash // the forward op's
+}
 
 func (layerNormGradGOp) name() string  { return "policy.LayerNormGradG" }
 func (layerNormGradGOp) inputs() []int { return []int{2, 2} }
@@ -77,13 +89,15 @@ func (layerNormGradGOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return tensor.Shape{in[0][1]}, nil
 }
 
-func (layerNormGradGOp) do(out *tensor.Dense, in []*tensor.Dense) error {
+func (o layerNormGradGOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		layerNormGradG(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d)
+		x := floats[float32](in[0])
+		layerNormGradGTrain(floats[float32](out), x, floats[float32](in[1]), n, d, o.stash.keptFor(n, x))
 		return nil
 	}, func() error {
-		layerNormGradG(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d)
+		x := floats[float64](in[0])
+		layerNormGradGTrain(floats[float64](out), x, floats[float64](in[1]), n, d, o.stash.keptFor(n, x))
 		return nil
 	})
 }
@@ -101,17 +115,21 @@ func (sumRowsOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (sumRowsOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		sumRows(floats[float32](out), floats[float32](in[0]), n, d)
+		sumRowsTrain(floats[float32](out), floats[float32](in[0]), n, d)
 		return nil
 	}, func() error {
-		sumRows(floats[float64](out), floats[float64](in[0]), n, d)
+		sumRowsTrain(floats[float64](out), floats[float64](in[0]), n, d)
 		return nil
 	})
 }
 
 // biasActOp: y = act(x + b) for x (N, F), b (F); act is actNone, actGELU
-// (tanh approximation) or actReLU.
-type biasActOp struct{ act int }
+// (tanh approximation) or actReLU. With a stash (training graphs) GELU
+// keeps its sigmoid for the gradient (see geluStash).
+type biasActOp struct {
+	act   int
+	stash *geluStash
+}
 
 func (o biasActOp) name() string { return fmt.Sprintf("policy.BiasAct{%d}", o.act) }
 func (biasActOp) inputs() []int  { return []int{2, 1} }
@@ -126,10 +144,10 @@ func (biasActOp) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (o biasActOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	n, d := in[0].Shape()[0], in[0].Shape()[1]
 	return dispatch(out, func() error {
-		biasActRows(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d, o.act)
+		biasActTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), n, d, o.act, o.stash)
 		return nil
 	}, func() error {
-		biasActRows(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d, o.act)
+		biasActTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), n, d, o.act, o.stash)
 		return nil
 	})
 }
@@ -138,7 +156,7 @@ func (o biasActOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	dx := grad
 	if o.act != actNone {
 		var err error
-		if dx, err = apply(biasActGradOp{act: o.act}, in[0], in[1], grad); err != nil {
+		if dx, err = apply(biasActGradOp{act: o.act, stash: o.stash}, in[0], in[1], grad); err != nil {
 			return nil, err
 		}
 	}
@@ -149,7 +167,8 @@ func (o biasActOp) diff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 // biasActGradOp: dx = dy ⊙ act'(x + b) from (x, b, dy).
 type biasActGradOp struct {
 	backOp
-	act int
+	act   int
+	stash *geluStash // the forward op's
 }
 
 func (o biasActGradOp) name() string                                { return fmt.Sprintf("policy.BiasActGrad{%d}", o.act) }
@@ -159,10 +178,10 @@ func (biasActGradOp) shape(in []tensor.Shape) (tensor.Shape, error) { return in[
 
 func (o biasActGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	return dispatch(out, func() error {
-		biasActGrad(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), o.act)
+		biasActGradTrain(floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]), o.act, o.stash)
 		return nil
 	}, func() error {
-		biasActGrad(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), o.act)
+		biasActGradTrain(floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]), o.act, o.stash)
 		return nil
 	})
 }

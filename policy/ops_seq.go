@@ -150,14 +150,66 @@ func (o embedGradPosOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 
 // attentionOp: multi-head scaled dot-product attention of a padded batch.
 // Inputs qkv (B·T, 3D) and keyMask (B·T) (1 real, 0 pad); output (B·T, D).
-type attentionOp struct{ geom attnGeom }
+//
+// With a stash (training graphs, one per layer, see keepProbs) the forward
+// pass keeps its attention probabilities for the backward pass, which then
+// skips recomputing them. The stash is written and read within one run of
+// the graph: forward always runs before its gradient.
+type attentionOp struct {
+	geom  attnGeom
+	stash *attnStash
+}
+
+// attnStash holds one attention node's probabilities (B·H·T×T, []float32
+// or []float64) from the forward pass of the current run, with the qkv
+// they were computed from.
+type attnStash struct {
+	p   any
+	qkv any
+}
+
+// keepProbs returns a copy of o with its own stash.
+func (o attentionOp) keepProbs() attentionOp {
+	o.stash = new(attnStash)
+	return o
+}
+
+// stashFor returns the buffer for the forward pass to keep P in (nil
+// without a stash), sized for g and bound to qkv.
+func stashFor[T float](st *attnStash, g attnGeom, qkv []T) []T {
+	if st == nil {
+		return nil
+	}
+	n := g.B * g.H * g.T * g.T
+	p, _ := st.p.([]T)
+	if len(p) != n {
+		p = make([]T, n)
+		st.p = p
+	}
+	st.qkv = qkv
+	return p
+}
+
+// keptFor returns the probabilities the forward pass kept for qkv, or nil
+// if there are none (no stash, or another input, size or type).
+func keptFor[T float](st *attnStash, g attnGeom, qkv []T) []T {
+	if st == nil {
+		return nil
+	}
+	p, ok := st.p.([]T)
+	fq, _ := st.qkv.([]T)
+	if !ok || len(p) != g.B*g.H*g.T*g.T || len(fq) != len(qkv) || len(qkv) == 0 || &fq[0] != &qkv[0] {
+		return nil
+	}
+	return p
+}
 
 func newAttentionOp(T, heads, dh int, causal, rotary bool) attentionOp {
 	g := attnGeom{T: T, H: heads, Dh: dh, Causal: causal}
 	if rotary {
 		g.cos, g.sin = ropeTable(T, dh)
 	}
-	return attentionOp{g}
+	return attentionOp{geom: g}
 }
 
 func (o attentionOp) name() string {
@@ -185,10 +237,12 @@ func (o attentionOp) withBatch(rows int) attnGeom {
 func (o attentionOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	g := o.withBatch(in[0].Shape()[0])
 	return dispatch(out, func() error {
-		attnForward(g, floats[float32](out), floats[float32](in[0]), floats[float32](in[1]))
+		qkv := floats[float32](in[0])
+		attnForward(g, floats[float32](out), qkv, floats[float32](in[1]), stashFor(o.stash, g, qkv))
 		return nil
 	}, func() error {
-		attnForward(g, floats[float64](out), floats[float64](in[0]), floats[float64](in[1]))
+		qkv := floats[float64](in[0])
+		attnForward(g, floats[float64](out), qkv, floats[float64](in[1]), stashFor(o.stash, g, qkv))
 		return nil
 	})
 }
@@ -214,10 +268,12 @@ func (attentionGradOp) shape(in []tensor.Shape) (tensor.Shape, error) { return i
 func (o attentionGradOp) do(out *tensor.Dense, in []*tensor.Dense) error {
 	g := o.fwd.withBatch(in[0].Shape()[0])
 	return dispatch(out, func() error {
-		attnBackward(g, floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), floats[float32](in[2]))
+		qkv := floats[float32](in[0])
+		attnBackward(g, floats[float32](out), qkv, floats[float32](in[1]), floats[float32](in[2]), keptFor(o.fwd.stash, g, qkv))
 		return nil
 	}, func() error {
-		attnBackward(g, floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), floats[float64](in[2]))
+		qkv := floats[float64](in[0])
+		attnBackward(g, floats[float64](out), qkv, floats[float64](in[1]), floats[float64](in[2]), keptFor(o.fwd.stash, g, qkv))
 		return nil
 	})
 }

@@ -233,16 +233,15 @@ func (m *Model) accumulate(b SeqBatch, temperature float64, entropy bool,
 	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
 		return 0, fmt.Errorf("policy: forward/backward pass: %w", err)
 	}
+	gvs := make([][]float32, len(ng.grads))
 	for i, gn := range ng.grads {
 		gv, ok := gn.Value().Data().([]float32)
 		if !ok || len(gv) != len(m.grad[i]) {
 			return 0, fmt.Errorf("policy: gradient of %s has unexpected type or size", m.names[i])
 		}
-		dst := m.grad[i]
-		for j, v := range gv {
-			dst[j] += v
-		}
+		gvs[i] = gv
 	}
+	addGrads(m.grad, gvs)
 	return ng.hook.loss, nil
 }
 

@@ -21,7 +21,9 @@
 // Results are deterministic: every element of C is accumulated over k in
 // the same order (k-block by k-block, ascending k within a block, one fused
 // multiply-add per term) whatever the number of goroutines, because work is
-// split only over tiles of C, never over k.
+// split only over tiles of C, never over k. Serial is the same product on
+// the calling goroutine, for callers that already spread independent small
+// products (attention heads) over the cores.
 package sgemm
 
 //go:generate go run -C internal/asmgen . -out ../../kernel_amd64.s -stubs ../../kernel_amd64_stubs.go -pkg sgemm

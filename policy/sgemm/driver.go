@@ -90,14 +90,19 @@ func (kn *kernel) getScratch(p *problem) *scratch {
 func (kn *kernel) gemm(p *problem) {
 	w := runtime.GOMAXPROCS(0)
 	if p.m*p.n*p.k < parallelMin || w < 2 {
-		s := kn.getScratch(p)
-		kn.block(p, 0, p.m, 0, p.n, s)
-		scratchPool.Put(s)
+		kn.serial(p)
 		return
 	}
 	// By value: only the parallel path moves the problem to the heap, so
 	// serial calls allocate nothing in steady state.
 	kn.parallel(*p, w)
+}
+
+// serial runs p on the calling goroutine.
+func (kn *kernel) serial(p *problem) {
+	s := kn.getScratch(p)
+	kn.block(p, 0, p.m, 0, p.n, s)
+	scratchPool.Put(s)
 }
 
 // parallel runs p on w goroutines (the caller's included).

@@ -37,6 +37,12 @@ const (
 // Cost: 2·m·n·k flops, spread over GOMAXPROCS goroutines for large
 // products; the packing scratch comes from a sync.Pool.
 func (Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
+}
+
+// sgemm validates one product and runs it, across goroutines only when
+// parallel is set (see Serial).
+func sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, parallel bool) {
 	aT, bT := isTrans(tA), isTrans(tB)
 	switch {
 	case m < 0:
@@ -69,6 +75,10 @@ func (Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a
 	}
 	p := problem{aT: aT, bT: bT, m: m, n: n, k: k, alpha: alpha,
 		a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	if !parallel {
+		active.serial(&p)
+		return
+	}
 	active.gemm(&p)
 }
 
