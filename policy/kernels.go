@@ -15,6 +15,14 @@ type float interface{ ~float32 | ~float64 }
 // lnEps is the layer-norm variance epsilon (as in GPT-2).
 const lnEps = 1e-5
 
+// blasTrans is BLAS's flag for a transposed (t) or plain operand.
+func blasTrans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
 // gemm computes C = alpha·op(A)·op(B) + beta·C on row-major storage with
 // explicit leading dimensions, through the process-wide gonum blas32/blas64
 // implementation (OpenBLAS under the openblas build tag).
@@ -22,13 +30,7 @@ func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 	if m == 0 || n == 0 {
 		return
 	}
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if tA {
-		ta = blas.Trans
-	}
-	if tB {
-		tb = blas.Trans
-	}
+	ta, tb := blasTrans(tA), blasTrans(tB)
 	switch a := any(a).(type) {
 	case []float32:
 		blas32.Implementation().Sgemm(ta, tb, m, n, k, float32(alpha), a, lda,
@@ -70,21 +72,27 @@ func rowStats[T float](xr []T) (mu, rstd float64) {
 // dx = rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ⊙x̂)) with dŷ = dy⊙g.
 func layerNormGradX[T float](dx, x, g, dy []T, rows, d int) {
 	for r := 0; r < rows; r++ {
-		xr, dyr, dxr := x[r*d:(r+1)*d], dy[r*d:(r+1)*d], dx[r*d:(r+1)*d]
+		xr := x[r*d : (r+1)*d]
 		mu, rstd := rowStats(xr)
-		var m1, m2 float64
-		for i, v := range xr {
-			dh := float64(dyr[i]) * float64(g[i])
-			m1 += dh
-			m2 += dh * (float64(v) - mu) * rstd
-		}
-		m1 /= float64(d)
-		m2 /= float64(d)
-		for i, v := range xr {
-			xh := (float64(v) - mu) * rstd
-			dh := float64(dyr[i]) * float64(g[i])
-			dxr[i] = T(rstd * (dh - m1 - xh*m2))
-		}
+		layerNormGradRow(dx[r*d:(r+1)*d], xr, g, dy[r*d:(r+1)*d], mu, rstd)
+	}
+}
+
+// layerNormGradRow is layerNormGradX for one row whose mean and inverse
+// standard deviation are mu and rstd.
+func layerNormGradRow[T float](dxr, xr, g, dyr []T, mu, rstd float64) {
+	var m1, m2 float64
+	for i, v := range xr {
+		dh := float64(dyr[i]) * float64(g[i])
+		m1 += dh
+		m2 += dh * (float64(v) - mu) * rstd
+	}
+	m1 /= float64(len(xr))
+	m2 /= float64(len(xr))
+	for i, v := range xr {
+		xh := (float64(v) - mu) * rstd
+		dh := float64(dyr[i]) * float64(g[i])
+		dxr[i] = T(rstd * (dh - m1 - xh*m2))
 	}
 }
 

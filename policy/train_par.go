@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"gonum.org/v1/gonum/blas"
 )
 
 // parFor runs job(i) for every i in [0, n) on up to GOMAXPROCS goroutines
@@ -70,13 +69,7 @@ func gemmSerial[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 		gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if tA {
-		ta = blas.Trans
-	}
-	if tB {
-		tb = blas.Trans
-	}
+	ta, tb := blasTrans(tA), blasTrans(tB)
 	serialSgemm().Sgemm(ta, tb, m, n, k, float32(alpha), a32, lda,
 		any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 }

@@ -83,22 +83,8 @@ func layerNormGradXTrain[T float](dx, x, g, dy []T, rows, d int, kept lnStats) {
 			layerNormGradX(dx[lo*d:hi*d], x[lo*d:hi*d], g, dy[lo*d:hi*d], hi-lo, d)
 			return
 		}
-		for r := lo; r < hi; r++ { // layerNormGradX's arithmetic
-			xr, dyr, dxr := x[r*d:(r+1)*d], dy[r*d:(r+1)*d], dx[r*d:(r+1)*d]
-			mu, rstd := kept.mu[r], kept.rstd[r]
-			var m1, m2 float64
-			for i, v := range xr {
-				dh := float64(dyr[i]) * float64(g[i])
-				m1 += dh
-				m2 += dh * (float64(v) - mu) * rstd
-			}
-			m1 /= float64(d)
-			m2 /= float64(d)
-			for i, v := range xr {
-				xh := (float64(v) - mu) * rstd
-				dh := float64(dyr[i]) * float64(g[i])
-				dxr[i] = T(rstd * (dh - m1 - xh*m2))
-			}
+		for r := lo; r < hi; r++ {
+			layerNormGradRow(dx[r*d:(r+1)*d], x[r*d:(r+1)*d], g, dy[r*d:(r+1)*d], kept.mu[r], kept.rstd[r])
 		}
 	})
 }
