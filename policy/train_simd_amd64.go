@@ -8,16 +8,14 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// Assembly in train_simd_amd64.s; n is a positive multiple of 8.
+// The kernels (geluAVX2, geluGradAVX2, geluKeepAVX2, geluGradKeptAVX2,
+// expSubAVX2, maxLiveAVX2, expNormAVX2, sumColsAVX2) are in
+// train_simd_amd64.s, declared in train_simd_amd64_stubs.go, both written
+// by the avo program in internal/trainasmgen; their n is a positive
+// multiple of 8 (16 for sumColsAVX2). TestTrainSIMDBits pins their output
+// bits: regenerating must not change a result.
 //
-//go:noescape
-func geluAVX2(y, x, b *float32, n int)
-
-//go:noescape
-func geluGradAVX2(dx, x, b, dy *float32, n int)
-
-//go:noescape
-func expSubAVX2(p *float32, n int, m float32)
+//go:generate go run -C internal/trainasmgen . -out ../../train_simd_amd64.s -stubs ../../train_simd_amd64_stubs.go -pkg policy
 
 // haveAVX2 selects the vector kernels (x/sys/cpu also checks that the OS
 // saves the YMM registers). It is fixed for the process, so every step of
@@ -89,12 +87,6 @@ func vec8(f func(y, x, b *float32, n int), y, x, b []float32) {
 	}
 }
 
-//go:noescape
-func maxLiveAVX2(p, mask *float32, n, hi int) float32
-
-//go:noescape
-func expNormAVX2(p, mask *float32, n, hi int, m float32)
-
 // softmaxRowsVec is softmaxTrain's float32 body in vector instructions:
 // it reports false (doing nothing) where they do not apply, when n is not
 // a multiple of 8.
@@ -119,9 +111,6 @@ func softmaxRowsVec(s, mask []float32, n int, causal bool) bool {
 	return true
 }
 
-//go:noescape
-func sumColsAVX2(dst *float64, src *float32, rows, ld, n int)
-
 // sumColsVec sets acc[j] = Σ_r float64(src[r·ld + c0 + j]) for the
 // len(acc) columns from c0, bit-identical to the scalar loop; it reports
 // false (doing nothing) where the vector kernel does not apply.
@@ -133,12 +122,6 @@ func sumColsVec(acc []float64, src []float32, rows, ld, c0 int) bool {
 	sumColsAVX2(&acc[0], &src[c0], rows, ld, len(acc))
 	return true
 }
-
-//go:noescape
-func geluKeepAVX2(y, s, x, b *float32, n int)
-
-//go:noescape
-func geluGradKeptAVX2(dx, x, b, s, dy *float32, n int)
 
 // geluKeepRow is geluRow that also keeps the sigmoid s for
 // geluGradKeptRow; it reports false (doing nothing) without AVX2.
