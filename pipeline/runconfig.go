@@ -172,7 +172,7 @@ func DefaultRunConfig() RunConfig {
 		Reward:    reward.Config{Spec: "math", OnError: reward.OnErrorDropGroup, MaxErrorRate: 0.1, Timeout: 10 * time.Second},
 		Sampling:  sampling.DefaultConfig(),
 		Algorithm: learn.DefaultConfig(),
-		Train:     TrainConfig{Steps: 60, PromptsPerStep: 16, LR: 1e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
+		Train:     TrainConfig{Steps: 400, PromptsPerStep: 16, LR: 2e-5, WeightDecay: 0, ClipNorm: 1, WarmupSteps: 3},
 		Check:     CheckConfig{Every: 10, KeepLast: 3},
 		Eval:      DefaultEvalConfig(),
 		Log:       LogConfig{Progress: true},

@@ -12,6 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="${1:-runs/vas_vs_uniform}"
 rlpipe="${RLPIPE:-rlpipe}"          # the rlpipe binary (e.g. built with go build -o)
 steps="${STEPS:-60}"                # RL steps per run
+lr="${LR:-1e-5}"                    # train.lr of every run (the measurement's; rlpipe's default is now 2e-5)
 eval_every="${EVAL_EVERY:-10}"      # held-out evaluation every this many steps
 difficulties="${DIFFICULTIES:-1 2 3}" # arithmetic difficulties mixed in the pool and the held-out set
 pool_per="${POOL_PER:-200}"         # training prompts per difficulty
@@ -80,7 +81,7 @@ for seed in $seeds; do
 		t0=$(date +%s)
 		"$rlpipe" run --out "$out" \
 			--set policy.init="$work/sft" $(kind_sets "$kind") --set seed="$seed" \
-			--set train.steps="$steps" --set eval.every="$eval_every" --set eval.n="$eval_n" \
+			--set train.steps="$steps" --set train.lr="$lr" --set eval.every="$eval_every" --set eval.n="$eval_n" \
 			--set data.train="$pool" --set data.train_size="$pool_n" \
 			--set data.eval="$heldout" --set checkpoint.every=0 --set checkpoint.keep_last=1 \
 			--set log.progress=false "${extra[@]}" >"$out.out" 2>"$out.log" ||
