@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
 )
 
 // parFor runs job(i) for every i in [0, n) on up to GOMAXPROCS goroutines
