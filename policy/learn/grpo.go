@@ -177,8 +177,10 @@ func (l *grpo) accumulate(rows []data.TrainRow, idx []int) (float64, objective.L
 	l.pol.ZeroGrad()
 	var loss float64
 	var metrics objective.LossMetrics
+	lo := 0
 	for k, chunk := range microBatches(idx, l.algo.MicroBatchSize) {
-		part, m, err := l.accumulateChunk(rows, chunk, tokens, seqs, cfg)
+		part, m, err := l.accumulateChunk(rows, chunk, mask[lo:lo+len(chunk)], tokens, seqs, cfg)
+		lo += len(chunk)
 		if err != nil {
 			return 0, objective.LossMetrics{}, err
 		}
@@ -206,16 +208,15 @@ func microBatches(idx []int, size int) [][]int {
 }
 
 // accumulateChunk adds the gradient of rows[idx]'s share of the mini-batch
-// loss (normalisers tokens and seqs, configuration cfg from
-// objective.MicroBatchNorms) and returns that share.
-func (l *grpo) accumulateChunk(rows []data.TrainRow, idx []int, tokens, seqs float64, cfg objective.LossConfig) (float64, objective.LossMetrics, error) {
+// loss (their completion masks mask, normalisers tokens and seqs and
+// configuration cfg from objective.MicroBatchNorms) and returns that share.
+func (l *grpo) accumulateChunk(rows []data.TrainRow, idx []int, mask [][]float64, tokens, seqs float64, cfg objective.LossConfig) (float64, objective.LossMetrics, error) {
 	batch := seqBatch(rows, idx)
-	in := &objective.LossInput{OldLogp: make([][]float64, len(idx)), Mask: make([][]float64, len(idx)), Adv: make([]float64, len(idx)),
+	in := &objective.LossInput{OldLogp: make([][]float64, len(idx)), Mask: mask, Adv: make([]float64, len(idx)),
 		Tokens: tokens, Seqs: seqs}
 	for j, i := range idx {
 		r := &rows[i]
 		in.OldLogp[j] = widen(r.Logprobs)
-		in.Mask[j] = ones(len(r.CompletionTokens))
 		in.Adv[j] = float64(r.Advantage)
 	}
 	if cfg.Beta > 0 {
