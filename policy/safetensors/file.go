@@ -15,6 +15,12 @@ func WriteFile(path string, tensors []Tensor, metadata map[string]string) error 
 	return writeAtomic(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
 }
 
+// FileMode is the mode of every file written atomically. The temporary
+// file starts as 0600; a model directory must be readable by the inference
+// server that loads it (often another user or a container), like the
+// files transformers' save_pretrained writes.
+const FileMode os.FileMode = 0o644
+
 // writeAtomic writes path through encode with WriteFile's guarantees: a
 // temporary file in the same directory, fsynced, renamed over path, and
 // the directory fsynced.
@@ -36,6 +42,9 @@ func writeAtomic(path string, encode func(io.Writer) error) (err error) {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("safetensors: %s: %w", path, err)
+	}
+	if err = f.Chmod(FileMode); err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {

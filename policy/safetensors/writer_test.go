@@ -69,6 +69,12 @@ func TestWriteCheckpointLayout(t *testing.T) {
 	if got := listDir(t, dir); !slices.Equal(got, want) {
 		t.Fatalf("directory = %v, want %v", got, want)
 	}
+	// An inference server running as another user must read the files.
+	for _, name := range want[1:] {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Mode().Perm() != FileMode {
+			t.Fatalf("%s: mode %v (%v), want %v", name, st.Mode().Perm(), err, FileMode)
+		}
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, IndexFileName))
 	if err != nil {
 		t.Fatal(err)
