@@ -29,6 +29,9 @@ func (r *runner) loadData(ctx context.Context) error {
 	if evalSpec == "" {
 		evalSpec = splitSpec(c.Train, "test")
 	}
+	if evalSpec == splitSpec(c.Train, "train") {
+		fmt.Fprintf(r.log, "warning: the held-out prompts are data.train's own (%s): its accuracy is not held out; set data.eval to a separate split or file\n", evalSpec)
+	}
 	evalOpts := append(dataOptions(r.cfg.Eval.N, r.cfg.Seed+1, c.Difficulty), data.WithFields(c.Fields))
 	held, err := data.ReadSpec(ctx, evalSpec, evalOpts...)
 	if err != nil {
