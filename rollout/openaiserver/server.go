@@ -26,6 +26,7 @@ type Server struct {
 	cfg      Config
 	model    rollout.Model
 	codec    rollout.Codec
+	vocab    int // token ids the model embeds (0: the model does not say)
 	lim      *limiter
 	handler  http.Handler
 	started  time.Time
@@ -36,6 +37,11 @@ type Server struct {
 	https  []*http.Server
 	closed bool
 }
+
+// vocabSizer is a model that says how many token ids it embeds, so that
+// prompts of token ids outside them are refused as bad requests rather
+// than failing inside the model.
+type vocabSizer interface{ VocabSize() int }
 
 // New returns a server for model, whose text goes through codec. It panics
 // when model or codec is nil or cfg is invalid (check cfg.Validate first when
@@ -48,6 +54,9 @@ func New(cfg Config, model rollout.Model, codec rollout.Codec) *Server {
 		panic(fmt.Sprintf("openaiserver: %v", err))
 	}
 	s := &Server{cfg: cfg.withDefaults(), model: model, codec: codec, started: time.Now()}
+	if v, ok := model.(vocabSizer); ok {
+		s.vocab = v.VocabSize()
+	}
 	s.lim = newLimiter(s.cfg.Concurrency, s.cfg.QueueDepth)
 	s.handler = s.routes()
 	return s

@@ -400,3 +400,39 @@ func recorder(s *openaiserver.Server, method, path, body string) *httptestRecord
 	s.Handler().ServeHTTP(rec, req)
 	return rec
 }
+
+// vocabModel is HashModel declaring a vocabulary, as rlpipe's policies do.
+type vocabModel struct{ rollouttest.HashModel }
+
+func (vocabModel) VocabSize() int { return 256 }
+
+// TestTokenIDsOutsideTheVocabularyAreBadRequests: a prompt of token ids the
+// model cannot embed is the client's error (400 naming the id), not a
+// failure inside the model (500).
+func TestTokenIDsOutsideTheVocabularyAreBadRequests(t *testing.T) {
+	_, base := startServer(t, openaiserver.Config{}, vocabModel{})
+	c := newClients(t, base)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		ids    []int64
+		status int
+		want   string
+	}{
+		{[]int64{1, 2, 255}, 200, ""},
+		{[]int64{1, 2, 256}, 400, "token id 256 outside this model's vocabulary of 256"},
+		{[]int64{1, -3}, 400, "negative token id -3"},
+	} {
+		_, err := c.completions.New(ctx, openai.CompletionNewParams{Model: "rlpipe", MaxTokens: openai.Int(4),
+			Prompt: openai.CompletionNewParamsPromptUnion{OfArrayOfTokens: tc.ids}})
+		if tc.status == 200 {
+			if err != nil {
+				t.Fatalf("%v: %v", tc.ids, err)
+			}
+			continue
+		}
+		var e *openai.Error
+		if s := apiStatus(t, err); s != tc.status || !errors.As(err, &e) || !strings.Contains(e.Message, tc.want) {
+			t.Fatalf("%v: status %d (%v), want %d with %q", tc.ids, s, err, tc.status, tc.want)
+		}
+	}
+}

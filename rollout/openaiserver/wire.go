@@ -201,8 +201,9 @@ func (s *Server) parsePrompt(raw json.RawMessage) ([][]int32, *apiError) {
 }
 
 // checkPrompts refuses empty prompts, prompts longer than
-// Config.MaxPromptTokens and negative token ids, which no codec produces;
-// param names the request field in the error.
+// Config.MaxPromptTokens and token ids the model does not embed (negative
+// or past its vocabulary), which no codec produces; param names the
+// request field in the error.
 func (s *Server) checkPrompts(prompts [][]int32, param string) *apiError {
 	for i, p := range prompts {
 		if len(p) == 0 {
@@ -217,6 +218,9 @@ func (s *Server) checkPrompts(prompts [][]int32, param string) *apiError {
 		for _, t := range p {
 			if t < 0 {
 				return badRequest("prompt", "prompt %d holds negative token id %d", i, t)
+			}
+			if s.vocab > 0 && int(t) >= s.vocab {
+				return badRequest("prompt", "prompt %d holds token id %d outside this model's vocabulary of %d", i, t, s.vocab)
 			}
 		}
 	}
