@@ -26,7 +26,7 @@ func (tl tol) ok(got, want float64) bool {
 // checkFiniteDifferences compares 4 entries of every tensor's analytic
 // gradient of net, drawn from PCG(5, stream), with central differences of
 // eval.
-func checkFiniteDifferences(t *testing.T, net *Model, grads [][]float64, eval func(i, j int, delta float64) float64, stream uint64) {
+func checkFiniteDifferences(t *testing.T, net *netCore, grads [][]float64, eval func(i, j int, delta float64) float64, stream uint64) {
 	t.Helper()
 	tl := loadTol(t, "model_grad_f64")
 	rng := rand.New(rand.NewPCG(5, stream))
@@ -42,7 +42,7 @@ func checkFiniteDifferences(t *testing.T, net *Model, grads [][]float64, eval fu
 }
 
 // checkAccumulated compares net's float32 gradient buffers with want·scale.
-func checkAccumulated(t *testing.T, net *Model, want [][]float64, scale float64) {
+func checkAccumulated(t *testing.T, net *netCore, want [][]float64, scale float64) {
 	t.Helper()
 	tl := loadTol(t, "model_grad_f32_vs_f64")
 	for i, g := range net.grad {
@@ -51,6 +51,68 @@ func checkAccumulated(t *testing.T, net *Model, want [][]float64, scale float64)
 				t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", net.names[i], j, v, scale*want[i][j])
 			}
 		}
+	}
+}
+
+// scaleUpWeights redraws every weight of net as N(0, 0.4²) from PCG(seed,
+// 99), plus 1 on the gains isGain names, so that every gradient is well
+// above finite-difference noise.
+func scaleUpWeights(net *netCore, seed uint64, isGain func(name string) bool) {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	for i, name := range net.names {
+		x := net.w[i].Data().([]float32)
+		for j := range x {
+			x[j] = float32(0.4 * rng.NormFloat64())
+			if isGain(name) {
+				x[j] += 1
+			}
+		}
+	}
+}
+
+// float64Weights returns a float64 copy of net's weights, for graphs
+// precise enough to check gradients against finite differences.
+func float64Weights(net *netCore) []*tensor.Dense {
+	w := make([]*tensor.Dense, len(net.w))
+	for i, d := range net.w {
+		src := d.Data().([]float32)
+		x := make([]float64, len(src))
+		for j, v := range src {
+			x[j] = float64(v)
+		}
+		w[i] = tensor.New(tensor.WithShape(net.shapes[i]...), tensor.WithBacking(x))
+	}
+	return w
+}
+
+// float64TrainGrads runs the float64 training graph ng over weights w (its
+// loss hook set) once on the given inputs and returns the analytic
+// gradient per tensor plus a function evaluating the loss after perturbing
+// weight (i, j) by delta.
+func float64TrainGrads(t *testing.T, ng *netGraph, w []*tensor.Dense, tokens, targets []int, mask32 []float32) ([][]float64, func(i, j int, delta float64) float64) {
+	t.Helper()
+	mask := make([]float64, len(mask32))
+	for i, v := range mask32 {
+		mask[i] = float64(v)
+	}
+	run := func() float64 {
+		if err := ng.run(tokens, targets, mask); err != nil {
+			t.Fatal(err)
+		}
+		return ng.hook.loss
+	}
+	run()
+	grads := make([][]float64, len(ng.grads))
+	for i, gn := range ng.grads {
+		grads[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
+	}
+	return grads, func(i, j int, delta float64) float64 {
+		x := w[i].Data().([]float64)
+		x0 := x[j]
+		x[j] += delta
+		l := run()
+		x[j] = x0
+		return l
 	}
 }
 
