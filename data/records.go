@@ -16,65 +16,60 @@ import (
 // memory.DefaultAllocator. Cost: one pass over rows with
 // builders sized up front.
 func NewPromptsRecord(mem memory.Allocator, rows []Prompt) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), PromptsSchema())
-	defer b.Release()
-	pb := newPromptCols(b, 0, len(rows))
-	for i := range rows {
-		pb.append(&rows[i])
-	}
-	return b.NewRecord()
+	return buildRecord(mem, PromptsSchema(), rows, func(b *array.RecordBuilder) func(*Prompt) {
+		return newPromptCols(b, 0, len(rows)).append
+	})
 }
 
 // NewRolloutsRecord builds a rollouts batch (RolloutsSchema) from rows. The
 // returned record holds one reference owned by the caller.
 func NewRolloutsRecord(mem memory.Allocator, rows []Rollout) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), RolloutsSchema())
-	defer b.Release()
-	rb := newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i] })
-	for i := range rows {
-		rb.append(&rows[i])
-	}
-	return b.NewRecord()
+	return buildRecord(mem, RolloutsSchema(), rows, func(b *array.RecordBuilder) func(*Rollout) {
+		return newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i] }).append
+	})
 }
 
 // NewScoredRecord builds a scored batch (ScoredSchema) from rows. The
 // returned record holds one reference owned by the caller.
 func NewScoredRecord(mem memory.Allocator, rows []Scored) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), ScoredSchema())
-	defer b.Release()
-	rb := newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout })
-	sb := newScoredCols(b, len(rolloutFields()), len(rows))
-	for i := range rows {
-		rb.append(&rows[i].Rollout)
-		sb.append(&rows[i])
-	}
-	return b.NewRecord()
+	return buildRecord(mem, ScoredSchema(), rows, func(b *array.RecordBuilder) func(*Scored) {
+		return newScoredRowCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout }).append
+	})
 }
 
 // NewTrainRecord builds a train batch (TrainSchema) from rows. The returned
 // record holds one reference owned by the caller.
 func NewTrainRecord(mem memory.Allocator, rows []TrainRow) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), TrainSchema())
+	return buildRecord(mem, TrainSchema(), rows, func(b *array.RecordBuilder) func(*TrainRow) {
+		sb := newScoredRowCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout })
+		off := len(scoredFields())
+		adv := b.Field(off).(*array.Float32Builder)
+		mean := b.Field(off + 1).(*array.Float32Builder)
+		std := b.Field(off + 2).(*array.Float32Builder)
+		keep := b.Field(off + 3).(*array.BooleanBuilder)
+		adv.Reserve(len(rows))
+		mean.Reserve(len(rows))
+		std.Reserve(len(rows))
+		keep.Reserve(len(rows))
+		return func(r *TrainRow) {
+			sb.append(&r.Scored)
+			adv.UnsafeAppend(r.Advantage)
+			mean.UnsafeAppend(r.GroupMean)
+			std.UnsafeAppend(r.GroupStd)
+			keep.UnsafeAppend(r.Keep)
+		}
+	})
+}
+
+// buildRecord builds a batch of schema from rows, one call of the appender
+// cols returns (after sizing its builders) a row: the one loop every
+// New*Record shares.
+func buildRecord[R any](mem memory.Allocator, schema *arrow.Schema, rows []R, cols func(b *array.RecordBuilder) func(*R)) arrow.Record {
+	b := array.NewRecordBuilder(orDefaultMem(mem), schema)
 	defer b.Release()
-	rb := newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout })
-	sb := newScoredCols(b, len(rolloutFields()), len(rows))
-	off := len(scoredFields())
-	adv := b.Field(off).(*array.Float32Builder)
-	mean := b.Field(off + 1).(*array.Float32Builder)
-	std := b.Field(off + 2).(*array.Float32Builder)
-	keep := b.Field(off + 3).(*array.BooleanBuilder)
-	adv.Reserve(len(rows))
-	mean.Reserve(len(rows))
-	std.Reserve(len(rows))
-	keep.Reserve(len(rows))
+	appendRow := cols(b)
 	for i := range rows {
-		r := &rows[i]
-		rb.append(&r.Rollout)
-		sb.append(&r.Scored)
-		adv.UnsafeAppend(r.Advantage)
-		mean.UnsafeAppend(r.GroupMean)
-		std.UnsafeAppend(r.GroupStd)
-		keep.UnsafeAppend(r.Keep)
+		appendRow(&rows[i])
 	}
 	return b.NewRecord()
 }
@@ -245,6 +240,22 @@ func newScoredCols(b *array.RecordBuilder, off, n int) *scoredCols {
 
 func (c *scoredCols) append(s *Scored) {
 	c.appendScore(s.Reward, s.RewardParts, s.RewardError)
+}
+
+// scoredRowCols appends whole Scored rows: the rollout columns, then the
+// score columns after them.
+type scoredRowCols struct {
+	rollout rolloutCols
+	score   *scoredCols
+}
+
+func newScoredRowCols(b *array.RecordBuilder, n int, row func(int) *Rollout) scoredRowCols {
+	return scoredRowCols{newRolloutCols(b, n, row), newScoredCols(b, len(rolloutFields()), n)}
+}
+
+func (c scoredRowCols) append(s *Scored) {
+	c.rollout.append(&s.Rollout)
+	c.score.append(s)
 }
 
 // appendScore appends one row: reward, the parts with their keys sorted
