@@ -47,10 +47,7 @@ func NewTrainRecord(mem memory.Allocator, rows []TrainRow) arrow.Record {
 		mean := b.Field(off + 1).(*array.Float32Builder)
 		std := b.Field(off + 2).(*array.Float32Builder)
 		keep := b.Field(off + 3).(*array.BooleanBuilder)
-		adv.Reserve(len(rows))
-		mean.Reserve(len(rows))
-		std.Reserve(len(rows))
-		keep.Reserve(len(rows))
+		reserve(len(rows), adv, mean, std, keep)
 		return func(r *TrainRow) {
 			sb.append(&r.Scored)
 			adv.UnsafeAppend(r.Advantage)
@@ -82,6 +79,14 @@ func orDefaultMem(mem memory.Allocator) memory.Allocator {
 	return mem
 }
 
+// reserve sizes each builder for n more rows, so that the appends that
+// follow (UnsafeAppend among them) need no growth.
+func reserve(n int, bs ...array.Builder) {
+	for _, b := range bs {
+		b.Reserve(n)
+	}
+}
+
 // promptCols appends the five prompt columns starting at field off.
 type promptCols struct {
 	id      *array.Uint64Builder
@@ -99,11 +104,7 @@ func newPromptCols(b *array.RecordBuilder, off, n int) promptCols {
 		answer:  b.Field(off + 3).(*array.StringBuilder),
 		meta:    b.Field(off + 4).(*array.StringBuilder),
 	}
-	c.id.Reserve(n)
-	c.dataset.Reserve(n)
-	c.prompt.Reserve(n)
-	c.answer.Reserve(n)
-	c.meta.Reserve(n)
+	reserve(n, c.id, c.dataset, c.prompt, c.answer, c.meta)
 	return c
 }
 
@@ -164,15 +165,8 @@ func newRolloutCols(b *array.RecordBuilder, n int, row func(int) *Rollout) rollo
 		nLP += len(r.Logprobs)
 		nText += len(r.Completion)
 	}
-	c.sampleIdx.Reserve(n)
-	c.mode.Reserve(n)
-	c.version.Reserve(n)
-	c.promptTok.Reserve(n)
-	c.complTok.Reserve(n)
-	c.logprobs.Reserve(n)
-	c.completion.Reserve(n)
+	reserve(n, c.sampleIdx, c.mode, c.version, c.promptTok, c.complTok, c.logprobs, c.completion, c.finish)
 	c.completion.ReserveData(nText)
-	c.finish.Reserve(n)
 	c.promptVals.Reserve(nPrompt)
 	c.complVals.Reserve(nCompl)
 	c.lpVals.Reserve(nLP)
@@ -232,9 +226,7 @@ func newScoredCols(b *array.RecordBuilder, off, n int) *scoredCols {
 	}
 	c.keys = c.parts.KeyBuilder().(*array.StringBuilder)
 	c.items = c.parts.ItemBuilder().(*array.Float64Builder)
-	c.reward.Reserve(n)
-	c.parts.Reserve(n)
-	c.errs.Reserve(n)
+	reserve(n, c.reward, c.parts, c.errs)
 	return c
 }
 
