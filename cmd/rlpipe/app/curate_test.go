@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/datatest"
 	"github.com/rlpipe/rlpipe/pipeline/curate"
 )
 
@@ -126,7 +126,7 @@ func TestCurateThroughServeOnGSM8K(t *testing.T) {
 		t.Fatalf("serve exited %d", c)
 	}
 	_, rows := inspectRows(t, out)
-	orig := readSpec(t, "gsm8k:test")[:5]
+	orig := datatest.ReadSpec(t, "gsm8k:test")[:5]
 	if len(rows) != 5 {
 		t.Fatalf("%d rows, want 5", len(rows))
 	}
@@ -144,7 +144,7 @@ func TestCurateThroughServeOnGSM8K(t *testing.T) {
 		}
 	}
 	// The file is a dataset again: prompts, answers and ids come back.
-	back := readSpec(t, out)
+	back := datatest.ReadSpec(t, out)
 	for i := range back {
 		if back[i].ID != orig[i].ID || back[i].Prompt != orig[i].Prompt || back[i].Answer != orig[i].Answer {
 			t.Fatalf("row %d read back as %+v, want %+v", i, back[i], orig[i])
@@ -153,20 +153,6 @@ func TestCurateThroughServeOnGSM8K(t *testing.T) {
 	if insp, stderr, code := cli(t, "inspect", out); code != 0 || !strings.Contains(insp, "rows:   5") {
 		t.Fatalf("inspect: exit %d\n%s\n%s", code, insp, stderr)
 	}
-}
-
-func readSpec(t *testing.T, spec string) []data.Prompt {
-	t.Helper()
-	rd, err := data.OpenSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	ps, err := rd.ReadAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
 }
 
 func TestCurateUsageErrors(t *testing.T) {
