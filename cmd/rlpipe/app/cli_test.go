@@ -44,6 +44,27 @@ func cli(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// usageCase is a command line that must fail as a usage error (exit 2)
+// whose stderr mentions msg.
+type usageCase struct {
+	name string
+	args []string
+	msg  string
+}
+
+// checkUsageErrors runs every case through cli as a subtest of its own.
+func checkUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := cli(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
+			}
+		})
+	}
+}
+
 // cliProcess starts rlpipe as a child process.
 func cliProcess(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
@@ -108,11 +129,7 @@ func TestDiffusionPresetSetsSFTStepsAndEvalSamplesUnlessGiven(t *testing.T) {
 }
 
 func TestBadConfigExitsWithUsageStatus(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"an unknown key names its path", []string{"config", "default", "--set", "rollout.temprature=1"}, `rollout.temprature`},
 		{"an invalid value names its field", []string{"config", "default", "--set", "rollout.g=0"}, "rollout.g"},
 		{"an unknown preset is refused", []string{"config", "default", "--set", "algorithm.name=ppo2"}, "algorithm.name"},
@@ -123,15 +140,7 @@ func TestBadConfigExitsWithUsageStatus(t *testing.T) {
 		{"an unknown subcommand is a usage error", []string{"data", "exprot"}, `unknown command "exprot" for "rlpipe data"`},
 		{"a missing positional argument is a usage error", []string{"inspect"}, "arg"},
 		{"an extra positional argument is a usage error", []string{"version", "now"}, `unknown command "now"`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }
 
 // A command group without a subcommand prints its help and succeeds.

@@ -157,24 +157,12 @@ func TestCurateThroughServeOnGSM8K(t *testing.T) {
 
 func TestCurateUsageErrors(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "c.parquet")
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"no dataset", []string{"curate", "--out", out, "--checkpoint", "x"}, "--dataset"},
 		{"no policy", []string{"curate", "--dataset", "gsm8k:test", "--out", out}, "--checkpoint"},
 		{"two policies", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--checkpoint", "x", "--base-url", "http://h/v1"}, "exactly one"},
 		{"a negative alpha", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--checkpoint", "x", "--alpha", "-1"}, "alpha"},
 		{"an inverted pass range", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--checkpoint", "x", "--min-pass", "0.9", "--max-pass", "0.1"}, "pass-rate"},
 		{"a bad base URL", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--base-url", "ftp://h"}, "base_url"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }

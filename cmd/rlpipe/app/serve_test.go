@@ -240,21 +240,9 @@ func TestServeAnswersTheOfficialClientAndStopsOnSIGTERM(t *testing.T) {
 }
 
 func TestServeUsageErrors(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"a missing checkpoint flag", []string{"serve"}, "--checkpoint"},
 		{"a directory without a model", []string{"serve", "--checkpoint", filepath.Join(t.TempDir(), "none")}, "model.safetensors"},
 		{"a negative concurrency", []string{"serve", "--checkpoint", "x", "--concurrency", "-1"}, "concurrency"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }

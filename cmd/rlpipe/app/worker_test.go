@@ -193,23 +193,11 @@ func TestWorkerProcessServesRewards(t *testing.T) {
 }
 
 func TestWorkerRejectsBadUsage(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"an unknown role is a usage error", []string{"worker", "--role", "judge"}, "--role"},
 		{"a reward worker needs a reward", []string{"worker", "--role", "reward"}, "--reward"},
 		{"a rollout worker takes no reward spec", []string{"worker", "--role", "rollout", "--reward", "math"}, "--role reward only"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }
 
 func TestWorkerWarnsWhenReachableWithoutTLS(t *testing.T) {
