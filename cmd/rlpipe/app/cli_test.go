@@ -216,6 +216,19 @@ func writeConfig(t *testing.T, body string) string {
 	return path
 }
 
+// smallRunDir runs smallRun for steps steps into a fresh directory and
+// returns the config file and the run directory, for tests that resume or
+// inspect a finished run.
+func smallRunDir(t *testing.T, steps int) (cfg, dir string) {
+	t.Helper()
+	cfg = writeConfig(t, strings.Replace(smallRun, "steps: 6,", fmt.Sprintf("steps: %d,", steps), 1))
+	dir = t.TempDir()
+	if out, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	return cfg, dir
+}
+
 func waitForFile(t *testing.T, path string, proc *exec.Cmd) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -265,11 +278,7 @@ func stableMetrics(t *testing.T, dir string) string {
 }
 
 func TestCorruptCheckpointIsRefusedUnlessPreviousGood(t *testing.T) {
-	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 3,", 1))
-	dir := t.TempDir()
-	if out, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
-		t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
-	}
+	cfg, dir := smallRunDir(t, 3)
 	model := filepath.Join(dir, "checkpoints", "step-000003", "model.safetensors")
 	b, _ := os.ReadFile(model)
 	b[len(b)-1] ^= 0xff
@@ -285,11 +294,7 @@ func TestCorruptCheckpointIsRefusedUnlessPreviousGood(t *testing.T) {
 }
 
 func TestResumeRefusesChangedConfig(t *testing.T) {
-	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 2,", 1))
-	dir := t.TempDir()
-	if _, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	cfg, dir := smallRunDir(t, 2)
 	_, stderr, code := cli(t, "run", "--config", cfg, "--set", "rollout.g=5", "--out", dir, "--resume")
 	if code != 2 || !strings.Contains(stderr, "configuration differs") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -352,11 +357,7 @@ func TestInterruptCheckpointsAndExits130(t *testing.T) {
 }
 
 func TestInspectCheckpointShowsSamplerStatistics(t *testing.T) {
-	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 2,", 1))
-	dir := t.TempDir()
-	if _, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	_, dir := smallRunDir(t, 2)
 	out, stderr, code := cli(t, "inspect", dir)
 	if code != 0 {
 		t.Fatalf("inspect: exit %d: %s", code, stderr)
