@@ -220,15 +220,31 @@ func checkOpGrad(t *testing.T, in []*tensor.Dense, fixed []int, build func(n []*
 	}
 }
 
+// opGradCase is one op for checkOpGrads: its inputs, which of them are
+// constants (fixed, e.g. masks: no gradient), and the graph applying it.
+type opGradCase struct {
+	name  string
+	fixed []int
+	in    []*tensor.Dense
+	build func(n []*G.Node) (*G.Node, error)
+}
+
+// checkOpGrads runs checkOpGrad on every case in a subtest of its own.
+func checkOpGrads(t *testing.T, cases []opGradCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, c.fixed, c.build) })
+	}
+}
+
+// maskVec returns the float64 vector v, an attention mask input.
+func maskVec(v ...float64) *tensor.Dense {
+	return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v))
+}
+
 func TestOpGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	mask := func(v ...float64) *tensor.Dense { return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)) }
-	cases := []struct {
-		name  string
-		fixed []int
-		in    []*tensor.Dense
-		build func(n []*G.Node) (*G.Node, error)
-	}{
+	checkOpGrads(t, []opGradCase{
 		{"stock matrix multiply", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 4, 5)},
 			func(n []*G.Node) (*G.Node, error) { return G.Mul(n[0], n[1]) }},
 		{"stock add", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 3, 4)},
@@ -247,13 +263,13 @@ func TestOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(embedOp{T: 4, pos: true}, n...) }},
 		{"token embedding only", nil, []*tensor.Dense{randDense(rng, 1, 6, 3), intDense(1, 4, 4, 0, 5, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(embedOp{T: 3}, n...) }},
-		{"causal attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 1, 0, 1, 1, 1, 1)},
+		{"causal attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), maskVec(1, 1, 1, 0, 1, 1, 1, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(4, 2, 2, true, false), n...) }},
-		{"bidirectional attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 0, 0, 1, 1, 1, 1)},
+		{"bidirectional attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), maskVec(1, 1, 0, 0, 1, 1, 1, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(4, 2, 2, false, false), n...) }},
-		{"causal rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), mask(1, 1, 1, 1, 1, 0)},
+		{"causal rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), maskVec(1, 1, 1, 1, 1, 0)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(3, 1, 4, true, true), n...) }},
-		{"bidirectional rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), mask(1, 1, 1, 1, 0, 1)},
+		{"bidirectional rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), maskVec(1, 1, 1, 1, 0, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(3, 2, 2, false, true), n...) }},
 		{"log-prob gather at temperature 1", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, -1, 0, 6)},
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1}, n...) }},
@@ -263,8 +279,5 @@ func TestOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbEntropyOp{invT: 1}, n...) }},
 		{"log-prob and entropy gather at temperature 0.7", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, 2, -1, 6)},
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbEntropyOp{invT: 1 / 0.7}, n...) }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, c.fixed, c.build) })
-	}
+	})
 }
