@@ -23,12 +23,7 @@ func TestOpenSpecBuiltins(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.spec+" loads every row", func(t *testing.T) {
-			r, err := OpenSpec(tc.spec, WithBatchRows(300))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			all, err := r.ReadAll(context.Background())
+			all, err := ReadSpec(context.Background(), tc.spec, WithBatchRows(300))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -37,15 +38,9 @@ type GenParams struct {
 
 // Resolved returns a copy of p with the documented defaults filled in.
 func (p GenParams) Resolved() GenParams {
-	if p.Temperature == 0 {
-		p.Temperature = DefaultTemperature
-	}
-	if p.TopP == 0 {
-		p.TopP = DefaultTopP
-	}
-	if p.MaxNewTokens == 0 {
-		p.MaxNewTokens = DefaultMaxNewTokens
-	}
+	p.Temperature = cmp.Or(p.Temperature, DefaultTemperature)
+	p.TopP = cmp.Or(p.TopP, DefaultTopP)
+	p.MaxNewTokens = cmp.Or(p.MaxNewTokens, DefaultMaxNewTokens)
 	return p
 }
 

@@ -26,22 +26,36 @@ func readAllRows(t *testing.T, path string, mem memory.Allocator) (*arrow.Schema
 	}
 	defer rr.Close()
 	var rows []string
+	eachRecord(t, rr, func(rec arrow.Record) error {
+		for i := 0; i < int(rec.NumRows()); i++ {
+			b, err := marshalJSON(RowObject(rec, i))
+			if err != nil {
+				return err
+			}
+			rows = append(rows, string(b))
+		}
+		return nil
+	})
+	return rr.Schema(), rows
+}
+
+// eachRecord calls fn with every record batch rr has left, releasing each
+// afterwards, and fails t on a read error or an error of fn.
+func eachRecord(t *testing.T, rr *RecordReader, fn func(arrow.Record) error) {
+	t.Helper()
 	for {
 		rec, err := rr.Next(context.Background())
 		if err == io.EOF {
-			return rr.Schema(), rows
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; i < int(rec.NumRows()); i++ {
-			b, err := marshalJSON(RowObject(rec, i))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rows = append(rows, string(b))
-		}
+		err = fn(rec)
 		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -81,21 +95,11 @@ func TestBatchFilesRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []TrainRow
-			for {
-				rec, err := rr.Next(context.Background())
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			eachRecord(t, rr, func(rec arrow.Record) error {
 				part, err := TrainFromRecord(rec)
-				rec.Release()
-				if err != nil {
-					t.Fatal(err)
-				}
 				got = append(got, part...)
-			}
+				return err
+			})
 			if !reflect.DeepEqual(got, rows) {
 				t.Errorf("rows differ after %s round trip", ext)
 			}
@@ -115,20 +119,7 @@ func TestVerlParquetRoundTripsEveryColumn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		rec, err := rr.Next(context.Background())
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = w.Write(rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	eachRecord(t, rr, w.Write)
 	rr.Close()
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -154,15 +145,7 @@ func TestVerlParquetRoundTripsEveryColumn(t *testing.T) {
 func TestVerlRowsLoadAsPrompts(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	r, err := OpenPrompts(verlFile, WithAllocator(mem), WithBatchRows(500))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	all, err := r.ReadAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := readPromptsFile(t, verlFile, WithAllocator(mem), WithBatchRows(500))
 	if len(all) != 1319 {
 		t.Fatalf("%d prompts, want 1319", len(all))
 	}
@@ -241,15 +224,7 @@ func TestPromptsFilesRoundTrip(t *testing.T) {
 			if err := WritePromptsFile(path, rows); err != nil {
 				t.Fatal(err)
 			}
-			r, err := OpenPrompts(path, WithAllocator(mem))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			got, err := r.ReadAll(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := readPromptsFile(t, path, WithAllocator(mem))
 			if !reflect.DeepEqual(got, rows) {
 				t.Errorf("got %+v\nwant %+v", got, rows)
 			}
@@ -259,17 +234,25 @@ func TestPromptsFilesRoundTrip(t *testing.T) {
 
 func TestFieldMapSelectsFields(t *testing.T) {
 	path := writeFile(t, "custom.jsonl", `{"q":{"text":"hi"},"gt":5.0,"key":"k1","other":true}`+"\n")
-	r, err := OpenPrompts(path, WithFields(FieldMap{Prompt: "q.text", Answer: "gt", ID: "key"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	got, err := r.ReadAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readPromptsFile(t, path, WithFields(FieldMap{Prompt: "q.text", Answer: "gt", ID: "key"}))
 	want := Prompt{ID: PromptID("custom", "k1"), Dataset: "custom", Prompt: "hi", Answer: "5", Meta: `{"other":true}`}
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
+}
+
+// readPromptsFile returns every prompt of the file at path (OpenPrompts,
+// then ReadAll), failing t on any error.
+func readPromptsFile(t *testing.T, path string, opts ...Option) []Prompt {
+	t.Helper()
+	r, err := OpenPrompts(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	all, err := r.ReadAll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }

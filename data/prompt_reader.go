@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -220,18 +221,10 @@ func (o Options) Validate() error {
 }
 
 func (o Options) withDefaults() Options {
-	if o.BatchRows == 0 {
-		o.BatchRows = DefaultBatchRows
-	}
-	if o.N == 0 {
-		o.N = DefaultN
-	}
-	if o.Difficulty == 0 {
-		o.Difficulty = DefaultDifficulty
-	}
-	if o.HeldOutFraction == 0 {
-		o.HeldOutFraction = DefaultHeldOutFraction
-	}
+	o.BatchRows = cmp.Or(o.BatchRows, DefaultBatchRows)
+	o.N = cmp.Or(o.N, DefaultN)
+	o.Difficulty = cmp.Or(o.Difficulty, DefaultDifficulty)
+	o.HeldOutFraction = cmp.Or(o.HeldOutFraction, DefaultHeldOutFraction)
 	if o.Allocator == nil {
 		o.Allocator = memory.DefaultAllocator
 	}

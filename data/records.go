@@ -16,65 +16,57 @@ import (
 // memory.DefaultAllocator. Cost: one pass over rows with
 // builders sized up front.
 func NewPromptsRecord(mem memory.Allocator, rows []Prompt) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), PromptsSchema())
-	defer b.Release()
-	pb := newPromptCols(b, 0, len(rows))
-	for i := range rows {
-		pb.append(&rows[i])
-	}
-	return b.NewRecord()
+	return buildRecord(mem, PromptsSchema(), rows, func(b *array.RecordBuilder) func(*Prompt) {
+		return newPromptCols(b, 0, len(rows)).append
+	})
 }
 
 // NewRolloutsRecord builds a rollouts batch (RolloutsSchema) from rows. The
 // returned record holds one reference owned by the caller.
 func NewRolloutsRecord(mem memory.Allocator, rows []Rollout) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), RolloutsSchema())
-	defer b.Release()
-	rb := newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i] })
-	for i := range rows {
-		rb.append(&rows[i])
-	}
-	return b.NewRecord()
+	return buildRecord(mem, RolloutsSchema(), rows, func(b *array.RecordBuilder) func(*Rollout) {
+		return newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i] }).append
+	})
 }
 
 // NewScoredRecord builds a scored batch (ScoredSchema) from rows. The
 // returned record holds one reference owned by the caller.
 func NewScoredRecord(mem memory.Allocator, rows []Scored) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), ScoredSchema())
-	defer b.Release()
-	rb := newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout })
-	sb := newScoredCols(b, len(rolloutFields()), len(rows))
-	for i := range rows {
-		rb.append(&rows[i].Rollout)
-		sb.append(&rows[i])
-	}
-	return b.NewRecord()
+	return buildRecord(mem, ScoredSchema(), rows, func(b *array.RecordBuilder) func(*Scored) {
+		return newScoredRowCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout }).append
+	})
 }
 
 // NewTrainRecord builds a train batch (TrainSchema) from rows. The returned
 // record holds one reference owned by the caller.
 func NewTrainRecord(mem memory.Allocator, rows []TrainRow) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), TrainSchema())
+	return buildRecord(mem, TrainSchema(), rows, func(b *array.RecordBuilder) func(*TrainRow) {
+		sb := newScoredRowCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout })
+		off := len(scoredFields())
+		adv := b.Field(off).(*array.Float32Builder)
+		mean := b.Field(off + 1).(*array.Float32Builder)
+		std := b.Field(off + 2).(*array.Float32Builder)
+		keep := b.Field(off + 3).(*array.BooleanBuilder)
+		reserve(len(rows), adv, mean, std, keep)
+		return func(r *TrainRow) {
+			sb.append(&r.Scored)
+			adv.UnsafeAppend(r.Advantage)
+			mean.UnsafeAppend(r.GroupMean)
+			std.UnsafeAppend(r.GroupStd)
+			keep.UnsafeAppend(r.Keep)
+		}
+	})
+}
+
+// buildRecord builds a batch of schema from rows, one call of the appender
+// cols returns (after sizing its builders) a row: the one loop every
+// New*Record shares.
+func buildRecord[R any](mem memory.Allocator, schema *arrow.Schema, rows []R, cols func(b *array.RecordBuilder) func(*R)) arrow.Record {
+	b := array.NewRecordBuilder(orDefaultMem(mem), schema)
 	defer b.Release()
-	rb := newRolloutCols(b, len(rows), func(i int) *Rollout { return &rows[i].Rollout })
-	sb := newScoredCols(b, len(rolloutFields()), len(rows))
-	off := len(scoredFields())
-	adv := b.Field(off).(*array.Float32Builder)
-	mean := b.Field(off + 1).(*array.Float32Builder)
-	std := b.Field(off + 2).(*array.Float32Builder)
-	keep := b.Field(off + 3).(*array.BooleanBuilder)
-	adv.Reserve(len(rows))
-	mean.Reserve(len(rows))
-	std.Reserve(len(rows))
-	keep.Reserve(len(rows))
+	appendRow := cols(b)
 	for i := range rows {
-		r := &rows[i]
-		rb.append(&r.Rollout)
-		sb.append(&r.Scored)
-		adv.UnsafeAppend(r.Advantage)
-		mean.UnsafeAppend(r.GroupMean)
-		std.UnsafeAppend(r.GroupStd)
-		keep.UnsafeAppend(r.Keep)
+		appendRow(&rows[i])
 	}
 	return b.NewRecord()
 }
@@ -85,6 +77,14 @@ func orDefaultMem(mem memory.Allocator) memory.Allocator {
 		return memory.DefaultAllocator
 	}
 	return mem
+}
+
+// reserve sizes each builder for n more rows, so that the appends that
+// follow (UnsafeAppend among them) need no growth.
+func reserve(n int, bs ...array.Builder) {
+	for _, b := range bs {
+		b.Reserve(n)
+	}
 }
 
 // promptCols appends the five prompt columns starting at field off.
@@ -104,11 +104,7 @@ func newPromptCols(b *array.RecordBuilder, off, n int) promptCols {
 		answer:  b.Field(off + 3).(*array.StringBuilder),
 		meta:    b.Field(off + 4).(*array.StringBuilder),
 	}
-	c.id.Reserve(n)
-	c.dataset.Reserve(n)
-	c.prompt.Reserve(n)
-	c.answer.Reserve(n)
-	c.meta.Reserve(n)
+	reserve(n, c.id, c.dataset, c.prompt, c.answer, c.meta)
 	return c
 }
 
@@ -169,15 +165,8 @@ func newRolloutCols(b *array.RecordBuilder, n int, row func(int) *Rollout) rollo
 		nLP += len(r.Logprobs)
 		nText += len(r.Completion)
 	}
-	c.sampleIdx.Reserve(n)
-	c.mode.Reserve(n)
-	c.version.Reserve(n)
-	c.promptTok.Reserve(n)
-	c.complTok.Reserve(n)
-	c.logprobs.Reserve(n)
-	c.completion.Reserve(n)
+	reserve(n, c.sampleIdx, c.mode, c.version, c.promptTok, c.complTok, c.logprobs, c.completion, c.finish)
 	c.completion.ReserveData(nText)
-	c.finish.Reserve(n)
 	c.promptVals.Reserve(nPrompt)
 	c.complVals.Reserve(nCompl)
 	c.lpVals.Reserve(nLP)
@@ -237,14 +226,28 @@ func newScoredCols(b *array.RecordBuilder, off, n int) *scoredCols {
 	}
 	c.keys = c.parts.KeyBuilder().(*array.StringBuilder)
 	c.items = c.parts.ItemBuilder().(*array.Float64Builder)
-	c.reward.Reserve(n)
-	c.parts.Reserve(n)
-	c.errs.Reserve(n)
+	reserve(n, c.reward, c.parts, c.errs)
 	return c
 }
 
 func (c *scoredCols) append(s *Scored) {
 	c.appendScore(s.Reward, s.RewardParts, s.RewardError)
+}
+
+// scoredRowCols appends whole Scored rows: the rollout columns, then the
+// score columns after them.
+type scoredRowCols struct {
+	rollout rolloutCols
+	score   *scoredCols
+}
+
+func newScoredRowCols(b *array.RecordBuilder, n int, row func(int) *Rollout) scoredRowCols {
+	return scoredRowCols{newRolloutCols(b, n, row), newScoredCols(b, len(rolloutFields()), n)}
+}
+
+func (c scoredRowCols) append(s *Scored) {
+	c.rollout.append(&s.Rollout)
+	c.score.append(s)
 }
 
 // appendScore appends one row: reward, the parts with their keys sorted

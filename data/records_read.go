@@ -13,54 +13,75 @@ import (
 // The rows own their memory: rec may be released afterwards. It does not
 // release rec.
 func PromptsFromRecord(rec arrow.Record) ([]Prompt, error) {
-	pc, err := readPromptCols(rec)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]Prompt, rec.NumRows())
-	for i := range rows {
-		pc.row(i, &rows[i].ID, &rows[i].Dataset, &rows[i].Prompt, &rows[i].Answer, &rows[i].Meta)
-	}
-	return rows, nil
+	return fromRecord(rec, func(rec arrow.Record) (func(int, *Prompt), error) {
+		pc, err := readPromptCols(rec)
+		if err != nil {
+			return nil, err
+		}
+		return func(i int, p *Prompt) { pc.row(i, &p.ID, &p.Dataset, &p.Prompt, &p.Answer, &p.Meta) }, nil
+	})
 }
 
 // RolloutsFromRecord converts a record holding the rollouts columns (scored
 // and train batches work too) into rows that own their memory. It does not
 // release rec.
 func RolloutsFromRecord(rec arrow.Record) ([]Rollout, error) {
-	rc, err := readRolloutCols(rec)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]Rollout, rec.NumRows())
-	for i := range rows {
-		rc.row(i, &rows[i])
-	}
-	return rows, nil
+	return fromRecord(rec, func(rec arrow.Record) (func(int, *Rollout), error) {
+		rc, err := readRolloutCols(rec)
+		if err != nil {
+			return nil, err
+		}
+		return rc.row, nil
+	})
 }
 
 // ScoredFromRecord converts a record holding the scored columns (train
 // batches work too) into rows that own their memory. It does not release rec.
 func ScoredFromRecord(rec arrow.Record) ([]Scored, error) {
-	rc, err := readRolloutCols(rec)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := readScoredCols(rec)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]Scored, rec.NumRows())
-	for i := range rows {
-		rc.row(i, &rows[i].Rollout)
-		sc.row(i, &rows[i])
-	}
-	return rows, nil
+	return fromRecord(rec, readScoredRow)
 }
 
 // TrainFromRecord converts a train batch into rows that own their memory.
 // It does not release rec.
 func TrainFromRecord(rec arrow.Record) ([]TrainRow, error) {
+	return fromRecord(rec, func(rec arrow.Record) (func(int, *TrainRow), error) {
+		scored, err := readScoredRow(rec)
+		if err != nil {
+			return nil, err
+		}
+		idx, err := requireColumns(rec.Schema(), trainFields()[len(scoredFields()):])
+		if err != nil {
+			return nil, err
+		}
+		adv := rec.Column(idx[0]).(*array.Float32)
+		mean := rec.Column(idx[1]).(*array.Float32)
+		std := rec.Column(idx[2]).(*array.Float32)
+		keep := rec.Column(idx[3]).(*array.Boolean)
+		return func(i int, r *TrainRow) {
+			scored(i, &r.Scored)
+			r.Advantage, r.GroupMean, r.GroupStd = adv.Value(i), mean.Value(i), std.Value(i)
+			r.Keep = keep.Value(i)
+		}, nil
+	})
+}
+
+// fromRecord converts every row of rec with the reader cols returns after
+// checking rec's columns: the one loop every *FromRecord shares.
+func fromRecord[R any](rec arrow.Record, cols func(arrow.Record) (func(int, *R), error)) ([]R, error) {
+	row, err := cols(rec)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]R, rec.NumRows())
+	for i := range rows {
+		row(i, &rows[i])
+	}
+	return rows, nil
+}
+
+// readScoredRow returns a reader of whole Scored rows: the rollout columns
+// and the score columns.
+func readScoredRow(rec arrow.Record) (func(int, *Scored), error) {
 	rc, err := readRolloutCols(rec)
 	if err != nil {
 		return nil, err
@@ -69,23 +90,10 @@ func TrainFromRecord(rec arrow.Record) ([]TrainRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := requireColumns(rec.Schema(), trainFields()[len(scoredFields()):])
-	if err != nil {
-		return nil, err
-	}
-	adv := rec.Column(idx[0]).(*array.Float32)
-	mean := rec.Column(idx[1]).(*array.Float32)
-	std := rec.Column(idx[2]).(*array.Float32)
-	keep := rec.Column(idx[3]).(*array.Boolean)
-	rows := make([]TrainRow, rec.NumRows())
-	for i := range rows {
-		r := &rows[i]
-		rc.row(i, &r.Rollout)
-		sc.row(i, &r.Scored)
-		r.Advantage, r.GroupMean, r.GroupStd = adv.Value(i), mean.Value(i), std.Value(i)
-		r.Keep = keep.Value(i)
-	}
-	return rows, nil
+	return func(i int, s *Scored) {
+		rc.row(i, &s.Rollout)
+		sc.row(i, s)
+	}, nil
 }
 
 type promptReadCols struct {

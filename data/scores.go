@@ -36,16 +36,15 @@ func CompletionRowsSchema() *arrow.Schema {
 // The caller owns its one reference; a nil mem means
 // memory.DefaultAllocator.
 func NewCompletionRowsRecord(mem memory.Allocator, rows []CompletionRow) arrow.Record {
-	b := array.NewRecordBuilder(orDefaultMem(mem), CompletionRowsSchema())
-	defer b.Release()
-	for _, r := range rows {
-		b.Field(0).(*array.StringBuilder).Append(r.Prompt)
-		b.Field(1).(*array.StringBuilder).Append(r.Completion)
-		b.Field(2).(*array.StringBuilder).Append(r.Answer)
-		b.Field(3).(*array.StringBuilder).Append(r.Meta)
-		b.Field(4).(*array.Int64Builder).Append(int64(r.CompletionTokens))
-	}
-	return b.NewRecord()
+	return buildRecord(mem, CompletionRowsSchema(), rows, func(b *array.RecordBuilder) func(*CompletionRow) {
+		return func(r *CompletionRow) {
+			b.Field(0).(*array.StringBuilder).Append(r.Prompt)
+			b.Field(1).(*array.StringBuilder).Append(r.Completion)
+			b.Field(2).(*array.StringBuilder).Append(r.Answer)
+			b.Field(3).(*array.StringBuilder).Append(r.Meta)
+			b.Field(4).(*array.Int64Builder).Append(int64(r.CompletionTokens))
+		}
+	})
 }
 
 // Score is one row's reward columns without the row they score.
@@ -90,11 +89,8 @@ func WithScores(mem memory.Allocator, base arrow.Record, scores []Score) arrow.R
 func scoreColumns(mem memory.Allocator, scores []Score) arrow.Record {
 	all := scoredFields()
 	n := len(rolloutFields())
-	b := array.NewRecordBuilder(mem, arrow.NewSchema(all[n:], nil))
-	defer b.Release()
-	c := newScoredCols(b, 0, len(scores))
-	for i := range scores {
-		c.appendScore(scores[i].Reward, scores[i].RewardParts, scores[i].RewardError)
-	}
-	return b.NewRecord()
+	return buildRecord(mem, arrow.NewSchema(all[n:], nil), scores, func(b *array.RecordBuilder) func(*Score) {
+		c := newScoredCols(b, 0, len(scores))
+		return func(s *Score) { c.appendScore(s.Reward, s.RewardParts, s.RewardError) }
+	})
 }

@@ -174,12 +174,7 @@ func TestGenerationIsDeterministic(t *testing.T) {
 func TestSplitsNeverOverlap(t *testing.T) {
 	ctx := context.Background()
 	prompts := func(spec string, opts ...Option) map[string]uint64 {
-		r, err := OpenSpec(spec, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		all, err := r.ReadAll(ctx)
+		all, err := ReadSpec(ctx, spec, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}

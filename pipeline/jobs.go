@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -84,13 +85,9 @@ func (o EvalOptions) withDefaultsFrom(pol *policyfile.Policy) EvalOptions {
 		if o.Dataset == "" {
 			o.Dataset = heldOutSpec(*t)
 		}
-		if o.Difficulty == 0 {
-			o.Difficulty = t.Difficulty
-		}
+		o.Difficulty = cmp.Or(o.Difficulty, t.Difficulty)
 	}
-	if o.Dataset == "" {
-		o.Dataset = "arithmetic:test"
-	}
+	o.Dataset = cmp.Or(o.Dataset, "arithmetic:test")
 	return o
 }
 
@@ -128,13 +125,9 @@ func EvaluateCheckpoint(ctx context.Context, o EvalOptions) ([]EvalResult, error
 		if err := m.SetGenConfig(d.Gen); err != nil {
 			return nil, err
 		}
-		if o.MaxNewTokens == 0 {
-			o.MaxNewTokens = d.Canvas
-		}
+		o.MaxNewTokens = cmp.Or(o.MaxNewTokens, d.Canvas)
 	}
-	if o.MaxNewTokens == 0 {
-		o.MaxNewTokens = 96
-	}
+	o.MaxNewTokens = cmp.Or(o.MaxNewTokens, 96)
 	if len(o.Modes) == 0 {
 		o.Modes = []uint8{0}
 	}

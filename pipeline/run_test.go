@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/datatest"
 	"github.com/rlpipe/rlpipe/policy/policyfile"
 	"github.com/rlpipe/rlpipe/policy/tokenizer"
 )
@@ -144,17 +145,9 @@ func readLines(t *testing.T, path string) [][]byte {
 // export or rollout dump).
 func readTrainRows(t *testing.T, path string) []data.TrainRow {
 	t.Helper()
-	rr, err := data.OpenRecords(path, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := rr.Next(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := datatest.FirstRecord(t, path, nil)
 	rows, err := data.TrainFromRecord(rec)
 	rec.Release()
-	rr.Close()
 	if err != nil {
 		t.Fatal(err)
 	}

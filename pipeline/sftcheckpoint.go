@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/rlpipe/rlpipe/pipeline/checkpoint"
-	"github.com/rlpipe/rlpipe/policy/policyfile"
 )
 
 // sftState is state.json of an SFT warm-start checkpoint: what a resumed
@@ -64,14 +63,9 @@ func (r *runner) saveSFT(j *sftJob, loss float64) error {
 		return err
 	}
 	defer w.Abort()
-	meta, err := j.pol.Meta()
-	if err != nil {
+	if _, err := writeModel(w, j.pol); err != nil {
 		return err
 	}
-	if err := j.pol.Model.Save(w.Path(policyfile.ModelFile), meta); err != nil {
-		return err
-	}
-	w.Add(policyfile.ModelFile)
 	if err := w.WriteFile(optimizerFile, j.opt.SaveCompressed); err != nil {
 		return err
 	}

@@ -136,19 +136,30 @@ func (ts *trainState) buildLearner(cfg RunConfig, ref policy.Trainable) error {
 	return nil
 }
 
+// writeModel saves pol's weights, with its metadata, into the checkpoint
+// being written as policyfile.ModelFile, and returns the metadata for the
+// checkpoint's other weight files.
+func writeModel(w *checkpoint.Writer, pol *policyfile.Policy) (map[string]string, error) {
+	meta, err := pol.Meta()
+	if err != nil {
+		return nil, err
+	}
+	if err := pol.Model.Save(w.Path(policyfile.ModelFile), meta); err != nil {
+		return nil, err
+	}
+	w.Add(policyfile.ModelFile)
+	return meta, nil
+}
+
 // save writes the state after done completed steps into the checkpoint
 // being written: weights, the behaviour weights when given, optimizer,
 // sampler, learner state (when the learner has any) and state.json, which
 // is st with the step and the pending picks filled in.
 func (ts *trainState) save(w *checkpoint.Writer, done int64, behaviour policy.Trainable, st runState, mem memory.Allocator) error {
-	meta, err := ts.pol.Meta()
+	meta, err := writeModel(w, ts.pol)
 	if err != nil {
 		return err
 	}
-	if err := ts.pol.Model.Save(w.Path(policyfile.ModelFile), meta); err != nil {
-		return err
-	}
-	w.Add(policyfile.ModelFile)
 	sidecars, err := ts.pol.SaveSidecars(filepath.Dir(w.Path(policyfile.ModelFile)))
 	if err != nil {
 		return err

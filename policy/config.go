@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 )
@@ -49,30 +50,16 @@ func DefaultConfig() Config {
 
 // WithDefaults returns c with every zero field replaced by its default.
 func (c Config) WithDefaults() Config {
-	if c.Layers == 0 {
-		c.Layers = DefaultLayers
-	}
-	if c.DModel == 0 {
-		c.DModel = DefaultDModel
-	}
-	if c.Heads == 0 {
-		c.Heads = DefaultHeads
-	}
+	c.Layers = cmp.Or(c.Layers, DefaultLayers)
+	c.DModel = cmp.Or(c.DModel, DefaultDModel)
+	c.Heads = cmp.Or(c.Heads, DefaultHeads)
 	if c.DFF == 0 {
 		c.DFF = 4 * c.DModel
 	}
-	if c.Context == 0 {
-		c.Context = DefaultContext
-	}
-	if c.Vocab == 0 {
-		c.Vocab = DefaultVocab
-	}
-	if c.Activation == "" {
-		c.Activation = "gelu"
-	}
-	if c.Positions == "" {
-		c.Positions = "learned"
-	}
+	c.Context = cmp.Or(c.Context, DefaultContext)
+	c.Vocab = cmp.Or(c.Vocab, DefaultVocab)
+	c.Activation = cmp.Or(c.Activation, "gelu")
+	c.Positions = cmp.Or(c.Positions, "learned")
 	return c
 }
 

@@ -61,15 +61,9 @@ func (c DiffusionGenConfig) Validate() error {
 
 // WithDefaults returns c with every zero field replaced by its default.
 func (c DiffusionGenConfig) WithDefaults() DiffusionGenConfig {
-	if c.Steps == 0 {
-		c.Steps = DefaultDiffusionSteps
-	}
-	if c.BlockLen == 0 {
-		c.BlockLen = DefaultDiffusionBlockLen
-	}
-	if c.Remask == "" {
-		c.Remask = RemaskLowConfidence
-	}
+	c.Steps = cmp.Or(c.Steps, DefaultDiffusionSteps)
+	c.BlockLen = cmp.Or(c.BlockLen, DefaultDiffusionBlockLen)
+	c.Remask = cmp.Or(c.Remask, RemaskLowConfidence)
 	return c
 }
 

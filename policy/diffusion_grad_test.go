@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/rlpipe/rlpipe/policy/objective"
 )
 
@@ -38,43 +36,13 @@ var tinyDiffusionBatch = SeqBatch{
 // function evaluating the loss after perturbing weight (i, j) by delta.
 func float64GridGrads(t *testing.T, m *DiffusionModel, g *canvasGrid, fn func([]float64) (float64, []float64, error)) ([][]float64, func(i, j int, delta float64) float64) {
 	t.Helper()
-	w := make([]*tensor.Dense, len(m.net.w))
-	for i, d := range m.net.w {
-		src := d.Data().([]float32)
-		x := make([]float64, len(src))
-		for j, v := range src {
-			x[j] = float64(v)
-		}
-		w[i] = tensor.New(tensor.WithShape(m.net.shapes[i]...), tensor.WithBacking(x))
-	}
+	w := float64Weights(&m.net.netCore)
 	ng, err := buildNet(m.net.cfg, w, graphKey{B: g.R, T: g.T, invT: 1, train: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ng.hook.fn = fn
-	mask := make([]float64, len(g.mask))
-	for i, v := range g.mask {
-		mask[i] = float64(v)
-	}
-	run := func() float64 {
-		if err := ng.run(g.tokens, g.targets, mask); err != nil {
-			t.Fatal(err)
-		}
-		return ng.hook.loss
-	}
-	run()
-	grads := make([][]float64, len(ng.grads))
-	for i, gn := range ng.grads {
-		grads[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
-	}
-	return grads, func(i, j int, delta float64) float64 {
-		x := w[i].Data().([]float64)
-		x0 := x[j]
-		x[j] += delta
-		l := run()
-		x[j] = x0
-		return l
-	}
+	return float64TrainGrads(t, ng, w, g.tokens, g.targets, g.mask)
 }
 
 func TestDiffusionMaskedLMGradientMatchesFiniteDifferences(t *testing.T) {
@@ -90,14 +58,14 @@ func TestDiffusionMaskedLMGradientMatchesFiniteDifferences(t *testing.T) {
 				}
 				g, weight := m.maskedLMGrid(b.Prompts, b.Completions, draws[masking], 17, 0, len(b.Prompts), width)
 				grads, eval := float64GridGrads(t, m, g, maskedLMObjective(g, weight, len(b.Prompts)))
-				checkFiniteDifferences(t, m.net, grads, eval, 5)
+				checkFiniteDifferences(t, &m.net.netCore, grads, eval, 5)
 				for _, chunk := range []int{0, 2} { // whole batch, then in chunks: gradients add up
 					m.chunkRows = chunk
 					if _, err := m.AccumulateMaskedLMWith(b.Prompts, b.Completions, 17, masking); err != nil {
 						t.Fatal(err)
 					}
 				}
-				checkAccumulated(t, m.net, grads, 2)
+				checkAccumulated(t, &m.net.netCore, grads, 2)
 			})
 		}
 	}
@@ -165,7 +133,7 @@ func TestDiffusionAccumulateELBOGradientMatchesFiniteDifferences(t *testing.T) {
 				}
 				g := p.grid(0, len(p.seq))
 				grads, eval := float64GridGrads(t, m, g, gridObjective(p, elboValues, g, p.checked(gdpoLikeLoss)))
-				checkFiniteDifferences(t, m.net, grads, eval, 5)
+				checkFiniteDifferences(t, &m.net.netCore, grads, eval, 5)
 				// Single-graph path, then the chunked two-phase path: both add
 				// the same gradient.
 				if _, err := m.AccumulateELBO(tinyDiffusionBatch, e.cfg, 5, keys, gdpoLikeLoss); err != nil {
@@ -175,7 +143,7 @@ func TestDiffusionAccumulateELBOGradientMatchesFiniteDifferences(t *testing.T) {
 				if _, err := m.AccumulateELBO(tinyDiffusionBatch, e.cfg, 5, keys, gdpoLikeLoss); err != nil {
 					t.Fatal(err)
 				}
-				checkAccumulated(t, m.net, grads, 2)
+				checkAccumulated(t, &m.net.netCore, grads, 2)
 			})
 		}
 	}

@@ -100,7 +100,7 @@ func TestAccumulateOneStepGradientMatchesFiniteDifferences(t *testing.T) {
 			}
 			g := p.grid(0, len(p.seq))
 			grads, eval := float64GridGrads(t, m, g, gridObjective(p, tokenValues, g, p.checkedTokens(tokenExpLoss)))
-			checkFiniteDifferences(t, m.net, grads, eval, 5)
+			checkFiniteDifferences(t, &m.net.netCore, grads, eval, 5)
 			// Single-graph path, then the chunked two-phase path: both add
 			// the same gradient.
 			if _, err := m.AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, tokenExpLoss); err != nil {
@@ -110,7 +110,7 @@ func TestAccumulateOneStepGradientMatchesFiniteDifferences(t *testing.T) {
 			if _, err := m.AccumulateOneStep(tinyDiffusionBatch, oneStepCfg, 5, keys, tokenExpLoss); err != nil {
 				t.Fatal(err)
 			}
-			checkAccumulated(t, m.net, grads, 2)
+			checkAccumulated(t, &m.net.netCore, grads, 2)
 		})
 	}
 }

@@ -85,7 +85,7 @@ func TestModelEntropyGradientMatchesFiniteDifferencesInFloat64(t *testing.T) {
 			t.Run(c.name+"/"+o.name, func(t *testing.T) {
 				m := tinyModel(t, c.cfg)
 				grads, eval := float64EntropyGrads(t, m, 0.8, o.wl, o.wh)
-				checkFiniteDifferences(t, m, grads, eval, 6)
+				checkFiniteDifferences(t, &m.netCore, grads, eval, 6)
 			})
 		}
 	}
@@ -99,7 +99,7 @@ func TestFloat32AccumulateWithEntropyMatchesFloat64Gradient(t *testing.T) {
 			if _, err := m.AccumulateWithEntropy(tinyBatch, 0.8, fixedEntropyObjective(13, 1, 1)); err != nil {
 				t.Fatal(err)
 			}
-			checkAccumulated(t, m, want, 1)
+			checkAccumulated(t, &m.netCore, want, 1)
 		})
 	}
 }

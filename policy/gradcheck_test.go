@@ -26,7 +26,7 @@ func (tl tol) ok(got, want float64) bool {
 // checkFiniteDifferences compares 4 entries of every tensor's analytic
 // gradient of net, drawn from PCG(5, stream), with central differences of
 // eval.
-func checkFiniteDifferences(t *testing.T, net *Model, grads [][]float64, eval func(i, j int, delta float64) float64, stream uint64) {
+func checkFiniteDifferences(t *testing.T, net *netCore, grads [][]float64, eval func(i, j int, delta float64) float64, stream uint64) {
 	t.Helper()
 	tl := loadTol(t, "model_grad_f64")
 	rng := rand.New(rand.NewPCG(5, stream))
@@ -42,7 +42,7 @@ func checkFiniteDifferences(t *testing.T, net *Model, grads [][]float64, eval fu
 }
 
 // checkAccumulated compares net's float32 gradient buffers with want·scale.
-func checkAccumulated(t *testing.T, net *Model, want [][]float64, scale float64) {
+func checkAccumulated(t *testing.T, net *netCore, want [][]float64, scale float64) {
 	t.Helper()
 	tl := loadTol(t, "model_grad_f32_vs_f64")
 	for i, g := range net.grad {
@@ -51,6 +51,68 @@ func checkAccumulated(t *testing.T, net *Model, want [][]float64, scale float64)
 				t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", net.names[i], j, v, scale*want[i][j])
 			}
 		}
+	}
+}
+
+// scaleUpWeights redraws every weight of net as N(0, 0.4²) from PCG(seed,
+// 99), plus 1 on the gains isGain names, so that every gradient is well
+// above finite-difference noise.
+func scaleUpWeights(net *netCore, seed uint64, isGain func(name string) bool) {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	for i, name := range net.names {
+		x := net.w[i].Data().([]float32)
+		for j := range x {
+			x[j] = float32(0.4 * rng.NormFloat64())
+			if isGain(name) {
+				x[j] += 1
+			}
+		}
+	}
+}
+
+// float64Weights returns a float64 copy of net's weights, for graphs
+// precise enough to check gradients against finite differences.
+func float64Weights(net *netCore) []*tensor.Dense {
+	w := make([]*tensor.Dense, len(net.w))
+	for i, d := range net.w {
+		src := d.Data().([]float32)
+		x := make([]float64, len(src))
+		for j, v := range src {
+			x[j] = float64(v)
+		}
+		w[i] = tensor.New(tensor.WithShape(net.shapes[i]...), tensor.WithBacking(x))
+	}
+	return w
+}
+
+// float64TrainGrads runs the float64 training graph ng over weights w (its
+// loss hook set) once on the given inputs and returns the analytic
+// gradient per tensor plus a function evaluating the loss after perturbing
+// weight (i, j) by delta.
+func float64TrainGrads(t *testing.T, ng *netGraph, w []*tensor.Dense, tokens, targets []int, mask32 []float32) ([][]float64, func(i, j int, delta float64) float64) {
+	t.Helper()
+	mask := make([]float64, len(mask32))
+	for i, v := range mask32 {
+		mask[i] = float64(v)
+	}
+	run := func() float64 {
+		if err := ng.run(tokens, targets, mask); err != nil {
+			t.Fatal(err)
+		}
+		return ng.hook.loss
+	}
+	run()
+	grads := make([][]float64, len(ng.grads))
+	for i, gn := range ng.grads {
+		grads[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
+	}
+	return grads, func(i, j int, delta float64) float64 {
+		x := w[i].Data().([]float64)
+		x0 := x[j]
+		x[j] += delta
+		l := run()
+		x[j] = x0
+		return l
 	}
 }
 
@@ -158,15 +220,31 @@ func checkOpGrad(t *testing.T, in []*tensor.Dense, fixed []int, build func(n []*
 	}
 }
 
+// opGradCase is one op for checkOpGrads: its inputs, which of them are
+// constants (fixed, e.g. masks: no gradient), and the graph applying it.
+type opGradCase struct {
+	name  string
+	fixed []int
+	in    []*tensor.Dense
+	build func(n []*G.Node) (*G.Node, error)
+}
+
+// checkOpGrads runs checkOpGrad on every case in a subtest of its own.
+func checkOpGrads(t *testing.T, cases []opGradCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, c.fixed, c.build) })
+	}
+}
+
+// maskVec returns the float64 vector v, an attention mask input.
+func maskVec(v ...float64) *tensor.Dense {
+	return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v))
+}
+
 func TestOpGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	mask := func(v ...float64) *tensor.Dense { return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)) }
-	cases := []struct {
-		name  string
-		fixed []int
-		in    []*tensor.Dense
-		build func(n []*G.Node) (*G.Node, error)
-	}{
+	checkOpGrads(t, []opGradCase{
 		{"stock matrix multiply", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 4, 5)},
 			func(n []*G.Node) (*G.Node, error) { return G.Mul(n[0], n[1]) }},
 		{"stock add", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 3, 4)},
@@ -185,13 +263,13 @@ func TestOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(embedOp{T: 4, pos: true}, n...) }},
 		{"token embedding only", nil, []*tensor.Dense{randDense(rng, 1, 6, 3), intDense(1, 4, 4, 0, 5, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(embedOp{T: 3}, n...) }},
-		{"causal attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 1, 0, 1, 1, 1, 1)},
+		{"causal attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), maskVec(1, 1, 1, 0, 1, 1, 1, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(4, 2, 2, true, false), n...) }},
-		{"bidirectional attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), mask(1, 1, 0, 0, 1, 1, 1, 1)},
+		{"bidirectional attention with padding", []int{1}, []*tensor.Dense{randDense(rng, 1, 8, 12), maskVec(1, 1, 0, 0, 1, 1, 1, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(4, 2, 2, false, false), n...) }},
-		{"causal rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), mask(1, 1, 1, 1, 1, 0)},
+		{"causal rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), maskVec(1, 1, 1, 1, 1, 0)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(3, 1, 4, true, true), n...) }},
-		{"bidirectional rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), mask(1, 1, 1, 1, 0, 1)},
+		{"bidirectional rotary attention", []int{1}, []*tensor.Dense{randDense(rng, 1, 6, 12), maskVec(1, 1, 1, 1, 0, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newAttentionOp(3, 2, 2, false, true), n...) }},
 		{"log-prob gather at temperature 1", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, -1, 0, 6)},
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbOp{invT: 1}, n...) }},
@@ -201,8 +279,5 @@ func TestOpGradients(t *testing.T) {
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbEntropyOp{invT: 1}, n...) }},
 		{"log-prob and entropy gather at temperature 0.7", nil, []*tensor.Dense{randDense(rng, 3, 4, 7), intDense(3, 2, -1, 6)},
 			func(n []*G.Node) (*G.Node, error) { return apply(logProbEntropyOp{invT: 1 / 0.7}, n...) }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, c.fixed, c.build) })
-	}
+	})
 }

@@ -3,7 +3,6 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -23,19 +22,7 @@ func (m *Model) Save(path string, meta map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("policy: save %s: %w", path, err)
 	}
-	md := maps.Clone(meta)
-	if md == nil {
-		md = map[string]string{}
-	}
-	md[MetaModelConfig] = string(cfg)
-	ts := make([]safetensors.Tensor, len(m.w))
-	for i := range m.w {
-		ts[i] = safetensors.Tensor{Name: m.names[i], Shape: slices.Clone(m.shapes[i]), Data: m.w[i].Data().([]float32)}
-	}
-	if err := safetensors.WriteFile(path, ts, md); err != nil {
-		return fmt.Errorf("policy: save %s: %w", path, err)
-	}
-	return nil
+	return m.save(path, meta, map[string]string{MetaModelConfig: string(cfg)})
 }
 
 // MetaModelKind is the safetensors metadata key naming the kind of model a

@@ -3,15 +3,7 @@ package policy
 import (
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"math/rand/v2"
-	"slices"
-	"sync"
-
-	"gorgonia.org/tensor"
-
-	"github.com/rlpipe/rlpipe/policy/optim"
-	"github.com/rlpipe/rlpipe/policy/safetensors"
 )
 
 // KindHF is the policy kind of pretrained Hugging Face decoders
@@ -38,16 +30,8 @@ const (
 // and the KV-cache inference path (Generate) share the buffers, as
 // Model's do, and follow Model's concurrency rules.
 type LlamaModel struct {
-	cfg    LlamaConfig
-	names  []string
-	shapes [][]int
-	w      []*tensor.Dense
-	grad   [][]float32
-	index  map[string]int
-
-	mu      sync.Mutex
-	graphs  map[graphKey]*netGraph
-	useTick uint64
+	netCore
+	cfg LlamaConfig
 }
 
 func init() {
@@ -114,17 +98,10 @@ func (c LlamaConfig) specs() []llamaSpec {
 
 // newEmptyLlama allocates zeroed weights and gradients for a valid cfg.
 func newEmptyLlama(cfg LlamaConfig) *LlamaModel {
-	m := &LlamaModel{cfg: cfg, index: map[string]int{}, graphs: map[graphKey]*netGraph{}}
-	for i, s := range cfg.specs() {
-		n := 1
-		for _, d := range s.shape {
-			n *= d
-		}
-		m.names = append(m.names, s.name)
-		m.shapes = append(m.shapes, s.shape)
-		m.w = append(m.w, tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(make([]float32, n))))
-		m.grad = append(m.grad, make([]float32, n))
-		m.index[s.name] = i
+	m := &LlamaModel{cfg: cfg}
+	m.netCore = newNetCore(m, "llama ")
+	for _, s := range cfg.specs() {
+		m.add(s.name, s.shape)
 	}
 	return m
 }
@@ -185,42 +162,11 @@ func (m *LlamaModel) head() []float32 {
 	return m.weight("lm_head.weight")
 }
 
-// Params returns one optim.Param per tensor in the fixed order of specs
-// (the order Save writes), Value and Grad aliasing the model's buffers.
-// 1-D tensors (norm weights, biases) are NoDecay. A tied lm_head is the
-// embedding: one Param receives both gradients.
-func (m *LlamaModel) Params() []optim.Param {
-	ps := make([]optim.Param, len(m.w))
-	for i := range m.w {
-		ps[i] = optim.Param{Name: m.names[i], Value: m.w[i].Data().([]float32), Grad: m.grad[i], NoDecay: len(m.shapes[i]) == 1}
-	}
-	return ps
-}
-
-// ZeroGrad sets every gradient buffer to zero.
-func (m *LlamaModel) ZeroGrad() {
-	for _, g := range m.grad {
-		clear(g)
-	}
-}
-
-// NumParams returns the number of scalar weights.
-func (m *LlamaModel) NumParams() int {
-	n := 0
-	for _, g := range m.grad {
-		n += len(g)
-	}
-	return n
-}
-
 // Clone returns a deep copy (weights and gradients) with its own, empty,
 // graph cache: a *LlamaModel.
 func (m *LlamaModel) Clone() Trainable {
 	c := newEmptyLlama(m.cfg)
-	for i := range m.w {
-		copy(c.w[i].Data().([]float32), m.w[i].Data().([]float32))
-		copy(c.grad[i], m.grad[i])
-	}
+	c.copyFrom(&m.netCore)
 	return c
 }
 
@@ -235,19 +181,9 @@ func (m *LlamaModel) Save(path string, meta map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("policy: save %s: %w", path, err)
 	}
-	md := maps.Clone(meta)
-	if md == nil {
-		md = map[string]string{}
-	}
-	md[MetaModelKind] = FileKindHFLlama
-	md["format"] = "pt" // transformers refuses safetensors files without it
-	md[MetaModelConfig] = string(cfg)
-	ts := make([]safetensors.Tensor, len(m.w))
-	for i := range m.w {
-		ts[i] = safetensors.Tensor{Name: m.names[i], Shape: slices.Clone(m.shapes[i]), Data: m.w[i].Data().([]float32)}
-	}
-	if err := safetensors.WriteFile(path, ts, md); err != nil {
-		return fmt.Errorf("policy: save %s: %w", path, err)
-	}
-	return nil
+	return m.save(path, meta, map[string]string{
+		MetaModelKind:   FileKindHFLlama,
+		"format":        "pt", // transformers refuses safetensors files without it
+		MetaModelConfig: string(cfg),
+	})
 }

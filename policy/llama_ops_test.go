@@ -13,16 +13,10 @@ import (
 // central finite differences in float64 (checkOpGrad).
 func TestLlamaOpGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	mask := func(v ...float64) *tensor.Dense { return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)) }
 	ropeCfg := LlamaConfig{HeadDim: 4, RopeTheta: 10000}
 	scaled := LlamaConfig{HeadDim: 8, RopeTheta: 500000, RopeScaling: &Llama3RopeScaling{Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 16}}
 	gqa := func(T, H, KV, Dh int) gqaAttentionOp { return gqaAttentionOp{gqaGeom{T: T, H: H, KV: KV, Dh: Dh}} }
-	cases := []struct {
-		name  string
-		fixed []int
-		in    []*tensor.Dense
-		build func(n []*G.Node) (*G.Node, error)
-	}{
+	checkOpGrads(t, []opGradCase{
 		{"linear x·Wᵀ", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 5, 4)},
 			func(n []*G.Node) (*G.Node, error) { return apply(linearTOp{}, n...) }},
 		{"linear x·Wᵀ + b", nil, []*tensor.Dense{randDense(rng, 1, 3, 4), randDense(rng, 1, 5, 4), randDense(rng, 1, 5)},
@@ -38,18 +32,15 @@ func TestLlamaOpGradients(t *testing.T) {
 		{"rope with llama3 scaling", nil, []*tensor.Dense{randDense(rng, 1, 8, 16)},
 			func(n []*G.Node) (*G.Node, error) { return apply(newRopeOp(scaled, 4), n...) }},
 		{"gqa attention 4 heads over 2 kv heads with padding", []int{3},
-			[]*tensor.Dense{randDense(rng, 1, 8, 8), randDense(rng, 1, 8, 4), randDense(rng, 1, 8, 4), mask(1, 1, 1, 0, 1, 1, 1, 1)},
+			[]*tensor.Dense{randDense(rng, 1, 8, 8), randDense(rng, 1, 8, 4), randDense(rng, 1, 8, 4), maskVec(1, 1, 1, 0, 1, 1, 1, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(gqa(4, 4, 2, 2), n...) }},
 		{"gqa attention 3 heads over 1 kv head", []int{3},
-			[]*tensor.Dense{randDense(rng, 1, 6, 12), randDense(rng, 1, 6, 4), randDense(rng, 1, 6, 4), mask(1, 1, 1, 1, 1, 0)},
+			[]*tensor.Dense{randDense(rng, 1, 6, 12), randDense(rng, 1, 6, 4), randDense(rng, 1, 6, 4), maskVec(1, 1, 1, 1, 1, 0)},
 			func(n []*G.Node) (*G.Node, error) { return apply(gqa(3, 3, 1, 4), n...) }},
 		{"multi-head attention (kv heads = heads)", []int{3},
-			[]*tensor.Dense{randDense(rng, 1, 6, 4), randDense(rng, 1, 6, 4), randDense(rng, 1, 6, 4), mask(1, 1, 0, 1, 1, 1)},
+			[]*tensor.Dense{randDense(rng, 1, 6, 4), randDense(rng, 1, 6, 4), randDense(rng, 1, 6, 4), maskVec(1, 1, 0, 1, 1, 1)},
 			func(n []*G.Node) (*G.Node, error) { return apply(gqa(3, 2, 2, 2), n...) }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { checkOpGrad(t, c.in, c.fixed, c.build) })
-	}
+	})
 }
 
 // TestRopeHalfPairsAreNotInterleaved pins the rotate_half convention:

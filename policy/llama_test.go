@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"gorgonia.org/tensor"
 
 	"github.com/rlpipe/rlpipe/data"
 )
@@ -35,16 +32,7 @@ func tinyLlama(t testing.TB, cfg LlamaConfig, seed uint64) *LlamaModel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(seed, 99))
-	for i, name := range m.names {
-		x := m.w[i].Data().([]float32)
-		for j := range x {
-			x[j] = float32(0.4 * rng.NormFloat64())
-			if strings.Contains(name, "norm") {
-				x[j] += 1
-			}
-		}
-	}
+	scaleUpWeights(&m.netCore, seed, func(name string) bool { return strings.Contains(name, "norm") })
 	return m
 }
 
@@ -58,15 +46,7 @@ var tinyLlamaBatch = SeqBatch{
 // evaluating the loss with weight (i, j) moved by delta.
 func llamaFloat64Grads(t *testing.T, m *LlamaModel, b SeqBatch, temperature float64) ([][]float64, func(i, j int, delta float64) float64) {
 	t.Helper()
-	w := make([]*tensor.Dense, len(m.w))
-	for i, d := range m.w {
-		src := d.Data().([]float32)
-		x := make([]float64, len(src))
-		for j, v := range src {
-			x[j] = float64(v)
-		}
-		w[i] = tensor.New(tensor.WithShape(m.shapes[i]...), tensor.WithBacking(x))
-	}
+	w := float64Weights(&m.netCore)
 	lay, err := m.layout(b)
 	if err != nil {
 		t.Fatal(err)
@@ -77,53 +57,20 @@ func llamaFloat64Grads(t *testing.T, m *LlamaModel, b SeqBatch, temperature floa
 	}
 	obj := fixedObjective(11)
 	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return lay.callObjective(flat, obj) }
-	mask := make([]float64, len(lay.mask))
-	for i, v := range lay.mask {
-		mask[i] = float64(v)
-	}
-	run := func() float64 {
-		if err := ng.run(lay.tokens, lay.targets, mask); err != nil {
-			t.Fatal(err)
-		}
-		return ng.hook.loss
-	}
-	run()
-	grads := make([][]float64, len(ng.grads))
-	for i, gn := range ng.grads {
-		grads[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
-	}
-	return grads, func(i, j int, delta float64) float64 {
-		x := w[i].Data().([]float64)
-		x0 := x[j]
-		x[j] += delta
-		l := run()
-		x[j] = x0
-		return l
-	}
+	return float64TrainGrads(t, ng, w, lay.tokens, lay.targets, lay.mask)
 }
 
 func TestLlamaGradientMatchesFiniteDifferencesInFloat64(t *testing.T) {
-	tl := loadTol(t, "model_grad_f64")
 	for k, c := range tinyLlamaConfigs {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyLlama(t, c.cfg, uint64(k+1))
 			grads, eval := llamaFloat64Grads(t, m, tinyLlamaBatch, 0.8)
-			rng := rand.New(rand.NewPCG(5, uint64(k)))
-			for i, g := range grads {
-				for range 4 {
-					j := rng.IntN(len(g))
-					fd := (eval(i, j, tl.H) - eval(i, j, -tl.H)) / (2 * tl.H)
-					if !tl.ok(g[j], fd) {
-						t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g", m.names[i], j, g[j], fd)
-					}
-				}
-			}
+			checkFiniteDifferences(t, &m.netCore, grads, eval, uint64(k))
 		})
 	}
 }
 
 func TestLlamaFloat32AccumulateMatchesFloat64Gradient(t *testing.T) {
-	tl := loadTol(t, "model_grad_f32_vs_f64")
 	for k, c := range tinyLlamaConfigs {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyLlama(t, c.cfg, uint64(k+1))
@@ -133,13 +80,7 @@ func TestLlamaFloat32AccumulateMatchesFloat64Gradient(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for i, g := range m.grad {
-				for j, v := range g {
-					if !tl.ok(float64(v), 2*want[i][j]) {
-						t.Fatalf("%s[%d]: float32 %.6g, float64 %.6g", m.names[i], j, v, 2*want[i][j])
-					}
-				}
-			}
+			checkAccumulated(t, &m.netCore, want, 2)
 			m.ZeroGrad()
 			for i, g := range m.grad {
 				for j, v := range g {

@@ -88,129 +88,13 @@ func addTrainHead(ng *netGraph, b *builder) {
 }
 
 // layout validates b against the vocabulary and max_position_embeddings
-// and flattens it right-padded, through Model's layout (which reads only
-// its config's Context and Vocab): the padded batch format, and so every
+// and flattens it right-padded: the padded batch format, and so every
 // position (a token's index in its sequence), is the byte model's.
 func (m *LlamaModel) layout(b SeqBatch) (*batchLayout, error) {
-	shim := &Model{cfg: Config{Context: m.cfg.MaxPositions, Vocab: m.cfg.Vocab}}
-	return shim.layout(b)
+	return newBatchLayout(b, m.cfg.MaxPositions, m.cfg.Vocab)
 }
 
-// graphFor returns the cached graph for key, building it on first use;
-// callers hold m.mu. The cache is bounded like Model's (LRU of
-// maxCachedGraphs).
-func (m *LlamaModel) graphFor(key graphKey) (*netGraph, error) {
-	m.useTick++
-	if ng, ok := m.graphs[key]; ok {
-		ng.lastUse = m.useTick
-		return ng, nil
-	}
-	if len(m.graphs) >= maxCachedGraphs {
-		var oldest graphKey
-		first := true
-		for k, g := range m.graphs {
-			if first || g.lastUse < m.graphs[oldest].lastUse {
-				oldest, first = k, false
-			}
-		}
-		if vm := m.graphs[oldest].vm; vm != nil {
-			vm.Close()
-		}
-		delete(m.graphs, oldest)
-	}
-	ng, err := buildLlamaNet(m.cfg, m.w, key)
-	if err != nil {
-		return nil, err
-	}
-	ng.lastUse = m.useTick
-	m.graphs[key] = ng
-	return ng, nil
-}
-
-// LogProbs returns every completion token's log_softmax(logits/T)[token]
-// and its position's entropy, forward only, with Model.LogProbs'
-// semantics (same rowLogProb/rowEntropy, bit-identical to what Accumulate
-// hands its objective). Serialises with Accumulate.
-func (m *LlamaModel) LogProbs(b SeqBatch, temperature float64) (logp, entropy [][]float32, err error) {
-	if err := checkTemperature(temperature); err != nil {
-		return nil, nil, err
-	}
-	lay, err := m.layout(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
-		return nil, nil, fmt.Errorf("policy: llama forward pass: %w", err)
-	}
-	logits := ng.logits.Value().Data().([]float32)
-	v, invT := m.cfg.Vocab, 1/temperature
-	logp, entropy = make([][]float32, lay.B), make([][]float32, lay.B)
-	for i := range logp {
-		logp[i], entropy[i] = make([]float32, lay.count[i]), make([]float32, lay.count[i])
-		for j := range logp[i] {
-			n := lay.start[i] + j
-			row := logits[n*v : (n+1)*v]
-			lp, lse := rowLogProb(row, invT, lay.targets[n])
-			logp[i][j], entropy[i][j] = float32(lp), float32(rowEntropy(row, invT, lse))
-		}
-	}
-	return logp, entropy, nil
-}
-
-// Accumulate adds the gradient of lossGrad's loss of the completion
-// log-probs into the gradient buffers and returns the loss (Model's
-// semantics: call ZeroGrad between optimizer steps).
-func (m *LlamaModel) Accumulate(b SeqBatch, temperature float64, lossGrad LossGradFunc) (float64, error) {
-	return m.accumulate(b, temperature, false, func(lay *batchLayout, flat []float64) (float64, []float64, error) {
-		return lay.callObjective(flat, lossGrad)
-	})
-}
-
-// AccumulateWithEntropy is Accumulate for objectives that also depend on
-// the per-position entropies (Model.AccumulateWithEntropy's semantics).
-func (m *LlamaModel) AccumulateWithEntropy(b SeqBatch, temperature float64, lossGrad EntropyLossGradFunc) (float64, error) {
-	return m.accumulate(b, temperature, true, func(lay *batchLayout, flat []float64) (float64, []float64, error) {
-		return lay.callEntropyObjective(flat, lossGrad)
-	})
-}
-
-// accumulate runs the training graph with hook and adds the weight
-// gradients into m.grad.
-func (m *LlamaModel) accumulate(b SeqBatch, temperature float64, entropy bool,
-	hook func(lay *batchLayout, flat []float64) (float64, []float64, error)) (float64, error) {
-	if err := checkTemperature(temperature); err != nil {
-		return 0, err
-	}
-	lay, err := m.layout(b)
-	if err != nil {
-		return 0, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T, invT: 1 / temperature, train: true, entropy: entropy})
-	if err != nil {
-		return 0, err
-	}
-	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return hook(lay, flat) }
-	defer func() { ng.hook.fn = nil }()
-	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
-		return 0, fmt.Errorf("policy: llama forward/backward pass: %w", err)
-	}
-	for i, gn := range ng.grads {
-		gv, ok := gn.Value().Data().([]float32)
-		if !ok || len(gv) != len(m.grad[i]) {
-			return 0, fmt.Errorf("policy: gradient of %s has unexpected type or size", m.names[i])
-		}
-		dst := m.grad[i]
-		for j, v := range gv {
-			dst[j] += v
-		}
-	}
-	return ng.hook.loss, nil
+// buildGraph builds the decoder's graph for key over its weights.
+func (m *LlamaModel) buildGraph(key graphKey) (*netGraph, error) {
+	return buildLlamaNet(m.cfg, m.w, key)
 }

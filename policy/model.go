@@ -5,11 +5,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"sync"
-
-	"gorgonia.org/tensor"
-
-	"github.com/rlpipe/rlpipe/policy/optim"
 )
 
 // Model is a pre-LN transformer language model: token embedding (+ learned
@@ -29,16 +24,8 @@ import (
 // any number of goroutines may call it at once, as long as nobody changes
 // the weights meanwhile (the learner swaps weights between steps).
 type Model struct {
-	cfg    Config
-	names  []string
-	shapes [][]int
-	w      []*tensor.Dense // float32 values, index-aligned with names
-	grad   [][]float32
-	index  map[string]int
-
-	mu      sync.Mutex
-	graphs  map[graphKey]*netGraph
-	useTick uint64 // counts graph uses, for the LRU cache
+	netCore
+	cfg Config
 }
 
 // paramSpec is one weight tensor and its initialisation: std > 0 draws
@@ -115,17 +102,10 @@ func NewModel(cfg Config) (*Model, error) {
 // newEmptyModel allocates zeroed weights and gradients for cfg (defaults
 // applied, valid).
 func newEmptyModel(cfg Config) *Model {
-	m := &Model{cfg: cfg, index: map[string]int{}, graphs: map[graphKey]*netGraph{}}
-	for i, s := range cfg.specs() {
-		n := 1
-		for _, d := range s.shape {
-			n *= d
-		}
-		m.names = append(m.names, s.name)
-		m.shapes = append(m.shapes, s.shape)
-		m.w = append(m.w, tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(make([]float32, n))))
-		m.grad = append(m.grad, make([]float32, n))
-		m.index[s.name] = i
+	m := &Model{cfg: cfg}
+	m.netCore = newNetCore(m, "")
+	for _, s := range cfg.specs() {
+		m.add(s.name, s.shape)
 	}
 	return m
 }
@@ -143,39 +123,6 @@ func (m *Model) weight(name string) []float32 {
 	return m.w[i].Data().([]float32)
 }
 
-// Params returns one optim.Param per tensor, in a fixed order, whose Value
-// and Grad alias the model's weight and gradient buffers: updating Value in
-// place changes the model. 1-D tensors (biases, layer-norm gains) are
-// NoDecay; embeddings and the head decay.
-func (m *Model) Params() []optim.Param {
-	ps := make([]optim.Param, len(m.w))
-	for i := range m.w {
-		ps[i] = optim.Param{
-			Name:    m.names[i],
-			Value:   m.w[i].Data().([]float32),
-			Grad:    m.grad[i],
-			NoDecay: len(m.shapes[i]) == 1,
-		}
-	}
-	return ps
-}
-
-// ZeroGrad sets every gradient buffer to zero.
-func (m *Model) ZeroGrad() {
-	for _, g := range m.grad {
-		clear(g)
-	}
-}
-
-// NumParams returns the number of scalar weights.
-func (m *Model) NumParams() int {
-	n := 0
-	for _, g := range m.grad {
-		n += len(g)
-	}
-	return n
-}
-
 // Clone returns a deep copy of the weights and gradients (e.g. a frozen
 // reference policy), a *Model. The copy has its own, initially empty, graph
 // cache.
@@ -184,9 +131,6 @@ func (m *Model) Clone() Trainable { return m.clone() }
 // clone is Clone with the concrete type.
 func (m *Model) clone() *Model {
 	c := newEmptyModel(m.cfg)
-	for i := range m.w {
-		copy(c.w[i].Data().([]float32), m.w[i].Data().([]float32))
-		copy(c.grad[i], m.grad[i])
-	}
+	c.copyFrom(&m.netCore)
 	return c
 }

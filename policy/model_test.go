@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"gorgonia.org/tensor"
 )
 
 // tinyConfigs are the model variants gradient-checked end to end.
@@ -26,16 +24,7 @@ func tinyModel(t testing.TB, cfg Config) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(cfg.InitSeed, 99))
-	for i, name := range m.names {
-		x := m.w[i].Data().([]float32)
-		for j := range x {
-			x[j] = float32(0.4 * rng.NormFloat64())
-			if strings.HasSuffix(name, ".g") {
-				x[j] += 1
-			}
-		}
-	}
+	scaleUpWeights(&m.netCore, cfg.InitSeed, func(name string) bool { return strings.HasSuffix(name, ".g") })
 	return m
 }
 
@@ -78,15 +67,7 @@ func float64Grads(t *testing.T, m *Model, b SeqBatch, temperature float64) ([][]
 func float64GraphGrads(t *testing.T, m *Model, b SeqBatch, key graphKey,
 	hook func(lay *batchLayout, flat []float64) (float64, []float64, error)) ([][]float64, func(i, j int, delta float64) float64) {
 	t.Helper()
-	w := make([]*tensor.Dense, len(m.w))
-	for i, d := range m.w {
-		src := d.Data().([]float32)
-		x := make([]float64, len(src))
-		for j, v := range src {
-			x[j] = float64(v)
-		}
-		w[i] = tensor.New(tensor.WithShape(m.shapes[i]...), tensor.WithBacking(x))
-	}
+	w := float64Weights(&m.netCore)
 	lay, err := m.layout(b)
 	if err != nil {
 		t.Fatal(err)
@@ -97,30 +78,7 @@ func float64GraphGrads(t *testing.T, m *Model, b SeqBatch, key graphKey,
 		t.Fatal(err)
 	}
 	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return hook(lay, flat) }
-	mask := make([]float64, len(lay.mask))
-	for i, v := range lay.mask {
-		mask[i] = float64(v)
-	}
-	run := func() float64 {
-		if err := ng.run(lay.tokens, lay.targets, mask); err != nil {
-			t.Fatal(err)
-		}
-		return ng.hook.loss
-	}
-	run()
-	grads := make([][]float64, len(ng.grads))
-	for i, gn := range ng.grads {
-		grads[i] = append([]float64(nil), gn.Value().Data().([]float64)...)
-	}
-	eval := func(i, j int, delta float64) float64 {
-		x := w[i].Data().([]float64)
-		x0 := x[j]
-		x[j] += delta
-		l := run()
-		x[j] = x0
-		return l
-	}
-	return grads, eval
+	return float64TrainGrads(t, ng, w, lay.tokens, lay.targets, lay.mask)
 }
 
 func TestModelGradientMatchesFiniteDifferencesInFloat64(t *testing.T) {
@@ -128,7 +86,7 @@ func TestModelGradientMatchesFiniteDifferencesInFloat64(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyModel(t, c.cfg)
 			grads, eval := float64Grads(t, m, tinyBatch, 0.8)
-			checkFiniteDifferences(t, m, grads, eval, 5)
+			checkFiniteDifferences(t, &m.netCore, grads, eval, 5)
 		})
 	}
 }
@@ -144,7 +102,7 @@ func TestFloat32AccumulateMatchesFloat64Gradient(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			checkAccumulated(t, m, want, 2)
+			checkAccumulated(t, &m.netCore, want, 2)
 			for j, v := range m.weight("wte") {
 				if v != before[j] {
 					t.Fatalf("Accumulate changed weight wte[%d]", j)

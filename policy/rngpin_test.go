@@ -9,9 +9,7 @@ import (
 // TestRandomDerivationsArePinned pins the causal decoder's per-sample
 // random streams to the golden files shared with package data/rng.
 func TestRandomDerivationsArePinned(t *testing.T) {
-	w := rngtest.Words(48)
-	t.Run("each sample's decoding stream is unchanged", func(t *testing.T) {
-		var got []uint64
+	rngtest.CheckPins(t, rngtest.Pin{Golden: "policy_decode_pcg", Site: "policy/generate.go seqRNG", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 		for _, seed := range []uint64{0, w[20]} {
 			for _, pid := range []uint64{0, 1, w[21]} {
 				for _, idx := range []int32{0, 1, 7, -1} {
@@ -20,6 +18,6 @@ func TestRandomDerivationsArePinned(t *testing.T) {
 				}
 			}
 		}
-		rngtest.Check(t, "policy_decode_pcg", "policy/generate.go seqRNG", got)
-	})
+		return got
+	}})
 }

@@ -42,8 +42,18 @@ type batchLayout struct {
 	count   []int     // completion lengths
 }
 
-// layout validates b and flattens it.
+// layout validates b against the model's context and vocabulary and
+// flattens it.
 func (m *Model) layout(b SeqBatch) (*batchLayout, error) {
+	return newBatchLayout(b, m.cfg.Context, m.cfg.Vocab)
+}
+
+// buildGraph builds Model's graph for key over its weights.
+func (m *Model) buildGraph(key graphKey) (*netGraph, error) { return buildNet(m.cfg, m.w, key) }
+
+// newBatchLayout validates b against a model's context and vocabulary and
+// flattens it right-padded; every causal family shares this format.
+func newBatchLayout(b SeqBatch, context, vocab int) (*batchLayout, error) {
 	if len(b.Prompts) != len(b.Completions) {
 		return nil, fmt.Errorf("%w: %d prompts but %d completions", ErrInput, len(b.Prompts), len(b.Completions))
 	}
@@ -56,12 +66,12 @@ func (m *Model) layout(b SeqBatch) (*batchLayout, error) {
 		if len(p) == 0 {
 			return nil, fmt.Errorf("%w: sequence %d has an empty prompt", ErrInput, i)
 		}
-		if l > m.cfg.Context {
-			return nil, fmt.Errorf("%w: sequence %d has %d tokens, context is %d", ErrInput, i, l, m.cfg.Context)
+		if l > context {
+			return nil, fmt.Errorf("%w: sequence %d has %d tokens, context is %d", ErrInput, i, l, context)
 		}
 		maxL = max(maxL, l)
 	}
-	T := min((maxL+padMultiple-1)/padMultiple*padMultiple, m.cfg.Context)
+	T := min((maxL+padMultiple-1)/padMultiple*padMultiple, context)
 	B := len(b.Prompts)
 	lay := &batchLayout{B: B, T: T, tokens: make([]int, B*T), targets: make([]int, B*T),
 		mask: make([]float32, B*T), start: make([]int, B), count: make([]int, B)}
@@ -72,8 +82,8 @@ func (m *Model) layout(b SeqBatch) (*batchLayout, error) {
 		c := b.Completions[i]
 		row := i * T
 		for j, t := range append(append([]int32(nil), p...), c...) {
-			if t < 0 || int(t) >= m.cfg.Vocab {
-				return nil, fmt.Errorf("%w: sequence %d position %d: token %d outside [0, %d)", ErrInput, i, j, t, m.cfg.Vocab)
+			if t < 0 || int(t) >= vocab {
+				return nil, fmt.Errorf("%w: sequence %d position %d: token %d outside [0, %d)", ErrInput, i, j, t, vocab)
 			}
 			lay.tokens[row+j] = int(t)
 			lay.mask[row+j] = 1
@@ -94,99 +104,11 @@ func checkTemperature(temperature float64) error {
 	return nil
 }
 
-// graphFor returns the cached graph for key, building it on first use.
-// Callers hold m.mu.
-//
-// At most maxCachedGraphs graphs are kept: each holds activation buffers of
-// its (B, T) shape, and an RL run sees many batch sizes, so an unbounded
-// cache grows by gigabytes. The least recently used graph is dropped.
-func (m *Model) graphFor(key graphKey) (*netGraph, error) {
-	m.useTick++
-	if ng, ok := m.graphs[key]; ok {
-		ng.lastUse = m.useTick
-		return ng, nil
-	}
-	if len(m.graphs) >= maxCachedGraphs {
-		var oldest graphKey
-		first := true
-		for k, g := range m.graphs {
-			if first || g.lastUse < m.graphs[oldest].lastUse {
-				oldest, first = k, false
-			}
-		}
-		if vm := m.graphs[oldest].vm; vm != nil {
-			vm.Close()
-		}
-		delete(m.graphs, oldest)
-	}
-	ng, err := buildNet(m.cfg, m.w, key)
-	if err != nil {
-		return nil, err
-	}
-	ng.lastUse = m.useTick
-	m.graphs[key] = ng
-	return ng, nil
-}
-
-// maxCachedGraphs bounds Model's compiled-graph cache.
-const maxCachedGraphs = 6
-
-// LogProbs returns, for every completion token, its log-probability
-// log_softmax(logits/temperature)[token] and the entropy of that tempered
-// next-token distribution, under the current weights, without gradients.
-// Results are bit-identical to the log-probs Accumulate hands its objective.
-// Cost: one forward pass over the padded batch; the first call per padded
-// shape compiles a graph (cached). Serialises with Accumulate.
-func (m *Model) LogProbs(b SeqBatch, temperature float64) (logp, entropy [][]float32, err error) {
-	if err := checkTemperature(temperature); err != nil {
-		return nil, nil, err
-	}
-	lay, err := m.layout(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
-		return nil, nil, fmt.Errorf("policy: forward pass: %w", err)
-	}
-	logits := ng.logits.Value().Data().([]float32)
-	v, invT := m.cfg.Vocab, 1/temperature
-	logp, entropy = make([][]float32, lay.B), make([][]float32, lay.B)
-	for i := range logp {
-		logp[i], entropy[i] = make([]float32, lay.count[i]), make([]float32, lay.count[i])
-		for j := range logp[i] {
-			n := lay.start[i] + j
-			row := logits[n*v : (n+1)*v]
-			lp, lse := rowLogProb(row, invT, lay.targets[n])
-			logp[i][j], entropy[i][j] = float32(lp), float32(rowEntropy(row, invT, lse))
-		}
-	}
-	return logp, entropy, nil
-}
-
 // LossGradFunc is an objective evaluated outside the graph: given the
 // per-token log-probs of each completion (logp[i][j] for completion i, token
 // j, as float64 of the float32 forward) it returns the loss and dloss/dlogp
 // with the same shape.
 type LossGradFunc func(logp [][]float64) (loss float64, dlogp [][]float64, err error)
-
-// Accumulate runs the forward pass, hands the completion log-probs (at the
-// given temperature) to lossGrad, back-propagates the returned dlogp through
-// the network (the graph's scalar is Σ dlogp ⊙ logp with dlogp constant) and
-// ADDS the weight gradients into the gradient buffers (see Params; call
-// ZeroGrad between optimizer steps). It returns lossGrad's loss.
-// Cost: one forward and one backward pass; graphs are cached per padded
-// shape. Serialises with LogProbs.
-func (m *Model) Accumulate(b SeqBatch, temperature float64, lossGrad LossGradFunc) (float64, error) {
-	return m.accumulate(b, temperature, false, func(lay *batchLayout, flat []float64) (float64, []float64, error) {
-		return lay.callObjective(flat, lossGrad)
-	})
-}
 
 // EntropyLossGradFunc is an objective of the completion log-probs and of
 // the entropies of the tempered next-token distributions they were drawn
@@ -195,55 +117,6 @@ func (m *Model) Accumulate(b SeqBatch, temperature float64, lossGrad LossGradFun
 // LogProbs reports). It returns the loss, dloss/dlogp and dloss/dentropy
 // with the shapes of its inputs; dentropy may be nil (no entropy gradient).
 type EntropyLossGradFunc func(logp, entropy [][]float64) (loss float64, dlogp, dentropy [][]float64, err error)
-
-// AccumulateWithEntropy is Accumulate for objectives that also depend on the
-// per-token entropies, such as an entropy bonus: the graph's scalar is
-// Σ dlogp ⊙ logp + Σ dentropy ⊙ H, and H back-propagates its exact gradient
-// ∂H/∂logits_v = −p_v·(log p_v + H)/temperature. The log-probs and the
-// gradients through them are those of Accumulate.
-// Cost: Accumulate's, plus one more pass over the vocabulary per scored
-// position in each direction (and a separately cached graph); objectives
-// without an entropy term should call Accumulate.
-func (m *Model) AccumulateWithEntropy(b SeqBatch, temperature float64, lossGrad EntropyLossGradFunc) (float64, error) {
-	return m.accumulate(b, temperature, true, func(lay *batchLayout, flat []float64) (float64, []float64, error) {
-		return lay.callEntropyObjective(flat, lossGrad)
-	})
-}
-
-// accumulate runs the training graph with the given hook (which sees the
-// flat gather output of the graph: log-probs, then entropies when entropy
-// is set) and adds the weight gradients into m.grad.
-func (m *Model) accumulate(b SeqBatch, temperature float64, entropy bool,
-	hook func(lay *batchLayout, flat []float64) (float64, []float64, error)) (float64, error) {
-	if err := checkTemperature(temperature); err != nil {
-		return 0, err
-	}
-	lay, err := m.layout(b)
-	if err != nil {
-		return 0, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ng, err := m.graphFor(graphKey{B: lay.B, T: lay.T, invT: 1 / temperature, train: true, entropy: entropy})
-	if err != nil {
-		return 0, err
-	}
-	ng.hook.fn = func(flat []float64) (float64, []float64, error) { return hook(lay, flat) }
-	defer func() { ng.hook.fn = nil }()
-	if err := ng.run(lay.tokens, lay.targets, lay.mask); err != nil {
-		return 0, fmt.Errorf("policy: forward/backward pass: %w", err)
-	}
-	gvs := make([][]float32, len(ng.grads))
-	for i, gn := range ng.grads {
-		gv, ok := gn.Value().Data().([]float32)
-		if !ok || len(gv) != len(m.grad[i]) {
-			return 0, fmt.Errorf("policy: gradient of %s has unexpected type or size", m.names[i])
-		}
-		gvs[i] = gv
-	}
-	addGrads(m.grad, gvs)
-	return ng.hook.loss, nil
-}
 
 // callObjective splits the flat per-position log-probs into completions,
 // calls f and scatters its gradient back (zero at unscored positions).

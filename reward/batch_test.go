@@ -12,8 +12,7 @@ import (
 )
 
 func TestScoreBatchAppliesOnErrorButNotTheRate(t *testing.T) {
-	rows := []reward.Row{{Completion: "1"}, {Completion: "fail"}, {Completion: "3"}, {Completion: "4"}}
-	groups := []int{7, 7, 9, 9}
+	rows, groups := failingGroup()
 	for _, tc := range []struct {
 		name    string
 		cfg     reward.Config

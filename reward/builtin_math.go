@@ -37,10 +37,7 @@ func newMath(o Options) (Func, error) {
 	}
 	f := &mathFunc{}
 	var err error
-	if f.correct, err = o.Float("correct", 1); err != nil {
-		return nil, err
-	}
-	if f.wrong, err = o.Float("wrong", 0); err != nil {
+	if f.correct, f.wrong, err = o.hitMiss("correct", "wrong"); err != nil {
 		return nil, err
 	}
 	if f.whole, err = o.Bool("whole_answer", true); err != nil {
@@ -120,10 +117,7 @@ func newGSM8K(o Options) (Func, error) {
 	}
 	f := &gsm8kFunc{}
 	var err error
-	if f.correct, err = o.Float("correct", 1); err != nil {
-		return nil, err
-	}
-	if f.wrong, err = o.Float("wrong", 0); err != nil {
+	if f.correct, f.wrong, err = o.hitMiss("correct", "wrong"); err != nil {
 		return nil, err
 	}
 	mode, err := o.String("mode", "strict")

@@ -22,10 +22,7 @@ func newFormat(o Options) (Func, error) {
 	}
 	f := &formatFunc{}
 	var err error
-	if f.score, err = o.Float("score", 1); err != nil {
-		return nil, err
-	}
-	if f.miss, err = o.Float("miss", 0); err != nil {
+	if f.score, f.miss, err = o.hitMiss("score", "miss"); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -138,10 +135,7 @@ func newExact(o Options) (Func, error) {
 	if f.fold, err = o.Bool("ignore_case", false); err != nil {
 		return nil, err
 	}
-	if f.score, err = o.Float("score", 1); err != nil {
-		return nil, err
-	}
-	if f.miss, err = o.Float("miss", 0); err != nil {
+	if f.score, f.miss, err = o.hitMiss("score", "miss"); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -193,10 +187,7 @@ func newRegex(o Options) (Func, error) {
 	if f.pattern == "" {
 		return nil, fmt.Errorf("%w: regex needs option pattern", ErrConfig)
 	}
-	if f.score, err = o.Float("score", 1); err != nil {
-		return nil, err
-	}
-	if f.miss, err = o.Float("miss", 0); err != nil {
+	if f.score, f.miss, err = o.hitMiss("score", "miss"); err != nil {
 		return nil, err
 	}
 	f.perRow = strings.Contains(f.pattern, "{answer}")

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -93,22 +94,12 @@ func (c Config) Resolved() (Config, error) {
 	}
 	for i := range r.Parts {
 		p := &r.Parts[i]
-		if p.Name == "" {
-			p.Name = p.Kind
-		}
-		if p.Kind == "" {
-			p.Kind = p.Name
-		}
+		p.Name = cmp.Or(p.Name, p.Kind)
+		p.Kind = cmp.Or(p.Kind, p.Name)
 	}
-	if r.OnError == "" {
-		r.OnError = DefaultOnError
-	}
-	if r.MaxErrorRate == 0 {
-		r.MaxErrorRate = DefaultMaxErrorRate
-	}
-	if r.Timeout == 0 {
-		r.Timeout = DefaultTimeout
-	}
+	r.OnError = cmp.Or(r.OnError, DefaultOnError)
+	r.MaxErrorRate = cmp.Or(r.MaxErrorRate, DefaultMaxErrorRate)
+	r.Timeout = cmp.Or(r.Timeout, DefaultTimeout)
 	if r.Workers == 0 {
 		r.Workers = runtime.GOMAXPROCS(0)
 	}

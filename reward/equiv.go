@@ -202,6 +202,18 @@ func samplePoint(v string, pt int) value {
 	return exactVal(big.NewRat(num, den))
 }
 
+// evalAt evaluates a and b with each variable of vars at sample point pt;
+// ok is false when either is undefined there.
+func evalAt(a, b *node, vars map[string]bool, pt int) (va, vb value, ok bool) {
+	env := make(map[string]value, len(vars))
+	for v := range vars {
+		env[v] = samplePoint(v, pt)
+	}
+	va, errA := eval(a, env)
+	vb, errB := eval(b, env)
+	return va, vb, errA == nil && errB == nil
+}
+
 func valuesEqual(a, b value, rtol float64) bool {
 	if a.exact && b.exact {
 		return a.r.Cmp(b.r) == 0

@@ -298,43 +298,32 @@ func evalFunc(n *node, env map[string]value) (value, error) {
 	return floatFunc(n.name, a.float())
 }
 
+// floatFuncs are the functions evaluated in float64.
+var floatFuncs = map[string]func(float64) float64{
+	"sin":    math.Sin,
+	"cos":    math.Cos,
+	"tan":    math.Tan,
+	"cot":    func(x float64) float64 { return 1 / math.Tan(x) },
+	"sec":    func(x float64) float64 { return 1 / math.Cos(x) },
+	"csc":    func(x float64) float64 { return 1 / math.Sin(x) },
+	"arcsin": math.Asin,
+	"arccos": math.Acos,
+	"arctan": math.Atan,
+	"sinh":   math.Sinh,
+	"cosh":   math.Cosh,
+	"tanh":   math.Tanh,
+	"exp":    math.Exp,
+	// Log of x <= 0 is -Inf or NaN, which floatFunc reports as errDomain.
+	"ln":  math.Log,
+	"log": math.Log,
+}
+
 func floatFunc(name string, x float64) (value, error) {
-	var r float64
-	switch name {
-	case "sin":
-		r = math.Sin(x)
-	case "cos":
-		r = math.Cos(x)
-	case "tan":
-		r = math.Tan(x)
-	case "cot":
-		r = 1 / math.Tan(x)
-	case "sec":
-		r = 1 / math.Cos(x)
-	case "csc":
-		r = 1 / math.Sin(x)
-	case "arcsin":
-		r = math.Asin(x)
-	case "arccos":
-		r = math.Acos(x)
-	case "arctan":
-		r = math.Atan(x)
-	case "sinh":
-		r = math.Sinh(x)
-	case "cosh":
-		r = math.Cosh(x)
-	case "tanh":
-		r = math.Tanh(x)
-	case "ln", "log":
-		if x <= 0 {
-			return value{}, errDomain
-		}
-		r = math.Log(x)
-	case "exp":
-		r = math.Exp(x)
-	default:
+	f, ok := floatFuncs[name]
+	if !ok {
 		return value{}, fmt.Errorf("unknown function %s", name)
 	}
+	r := f(x)
 	if math.IsNaN(r) || math.IsInf(r, 0) {
 		return value{}, errDomain
 	}

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,18 +31,12 @@ type HTTPConfig struct {
 }
 
 func (c *HTTPConfig) defaults() {
-	if c.Batch == 0 {
-		c.Batch = 64
-	}
+	c.Batch = cmp.Or(c.Batch, 64)
 	if c.MaxBytes == 0 {
 		c.MaxBytes = 8 << 20
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Retries == 0 {
-		c.Retries = 3
-	}
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Retries = cmp.Or(c.Retries, 3)
 	if c.Retries < 0 {
 		c.Retries = 0
 	}
@@ -51,9 +46,7 @@ func (c *HTTPConfig) defaults() {
 	if c.BackoffMax == 0 {
 		c.BackoffMax = 2 * time.Second
 	}
-	if c.Concurrency == 0 {
-		c.Concurrency = 4
-	}
+	c.Concurrency = cmp.Or(c.Concurrency, 4)
 	if c.Client == nil {
 		c.Client = &http.Client{}
 	}

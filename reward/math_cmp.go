@@ -226,13 +226,8 @@ func (c *mathCmp) scalar(a, b *node) bool {
 	c.set("symbolic")
 	agree := 0
 	for pt := 0; pt < 6; pt++ {
-		env := make(map[string]value, len(vars))
-		for v := range vars {
-			env[v] = samplePoint(v, pt)
-		}
-		va, errA := eval(a, env)
-		vb, errB := eval(b, env)
-		if errA != nil || errB != nil {
+		va, vb, ok := evalAt(a, b, vars, pt)
+		if !ok {
 			continue
 		}
 		if !valuesEqual(va, vb, relTolSymbolic) {

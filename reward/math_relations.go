@@ -143,13 +143,8 @@ func proportional(a, b *node) bool {
 	var ratio value
 	agree := 0
 	for pt := 0; pt < 6; pt++ {
-		env := make(map[string]value, len(vars))
-		for v := range vars {
-			env[v] = samplePoint(v, pt)
-		}
-		va, errA := eval(a, env)
-		vb, errB := eval(b, env)
-		if errA != nil || errB != nil {
+		va, vb, ok := evalAt(a, b, vars, pt)
+		if !ok {
 			continue
 		}
 		if isZero(vb) || isZero(va) {

@@ -75,6 +75,16 @@ func (o Options) Float(key string, def float64) (float64, error) {
 	return 0, fmt.Errorf("%w: option %q: want a number, got %T", ErrConfig, key, v)
 }
 
+// hitMiss reads the two rewards most builtins pay, options hitKey (default
+// 1) for a match and missKey (default 0) otherwise.
+func (o Options) hitMiss(hitKey, missKey string) (hit, miss float64, err error) {
+	if hit, err = o.Float(hitKey, 1); err != nil {
+		return 0, 0, err
+	}
+	miss, err = o.Float(missKey, 0)
+	return hit, miss, err
+}
+
 // Int returns option key as an int, or def when absent.
 func (o Options) Int(key string, def int) (int, error) {
 	f, err := o.Float(key, float64(def))

@@ -75,6 +75,12 @@ func shutGate(t *testing.T) (open func() bool) {
 	return open
 }
 
+// failingGroup returns four test-echo rows, two groups (ids 7 and 9) of
+// two, whose row 1 fails.
+func failingGroup() ([]reward.Row, []int) {
+	return []reward.Row{{Completion: "1"}, {Completion: "fail"}, {Completion: "3"}, {Completion: "4"}}, []int{7, 7, 9, 9}
+}
+
 func newScorer(t *testing.T, c reward.Config) *reward.Scorer {
 	t.Helper()
 	s, err := reward.NewScorer(c)
@@ -123,8 +129,7 @@ func TestScorerRecordsRowErrors(t *testing.T) {
 }
 
 func TestScoreGroupsPolicies(t *testing.T) {
-	rows := []reward.Row{{Completion: "1"}, {Completion: "fail"}, {Completion: "3"}, {Completion: "4"}}
-	groups := []int{7, 7, 9, 9}
+	rows, groups := failingGroup()
 	for _, tc := range []struct {
 		name    string
 		cfg     reward.Config

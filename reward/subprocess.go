@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -24,15 +25,9 @@ type SubprocessConfig struct {
 }
 
 func (c *SubprocessConfig) defaults() {
-	if c.Workers == 0 {
-		c.Workers = 2
-	}
-	if c.Batch == 0 {
-		c.Batch = 64
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
+	c.Workers = cmp.Or(c.Workers, 2)
+	c.Batch = cmp.Or(c.Batch, 64)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
 	if c.StartTimeout == 0 {
 		c.StartTimeout = 10 * time.Second
 	}
@@ -42,9 +37,7 @@ func (c *SubprocessConfig) defaults() {
 	if c.BackoffMax == 0 {
 		c.BackoffMax = 5 * time.Second
 	}
-	if c.MaxStarts == 0 {
-		c.MaxStarts = 3
-	}
+	c.MaxStarts = cmp.Or(c.MaxStarts, 3)
 }
 
 // Validate reports the first invalid field of c (after defaults).

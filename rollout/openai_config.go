@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -80,33 +81,19 @@ type OpenAIConfig struct {
 
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c OpenAIConfig) withDefaults() OpenAIConfig {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultOpenAIBaseURL
-	}
-	if c.APIKeyEnv == "" {
-		c.APIKeyEnv = DefaultOpenAIAPIKeyEnv
-	}
-	if c.API == "" {
-		c.API = APICompletions
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultOpenAIConcurrency
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultOpenAITimeout
-	}
+	c.BaseURL = cmp.Or(c.BaseURL, DefaultOpenAIBaseURL)
+	c.APIKeyEnv = cmp.Or(c.APIKeyEnv, DefaultOpenAIAPIKeyEnv)
+	c.API = cmp.Or(c.API, APICompletions)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultOpenAIConcurrency)
+	c.Timeout = cmp.Or(c.Timeout, DefaultOpenAITimeout)
 	switch {
 	case c.MaxRetries == 0:
 		c.MaxRetries = DefaultOpenAIMaxRetries
 	case c.MaxRetries < 0:
 		c.MaxRetries = 0
 	}
-	if c.BackoffBase == 0 {
-		c.BackoffBase = DefaultOpenAIBackoffBase
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = DefaultOpenAIBackoffMax
-	}
+	c.BackoffBase = cmp.Or(c.BackoffBase, DefaultOpenAIBackoffBase)
+	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultOpenAIBackoffMax)
 	if c.Template == "" {
 		c.Template = data.TemplatePlain
 		if c.API == APIChat {

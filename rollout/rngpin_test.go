@@ -10,9 +10,7 @@ import (
 // with package data/rng, which also checks the OpenAI group and fallback
 // seeds recorded from this package.
 func TestRandomDerivationsArePinned(t *testing.T) {
-	w := rngtest.Words(48)
-	t.Run("step seeds are unchanged", func(t *testing.T) {
-		var got []uint64
+	rngtest.CheckPins(t, rngtest.Pin{Golden: "rollout_step_seed", Site: "rollout/generator.go StepSeed", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 		for _, seed := range []uint64{0, 1, w[20]} {
 			for _, step := range []int64{0, 1, 99} {
 				for _, round := range []int{0, 3} {
@@ -22,6 +20,6 @@ func TestRandomDerivationsArePinned(t *testing.T) {
 				}
 			}
 		}
-		rngtest.Check(t, "rollout_step_seed", "rollout/generator.go StepSeed", got)
-	})
+		return got
+	}})
 }

@@ -15,30 +15,26 @@ import (
 // consumer-level streams (task generators, sampler permutations, the hash
 // model's completions, SFT epoch orders) are pinned in their own packages.
 func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
-	w := rngtest.Words(64)
-	cases := []struct {
-		name string
-		got  func() []uint64
-	}{
-		{"finalize", func() (got []uint64) {
+	rngtest.CheckPins(t,
+		rngtest.Pin{Golden: "finalize", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, x := range w[:48] {
 				got = append(got, rng.Finalize(x))
 			}
 			return got
 		}},
-		{"splitmix64", func() (got []uint64) {
+		rngtest.Pin{Golden: "splitmix64", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, x := range w[:48] {
 				got = append(got, rng.SplitMix64(x))
 			}
 			return got
 		}},
-		{"key", func() (got []uint64) {
+		rngtest.Pin{Golden: "key", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for i := range 40 {
 				got = append(got, rng.Key(w[i], w[i+1:i+1+i%5]...))
 			}
 			return got
 		}},
-		{"stream_uint64", func() (got []uint64) {
+		rngtest.Pin{Golden: "stream_uint64", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for k := range 6 {
 				s := rng.NewStream(w[k])
 				for range 8 {
@@ -47,7 +43,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"stream_intn", func() (got []uint64) {
+		rngtest.Pin{Golden: "stream_intn", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for k := range 4 {
 				s := rng.NewStream(w[k+12])
 				for _, n := range []int{1, 2, 3, 5, 7, 10, 100, 1000, 1 << 20, 1<<31 - 1, 1 << 62} {
@@ -56,7 +52,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"stream_float64", func() (got []uint64) {
+		rngtest.Pin{Golden: "stream_float64", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for k := range 4 {
 				s := rng.NewStream(w[k])
 				for range 8 {
@@ -65,13 +61,13 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"data_heldout_unit", func() (got []uint64) {
+		rngtest.Pin{Golden: "data_heldout_unit", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, id := range w[:48] {
 				got = append(got, math.Float64bits(rng.HeldOutUnit(id)))
 			}
 			return got
 		}},
-		{"sampling_pool_fingerprint", func() (got []uint64) {
+		rngtest.Pin{Golden: "sampling_pool_fingerprint", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for n := 1; n <= 24; n++ {
 				got = append(got, rng.PoolFingerprint(w[:n]))
 			}
@@ -80,7 +76,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"policy_decode_pcg", func() (got []uint64) {
+		rngtest.Pin{Golden: "policy_decode_pcg", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, seed := range []uint64{0, w[20]} {
 				for _, pid := range []uint64{0, 1, w[21]} {
 					for _, idx := range []int32{0, 1, 7, -1} {
@@ -91,7 +87,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"rollout_step_seed", func() (got []uint64) {
+		rngtest.Pin{Golden: "rollout_step_seed", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, seed := range []uint64{0, 1, w[20]} {
 				for _, step := range []int64{0, 1, 99} {
 					for _, round := range []int{0, 3} {
@@ -103,13 +99,13 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"openai_group_seed", func() (got []uint64) {
+		rngtest.Pin{Golden: "openai_group_seed", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for i := range 32 {
 				got = append(got, rng.OpenAIGroupSeed(w[i], w[i+1]))
 			}
 			return got
 		}},
-		{"openai_fallback_seed", func() (got []uint64) {
+		rngtest.Pin{Golden: "openai_fallback_seed", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for i := range 8 {
 				for s := range 4 {
 					got = append(got, rng.OpenAIFallbackSeed(w[i+10], s))
@@ -117,7 +113,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"openaiserver_request_seed", func() (got []uint64) {
+		rngtest.Pin{Golden: "openaiserver_request_seed", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, seed := range []uint64{0, 1, w[20]} {
 				for n := uint64(1); n <= 10; n++ {
 					got = append(got, rng.ServerRequestSeed(seed, n))
@@ -125,7 +121,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"hashmodel_key", func() (got []uint64) {
+		rngtest.Pin{Golden: "hashmodel_key", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, seed := range []uint64{0, w[20]} {
 				for _, pid := range []uint64{0, 1, w[21]} {
 					for _, idx := range []int32{0, 1, 5, -1} {
@@ -137,13 +133,13 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"sft_empty_unit", func() (got []uint64) {
+		rngtest.Pin{Golden: "sft_empty_unit", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, id := range w[:48] {
 				got = append(got, math.Float64bits(rng.SFTEmptyTraceUnit(id)))
 			}
 			return got
 		}},
-		{"sft_mask_seed", func() (got []uint64) {
+		rngtest.Pin{Golden: "sft_mask_seed", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, seed := range []uint64{0, 1, w[20]} {
 				for step := range 12 {
 					got = append(got, rng.SFTMaskSeed(seed, step))
@@ -151,7 +147,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"sft_epoch_key", func() (got []uint64) {
+		rngtest.Pin{Golden: "sft_epoch_key", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, seed := range []uint64{0, 1, w[20]} {
 				for epoch := range uint64(12) {
 					got = append(got, rng.SFTEpochKey(seed, epoch))
@@ -159,7 +155,7 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-		{"gdpo_mask_seed", func() (got []uint64) {
+		rngtest.Pin{Golden: "gdpo_mask_seed", Site: "data/rng", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 			for _, seed := range []uint64{0, 1, w[20]} {
 				for step := range 12 {
 					got = append(got, rng.GDPOMaskSeed(seed, step))
@@ -167,10 +163,5 @@ func TestDerivationsMatchTheRecordedCopies(t *testing.T) {
 			}
 			return got
 		}},
-	}
-	for _, c := range cases {
-		t.Run(c.name+" matches its recorded values", func(t *testing.T) {
-			rngtest.Check(t, c.name, "data/rng", c.got())
-		})
-	}
+	)
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -151,34 +152,16 @@ func BVPO(ctx context.Context, o BVPOOptions) (*BVPOResult, error) {
 }
 
 func (o BVPOOptions) withDefaults() BVPOOptions {
-	if o.Dataset == "" {
-		o.Dataset = "arithmetic:test"
-	}
-	if o.Prompts == 0 {
-		o.Prompts = 16
-	}
-	if o.G == 0 {
-		o.G = 8
-	}
-	if o.Repeats == 0 {
-		o.Repeats = 16
-	}
+	o.Dataset = cmp.Or(o.Dataset, "arithmetic:test")
+	o.Prompts = cmp.Or(o.Prompts, 16)
+	o.G = cmp.Or(o.G, 8)
+	o.Repeats = cmp.Or(o.Repeats, 16)
 	o.Repeats += o.Repeats % 2
-	if o.RefRepeats == 0 {
-		o.RefRepeats = 32
-	}
-	if o.MaxNewTokens == 0 {
-		o.MaxNewTokens = 96
-	}
-	if o.Temperature == 0 {
-		o.Temperature = 1
-	}
-	if o.Reward == "" {
-		o.Reward = "math"
-	}
-	if o.Normalize == "" {
-		o.Normalize = learn.BVPONormalizeGroups
-	}
+	o.RefRepeats = cmp.Or(o.RefRepeats, 32)
+	o.MaxNewTokens = cmp.Or(o.MaxNewTokens, 96)
+	o.Temperature = cmp.Or(o.Temperature, 1)
+	o.Reward = cmp.Or(o.Reward, "math")
+	o.Normalize = cmp.Or(o.Normalize, learn.BVPONormalizeGroups)
 	return o
 }
 

@@ -1,6 +1,7 @@
 package curate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -80,36 +81,18 @@ type Config struct {
 
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
-	if c.Samples == 0 {
-		c.Samples = DefaultSamples
-	}
-	if c.Reward == "" {
-		c.Reward = DefaultReward
-	}
-	if c.MaxNewTokens == 0 {
-		c.MaxNewTokens = DefaultMaxNewTokens
-	}
-	if c.Temperature == 0 {
-		c.Temperature = DefaultTemperature
-	}
-	if c.TopP == 0 {
-		c.TopP = 1
-	}
-	if c.Template == "" {
-		c.Template = data.TemplatePlain
-	}
-	if c.Batch == 0 {
-		c.Batch = DefaultBatch
-	}
+	c.Samples = cmp.Or(c.Samples, DefaultSamples)
+	c.Reward = cmp.Or(c.Reward, DefaultReward)
+	c.MaxNewTokens = cmp.Or(c.MaxNewTokens, DefaultMaxNewTokens)
+	c.Temperature = cmp.Or(c.Temperature, DefaultTemperature)
+	c.TopP = cmp.Or(c.TopP, 1)
+	c.Template = cmp.Or(c.Template, data.TemplatePlain)
+	c.Batch = cmp.Or(c.Batch, DefaultBatch)
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.Beta == 0 {
-		c.Beta = DefaultBeta
-	}
+	c.Alpha = cmp.Or(c.Alpha, DefaultAlpha)
+	c.Beta = cmp.Or(c.Beta, DefaultBeta)
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/datatest"
 	"github.com/rlpipe/rlpipe/sampling"
 )
 
@@ -121,8 +122,8 @@ func TestCuratedParquetLoadsBackAsDataset(t *testing.T) {
 	if res.Rows != 11 || res.Written != 11 || res.Generated != 11 || res.Samples != 66 {
 		t.Fatalf("result %+v", res)
 	}
-	orig := readPrompts(t, ds)
-	back := readPrompts(t, out)
+	orig := datatest.ReadSpec(t, ds)
+	back := datatest.ReadSpec(t, out)
 	if len(back) != len(orig) {
 		t.Fatalf("read back %d rows, want %d", len(back), len(orig))
 	}
@@ -133,20 +134,6 @@ func TestCuratedParquetLoadsBackAsDataset(t *testing.T) {
 		}
 	}
 	checkStatColumns(t, out, cfg.withDefaults())
-}
-
-func readPrompts(t *testing.T, spec string) []data.Prompt {
-	t.Helper()
-	rd, err := data.OpenSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	ps, err := rd.ReadAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
 }
 
 // checkStatColumns compares the file's statistic columns with the sidecar
@@ -318,7 +305,7 @@ func TestResumeRefusesChangedSettingsOrData(t *testing.T) {
 		}
 	})
 	t.Run("a changed dataset row", func(t *testing.T) {
-		ps := readPrompts(t, ds)
+		ps := datatest.ReadSpec(t, ds)
 		ps[0].ID++
 		if err := data.WritePromptsFile(ds, ps); err != nil {
 			t.Fatal(err)
@@ -332,7 +319,7 @@ func TestResumeRefusesChangedSettingsOrData(t *testing.T) {
 
 func TestPromptsWithoutSamplesAreRetriedOnRerun(t *testing.T) {
 	ds := writeDataset(t, 5)
-	ps := readPrompts(t, ds)
+	ps := datatest.ReadSpec(t, ds)
 	out := filepath.Join(t.TempDir(), "c.parquet")
 	cfg := Config{Dataset: ds, Samples: 2}
 	_, err := Run(context.Background(), cfg, fakeSource(&fakeGen{lose: map[uint64]bool{ps[2].ID: true}}), Options{Out: out})

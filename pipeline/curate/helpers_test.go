@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/datatest"
 	"github.com/rlpipe/rlpipe/data/rng"
 	"github.com/rlpipe/rlpipe/rollout"
 )
@@ -60,15 +61,7 @@ func (g *fakeGen) Generate(ctx context.Context, req rollout.Request) ([]data.Rol
 // returns its path.
 func writeDataset(t *testing.T, n int) string {
 	t.Helper()
-	rd, err := data.OpenSpec("arithmetic:test", data.WithN(n*20), data.WithSeed(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	prompts, err := rd.ReadAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	prompts := datatest.ReadSpec(t, "arithmetic:test", data.WithN(n*20), data.WithSeed(3))
 	if len(prompts) < n {
 		t.Fatalf("only %d prompts", len(prompts))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/datatest"
 )
 
 // verlAgentSchema is the layout of verl's multi-turn / agent datasets
@@ -74,21 +75,6 @@ func writeVerlAgentFile(t *testing.T, n int) string {
 	return path
 }
 
-// readAll returns the first record of a file (all of a small file).
-func readAll(t *testing.T, path string, mem memory.Allocator) arrow.Record {
-	t.Helper()
-	rr, err := data.OpenRecords(path, mem, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rr.Close()
-	rec, err := rr.Next(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
-
 // TestVerlColumnsRoundTripUnchanged curates a verl agent dataset with the
 // pass-rate filter on: every kept row's input columns, the system message
 // and the agent fields included, must be in the output unchanged, followed
@@ -107,7 +93,7 @@ func TestVerlColumnsRoundTripUnchanged(t *testing.T) {
 	if res.Written == 0 || res.Written == res.Rows {
 		t.Fatalf("the filter kept %d of %d rows; want some but not all", res.Written, res.Rows)
 	}
-	src, got := readAll(t, in, mem), readAll(t, out, mem)
+	src, got := datatest.FirstRecord(t, in, mem), datatest.FirstRecord(t, out, mem)
 	defer src.Release()
 	defer got.Release()
 	nIn := int(src.NumCols())
@@ -140,7 +126,7 @@ func TestVerlColumnsRoundTripUnchanged(t *testing.T) {
 	if _, err := Run(context.Background(), Config{Dataset: out, Samples: 3}, fakeSource(&fakeGen{}), Options{Out: again, Allocator: mem}); err != nil {
 		t.Fatal(err)
 	}
-	twice := readAll(t, again, mem)
+	twice := datatest.FirstRecord(t, again, mem)
 	defer twice.Release()
 	if twice.NumCols() != got.NumCols() {
 		t.Errorf("re-curating added columns: %v", twice.Schema())

@@ -41,7 +41,7 @@ func BenchmarkRolloutPoolTransport(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer rp.Close()
-	for _, w := range rp.p.workers {
+	for _, w := range rp.pool.workers {
 		w.has[1] = true // the echo model is installed already
 	}
 	req := testRequest(testPrompts(1024), 1)

@@ -150,6 +150,21 @@ func readReply(stream arrowflight.FlightService_DoExchangeClient, mem memory.All
 	return meta, nil
 }
 
+// readRequestRows is readRequest followed by decodeAll with conv: the
+// request's header and its rows. Errors are gRPC statuses (rows conv
+// rejects are InvalidArgument).
+func readRequestRows[T any](stream arrowflight.FlightService_DoExchangeServer, mem memory.Allocator, role string, want *arrow.Schema, conv func(arrow.Record) ([]T, error)) (RequestHeader, []T, error) {
+	h, recs, err := readRequest(stream, mem, role, want)
+	if err != nil {
+		return h, nil, err
+	}
+	rows, err := decodeAll(recs, conv)
+	if err != nil {
+		return h, nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return h, rows, nil
+}
+
 // decodeAll converts every record of a request into rows and releases the
 // records (all of them, also after a conversion error).
 func decodeAll[T any](recs []arrow.Record, conv func(arrow.Record) ([]T, error)) ([]T, error) {

@@ -85,7 +85,8 @@ type worker struct {
 	has    map[int64]bool // versions pushed (the worker may have evicted some)
 }
 
-// pool is what both pools share: the workers, failover and counters.
+// pool is what both pools share, embedded in each: the workers, failover,
+// counters, Close and Stats.
 type pool struct {
 	cfg                       poolConfig
 	workers                   []*worker
@@ -108,7 +109,7 @@ func newPool(addrs []string, opts []Option) (*pool, error) {
 		c, err := arrowflight.NewClientWithMiddleware(a, nil, nil,
 			grpc.WithTransportCredentials(insecure.NewCredentials()), callOptions())
 		if err != nil {
-			p.close()
+			p.Close()
 			return nil, fmt.Errorf("flight: worker %s: %w", a, err)
 		}
 		p.workers = append(p.workers, &worker{addr: a, client: c, has: map[int64]bool{}})
@@ -116,7 +117,8 @@ func newPool(addrs []string, opts []Option) (*pool, error) {
 	return p, nil
 }
 
-func (p *pool) close() error {
+// Close closes the connections to every worker.
+func (p *pool) Close() error {
 	var first error
 	for _, w := range p.workers {
 		if err := w.client.Close(); err != nil && first == nil {
@@ -126,7 +128,8 @@ func (p *pool) close() error {
 	return first
 }
 
-func (p *pool) stats() Stats {
+// Stats returns the pool's counters.
+func (p *pool) Stats() Stats {
 	s := Stats{Requests: p.requests.Load(), Retries: p.retries.Load(), Pushes: p.pushes.Load(), Workers: len(p.workers)}
 	for _, w := range p.workers {
 		if w.dead.Load() {

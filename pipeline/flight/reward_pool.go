@@ -14,7 +14,7 @@ import (
 // RewardPool sends scoring requests to Flight reward workers, failing over
 // between them. It is safe for concurrent use; Close it when done.
 type RewardPool struct {
-	p *pool
+	*pool
 }
 
 // NewRewardPool makes a pool over the reward workers at addrs (host:port).
@@ -24,14 +24,8 @@ func NewRewardPool(addrs []string, opts ...Option) (*RewardPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RewardPool{p: p}, nil
+	return &RewardPool{p}, nil
 }
-
-// Close closes the connections to every worker.
-func (rp *RewardPool) Close() error { return rp.p.close() }
-
-// Stats returns the pool's counters.
-func (rp *RewardPool) Stats() Stats { return rp.p.stats() }
 
 // Score scores rows on the live workers, cutting them into chunks of whole
 // groups (runs of equal prompt_id and mode), and returns the scored rows in
@@ -44,7 +38,7 @@ func (rp *RewardPool) Score(ctx context.Context, rows []data.Rollout) ([]data.Sc
 	if len(rows) == 0 {
 		return []data.Scored{}, nil
 	}
-	p := rp.p
+	p := rp.pool
 	bounds := groupBounds(rows, len(p.live()))
 	n := len(bounds) - 1
 	results := make([][]data.Scored, n)
@@ -88,7 +82,7 @@ func groupBounds(rows []data.Rollout, n int) []int {
 }
 
 func (rp *RewardPool) scoreOn(ctx context.Context, w *worker, rows []data.Rollout) ([]data.Scored, ScoreSummary, error) {
-	p := rp.p
+	p := rp.pool
 	rec := data.NewRolloutsRecord(p.cfg.mem, rows)
 	defer rec.Release()
 	out := make([]data.Scored, 0, len(rows))

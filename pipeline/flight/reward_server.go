@@ -44,13 +44,9 @@ func (s *RewardServer) DoAction(a *arrowflight.Action, stream arrowflight.Flight
 // batches back; the last carries a ScoreSummary.
 func (s *RewardServer) DoExchange(stream arrowflight.FlightService_DoExchangeServer) error {
 	ctx := stream.Context()
-	_, recs, err := readRequest(stream, s.mem, RoleReward, data.RolloutsSchema())
+	_, rows, err := readRequestRows(stream, s.mem, RoleReward, data.RolloutsSchema(), data.RolloutsFromRecord)
 	if err != nil {
 		return err
-	}
-	rows, err := decodeAll(recs, data.RolloutsFromRecord)
-	if err != nil {
-		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	scored, sum, err := s.scorer.ScoreRollouts(ctx, rows)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // policy weights to them and failing over between them. It is safe for
 // concurrent use; Close it when done.
 type RolloutPool struct {
-	p *pool
+	*pool
 }
 
 // NewRolloutPool makes a pool over the workers at addrs (host:port). It
@@ -30,14 +30,8 @@ func NewRolloutPool(addrs []string, opts ...Option) (*RolloutPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RolloutPool{p: p}, nil
+	return &RolloutPool{p}, nil
 }
-
-// Close closes the connections to every worker.
-func (rp *RolloutPool) Close() error { return rp.p.close() }
-
-// Stats returns the pool's counters.
-func (rp *RolloutPool) Stats() Stats { return rp.p.stats() }
 
 // Generator returns a generator over the policy of version, whose
 // safetensors bytes weights writes (see WeightsFunc). weights runs at most
@@ -92,7 +86,7 @@ func (g *Generator) Generate(ctx context.Context, req rollout.Request) ([]data.R
 	if len(req.Prompts) == 0 {
 		return []data.Rollout{}, nil
 	}
-	p := g.rp.p
+	p := g.rp.pool
 	n := min(len(p.live()), len(req.Prompts))
 	n = max(n, 1)
 	results := make([][]data.Rollout, n)
@@ -119,7 +113,7 @@ func (g *Generator) generateOn(ctx context.Context, w *worker, req rollout.Reque
 	if err := g.push(ctx, w); err != nil {
 		return nil, err
 	}
-	p := g.rp.p
+	p := g.rp.pool
 	h := rolloutHeader(req, p.cfg.template, p.cfg.diffusion)
 	h.Weights = g.version
 	rec := data.NewPromptsRecord(p.cfg.mem, req.Prompts)
@@ -150,7 +144,7 @@ func (g *Generator) push(ctx context.Context, w *worker) error {
 	if err != nil {
 		return err
 	}
-	g.rp.p.pushes.Add(1)
+	g.rp.pool.pushes.Add(1)
 	stream, err := w.client.DoAction(ctx, &arrowflight.Action{Type: ActionSetWeights, Body: body})
 	if err != nil {
 		return err

@@ -227,13 +227,9 @@ func sendJSON(stream arrowflight.FlightService_DoActionServer, v any) error {
 // DoExchange serves one rollout request (see the package doc).
 func (s *RolloutServer) DoExchange(stream arrowflight.FlightService_DoExchangeServer) error {
 	ctx := stream.Context()
-	h, recs, err := readRequest(stream, s.mem, RoleRollout, data.PromptsSchema())
+	h, prompts, err := readRequestRows(stream, s.mem, RoleRollout, data.PromptsSchema(), data.PromptsFromRecord)
 	if err != nil {
 		return err
-	}
-	prompts, err := decodeAll(recs, data.PromptsFromRecord)
-	if err != nil {
-		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	req, tmpl, err := h.request()
 	if err != nil {

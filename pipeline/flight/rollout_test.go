@@ -115,12 +115,12 @@ func TestVersionMismatchIsFailedPrecondition(t *testing.T) {
 	ts, srv := rolloutWorker(t, RolloutServerConfig{})
 	srv.SetModel(5, tinyModel(t, 1), nil)
 	rp := newPoolT(t, []string{ts.Addr()})
-	w := rp.p.workers[0]
+	w := rp.pool.workers[0]
 	h := rolloutHeader(testRequest(nil, 7), data.Template{}, nil)
 	h.Weights = 7
-	rec := data.NewPromptsRecord(rp.p.cfg.mem, testPrompts(2))
+	rec := data.NewPromptsRecord(rp.pool.cfg.mem, testPrompts(2))
 	defer rec.Release()
-	_, err := exchange(context.Background(), w.client, rp.p.cfg.mem, h, rec.Schema(), []arrow.Record{rec}, data.RolloutsSchema(), func(arrow.Record) error { return nil })
+	_, err := exchange(context.Background(), w.client, rp.pool.cfg.mem, h, rec.Schema(), []arrow.Record{rec}, data.RolloutsSchema(), func(arrow.Record) error { return nil })
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "does not hold policy version 7 (holds [5])") {
 		t.Fatalf("got %v, want FailedPrecondition naming versions 7 and [5]", err)
 	}

@@ -20,7 +20,7 @@ func workerStatus(t *testing.T, addr string) (WorkerStatus, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.close()
+	defer p.Close()
 	stream, err := p.workers[0].client.DoAction(context.Background(), &arrowflight.Action{Type: ActionStatus})
 	if err != nil {
 		return WorkerStatus{}, err
@@ -79,7 +79,7 @@ func TestUnknownActionIsUnimplemented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.close()
+	defer p.Close()
 	stream, err := p.workers[0].client.DoAction(context.Background(), &arrowflight.Action{Type: "reboot"})
 	if err == nil {
 		_, err = stream.Recv()

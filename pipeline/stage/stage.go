@@ -123,26 +123,23 @@ func Send[T any](ctx context.Context, out chan<- T, v T) error {
 	m := meterFrom(ctx)
 	select {
 	case out <- v:
-		if m != nil {
-			m.out.Add(1)
-		}
-		return nil
 	default:
+		// Not ready at once: count the time blocked until it is.
+		if m != nil {
+			m.blockBegin(true)
+			defer m.blockEnd(true)
+		}
+		select {
+		case out <- v:
+		case <-ctx.Done():
+			Discard(v)
+			return ctx.Err()
+		}
 	}
 	if m != nil {
-		m.blockBegin(true)
-		defer m.blockEnd(true)
+		m.out.Add(1)
 	}
-	select {
-	case out <- v:
-		if m != nil {
-			m.out.Add(1)
-		}
-		return nil
-	case <-ctx.Done():
-		Discard(v)
-		return ctx.Err()
-	}
+	return nil
 }
 
 // Recv receives from in unless ctx is done first. It returns ok == false
@@ -152,25 +149,22 @@ func Recv[T any](ctx context.Context, in <-chan T) (v T, ok bool, err error) {
 	m := meterFrom(ctx)
 	select {
 	case v, ok = <-in:
-		if ok && m != nil {
-			m.in.Add(1)
-		}
-		return v, ok, nil
 	case <-ctx.Done():
 		return v, false, ctx.Err()
 	default:
-	}
-	if m != nil {
-		m.blockBegin(false)
-		defer m.blockEnd(false)
-	}
-	select {
-	case v, ok = <-in:
-		if ok && m != nil {
-			m.in.Add(1)
+		// Not ready at once: count the time blocked until it is.
+		if m != nil {
+			m.blockBegin(false)
+			defer m.blockEnd(false)
 		}
-		return v, ok, nil
-	case <-ctx.Done():
-		return v, false, ctx.Err()
+		select {
+		case v, ok = <-in:
+		case <-ctx.Done():
+			return v, false, ctx.Err()
+		}
 	}
+	if ok && m != nil {
+		m.in.Add(1)
+	}
+	return v, ok, nil
 }

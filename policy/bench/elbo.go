@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -156,15 +157,9 @@ func ELBO(t policy.Trainable, b policy.SeqBatch, c ELBOOptions) (*ELBOResult, er
 	if !ok {
 		return nil, fmt.Errorf("%w: bench elbo needs a %s policy, not %s", policy.ErrInput, policy.KindDiffusion, t.Kind())
 	}
-	if c.RefPasses == 0 {
-		c.RefPasses = DefaultELBORefPasses
-	}
-	if c.Repeats == 0 {
-		c.Repeats = DefaultELBORepeats
-	}
-	if c.CountReps == 0 {
-		c.CountReps = DefaultELBOCountReps
-	}
+	c.RefPasses = cmp.Or(c.RefPasses, DefaultELBORefPasses)
+	c.Repeats = cmp.Or(c.Repeats, DefaultELBORepeats)
+	c.CountReps = cmp.Or(c.CountReps, DefaultELBOCountReps)
 	if c.RefPasses < 0 || c.Repeats < 2 || c.CountReps < 2 || len(c.Passes) == 0 {
 		return nil, fmt.Errorf("%w: bench elbo: need passes, refPasses >= 0, >= 2 repeats and >= 2 masks per count", policy.ErrInput)
 	}

@@ -60,16 +60,10 @@ func TestResumeIsBitIdentical(t *testing.T) {
 }
 
 func TestLoadMatchesParamsByName(t *testing.T) {
-	m := newModel(3, 4)
-	o := mustAdamW(t, AdamWConfig{})
-	train(t, o, m, 0, 2)
-	var buf bytes.Buffer
-	if err := o.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
+	m, o, buf := trainedState(t)
 	swapped := []Param{m.params[1], m.params[0]}
 	o2 := mustAdamW(t, AdamWConfig{})
-	if err := o2.Load(&buf, swapped); err != nil {
+	if err := o2.Load(buf, swapped); err != nil {
 		t.Fatal(err)
 	}
 	for i := range o2.names {
@@ -78,6 +72,20 @@ func TestLoadMatchesParamsByName(t *testing.T) {
 			t.Fatalf("moments of %q were not restored under its name", o2.names[i])
 		}
 	}
+}
+
+// trainedState returns a two-tensor model, its AdamW after two steps and the
+// optimizer state as Save writes it.
+func trainedState(t testing.TB) (*model, *AdamW, *bytes.Buffer) {
+	t.Helper()
+	m := newModel(3, 4)
+	o := mustAdamW(t, AdamWConfig{})
+	train(t, o, m, 0, 2)
+	var buf bytes.Buffer
+	if err := o.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return m, o, &buf
 }
 
 func f32bytes(xs []float32) []byte {
@@ -90,13 +98,7 @@ func f32bytes(xs []float32) []byte {
 }
 
 func TestLoadRejectsMismatchedState(t *testing.T) {
-	m := newModel(3, 4)
-	o := mustAdamW(t, AdamWConfig{})
-	train(t, o, m, 0, 2)
-	var buf bytes.Buffer
-	if err := o.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
+	m, o, buf := trainedState(t)
 	saved := buf.Bytes()
 	p := func(name string, n int) Param {
 		return Param{Name: name, Value: make([]float32, n), Grad: make([]float32, n)}
@@ -147,13 +149,7 @@ func TestLoadRejectsMismatchedState(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
-	m := newModel(3, 4)
-	o := mustAdamW(f, AdamWConfig{})
-	train(f, o, m, 0, 2)
-	var buf bytes.Buffer
-	if err := o.Save(&buf); err != nil {
-		f.Fatal(err)
-	}
+	m, _, buf := trainedState(f)
 	f.Add(buf.Bytes())
 	f.Add([]byte(stateMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -1,6 +1,7 @@
 package openaiserver
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -80,36 +81,18 @@ type Config struct {
 
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
-	if c.ModelName == "" {
-		c.ModelName = DefaultModelName
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.QueueDepth == 0 {
-		c.QueueDepth = DefaultQueueDepth
-	}
-	if c.MaxN == 0 {
-		c.MaxN = DefaultMaxN
-	}
-	if c.MaxTokens == 0 {
-		c.MaxTokens = DefaultMaxTokens
-	}
+	c.ModelName = cmp.Or(c.ModelName, DefaultModelName)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.QueueDepth = cmp.Or(c.QueueDepth, DefaultQueueDepth)
+	c.MaxN = cmp.Or(c.MaxN, DefaultMaxN)
+	c.MaxTokens = cmp.Or(c.MaxTokens, DefaultMaxTokens)
 	if c.DefaultNewTokens == 0 {
 		c.DefaultNewTokens = min(data.DefaultMaxNewTokens, c.MaxTokens)
 	}
-	if c.ShutdownGrace == 0 {
-		c.ShutdownGrace = DefaultShutdown
-	}
-	if c.MaxConns == 0 {
-		c.MaxConns = DefaultMaxConns
-	}
+	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, DefaultShutdown)
+	c.MaxConns = cmp.Or(c.MaxConns, DefaultMaxConns)
 	if c.RenderChat == nil {
 		c.RenderChat = func(m []data.ChatMessage) (string, error) { return FlattenChat(m), nil }
 	}

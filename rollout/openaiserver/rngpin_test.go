@@ -10,9 +10,7 @@ import (
 // golden file shared with package data/rng (which also checks the request
 // seeds recorded from this package).
 func TestRandomDerivationsArePinned(t *testing.T) {
-	w := rngtest.Words(48)
-	t.Run("prompt keys are unchanged", func(t *testing.T) {
-		var got []uint64
+	rngtest.CheckPins(t, rngtest.Pin{Golden: "openaiserver_prompt_id", Site: "rollout/openaiserver/generate.go promptID", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 		for i := range 8 {
 			tokens := make([]int32, i)
 			for j := range tokens {
@@ -22,6 +20,6 @@ func TestRandomDerivationsArePinned(t *testing.T) {
 				got = append(got, promptID(tokens, pos))
 			}
 		}
-		rngtest.Check(t, "openaiserver_prompt_id", "rollout/openaiserver/generate.go promptID", got)
-	})
+		return got
+	}})
 }

@@ -13,9 +13,7 @@ import (
 // per-sample key recorded from this package), so that conformance runs see
 // the same fake completions as before.
 func TestRandomDerivationsArePinned(t *testing.T) {
-	w := rngtest.Words(48)
-	t.Run("completions are unchanged", func(t *testing.T) {
-		var got []uint64
+	rngtest.CheckPins(t, rngtest.Pin{Golden: "hashmodel_completion", Site: "rollout/rollouttest/model.go hashComplete", Values: func(_ testing.TB, w []uint64) (got []uint64) {
 		for _, prompt := range []string{"Q: 1+1?", "Q: 1+1?" + data.EmptyTrace} {
 			for _, idx := range []int32{0, 3} {
 				r := data.GenRequest{PromptID: w[30], SampleIdx: idx, PromptTokens: ByteCodec{}.Encode(prompt)}
@@ -25,6 +23,6 @@ func TestRandomDerivationsArePinned(t *testing.T) {
 				}
 			}
 		}
-		rngtest.Check(t, "hashmodel_completion", "rollout/rollouttest/model.go hashComplete", got)
-	})
+		return got
+	}})
 }

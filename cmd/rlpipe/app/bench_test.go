@@ -150,11 +150,7 @@ func TestBenchELBOOnTinyDiffusionCheckpoint(t *testing.T) {
 
 func TestBenchUsageErrors(t *testing.T) {
 	ar := tinyPolicy(t, policy.KindAR)
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"elbo needs a checkpoint", []string{"bench", "elbo"}, "--checkpoint"},
 		{"elbo refuses an autoregressive checkpoint", []string{"bench", "elbo", "--checkpoint", ar}, "diffusion"},
 		{"elbo refuses a zero budget", []string{"bench", "elbo", "--checkpoint", ar, "--passes", "0"}, "--passes"},
@@ -163,15 +159,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"an unknown benchmark is a usage error naming the subcommands", []string{"bench", "nope"}, "elbo, pipeline"},
 		{"random weights need a model", []string{"bench", "train", "--random-weights"}, "--model"},
 		{"workload sizes are positive", []string{"bench", "generate", "--streams", "-1"}, "positive"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }
 
 // eval takes a diffusion policy's denoising schedule from the command line.

@@ -44,6 +44,27 @@ func cli(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// usageCase is a command line that must fail as a usage error (exit 2)
+// whose stderr mentions msg.
+type usageCase struct {
+	name string
+	args []string
+	msg  string
+}
+
+// checkUsageErrors runs every case through cli as a subtest of its own.
+func checkUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := cli(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
+			}
+		})
+	}
+}
+
 // cliProcess starts rlpipe as a child process.
 func cliProcess(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
@@ -108,11 +129,7 @@ func TestDiffusionPresetSetsSFTStepsAndEvalSamplesUnlessGiven(t *testing.T) {
 }
 
 func TestBadConfigExitsWithUsageStatus(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"an unknown key names its path", []string{"config", "default", "--set", "rollout.temprature=1"}, `rollout.temprature`},
 		{"an invalid value names its field", []string{"config", "default", "--set", "rollout.g=0"}, "rollout.g"},
 		{"an unknown preset is refused", []string{"config", "default", "--set", "algorithm.name=ppo2"}, "algorithm.name"},
@@ -123,15 +140,7 @@ func TestBadConfigExitsWithUsageStatus(t *testing.T) {
 		{"an unknown subcommand is a usage error", []string{"data", "exprot"}, `unknown command "exprot" for "rlpipe data"`},
 		{"a missing positional argument is a usage error", []string{"inspect"}, "arg"},
 		{"an extra positional argument is a usage error", []string{"version", "now"}, `unknown command "now"`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }
 
 // A command group without a subcommand prints its help and succeeds.
@@ -207,6 +216,19 @@ func writeConfig(t *testing.T, body string) string {
 	return path
 }
 
+// smallRunDir runs smallRun for steps steps into a fresh directory and
+// returns the config file and the run directory, for tests that resume or
+// inspect a finished run.
+func smallRunDir(t *testing.T, steps int) (cfg, dir string) {
+	t.Helper()
+	cfg = writeConfig(t, strings.Replace(smallRun, "steps: 6,", fmt.Sprintf("steps: %d,", steps), 1))
+	dir = t.TempDir()
+	if out, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	return cfg, dir
+}
+
 func waitForFile(t *testing.T, path string, proc *exec.Cmd) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -256,11 +278,7 @@ func stableMetrics(t *testing.T, dir string) string {
 }
 
 func TestCorruptCheckpointIsRefusedUnlessPreviousGood(t *testing.T) {
-	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 3,", 1))
-	dir := t.TempDir()
-	if out, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
-		t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
-	}
+	cfg, dir := smallRunDir(t, 3)
 	model := filepath.Join(dir, "checkpoints", "step-000003", "model.safetensors")
 	b, _ := os.ReadFile(model)
 	b[len(b)-1] ^= 0xff
@@ -276,11 +294,7 @@ func TestCorruptCheckpointIsRefusedUnlessPreviousGood(t *testing.T) {
 }
 
 func TestResumeRefusesChangedConfig(t *testing.T) {
-	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 2,", 1))
-	dir := t.TempDir()
-	if _, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	cfg, dir := smallRunDir(t, 2)
 	_, stderr, code := cli(t, "run", "--config", cfg, "--set", "rollout.g=5", "--out", dir, "--resume")
 	if code != 2 || !strings.Contains(stderr, "configuration differs") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -343,11 +357,7 @@ func TestInterruptCheckpointsAndExits130(t *testing.T) {
 }
 
 func TestInspectCheckpointShowsSamplerStatistics(t *testing.T) {
-	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 2,", 1))
-	dir := t.TempDir()
-	if _, stderr, code := cli(t, "run", "--config", cfg, "--out", dir); code != 0 {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	_, dir := smallRunDir(t, 2)
 	out, stderr, code := cli(t, "inspect", dir)
 	if code != 0 {
 		t.Fatalf("inspect: exit %d: %s", code, stderr)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rlpipe/rlpipe/data"
+	"github.com/rlpipe/rlpipe/data/datatest"
 	"github.com/rlpipe/rlpipe/pipeline/curate"
 )
 
@@ -126,7 +126,7 @@ func TestCurateThroughServeOnGSM8K(t *testing.T) {
 		t.Fatalf("serve exited %d", c)
 	}
 	_, rows := inspectRows(t, out)
-	orig := readSpec(t, "gsm8k:test")[:5]
+	orig := datatest.ReadSpec(t, "gsm8k:test")[:5]
 	if len(rows) != 5 {
 		t.Fatalf("%d rows, want 5", len(rows))
 	}
@@ -144,7 +144,7 @@ func TestCurateThroughServeOnGSM8K(t *testing.T) {
 		}
 	}
 	// The file is a dataset again: prompts, answers and ids come back.
-	back := readSpec(t, out)
+	back := datatest.ReadSpec(t, out)
 	for i := range back {
 		if back[i].ID != orig[i].ID || back[i].Prompt != orig[i].Prompt || back[i].Answer != orig[i].Answer {
 			t.Fatalf("row %d read back as %+v, want %+v", i, back[i], orig[i])
@@ -155,40 +155,14 @@ func TestCurateThroughServeOnGSM8K(t *testing.T) {
 	}
 }
 
-func readSpec(t *testing.T, spec string) []data.Prompt {
-	t.Helper()
-	rd, err := data.OpenSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	ps, err := rd.ReadAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
-}
-
 func TestCurateUsageErrors(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "c.parquet")
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"no dataset", []string{"curate", "--out", out, "--checkpoint", "x"}, "--dataset"},
 		{"no policy", []string{"curate", "--dataset", "gsm8k:test", "--out", out}, "--checkpoint"},
 		{"two policies", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--checkpoint", "x", "--base-url", "http://h/v1"}, "exactly one"},
 		{"a negative alpha", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--checkpoint", "x", "--alpha", "-1"}, "alpha"},
 		{"an inverted pass range", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--checkpoint", "x", "--min-pass", "0.9", "--max-pass", "0.1"}, "pass-rate"},
 		{"a bad base URL", []string{"curate", "--dataset", "gsm8k:test", "--out", out, "--base-url", "ftp://h"}, "base_url"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }

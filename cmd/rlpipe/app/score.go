@@ -58,20 +58,31 @@ alone or under a top-level "reward:" key; --reward then replaces its parts.`,
 	return cmd
 }
 
-// scoreConfig builds the reward configuration from --config and --reward.
-func scoreConfig(o scoreOptions) (reward.Config, error) {
+// rewardFlagsConfig reads the reward configuration of --config file (none
+// when file is empty) and lets --reward spec replace its spec and parts;
+// command names the subcommand in usage errors. The result may be empty.
+func rewardFlagsConfig(command, file, spec string) (reward.Config, error) {
 	var cfg reward.Config
-	if o.config != "" {
-		b, err := os.ReadFile(o.config)
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return cfg, usageErrorf("score: %v", err)
+			return cfg, usageErrorf("%s: %v", command, err)
 		}
 		if cfg, err = reward.LoadConfig(b); err != nil {
-			return cfg, usageErrorf("score: %s: %v", o.config, err)
+			return cfg, usageErrorf("%s: %s: %v", command, file, err)
 		}
 	}
-	if o.spec != "" {
-		cfg.Spec, cfg.Parts = o.spec, nil
+	if spec != "" {
+		cfg.Spec, cfg.Parts = spec, nil
+	}
+	return cfg, nil
+}
+
+// scoreConfig builds the reward configuration from --config and --reward.
+func scoreConfig(o scoreOptions) (reward.Config, error) {
+	cfg, err := rewardFlagsConfig("score", o.config, o.spec)
+	if err != nil {
+		return cfg, err
 	}
 	if cfg.Spec == "" && len(cfg.Parts) == 0 {
 		return cfg, usageErrorf("score: give --reward SPEC or --config FILE (registered rewards: %s)", strings.Join(reward.Names(), ", "))

@@ -1,12 +1,10 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"net/http"
 	"net/http/httptrace"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,30 +39,10 @@ func tinyCheckpoint(t *testing.T) string {
 	return dir
 }
 
-// lockedBuffer collects a child's output while tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) add(s string) {
-	l.mu.Lock()
-	l.b.WriteString(s)
-	l.mu.Unlock()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // serveProcess is a running `rlpipe serve` child.
 type serveProcess struct {
-	cmd    *exec.Cmd
-	base   string // http://127.0.0.1:PORT/v1
-	stderr *lockedBuffer
-	done   chan struct{}
+	*child
+	base string // http://127.0.0.1:PORT/v1
 }
 
 // listening matches serve's address line; a wildcard bind is reached
@@ -75,55 +53,14 @@ var listening = regexp.MustCompile(`listening on http://(?:127\.0\.0\.1|0\.0\.0\
 // listens. The child is killed at the end of the test if still running.
 func startServe(t *testing.T, args ...string) *serveProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "RLPIPE_TEST_AS_CLI=1")
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sp := &serveProcess{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		defer close(sp.done)
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			sp.stderr.add(sc.Text() + "\n")
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- "http://127.0.0.1:" + m[1] + "/v1":
-				default:
-				}
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	select {
-	case sp.base = <-addr:
-	case <-sp.done:
-		cmd.Wait()
-		t.Fatalf("serve exited before listening: %v\n%s", cmd.ProcessState, sp.stderr)
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("serve did not report its address:\n%s", sp.stderr)
-	}
-	return sp
+	c, port := startChild(t, "serve", 2*time.Minute, listening, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	return &serveProcess{child: c, base: "http://127.0.0.1:" + port + "/v1"}
 }
 
 // stop sends sig and returns the exit code.
 func (sp *serveProcess) stop(t *testing.T, sig os.Signal) int {
 	t.Helper()
-	if err := sp.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-	<-sp.done
-	sp.cmd.Wait()
+	sp.signalAndWait(t, sig)
 	return sp.cmd.ProcessState.ExitCode()
 }
 
@@ -240,21 +177,9 @@ func TestServeAnswersTheOfficialClientAndStopsOnSIGTERM(t *testing.T) {
 }
 
 func TestServeUsageErrors(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"a missing checkpoint flag", []string{"serve"}, "--checkpoint"},
 		{"a directory without a model", []string{"serve", "--checkpoint", filepath.Join(t.TempDir(), "none")}, "model.safetensors"},
 		{"a negative concurrency", []string{"serve", "--checkpoint", "x", "--concurrency", "-1"}, "concurrency"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }

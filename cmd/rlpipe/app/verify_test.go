@@ -12,11 +12,7 @@ import (
 // checkpoint directory.
 func corruptCheckpoint(t *testing.T) (run, ckpt string) {
 	t.Helper()
-	cfg := writeConfig(t, strings.Replace(smallRun, "steps: 6,", "steps: 1,", 1))
-	run = t.TempDir()
-	if out, stderr, code := cli(t, "run", "--config", cfg, "--out", run); code != 0 {
-		t.Fatalf("run: exit %d\n%s\n%s", code, out, stderr)
-	}
+	_, run = smallRunDir(t, 1)
 	ckpt = filepath.Join(run, "checkpoints", "step-000001")
 	if out, stderr, code := cli(t, "inspect", ckpt); code != 0 || !strings.Contains(out, "MANIFEST: verified") {
 		t.Fatalf("inspect of the intact checkpoint: exit %d\n%s\n%s", code, out, stderr)

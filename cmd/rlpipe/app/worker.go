@@ -155,18 +155,9 @@ func workerService(o workerOptions) (arrowflight.FlightServer, func(), error) {
 }
 
 func workerRewardConfig(o workerOptions) (reward.Config, error) {
-	var cfg reward.Config
-	if o.config != "" {
-		b, err := os.ReadFile(o.config)
-		if err != nil {
-			return cfg, usageErrorf("worker: %v", err)
-		}
-		if cfg, err = reward.LoadConfig(b); err != nil {
-			return cfg, usageErrorf("worker: %s: %v", o.config, err)
-		}
-	}
-	if o.spec != "" {
-		cfg.Spec, cfg.Parts = o.spec, nil
+	cfg, err := rewardFlagsConfig("worker", o.config, o.spec)
+	if err != nil {
+		return cfg, err
 	}
 	if cfg.Spec == "" && len(cfg.Parts) == 0 {
 		return cfg, usageErrorf("worker: --role reward needs --reward SPEC or --config FILE")

@@ -1,13 +1,9 @@
 package app
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,11 +21,8 @@ import (
 
 // workerProcess is `rlpipe worker` running as a child process.
 type workerProcess struct {
-	cmd  *exec.Cmd
+	*child
 	addr string
-	mu   sync.Mutex
-	log  strings.Builder
-	eof  chan struct{}
 }
 
 var listeningRE = regexp.MustCompile(`listening on (\S+)`)
@@ -38,64 +31,18 @@ var listeningRE = regexp.MustCompile(`listening on (\S+)`)
 // address; the process is killed when the test ends if still running.
 func startWorker(t *testing.T, args ...string) *workerProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"worker"}, args...)...)
-	cmd.Env = append(os.Environ(), "RLPIPE_TEST_AS_CLI=1")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := &workerProcess{cmd: cmd, eof: make(chan struct{})}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	addrc := make(chan string, 1)
-	go func() {
-		defer close(w.eof)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			w.mu.Lock()
-			w.log.WriteString(sc.Text() + "\n")
-			w.mu.Unlock()
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
-			}
-		}
-	}()
-	select {
-	case w.addr = <-addrc:
-	case <-w.eof:
-		cmd.Wait()
-		t.Fatalf("worker exited before listening: %s", w.stderr())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("worker did not print its address: %s", w.stderr())
-	}
-	return w
-}
-
-func (w *workerProcess) stderr() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.log.String()
+	c, addr := startChild(t, "worker", 60*time.Second, listeningRE, append([]string{"worker"}, args...)...)
+	return &workerProcess{child: c, addr: addr}
 }
 
 // stop sends SIGTERM and checks the worker exits 0.
 func (w *workerProcess) stop(t *testing.T) {
 	t.Helper()
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if err := w.signalAndWait(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("worker exit after SIGTERM: %v\n%s", err, w.stderr.String())
 	}
-	<-w.eof
-	if err := w.cmd.Wait(); err != nil {
-		t.Fatalf("worker exit after SIGTERM: %v\n%s", err, w.stderr())
-	}
-	if !strings.Contains(w.stderr(), "stopped") {
-		t.Fatalf("worker did not report a clean stop:\n%s", w.stderr())
+	if !strings.Contains(w.stderr.String(), "stopped") {
+		t.Fatalf("worker did not report a clean stop:\n%s", w.stderr.String())
 	}
 }
 
@@ -137,7 +84,7 @@ func TestWorkerProcessServesRollouts(t *testing.T) {
 				Params: data.GenParams{Temperature: 1, TopP: 1, MaxNewTokens: 8}}
 			got, err := rp.Generator(2, flight.WeightsFunc(pol.Model, map[string]string{flight.MetaTokenizer: tokenizer.New().Spec()})).Generate(context.Background(), req)
 			if err != nil {
-				t.Fatalf("%v\n%s", err, w.stderr())
+				t.Fatalf("%v\n%s", err, w.stderr.String())
 			}
 			want, err := (&rollout.InProcess{Model: pol.Model, Codec: pol.Tokenizer, Renderer: plainRenderer{}}).Generate(context.Background(), req)
 			if err != nil {
@@ -173,7 +120,7 @@ func TestWorkerProcessServesRewards(t *testing.T) {
 	}
 	got, err := rp.Score(context.Background(), rows)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, w.stderr())
+		t.Fatalf("%v\n%s", err, w.stderr.String())
 	}
 	scorer, err := reward.NewScorer(reward.Config{Spec: "math"})
 	if err != nil {
@@ -193,23 +140,11 @@ func TestWorkerProcessServesRewards(t *testing.T) {
 }
 
 func TestWorkerRejectsBadUsage(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		msg  string
-	}{
+	checkUsageErrors(t, []usageCase{
 		{"an unknown role is a usage error", []string{"worker", "--role", "judge"}, "--role"},
 		{"a reward worker needs a reward", []string{"worker", "--role", "reward"}, "--reward"},
 		{"a rollout worker takes no reward spec", []string{"worker", "--role", "rollout", "--reward", "math"}, "--role reward only"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := cli(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.msg) {
-				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.msg)
-			}
-		})
-	}
+	})
 }
 
 func TestWorkerWarnsWhenReachableWithoutTLS(t *testing.T) {
@@ -225,7 +160,7 @@ func TestWorkerWarnsWhenReachableWithoutTLS(t *testing.T) {
 			w := startWorker(t, "--role", "reward", "--reward", "math", "--listen", tc.listen)
 			// The warning is printed before the address line startWorker
 			// waited for.
-			log := w.stderr()
+			log := w.stderr.String()
 			w.stop(t)
 			if got := strings.Contains(log, "warning") && strings.Contains(log, "TLS"); got != tc.warn {
 				t.Fatalf("warning printed: %v, want %v:\n%s", got, tc.warn, log)

@@ -50,6 +50,31 @@ func Words(n int) []uint64 {
 	return out
 }
 
+// Pin is one derivation pinned to its golden file: Golden names the file
+// in data/rng/testdata, Site the code that produces the values, and Values
+// computes them from the inputs w = Words(PinWords).
+type Pin struct {
+	Golden string
+	Site   string
+	Values func(t testing.TB, w []uint64) []uint64
+}
+
+// PinWords is how many inputs CheckPins hands to each Pin. Words is
+// prefix-stable, so a pin recorded from Words(48) sees the same first 48.
+const PinWords = 64
+
+// CheckPins checks each pin against its golden file in a subtest of its
+// own, so that every package pins its derivations as one short table.
+func CheckPins(t *testing.T, pins ...Pin) {
+	t.Helper()
+	for _, p := range pins {
+		t.Run(p.Golden+" is unchanged", func(t *testing.T) {
+			// A fresh copy each, so that no pin sees another's edits.
+			Check(t, p.Golden, p.Site, p.Values(t, Words(PinWords)))
+		})
+	}
+}
+
 // Check compares got with the golden file of derivation name. site names
 // the code that produced got; it is written into the header when the file
 // is created and otherwise only appears in failure messages.

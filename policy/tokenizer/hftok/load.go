@@ -21,38 +21,22 @@ func parseTokenizer(data []byte) (*Tokenizer, error) {
 		}
 	}
 	t := &Tokenizer{}
-	if o, ok, err := root.sub("normalizer"); err != nil {
+	if err := parseOptional(root, "normalizer", &t.norm, parseNormalizer); err != nil {
 		return nil, err
-	} else if ok {
-		if t.norm, err = parseNormalizer(o); err != nil {
-			return nil, err
-		}
 	}
-	if o, ok, err := root.sub("pre_tokenizer"); err != nil {
+	if err := parseOptional(root, "pre_tokenizer", &t.steps, func(o object) ([]preStep, error) { return parsePreTokenizer(o, nil) }); err != nil {
 		return nil, err
-	} else if ok {
-		if t.steps, err = parsePreTokenizer(o, nil); err != nil {
-			return nil, err
-		}
 	}
 	byteLevel := len(t.steps) > 0 && t.steps[len(t.steps)-1].kind == "ByteLevel"
 	t.name = "hf-bpe-sentencepiece"
 	if byteLevel {
 		t.name = "hf-bpe-bytelevel"
 	}
-	if o, ok, err := root.sub("post_processor"); err != nil {
+	if err := parseOptional(root, "post_processor", &t.tmpl, parsePostProcessor); err != nil {
 		return nil, err
-	} else if ok {
-		if t.tmpl, err = parsePostProcessor(o); err != nil {
-			return nil, err
-		}
 	}
-	if o, ok, err := root.sub("decoder"); err != nil {
+	if err := parseOptional(root, "decoder", &t.dec, parseDecoder); err != nil {
 		return nil, err
-	} else if ok {
-		if t.dec, err = parseDecoder(o); err != nil {
-			return nil, err
-		}
 	}
 	mo, ok, err := root.sub("model")
 	if err != nil {
@@ -69,6 +53,21 @@ func parseTokenizer(data []byte) (*Tokenizer, error) {
 	}
 	t.index()
 	return t, nil
+}
+
+// parseOptional sets *dst to parse of root's object key, when present and
+// not null; an absent component leaves *dst as it is.
+func parseOptional[T any](root object, key string, dst *T, parse func(object) (T, error)) error {
+	o, ok, err := root.sub(key)
+	if err != nil || !ok {
+		return err
+	}
+	v, err := parse(o)
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
 }
 
 // readAdded reads added_tokens the way the Rust deserializer does: the

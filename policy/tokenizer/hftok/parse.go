@@ -164,17 +164,7 @@ func parseNormalizer(o object) (*normalizer, error) {
 			n.content, err = o.str("content", "")
 		}
 	case "Sequence":
-		var items []object
-		if items, err = o.list("normalizers"); err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			c, err := parseNormalizer(it)
-			if err != nil {
-				return nil, err
-			}
-			n.seq = append(n.seq, *c)
-		}
+		n.seq, err = parseSequence(o, "normalizers", parseNormalizer)
 	default:
 		return nil, o.unsupported(t)
 	}
@@ -182,6 +172,24 @@ func parseNormalizer(o object) (*normalizer, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// parseSequence parses each object of o's list key with parse: the
+// children of a Sequence normalizer or decoder.
+func parseSequence[T any](o object, key string, parse func(object) (*T, error)) ([]T, error) {
+	items, err := o.list(key)
+	if err != nil {
+		return nil, err
+	}
+	var seq []T
+	for _, it := range items {
+		c, err := parse(it)
+		if err != nil {
+			return nil, err
+		}
+		seq = append(seq, *c)
+	}
+	return seq, nil
 }
 
 // parseDecoder reads the decoder.
@@ -209,17 +217,7 @@ func parseDecoder(o object) (*decoder, error) {
 			}
 		}
 	case "Sequence":
-		var items []object
-		if items, err = o.list("decoders"); err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			c, err := parseDecoder(it)
-			if err != nil {
-				return nil, err
-			}
-			d.seq = append(d.seq, *c)
-		}
+		d.seq, err = parseSequence(o, "decoders", parseDecoder)
 	default:
 		return nil, o.unsupported(t)
 	}
