@@ -33,6 +33,7 @@ type netGraph struct {
 	hook    *lossHook
 	vm      G.VM
 	lastUse uint64 // Model.useTick at the last use, for the LRU cache
+	bytes   int64  // bytes of the node values after the first run (0 before it)
 }
 
 // buildNet builds the network over weights w (float32 or float64, in the
@@ -152,5 +153,25 @@ func (ng *netGraph) run(tokens, targets []int, mask any) error {
 		return err
 	}
 	ng.vm.Reset()
-	return ng.vm.RunAll()
+	if err := ng.vm.RunAll(); err != nil {
+		return err
+	}
+	if ng.bytes == 0 {
+		ng.bytes = valueBytes(ng.g)
+	}
+	return nil
+}
+
+// valueBytes is the memory of the tensors g's nodes hold after a run:
+// activations, their gradients and the ops' reused outputs. Views that
+// share a backing array are counted once per node, so this is an upper
+// bound.
+func valueBytes(g *G.ExprGraph) int64 {
+	var n int64
+	for _, node := range g.AllNodes() {
+		if t, ok := node.Value().(tensor.Tensor); ok {
+			n += int64(t.MemSize())
+		}
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -32,6 +33,7 @@ type netCore struct {
 	mu      sync.Mutex
 	graphs  map[graphKey]*netGraph
 	useTick uint64 // counts graph uses, for the LRU cache
+	budget  int64  // graphCacheBytes; tests lower it
 }
 
 // netFamily is the architecture-specific half of a netCore.
@@ -46,7 +48,7 @@ type netFamily interface {
 
 // newNetCore returns a core with no tensors; add allocates them.
 func newNetCore(fam netFamily, passName string) netCore {
-	return netCore{fam: fam, passName: passName, index: map[string]int{}, graphs: map[graphKey]*netGraph{}}
+	return netCore{fam: fam, passName: passName, index: map[string]int{}, graphs: map[graphKey]*netGraph{}, budget: graphCacheBytes}
 }
 
 // add allocates a zeroed weight tensor and its gradient buffer.
@@ -124,33 +126,39 @@ func (c *netCore) save(path string, meta, set map[string]string) error {
 	return nil
 }
 
-// maxCachedGraphs bounds a model's compiled-graph cache.
-const maxCachedGraphs = 6
+// maxCachedGraphs and graphCacheBytes bound a model's compiled-graph
+// cache: each graph holds the activation and gradient buffers of its
+// (B, T) shape, and an RL run sees many batch shapes (a Hugging Face
+// model's graph for one 450-token sequence alone holds about 2 GB), so an
+// unbounded cache grows by gigabytes.
+const (
+	maxCachedGraphs       = 6
+	graphCacheBytes int64 = 1 << 30
+	// releaseBytes is how much evicted memory makes graphFor return it to
+	// the system at once: the Go collector would otherwise let the heap
+	// grow to twice its live size before collecting the dropped graphs.
+	releaseBytes int64 = 256 << 20
+)
 
 // graphFor returns the cached graph for key, building it on first use.
 // Callers hold c.mu.
 //
-// At most maxCachedGraphs graphs are kept: each holds activation buffers of
-// its (B, T) shape, and an RL run sees many batch sizes, so an unbounded
-// cache grows by gigabytes. The least recently used graph is dropped.
+// Before a new graph is built, the least recently used graphs are dropped
+// while maxCachedGraphs are cached or their values exceed graphCacheBytes,
+// so a graph larger than the budget is the only one kept and shapes that
+// large are built anew when they recur (results do not depend on it).
 func (c *netCore) graphFor(key graphKey) (*netGraph, error) {
 	c.useTick++
 	if ng, ok := c.graphs[key]; ok {
 		ng.lastUse = c.useTick
 		return ng, nil
 	}
-	if len(c.graphs) >= maxCachedGraphs {
-		var oldest graphKey
-		first := true
-		for k, g := range c.graphs {
-			if first || g.lastUse < c.graphs[oldest].lastUse {
-				oldest, first = k, false
-			}
-		}
-		if vm := c.graphs[oldest].vm; vm != nil {
-			vm.Close()
-		}
-		delete(c.graphs, oldest)
+	var freed int64
+	for len(c.graphs) > 0 && (len(c.graphs) >= maxCachedGraphs || c.cachedBytes() > c.budget) {
+		freed += c.evictOldest()
+	}
+	if freed >= releaseBytes {
+		debug.FreeOSMemory()
 	}
 	ng, err := c.fam.buildGraph(key)
 	if err != nil {
@@ -159,6 +167,32 @@ func (c *netCore) graphFor(key graphKey) (*netGraph, error) {
 	ng.lastUse = c.useTick
 	c.graphs[key] = ng
 	return ng, nil
+}
+
+// cachedBytes is the memory the cached graphs' values hold.
+func (c *netCore) cachedBytes() int64 {
+	var n int64
+	for _, g := range c.graphs {
+		n += g.bytes
+	}
+	return n
+}
+
+// evictOldest drops the least recently used graph and returns its bytes.
+func (c *netCore) evictOldest() int64 {
+	var oldest graphKey
+	first := true
+	for k, g := range c.graphs {
+		if first || g.lastUse < c.graphs[oldest].lastUse {
+			oldest, first = k, false
+		}
+	}
+	ng := c.graphs[oldest]
+	if ng.vm != nil {
+		ng.vm.Close()
+	}
+	delete(c.graphs, oldest)
+	return ng.bytes
 }
 
 // LogProbs returns, for every completion token, its log-probability
