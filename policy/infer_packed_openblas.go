@@ -19,6 +19,7 @@ func (p *packedW) pack(w []float32, k, n int) {
 func (p *packedW) mul(m int, a, c []float32) {
 	gemm(false, false, m, p.n, p.k, 1, a, p.k, p.w, p.n, 0, c, p.n)
 }
+
 // splitProducts: OpenBLAS may round a row differently with a different
 // number of rows, so the decoder multiplies whole batches (see decoder).
 const splitProducts = false

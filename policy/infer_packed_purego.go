@@ -21,6 +21,7 @@ func (p *packedW) pack(w []float32, k, n int) {
 func (p *packedW) mul(m int, a, c []float32) {
 	sgemm.MulPacked(m, 1, a, p.pb.K(), &p.pb, 0, c, p.pb.N())
 }
+
 // splitProducts: MulPacked rounds a row alike however many rows a call
 // has, so the decoder may split products over its parts (see decoder).
 const splitProducts = true
