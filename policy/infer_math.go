@@ -155,6 +155,7 @@ func biasActRowsFast(y, x, b []float32, rows, d, act int) {
 // split over four accumulators: the two statistics passes were chains of
 // dependent additions, one per element. The grouping changes the float64
 // sums in their last bits only, far below the float32 result's rounding.
+// The vector kernel repeats the same arithmetic lane for lane.
 func layerNormRowsFast(y, x, g, b []float32, rows, d int) {
 	if d%4 != 0 {
 		layerNormRows(y, x, g, b, rows, d)
@@ -163,6 +164,9 @@ func layerNormRowsFast(y, x, g, b []float32, rows, d int) {
 	g, b = g[:d], b[:d]
 	for r := 0; r < rows; r++ {
 		xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
+		if layerNormRowVec(yr, xr, g, b) {
+			continue
+		}
 		var s0, s1, s2, s3 float64
 		for q := xr; len(q) >= 4; q = q[4:] {
 			s0 += float64(q[0])

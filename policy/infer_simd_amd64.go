@@ -60,3 +60,16 @@ func scaleVec(s []float32, inv float64) int {
 	scaleF32AVX2(&s[0], n, inv)
 	return n
 }
+
+// layerNormRowVec is layerNormRowsFast on one row whose length is a
+// multiple of 4 (equal lengths), reporting false (doing nothing) when the
+// kernel cannot run.
+func layerNormRowVec(y, x, g, b []float32) bool {
+	n := len(x)
+	if !inferAVX2 || n == 0 || n%4 != 0 {
+		return false
+	}
+	_, _, _ = y[n-1], g[n-1], b[n-1]
+	layerNormRowAVX2(&y[0], &x[0], &g[0], &b[0], n)
+	return true
+}

@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func geluTabAVX2(y *float32, x *float32, b *float32, tab *[4]float64, n int)
-// Requires: AVX, AVX2
+// Requires: AVX
 TEXT ·geluTabAVX2(SB), NOSPLIT, $0-40
 	MOVQ    y+0(FP), DI
 	MOVQ    x+8(FP), SI
@@ -28,14 +28,24 @@ geluTabLoop:
 	VSUBPD      Y4, Y2, Y2
 	VPSLLD      $0x17, X3, X3
 	VPSRLD      $0x15, X3, X3
-	VPCMPEQD    Y9, Y9, Y9
-	VGATHERDPD  Y9, (R8)(X3*8), Y5
-	VPCMPEQD    Y9, Y9, Y9
-	VGATHERDPD  Y9, 8(R8)(X3*8), Y6
-	VPCMPEQD    Y9, Y9, Y9
-	VGATHERDPD  Y9, 16(R8)(X3*8), Y7
-	VPCMPEQD    Y9, Y9, Y9
-	VGATHERDPD  Y9, 24(R8)(X3*8), Y8
+	VMOVD       X3, AX
+	VPEXTRD     $0x01, X3, BX
+	VPEXTRD     $0x02, X3, R9
+	VPEXTRD     $0x03, X3, R10
+	VMOVUPD     (R8)(AX*8), X5
+	VINSERTF128 $0x01, (R8)(R9*8), Y5, Y5
+	VMOVUPD     (R8)(BX*8), X6
+	VINSERTF128 $0x01, (R8)(R10*8), Y6, Y6
+	VMOVUPD     16(R8)(AX*8), X7
+	VINSERTF128 $0x01, 16(R8)(R9*8), Y7, Y7
+	VMOVUPD     16(R8)(BX*8), X8
+	VINSERTF128 $0x01, 16(R8)(R10*8), Y8, Y8
+	VUNPCKHPD   Y6, Y5, Y9
+	VUNPCKLPD   Y6, Y5, Y5
+	VUNPCKHPD   Y8, Y7, Y10
+	VUNPCKLPD   Y8, Y7, Y7
+	VMOVAPD     Y9, Y6
+	VMOVAPD     Y10, Y8
 	VMULPD      Y8, Y2, Y8
 	VADDPD      Y8, Y7, Y7
 	VMULPD      Y7, Y2, Y7
@@ -159,6 +169,76 @@ scaleLoop:
 	VZEROUPPER
 	RET
 
+// func layerNormRowAVX2(y *float32, x *float32, gain *float32, bias *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·layerNormRowAVX2(SB), NOSPLIT, $0-40
+	MOVQ       y+0(FP), DI
+	MOVQ       x+8(FP), SI
+	MOVQ       gain+16(FP), DX
+	MOVQ       bias+24(FP), R8
+	MOVQ       n+32(FP), CX
+	VXORPD     X6, X6, X6
+	VCVTSI2SDQ CX, X6, X6
+	MOVQ       SI, R9
+	MOVQ       CX, R10
+	VXORPD     Y0, Y0, Y0
+
+lnSum:
+	VCVTPS2PD    (R9), Y1
+	VADDPD       Y1, Y0, Y0
+	ADDQ         $0x10, R9
+	SUBQ         $0x04, R10
+	JNZ          lnSum
+	VEXTRACTF128 $0x01, Y0, X1
+	VPERMILPD    $0x01, X0, X2
+	VADDSD       X2, X0, X3
+	VPERMILPD    $0x01, X1, X4
+	VADDSD       X4, X1, X5
+	VADDSD       X5, X3, X3
+	VDIVSD       X6, X3, X3
+	VBROADCASTSD X3, Y7
+	MOVQ         SI, R9
+	MOVQ         CX, R10
+	VXORPD       Y0, Y0, Y0
+
+lnVar:
+	VCVTPS2PD    (R9), Y1
+	VSUBPD       Y7, Y1, Y1
+	VMULPD       Y1, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	ADDQ         $0x10, R9
+	SUBQ         $0x04, R10
+	JNZ          lnVar
+	VEXTRACTF128 $0x01, Y0, X1
+	VPERMILPD    $0x01, X0, X2
+	VADDSD       X2, X0, X3
+	VPERMILPD    $0x01, X1, X4
+	VADDSD       X4, X1, X5
+	VADDSD       X5, X3, X3
+	VDIVSD       X6, X3, X3
+	VADDSD       dLnEps<>+0(SB), X3, X3
+	VSQRTSD      X3, X3, X3
+	VMOVSD       dOne<>+0(SB), X4
+	VDIVSD       X3, X4, X4
+	VBROADCASTSD X4, Y8
+
+lnOut:
+	VCVTPS2PD  (SI), Y1
+	VSUBPD     Y7, Y1, Y1
+	VMULPD     Y8, Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMULPS     (DX), X1, X1
+	VADDPS     (R8), X1, X1
+	VMOVUPS    X1, (DI)
+	ADDQ       $0x10, DI
+	ADDQ       $0x10, SI
+	ADDQ       $0x10, DX
+	ADDQ       $0x10, R8
+	SUBQ       $0x04, CX
+	JNZ        lnOut
+	VZEROUPPER
+	RET
+
 DATA dGeluLo<>+0(SB)/8, $0xc020000000000000
 DATA dGeluLo<>+8(SB)/8, $0xc020000000000000
 DATA dGeluLo<>+16(SB)/8, $0xc020000000000000
@@ -238,6 +318,12 @@ DATA dExpMin<>+8(SB)/8, $0xc086200000000000
 DATA dExpMin<>+16(SB)/8, $0xc086200000000000
 DATA dExpMin<>+24(SB)/8, $0xc086200000000000
 GLOBL dExpMin<>(SB), RODATA|NOPTR, $32
+
+DATA dLnEps<>+0(SB)/8, $0x3ee4f8b588e368f1
+DATA dLnEps<>+8(SB)/8, $0x3ee4f8b588e368f1
+DATA dLnEps<>+16(SB)/8, $0x3ee4f8b588e368f1
+DATA dLnEps<>+24(SB)/8, $0x3ee4f8b588e368f1
+GLOBL dLnEps<>(SB), RODATA|NOPTR, $32
 
 DATA qLow6<>+0(SB)/8, $0x000000000000003f
 DATA qLow6<>+8(SB)/8, $0x000000000000003f

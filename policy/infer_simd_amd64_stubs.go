@@ -27,3 +27,10 @@ func expSumAVX2(s *float32, n int, scale float64, mx float64, tab *uint64) float
 //
 //go:noescape
 func scaleF32AVX2(s *float32, n int, inv float64)
+
+// layerNormRowAVX2 is layerNormRowsFast on one row: y = float32((x−μ)·rstd)·g
+// + b with μ and the variance summed in float64 over four lanes, lane t
+// taking the elements i ≡ t (mod 4); n is a positive multiple of 4.
+//
+//go:noescape
+func layerNormRowAVX2(y *float32, x *float32, gain *float32, bias *float32, n int)

@@ -11,3 +11,4 @@ func geluRowVec(y, x, b []float32) int                        { return 0 }
 func maxScaledVec(s []float32, scale float64) (float64, int)  { return 0, 0 }
 func expSumVec(s []float32, scale, mx float64) (float64, int) { return 0, 0 }
 func scaleVec(s []float32, inv float64) int                   { return 0 }
+func layerNormRowVec(y, x, g, b []float32) bool               { return false }

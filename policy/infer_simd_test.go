@@ -57,6 +57,25 @@ func TestInferSIMDBits(t *testing.T) {
 			if !sameBits(got, want) {
 				t.Fatalf("gelu n=%d: vector %v, scalar %v (x %v b %v)", n, got, want, x, b)
 			}
+			if n%4 == 0 {
+				// Layer norm on finite rows (a NaN or Inf poisons a row
+				// alike on both paths), one row and three.
+				xs, g, bb := make([]float32, 3*n), make([]float32, n), make([]float32, n)
+				for i := range xs {
+					xs[i] = float32(rng.NormFloat64()*3 + 0.5)
+				}
+				for i := range g {
+					g[i], bb[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+				}
+				for _, rows := range []int{1, 3} {
+					got, want := make([]float32, n*rows), make([]float32, n*rows)
+					layerNormRowsFast(got, xs, g, bb, rows, n)
+					withScalar(func() { layerNormRowsFast(want, xs, g, bb, rows, n) })
+					if !sameBits(got, want) {
+						t.Fatalf("layer norm n=%d rows=%d: vector %v, scalar %v", n, rows, got, want)
+					}
+				}
+			}
 			// Scores: finite, some far below the maximum (e^x below −708
 			// is 0), at two temperatures.
 			s := make([]float32, n)
@@ -79,7 +98,8 @@ func TestInferSIMDBits(t *testing.T) {
 }
 
 // TestInferSIMDMatchesReference checks the vector paths against float64
-// references: GELU by math.Tanh, softmax by math.Exp.
+// references: GELU by math.Tanh, layer norm in float64, softmax by
+// math.Exp.
 func TestInferSIMDMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	for _, n := range []int{4, 7, 33, 96, 515} {
@@ -95,6 +115,23 @@ func TestInferSIMDMatchesReference(t *testing.T) {
 				want := activate(actGELU, u)
 				if d := math.Abs(float64(y[i] - want)); d > 1.2e-7*math.Abs(float64(want))+1.4e-9*math.Abs(float64(u)) {
 					t.Fatalf("gelu(%v) = %v, want %v", u, y[i], want)
+				}
+			}
+			if n%4 == 0 {
+				ln := make([]float32, n)
+				layerNormRowsFast(ln, x, b, y, 1, n) // gains b, biases y
+				var mu, v float64
+				for _, u := range x {
+					mu += float64(u) / float64(n)
+				}
+				for _, u := range x {
+					v += (float64(u) - mu) * (float64(u) - mu) / float64(n)
+				}
+				for i, u := range x {
+					w := (float64(u)-mu)/math.Sqrt(v+lnEps)*float64(b[i]) + float64(y[i])
+					if math.Abs(float64(ln[i])-w) > 1e-6*(1+math.Abs(w)) {
+						t.Fatalf("layer norm [%d] = %v, want %v", i, ln[i], w)
+					}
 				}
 			}
 			s := make([]float32, n)
@@ -121,9 +158,9 @@ func TestInferSIMDMatchesReference(t *testing.T) {
 	}
 }
 
-// BenchmarkInferSIMD times GELU and the softmax on the decoder's shapes
-// (a d_ff 512 row, a 96-position score row) with and without the vector
-// kernels.
+// BenchmarkInferSIMD times GELU, the softmax and layer norm on the
+// decoder's shapes (a d_ff 512 row, a 96-position score row, a d 128 row)
+// with and without the vector kernels.
 func BenchmarkInferSIMD(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	x, bias, y := make([]float32, 512), make([]float32, 512), make([]float32, 512)
@@ -146,6 +183,11 @@ func BenchmarkInferSIMD(b *testing.B) {
 		b.Run("softmax96/"+name, func(b *testing.B) {
 			for b.Loop() {
 				softmaxScaled(s, 0.17)
+			}
+		})
+		b.Run("layernorm128/"+name, func(b *testing.B) {
+			for b.Loop() {
+				layerNormRowsFast(y[:128], x[:128], bias[:128], bias[:128], 1, 128)
 			}
 		})
 		inferAVX2 = saved

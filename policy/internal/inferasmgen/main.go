@@ -26,6 +26,7 @@ func main() {
 	softmaxMax()
 	softmaxExp()
 	scaleF32()
+	layerNorm()
 	data()
 	Generate()
 }
@@ -48,6 +49,7 @@ var (
 	dOne      = static("dOne")      // float64 1
 	dExpMin   = static("dExpMin")   // float64 −708
 	qLow6     = static("qLow6")     // int64 63
+	dLnEps    = static("dLnEps")    // float64 1e−5, lnEps
 )
 
 func data() {
@@ -76,6 +78,7 @@ func data() {
 	f64("dHalf", 1.0/2)
 	f64("dOne", 1)
 	f64("dExpMin", -708)
+	f64("dLnEps", 1e-5)
 	GLOBL("qLow6", RODATA|NOPTR)
 	for i := 0; i < 4; i++ {
 		DATA(8*i, U64(63))
@@ -127,10 +130,29 @@ func geluTab() {
 	// away below) read some entry, never outside the table.
 	VPSLLD(U8(23), X3, X3)
 	VPSRLD(U8(21), X3, X3)
-	for k, dst := range []VecPhysical{Y5, Y6, Y7, Y8} {
-		VPCMPEQD(Y9, Y9, Y9)
-		VGATHERDPD(Y9, Mem{Base: tab, Index: X3, Scale: 8, Disp: 8 * k}, dst)
-	}
+	// The four entries (c0…c3 each), loaded whole and transposed into
+	// Y5 = c0, Y6 = c1, Y7 = c2, Y8 = c3 of the four lanes: cheaper than
+	// four gathers.
+	idx := []Register{RAX, RBX, R9, R10}
+	VMOVD(X3, EAX)
+	VPEXTRD(U8(1), X3, EBX)
+	VPEXTRD(U8(2), X3, R9L)
+	VPEXTRD(U8(3), X3, R10L)
+	entry := func(lane, half int) Mem { return Mem{Base: tab, Index: idx[lane], Scale: 8, Disp: 16 * half} }
+	VMOVUPD(entry(0, 0), X5) // lanes 0, 2: c0 c1 | lanes 0, 2
+	VINSERTF128(U8(1), entry(2, 0), Y5, Y5)
+	VMOVUPD(entry(1, 0), X6)
+	VINSERTF128(U8(1), entry(3, 0), Y6, Y6)
+	VMOVUPD(entry(0, 1), X7) // c2 c3
+	VINSERTF128(U8(1), entry(2, 1), Y7, Y7)
+	VMOVUPD(entry(1, 1), X8)
+	VINSERTF128(U8(1), entry(3, 1), Y8, Y8)
+	VUNPCKHPD(Y6, Y5, Y9)  // c1
+	VUNPCKLPD(Y6, Y5, Y5)  // c0
+	VUNPCKHPD(Y8, Y7, Y10) // c3
+	VUNPCKLPD(Y8, Y7, Y7)  // c2
+	VMOVAPD(Y9, Y6)
+	VMOVAPD(Y10, Y8)
 	// c0 + s·(c1 + s·(c2 + s·c3)), then xf·that.
 	VMULPD(Y8, Y2, Y8)
 	VADDPD(Y8, Y7, Y7)
@@ -269,4 +291,76 @@ func scaleF32() {
 	JNZ(LabelRef("scaleLoop"))
 	VZEROUPPER()
 	RET()
+}
+
+func layerNorm() {
+	TEXT("layerNormRowAVX2", NOSPLIT, "func(y, x, gain, bias *float32, n int)")
+	noescape(
+		"layerNormRowAVX2 is layerNormRowsFast on one row: y = float32((x−μ)·rstd)·g",
+		"+ b with μ and the variance summed in float64 over four lanes, lane t",
+		"taking the elements i ≡ t (mod 4); n is a positive multiple of 4.")
+	y := Load(Param("y"), RDI)
+	x := Load(Param("x"), RSI)
+	g := Load(Param("gain"), RDX)
+	b := Load(Param("bias"), R8)
+	n := Load(Param("n"), RCX)
+	VXORPD(X6, X6, X6)
+	VCVTSI2SDQ(n, X6, X6) // float64(n)
+	MOVQ(x, R9)
+	MOVQ(n, R10)
+	VXORPD(Y0, Y0, Y0)
+	Label("lnSum")
+	VCVTPS2PD(ptr(R9), Y1)
+	VADDPD(Y1, Y0, Y0)
+	ADDQ(U8(16), R9)
+	SUBQ(U8(4), R10)
+	JNZ(LabelRef("lnSum"))
+	laneSum(Y0, X3)
+	VDIVSD(X6, X3, X3) // μ
+	VBROADCASTSD(X3, Y7)
+	MOVQ(x, R9)
+	MOVQ(n, R10)
+	VXORPD(Y0, Y0, Y0)
+	Label("lnVar")
+	VCVTPS2PD(ptr(R9), Y1)
+	VSUBPD(Y7, Y1, Y1)
+	VMULPD(Y1, Y1, Y1)
+	VADDPD(Y1, Y0, Y0)
+	ADDQ(U8(16), R9)
+	SUBQ(U8(4), R10)
+	JNZ(LabelRef("lnVar"))
+	laneSum(Y0, X3)
+	VDIVSD(X6, X3, X3)
+	VADDSD(dLnEps.Offset(0), X3, X3)
+	VSQRTSD(X3, X3, X3)
+	VMOVSD(dOne.Offset(0), X4)
+	VDIVSD(X3, X4, X4) // rstd
+	VBROADCASTSD(X4, Y8)
+	Label("lnOut")
+	VCVTPS2PD(ptr(x), Y1)
+	VSUBPD(Y7, Y1, Y1)
+	VMULPD(Y8, Y1, Y1)
+	VCVTPD2PSY(Y1, X1)
+	VMULPS(ptr(g), X1, X1)
+	VADDPS(ptr(b), X1, X1)
+	VMOVUPS(X1, ptr(y))
+	for _, p := range []Register{y, x, g, b} {
+		ADDQ(U8(16), p)
+	}
+	SUBQ(U8(4), n)
+	JNZ(LabelRef("lnOut"))
+	VZEROUPPER()
+	RET()
+}
+
+// laneSum sets the low lane of dst to (s0 + s1) + (s2 + s3) for the lanes
+// of s (clobbers X1, X2, X4, X5).
+func laneSum(s VecPhysical, dst VecPhysical) {
+	lo := s.AsX()
+	VEXTRACTF128(U8(1), s, X1)
+	VPERMILPD(U8(1), lo, X2)
+	VADDSD(X2, lo, dst)
+	VPERMILPD(U8(1), X1, X4)
+	VADDSD(X4, X1, X5)
+	VADDSD(X5, dst, dst)
 }
