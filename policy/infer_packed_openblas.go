@@ -23,3 +23,9 @@ func (p *packedW) mul(m int, a, c []float32) {
 // splitProducts: OpenBLAS may round a row differently with a different
 // number of rows, so the decoder multiplies whole batches (see decoder).
 const splitProducts = false
+
+// mulWT writes y (n×m) = x (n×k) · wᵀ for a weight w in [out, in] layout
+// (m×k): gemm under OpenBLAS.
+func mulWT(y, x, w []float32, n, k, m int) {
+	gemm(false, true, n, m, k, 1, x, k, w, k, 0, y, m)
+}

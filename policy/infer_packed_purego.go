@@ -25,3 +25,15 @@ func (p *packedW) mul(m int, a, c []float32) {
 // splitProducts: MulPacked rounds a row alike however many rows a call
 // has, so the decoder may split products over its parts (see decoder).
 const splitProducts = true
+
+// mulWT writes y (n×m) = x (n×k) · wᵀ for a weight w in [out, in] layout
+// (m×k), bit-identical to gemm(false, true, …). For the few rows of a
+// decoding step it reads w in place instead of packing it per call (see
+// sgemm.MulTransB); many rows go through gemm, whose packing they repay.
+func mulWT(y, x, w []float32, n, k, m int) {
+	if n > 64 {
+		gemm(false, true, n, m, k, 1, x, k, w, k, 0, y, m)
+		return
+	}
+	sgemm.MulTransB(n, m, k, x, k, w, k, y, m)
+}

@@ -1,5 +1,7 @@
 package sgemm
 
+import "sync"
+
 // PackedB is a k×n B operand (row-major, not transposed) packed once into
 // the panels the micro-kernel reads, for products that reuse one weight
 // matrix many times: Sgemm re-packs B on every call, which for the thin
@@ -104,3 +106,67 @@ func MulPacked(m int, alpha float32, a []float32, lda int, pb *PackedB, beta flo
 	kn.block(&p, 0, m, 0, n, s)
 	scratchPool.Put(s)
 }
+
+// MulTransB computes C = A·Bᵀ for row-major m×k A (row i at a[i·lda:]),
+// n×k B (row j at b[j·ldb:], a weight matrix in [out, in] layout) and m×n
+// C, C not read. It is bit-identical to Implementation.Sgemm(NoTrans,
+// Trans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc), computed the other way
+// round, Cᵀ = B·Aᵀ: the micro-kernel reads B's rows in place and packs
+// only the m rows of A, where Sgemm would pack all of B on every call.
+// Each element is the same ascending sum of the same fused products (a·b
+// and b·a round alike) in the same k-blocks, so the bits do not change.
+// For the few rows of a decoding step against a large weight matrix (a
+// vocabulary head, say) that copy was a third of the work. It splits B's
+// rows over GOMAXPROCS goroutines like Sgemm, and panics with gonum's
+// messages on bad sizes, strides or short slices.
+func MulTransB(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	switch {
+	case m < 0:
+		panic(mLT0)
+	case n < 0:
+		panic(nLT0)
+	case k < 0:
+		panic(kLT0)
+	case lda < max(1, k):
+		panic(badLdA)
+	case ldb < max(1, k):
+		panic(badLdB)
+	case ldc < max(1, n):
+		panic(badLdC)
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	switch {
+	case len(a) < (m-1)*lda+k:
+		panic(shortA)
+	case len(b) < (n-1)*ldb+k:
+		panic(shortB)
+	case len(c) < (m-1)*ldc+n:
+		panic(shortC)
+	}
+	if k == 0 {
+		scaleC(m, n, 0, c, ldc)
+		return
+	}
+	tp, _ := transPool.Get().(*[]float32)
+	if tp == nil {
+		tp = new([]float32)
+	}
+	if cap(*tp) < n*m {
+		*tp = make([]float32, n*m)
+	}
+	t := (*tp)[:n*m]
+	p := problem{bT: true, m: n, n: m, k: k, alpha: 1, a: b, lda: ldb, b: a, ldb: lda, c: t, ldc: m}
+	active.gemm(&p)
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		for j := range row {
+			row[j] = t[j*m+i]
+		}
+	}
+	transPool.Put(tp)
+}
+
+// transPool recycles MulTransB's Cᵀ buffers.
+var transPool sync.Pool

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -175,6 +176,63 @@ func BenchmarkMulPacked(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				Serial{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, bb, n, 0, c, n)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// TestMulTransBIsSgemm: computing Cᵀ = B·Aᵀ gives Sgemm's A·Bᵀ bit for
+// bit (and the reference within rounding), across k-blocks, tile edges
+// and thread counts.
+func TestMulTransBIsSgemm(t *testing.T) {
+	withKernel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for _, s := range [][4]int{{1, 1, 1, 0}, {3, 70, 9, 1}, {16, 1000, 576, 0}, {13, 37, 300, 3}, {40, 65, 513, 2}} {
+			m, n, k, pad := s[0], s[1], s[2], s[3]
+			lda, ldb, ldc := k+pad, k+pad, n+pad
+			a, b := randSlice(rng, (m-1)*lda+k), randSlice(rng, (n-1)*ldb+k)
+			want := make([]float32, (m-1)*ldc+n)
+			Implementation{}.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
+			ref := refGemm(false, true, m, n, k, 1, a, lda, b, ldb, 0, nil, ldc)
+			for _, procs := range []int{1, 2, 3} {
+				old := runtime.GOMAXPROCS(procs)
+				c := make([]float32, len(want))
+				MulTransB(m, n, k, a, lda, b, ldb, c, ldc)
+				runtime.GOMAXPROCS(old)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						got := c[i*ldc+j]
+						if math.Float32bits(got) != math.Float32bits(want[i*ldc+j]) {
+							t.Fatalf("%v procs %d: C[%d,%d] = %v, Sgemm %v", s, procs, i, j, got, want[i*ldc+j])
+						}
+						if w := ref[i*n+j]; math.Abs(float64(got)-w) > 1e-5*float64(k+4) {
+							t.Fatalf("%v: C[%d,%d] = %v, reference %v", s, i, j, got, w)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkMulTransB compares MulTransB with Sgemm (NoTrans, Trans) on a
+// SmolLM2-135M decoding step (16 rows): the vocabulary head and the MLP.
+func BenchmarkMulTransB(b *testing.B) {
+	for _, s := range [][3]int{{16, 49152, 576}, {16, 1536, 576}, {16, 576, 1536}} {
+		m, n, k := s[0], s[1], s[2]
+		rng := rand.New(rand.NewPCG(1, 1))
+		a, w, c := randSlice(rng, m*k), randSlice(rng, n*k), make([]float32, m*n)
+		flops := 2 * float64(m*n*k)
+		b.Run(fmt.Sprintf("%dx%dx%d/transB", m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				MulTransB(m, n, k, a, k, w, k, c, n)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("%dx%dx%d/sgemm", m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				Implementation{}.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, w, k, 0, c, n)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
