@@ -73,3 +73,15 @@ func layerNormRowVec(y, x, g, b []float32) bool {
 	layerNormRowAVX2(&y[0], &x[0], &g[0], &b[0], n)
 	return true
 }
+
+// expProbsVec sets probs[i] = expNeg(float64(s[i])·scale − mx) over the
+// leading multiple of 4 of s and returns their float64 sum in ascending i
+// and how many it did.
+func expProbsVec(s []float32, probs []float64, scale, mx float64) (float64, int) {
+	n := len(s) &^ 3
+	if !inferAVX2 || n == 0 {
+		return 0, 0
+	}
+	_ = probs[n-1]
+	return expProbsAVX2(&s[0], &probs[0], n, scale, mx, &exp2Frac[0]), n
+}

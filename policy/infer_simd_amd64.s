@@ -111,7 +111,7 @@ TEXT ·expSumAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD      dOne<>+0(SB), Y10
 	VXORPD       X0, X0, X0
 
-expLoop:
+expSumLoop:
 	VCVTPS2PD    (SI), Y1
 	VMULPD       Y14, Y1, Y1
 	VSUBPD       Y15, Y1, Y1
@@ -146,9 +146,64 @@ expLoop:
 	VADDSD       X5, X0, X0
 	ADDQ         $0x10, SI
 	SUBQ         $0x04, CX
-	JNZ          expLoop
+	JNZ          expSumLoop
 	VZEROUPPER
 	MOVSD        X0, ret+40(FP)
+	RET
+
+// func expProbsAVX2(s *float32, probs *float64, n int, scale float64, mx float64, tab *uint64) float64
+// Requires: AVX, AVX2, SSE2
+TEXT ·expProbsAVX2(SB), NOSPLIT, $0-56
+	MOVQ         s+0(FP), SI
+	MOVQ         probs+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVQ         tab+40(FP), R8
+	VBROADCASTSD scale+24(FP), Y14
+	VBROADCASTSD mx+32(FP), Y15
+	VMOVUPD      dExpShift<>+0(SB), Y13
+	VMOVUPD      dExpScale<>+0(SB), Y12
+	VMOVUPD      dExpLn2<>+0(SB), Y11
+	VMOVUPD      dOne<>+0(SB), Y10
+	VXORPD       X0, X0, X0
+
+expProbsLoop:
+	VCVTPS2PD    (SI), Y1
+	VMULPD       Y14, Y1, Y1
+	VSUBPD       Y15, Y1, Y1
+	VMULPD       Y12, Y1, Y2
+	VADDPD       Y13, Y2, Y2
+	VSUBPD       Y13, Y2, Y3
+	VMULPD       Y11, Y3, Y3
+	VSUBPD       Y3, Y1, Y3
+	VMULPD       dSixth<>+0(SB), Y3, Y4
+	VADDPD       dHalf<>+0(SB), Y4, Y4
+	VMULPD       Y4, Y3, Y4
+	VADDPD       Y10, Y4, Y4
+	VMULPD       Y4, Y3, Y4
+	VADDPD       Y10, Y4, Y4
+	VANDPD       qLow6<>+0(SB), Y2, Y5
+	VPCMPEQD     Y6, Y6, Y6
+	VGATHERQPD   Y6, (R8)(Y5*8), Y7
+	VPSRLQ       $0x06, Y2, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       Y2, Y7, Y7
+	VMULPD       Y7, Y4, Y4
+	VCMPPD       $0x11, dExpMin<>+0(SB), Y1, Y5
+	VANDNPD      Y4, Y5, Y4
+	VMOVUPD      Y4, (DI)
+	ADDQ         $0x20, DI
+	VADDSD       X4, X0, X0
+	VPERMILPD    $0x01, X4, X5
+	VADDSD       X5, X0, X0
+	VEXTRACTF128 $0x01, Y4, X4
+	VADDSD       X4, X0, X0
+	VPERMILPD    $0x01, X4, X5
+	VADDSD       X5, X0, X0
+	ADDQ         $0x10, SI
+	SUBQ         $0x04, CX
+	JNZ          expProbsLoop
+	VZEROUPPER
+	MOVSD        X0, ret+48(FP)
 	RET
 
 // func scaleF32AVX2(s *float32, n int, inv float64)

@@ -23,6 +23,13 @@ func maxScaledAVX2(s *float32, n int, scale float64) float64
 //go:noescape
 func expSumAVX2(s *float32, n int, scale float64, mx float64, tab *uint64) float64
 
+// expProbsAVX2 sets probs[i] = expNeg(float64(s[i])·scale − mx) and returns
+// their sum, added in ascending i; tab is exp2Frac and n a positive
+// multiple of 4.
+//
+//go:noescape
+func expProbsAVX2(s *float32, probs *float64, n int, scale float64, mx float64, tab *uint64) float64
+
 // scaleF32AVX2 sets s[i] = float32(float64(s[i])·inv); n is a positive multiple of 4.
 //
 //go:noescape

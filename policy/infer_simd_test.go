@@ -76,6 +76,22 @@ func TestInferSIMDBits(t *testing.T) {
 					}
 				}
 			}
+			// Sampling exponentials: any logits, specials included.
+			sp, sq := newSampler(n), newSampler(n)
+			for _, invT := range []float64{1, 1 / 0.7} {
+				mx, sum := sp.tempered(x, invT)
+				var mx2, sum2 float64
+				withScalar(func() { mx2, sum2 = sq.tempered(x, invT) })
+				same := math.Float64bits(mx+math.Log(sum)) == math.Float64bits(mx2+math.Log(sum2)) ||
+					math.IsNaN(mx+math.Log(sum)) && math.IsNaN(mx2+math.Log(sum2))
+				for j := range sp.probs {
+					a, b := sp.probs[j], sq.probs[j]
+					same = same && (math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b))
+				}
+				if !same {
+					t.Fatalf("tempered n=%d: vector %v %v %v, scalar %v %v %v (x %v)", n, mx, sum, sp.probs, mx2, sum2, sq.probs, x)
+				}
+			}
 			// Scores: finite, some far below the maximum (e^x below −708
 			// is 0), at two temperatures.
 			s := make([]float32, n)

@@ -266,7 +266,23 @@ func (m *LlamaModel) generateChunk(ctx context.Context, seed uint64, reqs []data
 	for k, i := range leaders {
 		first[i] = slices.Clone(logits[k*v : (k+1)*v])
 	}
-	sp := newSampler(v)
+	// Sampling (an exponential per vocabulary entry) runs on a pool, each
+	// part with its own sampler; every sequence draws from its own stream.
+	pl := newPool(len(reqs))
+	defer pl.close()
+	var sps []*sampler
+	for range pl.parts {
+		sps = append(sps, newSampler(v))
+	}
+	sp := sps[0]
+	var act []*genSeq
+	samplePh := func(part, parts int) {
+		lo, hi := span(len(act), part, parts)
+		for k := lo; k < hi; k++ {
+			tok, lp := sps[part].sample(logits[k*v:(k+1)*v], p, act[k].rng)
+			act[k].push(tok, lp, p, stop, c.MaxPositions)
+		}
+	}
 	for i, s := range seqs {
 		li := leaderOf[promptKey(reqs[i].PromptTokens)]
 		if li != i {
@@ -279,8 +295,7 @@ func (m *LlamaModel) generateChunk(ctx context.Context, seed uint64, reqs []data
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows = rows[:0]
-		var act []*genSeq
+		rows, act = rows[:0], act[:0]
 		for _, s := range seqs {
 			if !s.done {
 				act = append(act, s)
@@ -290,10 +305,7 @@ func (m *LlamaModel) generateChunk(ctx context.Context, seed uint64, reqs []data
 		if len(act) == 0 {
 			return nil
 		}
-		logits := e.forward(rows)
-		for k, s := range act {
-			tok, lp := sp.sample(logits[k*v:(k+1)*v], p, s.rng)
-			s.push(tok, lp, p, stop, c.MaxPositions)
-		}
+		logits = e.forward(rows)
+		pl.run(samplePh, len(act) < 2)
 	}
 }

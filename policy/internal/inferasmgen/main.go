@@ -223,14 +223,38 @@ func softmaxExp() {
 	s := Load(Param("s"), RSI)
 	n := Load(Param("n"), RCX)
 	tab := Load(Param("tab"), R8)
-	VBROADCASTSD(NewParamAddr("scale", 16), Y14)
-	VBROADCASTSD(NewParamAddr("mx", 24), Y15)
+	expLoop("expSum", s, n, tab, func() {
+		VCVTPD2PSY(Y4, X5)
+		VMOVUPS(X5, ptr(s))
+	})
+	TEXT("expProbsAVX2", NOSPLIT, "func(s *float32, probs *float64, n int, scale, mx float64, tab *uint64) float64")
+	noescape(
+		"expProbsAVX2 sets probs[i] = expNeg(float64(s[i])·scale − mx) and returns",
+		"their sum, added in ascending i; tab is exp2Frac and n a positive",
+		"multiple of 4.")
+	s = Load(Param("s"), RSI)
+	probs := Load(Param("probs"), RDI)
+	n = Load(Param("n"), RCX)
+	tab = Load(Param("tab"), R8)
+	expLoop("expProbs", s, n, tab, func() {
+		VMOVUPD(Y4, ptr(probs))
+		ADDQ(U8(32), probs)
+	})
+}
+
+// expLoop is the body of the exponential kernels: for 4 values of s at a
+// time, e = expNeg(float64(s)·scale − mx) into Y4, store(), then the sum
+// (returned) += e_0, e_1, e_2, e_3 in turn. scale and mx are the frame's
+// parameters of those names.
+func expLoop(name string, s, n, tab Register, store func()) {
+	VBROADCASTSD(param("scale"), Y14)
+	VBROADCASTSD(param("mx"), Y15)
 	VMOVUPD(dExpShift, Y13)
 	VMOVUPD(dExpScale, Y12)
 	VMOVUPD(dExpLn2, Y11)
 	VMOVUPD(dOne, Y10)
 	VXORPD(X0, X0, X0) // the sum
-	Label("expLoop")
+	Label(name + "Loop")
 	VCVTPS2PD(ptr(s), Y1)
 	VMULPD(Y14, Y1, Y1)
 	VSUBPD(Y15, Y1, Y1) // x
@@ -257,9 +281,7 @@ func softmaxExp() {
 	// 0 where x < −708.
 	VCMPPD(U8(cmpLT), dExpMin, Y1, Y5)
 	VANDNPD(Y4, Y5, Y4)
-	VCVTPD2PSY(Y4, X5)
-	VMOVUPS(X5, ptr(s))
-	// sum += e_0, e_1, e_2, e_3 in turn.
+	store()
 	VADDSD(X4, X0, X0)
 	VPERMILPD(U8(1), X4, X5)
 	VADDSD(X5, X0, X0)
@@ -269,10 +291,19 @@ func softmaxExp() {
 	VADDSD(X5, X0, X0)
 	ADDQ(U8(16), s)
 	SUBQ(U8(4), n)
-	JNZ(LabelRef("expLoop"))
+	JNZ(LabelRef(name + "Loop"))
 	VZEROUPPER()
 	Store(X0, ReturnIndex(0))
 	RET()
+}
+
+// param is the frame address of the current function's parameter.
+func param(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 func scaleF32() {
