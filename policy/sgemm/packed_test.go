@@ -29,7 +29,7 @@ var packedCases = []gemmCase{
 func checkPacked(t *testing.T, rng *rand.Rand, tc gemmCase) {
 	t.Helper()
 	m, n, k := tc.m, tc.n, tc.k
-	lda, ldb, ldc := k+tc.pad, n+tc.pad, n+tc.pad
+	lda, ldb, ldc := max(1, k)+tc.pad, max(1, n)+tc.pad, max(1, n)+tc.pad
 	a := randSlice(rng, max(0, (m-1)*lda+k))
 	b := randSlice(rng, max(0, (k-1)*ldb+n))
 	c := randSlice(rng, max(0, (m-1)*ldc+n))
