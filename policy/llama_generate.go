@@ -270,42 +270,34 @@ func (m *LlamaModel) generateChunk(ctx context.Context, seed uint64, reqs []data
 	// part with its own sampler; every sequence draws from its own stream.
 	pl := newPool(len(reqs))
 	defer pl.close()
-	var sps []*sampler
+	dr := &decodeRun{p: p, stop: stop, context: c.MaxPositions, vocab: v}
 	for range pl.parts {
-		sps = append(sps, newSampler(v))
+		dr.sps = append(dr.sps, newSampler(v))
 	}
-	sp := sps[0]
-	var act []*genSeq
-	samplePh := func(part, parts int) {
-		lo, hi := span(len(act), part, parts)
-		for k := lo; k < hi; k++ {
-			tok, lp := sps[part].sample(logits[k*v:(k+1)*v], p, act[k].rng)
-			act[k].push(tok, lp, p, stop, c.MaxPositions)
-		}
-	}
+	samplePh := dr.sampleAll
 	for i, s := range seqs {
 		li := leaderOf[promptKey(reqs[i].PromptTokens)]
 		if li != i {
 			s.kv.copyFrom(seqs[li].kv, e.kvw)
 		}
-		tok, lp := sp.sample(first[li], p, s.rng)
+		tok, lp := dr.sps[0].sample(first[li], p, s.rng)
 		s.push(tok, lp, p, stop, c.MaxPositions)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows, act = rows[:0], act[:0]
+		rows, dr.act = rows[:0], dr.act[:0]
 		for _, s := range seqs {
 			if !s.done {
-				act = append(act, s)
+				dr.act = append(dr.act, s)
 				rows = append(rows, row{kv: s.kv, pos: s.kv.n, tok: s.last, want: true})
 			}
 		}
-		if len(act) == 0 {
+		if len(dr.act) == 0 {
 			return nil
 		}
-		logits = e.forward(rows)
-		pl.run(samplePh, len(act) < 2)
+		dr.logits = e.forward(rows)
+		pl.run(samplePh, len(dr.act) < 2)
 	}
 }
