@@ -136,18 +136,7 @@ func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int,
 		return tok, float32(lp)
 	}
 	invT := 1 / p.Temperature
-	// One exponential per token: the shifted exponentials give both the
-	// log-partition (as rowLSE computes it) and the probabilities.
-	mx := math.Inf(-1)
-	for _, x := range row {
-		mx = max(mx, float64(x)*invT)
-	}
-	var sum float64
-	for j, x := range row {
-		e := expNeg(float64(x)*invT - mx)
-		sp.probs[j] = e
-		sum += e
-	}
+	mx, sum := sp.tempered(row, invT)
 	lse := mx + math.Log(sum)
 	var tok int
 	if (p.TopK > 0 && p.TopK < len(row)) || p.TopP < 1 {
@@ -166,4 +155,39 @@ func (sp *sampler) sample(row []float32, p data.GenParams, rng *rand.Rand) (int,
 		}
 	}
 	return tok, float32(float64(row[tok])*invT - lse)
+}
+
+// tempered sets probs[j] = e^(row[j]·invT − mx) for the largest tempered
+// logit mx and returns mx and the sum of probs in ascending j: one
+// exponential per token gives both the log-partition (as rowLSE computes
+// it) and the probabilities. The vector kernels do the leading multiple
+// of 4 with the same arithmetic; a NaN sum (a NaN or +Inf logit, where
+// the vector max, which skips NaN, could differ from the builtin's) is
+// recomputed by the scalar loops, so the result never depends on them.
+func (sp *sampler) tempered(row []float32, invT float64) (mx, sum float64) {
+	if mx, k := maxScaledVec(row, invT); k > 0 {
+		for _, x := range row[k:] {
+			mx = max(mx, float64(x)*invT)
+		}
+		sum, k := expProbsVec(row, sp.probs, invT, mx)
+		for j, x := range row[k:] {
+			e := expNeg(float64(x)*invT - mx)
+			sp.probs[k+j] = e
+			sum += e
+		}
+		if !math.IsNaN(sum) {
+			return mx, sum
+		}
+	}
+	mx = math.Inf(-1)
+	for _, x := range row {
+		mx = max(mx, float64(x)*invT)
+	}
+	sum = 0
+	for j, x := range row {
+		e := expNeg(float64(x)*invT - mx)
+		sp.probs[j] = e
+		sum += e
+	}
+	return mx, sum
 }

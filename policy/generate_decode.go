@@ -48,6 +48,7 @@ func (m *Model) generateChunk(ctx context.Context, seed uint64, reqs []data.GenR
 	pl := newPool(len(reqs))
 	defer pl.close()
 	dc := newDecoder(e, pl)
+	defer dc.release()
 	dr := &decodeRun{p: p, stop: map[int]bool{int(tokenizer.EOS): true}, context: c.Context, vocab: c.Vocab}
 	for _, t := range p.StopTokens {
 		dr.stop[int(t)] = true

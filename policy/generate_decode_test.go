@@ -70,9 +70,8 @@ func TestGenerateSharesPromptCaches(t *testing.T) {
 
 // TestGenerateAllocatesNothingPerToken checks the steady state of decoding
 // allocates nothing: a Generate call allocates as much for 40 new tokens
-// as for 10 (caches, results and random streams are per call). It runs on
-// one CPU, where sgemm does not fork; its parallel path allocates a few
-// objects per product (see the report in issue 18).
+// as for 10 (caches, results and random streams are per call), on one CPU
+// and on two, where the decoder's parts run their own matrix products.
 func TestGenerateAllocatesNothingPerToken(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -82,19 +81,23 @@ func TestGenerateAllocatesNothingPerToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := genRequests(genPrompts, 4)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	// No collections: one would empty the arena pool and count a fresh
 	// arena against whichever run it fell in.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	allocs := func(n int) float64 {
-		p := data.GenParams{Temperature: 1, MaxNewTokens: n}
-		return testing.AllocsPerRun(3, func() {
-			if _, err := m.Generate(context.Background(), 5, reqs, p); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	if short, long := allocs(10), allocs(40); long > short {
-		t.Errorf("%v allocations for 40 new tokens, %v for 10", long, short)
+	for _, procs := range []int{1, 2} {
+		old := runtime.GOMAXPROCS(procs)
+		allocs := func(n int) float64 {
+			p := data.GenParams{Temperature: 1, MaxNewTokens: n}
+			return testing.AllocsPerRun(3, func() {
+				if _, err := m.Generate(context.Background(), 5, reqs, p); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		short, long := allocs(10), allocs(40)
+		runtime.GOMAXPROCS(old)
+		if long > short {
+			t.Errorf("GOMAXPROCS=%d: %v allocations for 40 new tokens, %v for 10", procs, long, short)
+		}
 	}
 }

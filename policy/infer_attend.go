@@ -2,33 +2,6 @@ package policy
 
 import "github.com/rlpipe/rlpipe/policy/sgemm"
 
-// attend finishes layer l's QKV projection of its rows (bias, rotary
-// positions), stores their keys and values and writes their attention
-// into att. When a batch holds several rows of one sequence (prefill),
-// a row reads keys other parts store, so storing runs first as its own
-// phase (storeOnly) and attend only attends.
-func (dc *decoder) attend(part, parts int) {
-	lo, hi := span(len(dc.rows), part, parts)
-	d, l, s := dc.d, dc.layer, dc.scores[part]
-	for i := lo; i < hi; i++ {
-		qkv := dc.qkv[i*3*d : (i+1)*3*d]
-		if !dc.stored {
-			dc.store(dc.rows[i], qkv, l)
-		}
-		dc.attendRow(dc.rows[i], qkv[:d], dc.att[i*d:(i+1)*d], l, s)
-	}
-}
-
-// storeOnly is the store half of attend, for batches with several rows of
-// a sequence.
-func (dc *decoder) storeOnly(part, parts int) {
-	lo, hi := span(len(dc.rows), part, parts)
-	d := dc.d
-	for i := lo; i < hi; i++ {
-		dc.store(dc.rows[i], dc.qkv[i*3*d:(i+1)*3*d], dc.layer)
-	}
-}
-
 // store adds the QKV bias to one row, rotates its query and key under
 // rotary positions (in place) and writes its key and value to its cache.
 func (dc *decoder) store(rw decRow, qkv []float32, l int) {

@@ -1,6 +1,9 @@
 package policy
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // seqCache holds keys and values of positions [base, base+cap) of one
 // sequence, per layer: keys transposed (d×cap, channel-major) so that a
@@ -40,33 +43,79 @@ type decRow struct {
 }
 
 // decoder is the engine's causal forward for Generate: the row scratch of
-// engine, seqCache attention, and the per-row phases (attention, residual
-// and layer norms, GELU, sampling) split over a pool, between the matrix
-// products, which sgemm spreads over the CPUs itself. Every row is computed
-// by the same arithmetic whatever the split, so results do not depend on
-// GOMAXPROCS.
+// engine, seqCache attention and the weights packed once for the matrix
+// products. With splitProducts (the pure-Go build) a batch is split into
+// spans of rows, one per pool part, and each part pushes its span through
+// the whole network, matrix products included (a row of a product does
+// not depend on the others): decoding needs no synchronisation between
+// layers, and only a batch with several rows of one sequence (prefill)
+// meets once per layer, since its rows read keys other parts store.
+// Otherwise (OpenBLAS, whose rounding depends on the number of rows) the
+// products run over the whole batch between per-row phases on the pool.
+// Every row is computed by the same arithmetic whatever the split, so
+// results do not depend on GOMAXPROCS.
 type decoder struct {
 	*engine
 	pool   *pool
+	w      *decWeights
 	scale  float64     // 1/√dh, applied to the scores in the softmax
 	rows   []decRow    // the current batch
 	wantAt []int       // row → its logits row, or −1
 	nw     int         // rows with logits
 	layer  int         // the layer the next phase works on
-	scores [][]float32 // per part
 	stored bool        // keys and values of the batch are already stored
+	scores [][]float32 // per part
 
-	embedPh, attnPh, storePh, residAttnPh, geluPh, residMLPPh func(part, parts int)
+	stepPh, embedPh, storePh, layerPh, headPh func(part, parts int)
+	attendPh, residAttnPh, geluPh, residMLPPh func(part, parts int)
 }
+
+// decWeights are the decoder's packed weight matrices.
+type decWeights struct {
+	layers []decLayerW
+	head   packedW
+}
+
+// decLayerW are one block's packed matrices.
+type decLayerW struct {
+	qkv, wo, w1, w2 packedW
+}
+
+// decWeightsPool recycles packed weights between Generate calls (3 MB for
+// the default model).
+var decWeightsPool sync.Pool
 
 func newDecoder(e *engine, p *pool) *decoder {
 	dc := &decoder{engine: e, pool: p, scale: 1 / math.Sqrt(float64(e.dh))}
 	for range p.parts {
 		dc.scores = append(dc.scores, make([]float32, e.cfg.Context))
 	}
-	dc.embedPh, dc.attnPh, dc.storePh, dc.geluPh = dc.embed, dc.attend, dc.storeOnly, dc.gelu
-	dc.residAttnPh, dc.residMLPPh = dc.residAttn, dc.residMLP
+	dc.w, _ = decWeightsPool.Get().(*decWeights)
+	if dc.w == nil {
+		dc.w = new(decWeights)
+	}
+	if cap(dc.w.layers) < len(e.layers) {
+		dc.w.layers = make([]decLayerW, len(e.layers))
+	}
+	dc.w.layers = dc.w.layers[:len(e.layers)]
+	d, ff := e.d, e.cfg.DFF
+	for l, lw := range e.layers {
+		pw := &dc.w.layers[l]
+		pw.qkv.pack(lw.wqkv, d, 3*d)
+		pw.wo.pack(lw.wo, d, d)
+		pw.w1.pack(lw.w1, d, ff)
+		pw.w2.pack(lw.w2, ff, d)
+	}
+	dc.w.head.pack(e.head, d, e.cfg.Vocab)
+	dc.stepPh, dc.embedPh, dc.storePh, dc.layerPh, dc.headPh = dc.step, dc.embed, dc.storeOnly, dc.layerRest, dc.headSpan
+	dc.attendPh, dc.residAttnPh, dc.geluPh, dc.residMLPPh = dc.attend, dc.residAttn, dc.gelu, dc.residMLP
 	return dc
+}
+
+// release returns the packed weights to their pool; dc is unusable after.
+func (dc *decoder) release() {
+	decWeightsPool.Put(dc.w)
+	dc.w = nil
 }
 
 // reserve sizes the row scratch for batches of up to r rows, so that
@@ -84,7 +133,7 @@ func (dc *decoder) reserve(r int) {
 // in their caches, and returns the logits of the rows with want set (one
 // V-row each, in order), valid until the next call.
 func (dc *decoder) forward(rows []decRow) []float32 {
-	r, d, c := len(rows), dc.d, dc.cfg
+	r := len(rows)
 	dc.rows, dc.wantAt, dc.nw = rows, dc.wantAt[:r], 0
 	multi := false // some sequence has several rows
 	for i, rw := range rows {
@@ -96,91 +145,119 @@ func (dc *decoder) forward(rows []decRow) []float32 {
 	}
 	// Small batches run on the caller: the hand-off would cost more.
 	small := r < 8
+	switch {
+	case !splitProducts:
+		dc.forwardWhole(multi, small)
+	case !multi:
+		dc.pool.run(dc.stepPh, small)
+	default:
+		dc.pool.run(dc.embedPh, small)
+		for l := range dc.layers {
+			dc.layer = l
+			dc.pool.run(dc.storePh, small)
+			dc.pool.run(dc.layerPh, small)
+		}
+		dc.pool.run(dc.headPh, small)
+	}
+	return dc.logits[:dc.nw*dc.cfg.Vocab]
+}
+
+// forwardWhole is forward with every matrix product over the whole batch
+// (on the caller) and the per-row work in phases on the pool.
+func (dc *decoder) forwardWhole(multi, small bool) {
+	r, d, ff := len(dc.rows), dc.d, dc.cfg.DFF
 	dc.pool.run(dc.embedPh, small)
 	for l := range dc.layers {
-		lw := &dc.layers[l]
-		dc.layer = l
-		gemm(false, false, r, 3*d, d, 1, dc.h, d, lw.wqkv, 3*d, 0, dc.qkv, 3*d)
-		dc.stored = multi
+		pw := &dc.w.layers[l]
+		dc.layer, dc.stored = l, multi
+		pw.qkv.mul(r, dc.h[:r*d], dc.qkv[:r*3*d])
 		if multi {
 			dc.pool.run(dc.storePh, small)
 		}
-		dc.pool.run(dc.attnPh, small)
-		gemm(false, false, r, d, d, 1, dc.att, d, lw.wo, d, 0, dc.tmp, d)
+		dc.pool.run(dc.attendPh, small)
+		pw.wo.mul(r, dc.att[:r*d], dc.tmp[:r*d])
 		dc.pool.run(dc.residAttnPh, small)
-		gemm(false, false, r, c.DFF, d, 1, dc.h, d, lw.w1, c.DFF, 0, dc.f, c.DFF)
+		pw.w1.mul(r, dc.h[:r*d], dc.f[:r*ff])
 		dc.pool.run(dc.geluPh, small)
-		gemm(false, false, r, d, c.DFF, 1, dc.f, c.DFF, lw.w2, d, 0, dc.tmp, d)
+		pw.w2.mul(r, dc.f[:r*ff], dc.tmp[:r*d])
 		dc.pool.run(dc.residMLPPh, small)
 	}
-	logits := dc.logits[:dc.nw*c.Vocab]
-	gemm(false, false, dc.nw, c.Vocab, d, 1, dc.hf, d, dc.head, c.Vocab, 0, logits, c.Vocab)
-	return logits
+	dc.headRows(0, r)
 }
 
-// embed writes the token (and learned position) embeddings of its rows
-// into x and their first layer norm into h.
-func (dc *decoder) embed(part, parts int) {
-	d := dc.d
+// step is a whole forward of its span of a batch without two rows of one
+// sequence: each row's attention reads only its own keys and values.
+func (dc *decoder) step(part, parts int) {
 	lo, hi := span(len(dc.rows), part, parts)
-	for i := lo; i < hi; i++ {
-		rw := dc.rows[i]
-		x := dc.x[i*d : (i+1)*d]
-		copy(x, dc.wte[rw.tok*d:(rw.tok+1)*d])
-		if dc.wpe != nil {
-			for j, p := range dc.wpe[rw.pos*d : (rw.pos+1)*d] {
-				x[j] += p
-			}
-		}
+	dc.embedRows(lo, hi)
+	for l := range dc.layers {
+		dc.qkvRows(lo, hi, l)
+		dc.layerRows(lo, hi, l, part, false)
 	}
-	lw := &dc.layers[0]
-	layerNormRowsFast(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], lw.ln1g, lw.ln1b, hi-lo, d)
+	dc.headRows(lo, hi)
 }
 
-// residAttn adds the attention projection (tmp) and its bias to the
-// residual stream and writes the second layer norm into h.
-func (dc *decoder) residAttn(part, parts int) {
-	d, lw := dc.d, &dc.layers[dc.layer]
-	lo, hi := span(len(dc.rows), part, parts)
-	addBiasResidual(dc.x[lo*d:hi*d], dc.tmp[lo*d:hi*d], lw.bo, hi-lo, d)
-	layerNormRowsFast(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], lw.ln2g, lw.ln2b, hi-lo, d)
-}
-
-// residMLP adds the MLP output (tmp) and its bias to the residual stream,
-// then writes the next layer's first layer norm into h or, after the last
-// layer, the final layer norm of the rows that want logits into hf.
-func (dc *decoder) residMLP(part, parts int) {
-	d, l := dc.d, dc.layer
-	lw := &dc.layers[l]
-	lo, hi := span(len(dc.rows), part, parts)
-	addBiasResidual(dc.x[lo*d:hi*d], dc.tmp[lo*d:hi*d], lw.b2, hi-lo, d)
-	if l+1 < len(dc.layers) {
-		nx := &dc.layers[l+1]
-		layerNormRowsFast(dc.h[lo*d:hi*d], dc.x[lo*d:hi*d], nx.ln1g, nx.ln1b, hi-lo, d)
+// layerRows finishes layer l for rows lo…hi from their projections in
+// qkv (stored already if stored), products included.
+func (dc *decoder) layerRows(lo, hi, l, part int, stored bool) {
+	if lo == hi {
 		return
 	}
-	for i := lo; i < hi; i++ {
-		if k := dc.wantAt[i]; k >= 0 {
-			layerNormRowsFast(dc.hf[k*d:(k+1)*d], dc.x[i*d:(i+1)*d], dc.lnfg, dc.lnfb, 1, d)
-		}
-	}
+	d, ff, n, pw := dc.d, dc.cfg.DFF, hi-lo, &dc.w.layers[l]
+	dc.attendRows(lo, hi, l, part, stored)
+	pw.wo.mul(n, dc.att[lo*d:hi*d], dc.tmp[lo*d:hi*d])
+	dc.residAttnRows(lo, hi, l)
+	pw.w1.mul(n, dc.h[lo*d:hi*d], dc.f[lo*ff:hi*ff])
+	dc.geluRows(lo, hi, l)
+	pw.w2.mul(n, dc.f[lo*ff:hi*ff], dc.tmp[lo*d:hi*d])
+	dc.residMLPRows(lo, hi, l)
 }
 
-// addBiasResidual adds t + b to y row-wise (rows×d), the bias added to the
-// product first as linearAdd and the training graph do.
-func addBiasResidual(y, t, b []float32, rows, d int) {
-	b = b[:d]
-	for r := 0; r < rows; r++ {
-		yr, tr := y[r*d:(r+1)*d], t[r*d:(r+1)*d]
-		for j := range b { // b's length bounds all three: no index checks
-			yr[j] += tr[j] + b[j]
-		}
+// qkvRows projects rows lo…hi of h to queries, keys and values (qkv) for
+// layer l.
+func (dc *decoder) qkvRows(lo, hi, l int) {
+	if lo == hi {
+		return
 	}
+	d := dc.d
+	dc.w.layers[l].qkv.mul(hi-lo, dc.h[lo*d:hi*d], dc.qkv[lo*3*d:hi*3*d])
 }
 
-// gelu applies the MLP bias and activation to its rows of f.
-func (dc *decoder) gelu(part, parts int) {
-	n, lw := dc.cfg.DFF, &dc.layers[dc.layer]
+// The phases: each runs one per-row step on its part's span of the batch
+// (layer dc.layer). storeOnly also projects when products are split.
+func (dc *decoder) embed(part, parts int) { dc.embedRows(span(len(dc.rows), part, parts)) }
+
+func (dc *decoder) storeOnly(part, parts int) {
 	lo, hi := span(len(dc.rows), part, parts)
-	biasActRowsFast(dc.f[lo*n:hi*n], dc.f[lo*n:hi*n], lw.b1, hi-lo, n, dc.act)
+	if splitProducts {
+		dc.qkvRows(lo, hi, dc.layer)
+	}
+	dc.storeRows(lo, hi, dc.layer)
+}
+
+func (dc *decoder) layerRest(part, parts int) {
+	lo, hi := span(len(dc.rows), part, parts)
+	dc.layerRows(lo, hi, dc.layer, part, true)
+}
+
+func (dc *decoder) headSpan(part, parts int) { dc.headRows(span(len(dc.rows), part, parts)) }
+
+func (dc *decoder) attend(part, parts int) {
+	lo, hi := span(len(dc.rows), part, parts)
+	dc.attendRows(lo, hi, dc.layer, part, dc.stored)
+}
+
+func (dc *decoder) residAttn(part, parts int) {
+	lo, hi := span(len(dc.rows), part, parts)
+	dc.residAttnRows(lo, hi, dc.layer)
+}
+
+func (dc *decoder) gelu(part, parts int) {
+	lo, hi := span(len(dc.rows), part, parts)
+	dc.geluRows(lo, hi, dc.layer)
+}
+
+func (dc *decoder) residMLP(part, parts int) {
+	lo, hi := span(len(dc.rows), part, parts)
+	dc.residMLPRows(lo, hi, dc.layer)
 }

@@ -43,22 +43,27 @@ func expNeg(x float64) float64 {
 }
 
 // softmaxScaled replaces s by softmax(scale·s), accumulating in float64
-// like softmaxInPlace.
+// like softmaxInPlace. The vector kernels take the leading multiple of 4
+// with the same arithmetic (the sum still in ascending order).
 func softmaxScaled(s []float32, scale float64) {
-	mx := math.Inf(-1)
-	for _, v := range s {
+	mx, k := maxScaledVec(s, scale)
+	if k == 0 {
+		mx = math.Inf(-1)
+	}
+	for _, v := range s[k:] {
 		if z := float64(v) * scale; z > mx {
 			mx = z
 		}
 	}
-	var sum float64
-	for i, v := range s {
+	sum, k := expSumVec(s, scale, mx)
+	for i, v := range s[k:] {
 		e := expNeg(float64(v)*scale - mx)
-		s[i] = float32(e)
+		s[k+i] = float32(e)
 		sum += e
 	}
 	inv := 1 / sum
-	for i := range s {
+	k = scaleVec(s, inv)
+	for i := k; i < len(s); i++ {
 		s[i] = float32(float64(s[i]) * inv)
 	}
 }
@@ -117,7 +122,9 @@ func geluTail(u float32) float32 {
 }
 
 // biasActRowsFast is biasActRows with geluFast, written out in the loop
-// (too long for the inliner; the call was a third of its cost).
+// (too long for the inliner; the call was a third of its cost), the
+// leading multiple of 4 of each row by the vector kernel, which gives
+// the same bits.
 func biasActRowsFast(y, x, b []float32, rows, d, act int) {
 	if act != actGELU {
 		biasActRows(y, x, b, rows, d, act)
@@ -126,6 +133,8 @@ func biasActRowsFast(y, x, b []float32, rows, d, act int) {
 	for r := 0; r < rows; r++ {
 		xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
 		br := b[:len(xr)]
+		k := geluRowVec(yr, xr, br)
+		xr, yr, br = xr[k:], yr[k:], br[k:]
 		for j, u := range xr {
 			u += br[j]
 			xf := float64(u)
@@ -146,6 +155,7 @@ func biasActRowsFast(y, x, b []float32, rows, d, act int) {
 // split over four accumulators: the two statistics passes were chains of
 // dependent additions, one per element. The grouping changes the float64
 // sums in their last bits only, far below the float32 result's rounding.
+// The vector kernel repeats the same arithmetic lane for lane.
 func layerNormRowsFast(y, x, g, b []float32, rows, d int) {
 	if d%4 != 0 {
 		layerNormRows(y, x, g, b, rows, d)
@@ -154,6 +164,9 @@ func layerNormRowsFast(y, x, g, b []float32, rows, d int) {
 	g, b = g[:d], b[:d]
 	for r := 0; r < rows; r++ {
 		xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
+		if layerNormRowVec(yr, xr, g, b) {
+			continue
+		}
 		var s0, s1, s2, s3 float64
 		for q := xr; len(q) >= 4; q = q[4:] {
 			s0 += float64(q[0])

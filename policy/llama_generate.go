@@ -80,21 +80,21 @@ func (e *llamaEngine) forward(rows []row) []float32 {
 	for l := range e.layers {
 		lw := &e.layers[l]
 		rmsNormRows(e.h, e.x, lw.inNorm, c.RMSNormEps)
-		linearTRows(e.q, e.h, lw.wq, lw.bq, r, d, e.qw)
-		linearTRows(e.k, e.h, lw.wk, lw.bk, r, d, e.kvw)
-		linearTRows(e.v, e.h, lw.wv, lw.bv, r, d, e.kvw)
+		linearTDecode(e.q, e.h, lw.wq, lw.bq, r, d, e.qw)
+		linearTDecode(e.k, e.h, lw.wk, lw.bk, r, d, e.kvw)
+		linearTDecode(e.v, e.h, lw.wv, lw.bv, r, d, e.kvw)
 		if lw.qNorm != nil {
 			rmsNormRows(e.q, e.q, lw.qNorm, c.RMSNormEps)
 			rmsNormRows(e.k, e.k, lw.kNorm, c.RMSNormEps)
 		}
 		e.attend(rows, l)
-		linearTRows(e.tmp, e.att, lw.wo, lw.bo, r, e.qw, d)
+		linearTDecode(e.tmp, e.att, lw.wo, lw.bo, r, e.qw, d)
 		addInto(e.x, e.tmp)
 		rmsNormRows(e.h, e.x, lw.postNorm, c.RMSNormEps)
-		linearTRows(e.g, e.h, lw.wg, nil, r, d, e.f)
-		linearTRows(e.u, e.h, lw.wu, nil, r, d, e.f)
+		linearTDecode(e.g, e.h, lw.wg, nil, r, d, e.f)
+		linearTDecode(e.u, e.h, lw.wu, nil, r, d, e.f)
 		swiglu(e.g, e.g, e.u)
-		linearTRows(e.tmp, e.g, lw.wd, nil, r, e.f, d)
+		linearTDecode(e.tmp, e.g, lw.wd, nil, r, e.f, d)
 		addInto(e.x, e.tmp)
 	}
 	for _, rw := range rows {
@@ -110,8 +110,22 @@ func (e *llamaEngine) forward(rows []row) []float32 {
 	e.hf = grow(e.hf, nw*d)
 	rmsNormRows(e.hf, e.h[:nw*d], e.norm, c.RMSNormEps)
 	e.logits = grow(e.logits, nw*c.Vocab)
-	linearTRows(e.logits, e.hf, e.head, nil, nw, d, c.Vocab)
+	linearTDecode(e.logits, e.hf, e.head, nil, nw, d, c.Vocab)
 	return e.logits
+}
+
+// linearTDecode is linearTRows (y = x·wᵀ + b for n rows) through mulWT,
+// which gives the same bits without packing w on every decoding step.
+func linearTDecode(y, x, w, b []float32, n, k, m int) {
+	mulWT(y, x, w, n, k, m)
+	if b != nil {
+		for r := 0; r < n; r++ {
+			yr := y[r*m : (r+1)*m]
+			for j := range yr {
+				yr[j] += b[j]
+			}
+		}
+	}
 }
 
 // addInto adds src to dst (the residual stream).
@@ -252,34 +266,38 @@ func (m *LlamaModel) generateChunk(ctx context.Context, seed uint64, reqs []data
 	for k, i := range leaders {
 		first[i] = slices.Clone(logits[k*v : (k+1)*v])
 	}
-	sp := newSampler(v)
+	// Sampling (an exponential per vocabulary entry) runs on a pool, each
+	// part with its own sampler; every sequence draws from its own stream.
+	pl := newPool(len(reqs))
+	defer pl.close()
+	dr := &decodeRun{p: p, stop: stop, context: c.MaxPositions, vocab: v}
+	for range pl.parts {
+		dr.sps = append(dr.sps, newSampler(v))
+	}
+	samplePh := dr.sampleAll
 	for i, s := range seqs {
 		li := leaderOf[promptKey(reqs[i].PromptTokens)]
 		if li != i {
 			s.kv.copyFrom(seqs[li].kv, e.kvw)
 		}
-		tok, lp := sp.sample(first[li], p, s.rng)
+		tok, lp := dr.sps[0].sample(first[li], p, s.rng)
 		s.push(tok, lp, p, stop, c.MaxPositions)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows = rows[:0]
-		var act []*genSeq
+		rows, dr.act = rows[:0], dr.act[:0]
 		for _, s := range seqs {
 			if !s.done {
-				act = append(act, s)
+				dr.act = append(dr.act, s)
 				rows = append(rows, row{kv: s.kv, pos: s.kv.n, tok: s.last, want: true})
 			}
 		}
-		if len(act) == 0 {
+		if len(dr.act) == 0 {
 			return nil
 		}
-		logits := e.forward(rows)
-		for k, s := range act {
-			tok, lp := sp.sample(logits[k*v:(k+1)*v], p, s.rng)
-			s.push(tok, lp, p, stop, c.MaxPositions)
-		}
+		dr.logits = e.forward(rows)
+		pl.run(samplePh, len(dr.act) < 2)
 	}
 }

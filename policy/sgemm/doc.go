@@ -24,6 +24,12 @@
 // split only over tiles of C, never over k. Serial is the same product on
 // the calling goroutine, for callers that already spread independent small
 // products (attention heads) over the cores.
+//
+// For a weight matrix multiplied many times (decoding), PackB packs B once
+// and MulPacked multiplies by it without re-packing, on the calling
+// goroutine (rows may be split over goroutines freely); MulTransB computes
+// A·Bᵀ for a few rows of A against a large [out, in] weight by reading the
+// weight in place. Both give Sgemm's bits exactly.
 package sgemm
 
 //go:generate go run -C internal/asmgen . -out ../../kernel_amd64.s -stubs ../../kernel_amd64_stubs.go -pkg sgemm

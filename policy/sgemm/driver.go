@@ -53,6 +53,7 @@ type problem struct {
 	beta    float32
 	c       []float32
 	ldc     int
+	packed  *PackedB // B already packed (then b is unused, never transposed)
 }
 
 // scratch holds one goroutine's packing buffers.
@@ -68,6 +69,9 @@ func (kn *kernel) getScratch(p *problem) *scratch {
 	kb := min(kc, p.k)
 	na := min(mcTiles, ceilDiv(p.m, kn.mr)) * kn.mr * kb
 	nb := min(ncMax/kn.nr, ceilDiv(p.n, kn.nr)) * kn.nr * kb
+	if p.packed != nil {
+		nb = 0
+	}
 	s, _ := scratchPool.Get().(*scratch)
 	if s == nil {
 		s = new(scratch)
@@ -140,7 +144,8 @@ func (kn *kernel) parallel(pv problem, w int) {
 }
 
 // block computes rows i0:i1 and columns j0:j1 of C (i0 a multiple of mr,
-// j0 of nr) with the packed loop nest jc → pc → ic → jr → ir.
+// j0 of nr) with the packed loop nest jc → pc → ic → jr → ir. With B
+// already packed, j0 must be 0 (the panels are laid out from column 0).
 func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 	mr, nr := kn.mr, kn.nr
 	mc, nc := mcTiles*mr, ncMax/nr*nr
@@ -148,7 +153,12 @@ func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < p.k; pc += kc {
 			kb := min(kc, p.k-pc)
-			packB(s.b, p, pc, kb, jc, nb, nr)
+			bpanel := s.b
+			if p.packed != nil {
+				bpanel = p.packed.buf[packedOffset(kn, p.k, jc, pc, nb):]
+			} else {
+				packB(bpanel, p, pc, kb, jc, nb, nr)
+			}
 			beta := p.beta
 			if pc > 0 {
 				beta = 1
@@ -164,7 +174,7 @@ func (kn *kernel) block(p *problem, i0, i1, j0, j1 int, s *scratch) {
 					packARows(s.a, p, ic, mb, pc, kb, mr, direct)
 				}
 				for jr := 0; jr < nb; jr += nr {
-					bp := &s.b[jr*kb]
+					bp := &bpanel[jr*kb]
 					cols := min(nr, nb-jr)
 					for ir := 0; ir < mb; ir += mr {
 						t := tileArgs{kb: kb, a: &s.a[ir*kb], lda: kb, b: bp, beta: beta}
