@@ -44,16 +44,14 @@ type decRow struct {
 
 // decoder is the engine's causal forward for Generate: the row scratch of
 // engine, seqCache attention and the weights packed once for the matrix
-// products. With splitProducts (the pure-Go build) a batch is split into
-// spans of rows, one per pool part, and each part pushes its span through
-// the whole network, matrix products included (a row of a product does
-// not depend on the others): decoding needs no synchronisation between
-// layers, and only a batch with several rows of one sequence (prefill)
-// meets once per layer, since its rows read keys other parts store.
-// Otherwise (OpenBLAS, whose rounding depends on the number of rows) the
-// products run over the whole batch between per-row phases on the pool.
-// Every row is computed by the same arithmetic whatever the split, so
-// results do not depend on GOMAXPROCS.
+// products. A batch is split into spans of rows, one per pool part, and
+// each part pushes its span through the whole network, matrix products
+// included (a row of a product does not depend on the others, see
+// packedW): decoding needs no synchronisation between layers, and only a
+// batch with several rows of one sequence (prefill) meets once per layer,
+// since its rows read keys other parts store. Every row is computed by the
+// same arithmetic whatever the split, so results do not depend on
+// GOMAXPROCS.
 type decoder struct {
 	*engine
 	pool   *pool
@@ -63,11 +61,9 @@ type decoder struct {
 	wantAt []int       // row → its logits row, or −1
 	nw     int         // rows with logits
 	layer  int         // the layer the next phase works on
-	stored bool        // keys and values of the batch are already stored
 	scores [][]float32 // per part
 
 	stepPh, embedPh, storePh, layerPh, headPh func(part, parts int)
-	attendPh, residAttnPh, geluPh, residMLPPh func(part, parts int)
 }
 
 // decWeights are the decoder's packed weight matrices.
@@ -108,7 +104,6 @@ func newDecoder(e *engine, p *pool) *decoder {
 	}
 	dc.w.head.pack(e.head, d, e.cfg.Vocab)
 	dc.stepPh, dc.embedPh, dc.storePh, dc.layerPh, dc.headPh = dc.step, dc.embed, dc.storeOnly, dc.layerRest, dc.headSpan
-	dc.attendPh, dc.residAttnPh, dc.geluPh, dc.residMLPPh = dc.attend, dc.residAttn, dc.gelu, dc.residMLP
 	return dc
 }
 
@@ -146,8 +141,6 @@ func (dc *decoder) forward(rows []decRow) []float32 {
 	// Small batches run on the caller: the hand-off would cost more.
 	small := r < 8
 	switch {
-	case !splitProducts:
-		dc.forwardWhole(multi, small)
 	case !multi:
 		dc.pool.run(dc.stepPh, small)
 	default:
@@ -160,29 +153,6 @@ func (dc *decoder) forward(rows []decRow) []float32 {
 		dc.pool.run(dc.headPh, small)
 	}
 	return dc.logits[:dc.nw*dc.cfg.Vocab]
-}
-
-// forwardWhole is forward with every matrix product over the whole batch
-// (on the caller) and the per-row work in phases on the pool.
-func (dc *decoder) forwardWhole(multi, small bool) {
-	r, d, ff := len(dc.rows), dc.d, dc.cfg.DFF
-	dc.pool.run(dc.embedPh, small)
-	for l := range dc.layers {
-		pw := &dc.w.layers[l]
-		dc.layer, dc.stored = l, multi
-		pw.qkv.mul(r, dc.h[:r*d], dc.qkv[:r*3*d])
-		if multi {
-			dc.pool.run(dc.storePh, small)
-		}
-		dc.pool.run(dc.attendPh, small)
-		pw.wo.mul(r, dc.att[:r*d], dc.tmp[:r*d])
-		dc.pool.run(dc.residAttnPh, small)
-		pw.w1.mul(r, dc.h[:r*d], dc.f[:r*ff])
-		dc.pool.run(dc.geluPh, small)
-		pw.w2.mul(r, dc.f[:r*ff], dc.tmp[:r*d])
-		dc.pool.run(dc.residMLPPh, small)
-	}
-	dc.headRows(0, r)
 }
 
 // step is a whole forward of its span of a batch without two rows of one
@@ -224,14 +194,12 @@ func (dc *decoder) qkvRows(lo, hi, l int) {
 }
 
 // The phases: each runs one per-row step on its part's span of the batch
-// (layer dc.layer). storeOnly also projects when products are split.
+// (layer dc.layer). storeOnly projects before it stores.
 func (dc *decoder) embed(part, parts int) { dc.embedRows(span(len(dc.rows), part, parts)) }
 
 func (dc *decoder) storeOnly(part, parts int) {
 	lo, hi := span(len(dc.rows), part, parts)
-	if splitProducts {
-		dc.qkvRows(lo, hi, dc.layer)
-	}
+	dc.qkvRows(lo, hi, dc.layer)
 	dc.storeRows(lo, hi, dc.layer)
 }
 
@@ -241,23 +209,3 @@ func (dc *decoder) layerRest(part, parts int) {
 }
 
 func (dc *decoder) headSpan(part, parts int) { dc.headRows(span(len(dc.rows), part, parts)) }
-
-func (dc *decoder) attend(part, parts int) {
-	lo, hi := span(len(dc.rows), part, parts)
-	dc.attendRows(lo, hi, dc.layer, part, dc.stored)
-}
-
-func (dc *decoder) residAttn(part, parts int) {
-	lo, hi := span(len(dc.rows), part, parts)
-	dc.residAttnRows(lo, hi, dc.layer)
-}
-
-func (dc *decoder) gelu(part, parts int) {
-	lo, hi := span(len(dc.rows), part, parts)
-	dc.geluRows(lo, hi, dc.layer)
-}
-
-func (dc *decoder) residMLP(part, parts int) {
-	lo, hi := span(len(dc.rows), part, parts)
-	dc.residMLPRows(lo, hi, dc.layer)
-}
