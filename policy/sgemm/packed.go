@@ -79,22 +79,8 @@ func packedOffset(kn *kernel, k, jc, pc, nb int) int {
 // In steady state it allocates nothing (its A scratch is pooled).
 func MulPacked(m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	k, n := pb.k, pb.n
-	switch {
-	case m < 0:
-		panic(mLT0)
-	case lda < max(1, k):
-		panic(badLdA)
-	case ldc < max(1, n):
-		panic(badLdC)
-	}
-	if m == 0 || n == 0 {
+	if !checkArgs(false, false, m, n, k, a, lda, nil, n, c, ldc, true) {
 		return
-	}
-	switch {
-	case len(a) < (m-1)*lda+k:
-		panic(shortA)
-	case len(c) < (m-1)*ldc+n:
-		panic(shortC)
 	}
 	if alpha == 0 || k == 0 {
 		scaleC(m, n, beta, c, ldc)
@@ -120,30 +106,8 @@ func MulPacked(m int, alpha float32, a []float32, lda int, pb *PackedB, beta flo
 // rows over GOMAXPROCS goroutines like Sgemm, and panics with gonum's
 // messages on bad sizes, strides or short slices.
 func MulTransB(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	switch {
-	case m < 0:
-		panic(mLT0)
-	case n < 0:
-		panic(nLT0)
-	case k < 0:
-		panic(kLT0)
-	case lda < max(1, k):
-		panic(badLdA)
-	case ldb < max(1, k):
-		panic(badLdB)
-	case ldc < max(1, n):
-		panic(badLdC)
-	}
-	if m == 0 || n == 0 {
+	if !checkArgs(false, true, m, n, k, a, lda, b, ldb, c, ldc, false) {
 		return
-	}
-	switch {
-	case len(a) < (m-1)*lda+k:
-		panic(shortA)
-	case len(b) < (n-1)*ldb+k:
-		panic(shortB)
-	case len(c) < (m-1)*ldc+n:
-		panic(shortC)
 	}
 	if k == 0 {
 		scaleC(m, n, 0, c, ldc)

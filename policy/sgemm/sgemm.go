@@ -40,10 +40,11 @@ func (Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a
 	sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
 }
 
-// sgemm validates one product and runs it, across goroutines only when
-// parallel is set (see Serial).
-func sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, parallel bool) {
-	aT, bT := isTrans(tA), isTrans(tB)
+// checkArgs panics, with gonum's messages, on negative sizes, leading
+// dimensions below the row length or slices too short for the shapes, and
+// reports whether there is anything to compute (m and n non-zero). With
+// packedB, B was checked when it was packed.
+func checkArgs(aT, bT bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, packedB bool) bool {
 	switch {
 	case m < 0:
 		panic(mLT0)
@@ -53,21 +54,33 @@ func sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 		panic(kLT0)
 	case aT && lda < max(1, m), !aT && lda < max(1, k):
 		panic(badLdA)
+	case packedB:
 	case bT && ldb < max(1, k), !bT && ldb < max(1, n):
 		panic(badLdB)
-	case ldc < max(1, n):
-		panic(badLdC)
-	}
-	if m == 0 || n == 0 {
-		return
 	}
 	switch {
+	case ldc < max(1, n):
+		panic(badLdC)
+	case m == 0 || n == 0:
+		return false
 	case aT && len(a) < (k-1)*lda+m, !aT && len(a) < (m-1)*lda+k:
 		panic(shortA)
+	case packedB:
 	case bT && len(b) < (n-1)*ldb+k, !bT && len(b) < (k-1)*ldb+n:
 		panic(shortB)
-	case len(c) < (m-1)*ldc+n:
+	}
+	if len(c) < (m-1)*ldc+n {
 		panic(shortC)
+	}
+	return true
+}
+
+// sgemm validates one product and runs it, across goroutines only when
+// parallel is set (see Serial).
+func sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, parallel bool) {
+	aT, bT := isTrans(tA), isTrans(tB)
+	if !checkArgs(aT, bT, m, n, k, a, lda, b, ldb, c, ldc, false) {
+		return
 	}
 	if alpha == 0 || k == 0 {
 		scaleC(m, n, beta, c, ldc)
