@@ -157,18 +157,26 @@ func (ng *netGraph) run(tokens, targets []int, mask any) error {
 		return err
 	}
 	if ng.bytes == 0 {
-		ng.bytes = valueBytes(ng.g)
+		ng.bytes = ng.valueBytes()
 	}
 	return nil
 }
 
-// valueBytes is the memory of the tensors g's nodes hold after a run:
-// activations, their gradients and the ops' reused outputs. Views that
-// share a backing array are counted once per node, so this is an upper
-// bound.
-func valueBytes(g *G.ExprGraph) int64 {
+// valueBytes is the memory the graph's own tensors hold after a run:
+// activations, their gradients and the ops' reused outputs. The weight
+// nodes are left out: their values are the model's tensors, shared by
+// every graph. Views that share a backing array are counted once per
+// node, so this is an upper bound.
+func (ng *netGraph) valueBytes() int64 {
+	weights := make(map[*G.Node]bool, len(ng.w))
+	for _, w := range ng.w {
+		weights[w] = true
+	}
 	var n int64
-	for _, node := range g.AllNodes() {
+	for _, node := range ng.g.AllNodes() {
+		if weights[node] {
+			continue
+		}
 		if t, ok := node.Value().(tensor.Tensor); ok {
 			n += int64(t.MemSize())
 		}

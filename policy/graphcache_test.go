@@ -3,6 +3,8 @@ package policy
 import (
 	"slices"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 func TestGraphCacheIsBoundedAndEvictionKeepsResults(t *testing.T) {
@@ -90,4 +92,25 @@ func cacheTestBatch(b int) SeqBatch {
 		s.Completions = append(s.Completions, []int32{int32(30 + i), 2})
 	}
 	return s
+}
+
+// TestGraphBytesLeaveOutTheWeights: the weights are the model's, shared
+// by every graph, so a graph's measured bytes must not count them (for a
+// 135M-parameter model they would fill the cache's budget by themselves).
+func TestGraphBytesLeaveOutTheWeights(t *testing.T) {
+	m := cacheTestModel(t)
+	if _, _, err := m.LogProbs(cacheTestBatch(1), 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range m.graphs {
+		var all int64
+		for _, node := range g.g.AllNodes() {
+			if v, ok := node.Value().(tensor.Tensor); ok {
+				all += int64(v.MemSize())
+			}
+		}
+		if weights := int64(4 * m.NumParams()); g.bytes != all-weights {
+			t.Fatalf("graph bytes %d, want all values %d less the weights' %d", g.bytes, all, weights)
+		}
+	}
 }
